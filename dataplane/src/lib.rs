@@ -1,0 +1,1 @@
+//! nectar-dataplane: see ../shared/DESIGN.md.

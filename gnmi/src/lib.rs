@@ -1,0 +1,1 @@
+//! nectar-gnmi: see ../shared/DESIGN.md.

@@ -1,0 +1,1 @@
+//! nectar-mgmt: see ../shared/DESIGN.md.

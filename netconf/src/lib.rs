@@ -1,0 +1,1 @@
+//! nectar-netconf: see ../shared/DESIGN.md.

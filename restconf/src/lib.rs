@@ -1,0 +1,1 @@
+//! nectar-restconf: see ../shared/DESIGN.md.

@@ -1,0 +1,1 @@
+//! nectar-telemetry: see ../shared/DESIGN.md.

@@ -1,0 +1,10 @@
+//! nectar's YANG layer: the embedded model set, the one libyang context of the
+//! process, and the conversions every protocol shares (path grammars and data
+//! encodings). Imports nothing from the rest of nectar.
+
+pub mod error;
+pub mod models;
+
+pub use error::{Error, Result};
+pub use models::{EmbeddedModule, Family, ModelSet, ModuleSpec};
+pub use yang2;
