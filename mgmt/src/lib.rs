@@ -1,1 +1,21 @@
-//! nectar-mgmt: see ../shared/DESIGN.md.
+//! nectar's management core: datastores, transactions, sessions, locks, NACM,
+//! commit history and the event bus. Imports `yang` only; the protocol crates
+//! and the dataplane northbound import it.
+
+pub mod core;
+pub mod edit;
+pub mod error;
+pub mod handle;
+pub mod ly;
+pub mod nacm;
+pub mod provider;
+pub mod scope;
+pub mod store;
+pub mod types;
+
+pub use crate::core::{CommitOptions, Core, CoreConfig, EditOutcome, LoadFrom, Source};
+pub use edit::{DefaultOp, EditStep, ErrorOption, Op};
+pub use error::{ErrorTag, ErrorType, Errors, MgmtError};
+pub use handle::MgmtHandle;
+pub use provider::{Callbacks, Change, ChangeOp, Provider, Registry};
+pub use types::{Datastore, Event, SessionId, SessionInfo};

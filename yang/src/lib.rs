@@ -2,8 +2,10 @@
 //! process, and the conversions every protocol shares (path grammars and data
 //! encodings). Imports nothing from the rest of nectar.
 
+pub mod encoding;
 pub mod error;
 pub mod models;
+pub mod path;
 
 pub use error::{Error, Result};
 pub use models::{EmbeddedModule, Family, ModelSet, ModuleSpec};

@@ -1,0 +1,249 @@
+//! The few libyang calls yang2 does not wrap, or wraps in a way that breaks
+//! nectar's invariants (removing a tree's first top-level node, duplicating
+//! without metadata, validation that reports what it changed). This is the
+//! only module of mgmt with unsafe code.
+#![allow(unsafe_code)]
+
+use std::ffi::CString;
+
+use yang2::context::Context;
+use yang2::data::{Data, DataNodeRef, DataTree, DataValidationFlags};
+use yang2::ffi;
+use yang2::utils::Binding;
+
+use crate::error::MgmtError;
+
+pub type Tree = DataTree<'static>;
+
+/// Finds the node at a data path; `Ok(None)` when it does not exist, `Err`
+/// when the path itself is invalid.
+pub fn find<'t>(tree: &'t Tree, path: &str) -> Result<Option<DataNodeRef<'t, 'static>>, MgmtError> {
+    if tree.reference().is_none() {
+        // An empty tree still has to reject malformed paths.
+        return match tree.context().find_path(&schema_path_of(path)) {
+            Ok(_) => Ok(None),
+            Err(_) => Err(MgmtError::invalid_value(format!("invalid path {path}")).with_path(path)),
+        };
+    }
+    let cpath = cstring(path)?;
+    let mut found = std::ptr::null_mut();
+    // SAFETY: the tree is non-empty, so raw() is its first top-level node;
+    // libyang evaluates the absolute path from it and returns a node of the
+    // same tree, which the returned reference borrows.
+    let r = unsafe { ffi::lyd_find_path(tree.raw(), cpath.as_ptr(), 0, &mut found) };
+    match r {
+        ffi::LY_ERR::LY_SUCCESS => Ok(Some(unsafe { DataNodeRef::from_raw(tree, found) })),
+        ffi::LY_ERR::LY_ENOTFOUND | ffi::LY_ERR::LY_EINCOMPLETE => Ok(None),
+        _ => Err(MgmtError::from(yang2::Error::new(tree.context())).with_path(path)),
+    }
+}
+
+/// The schema path of a data path: predicates dropped.
+pub fn schema_path_of(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    for c in path.chars() {
+        match quote {
+            Some(q) => {
+                if c == q {
+                    quote = None;
+                }
+            }
+            None => match c {
+                '[' => depth += 1,
+                ']' => depth = depth.saturating_sub(1),
+                '\'' | '"' if depth > 0 => quote = Some(c),
+                _ if depth == 0 => out.push(c),
+                _ => {}
+            },
+        }
+    }
+    out
+}
+
+/// Removes the subtree at `path`; returns whether something was removed. Keeps
+/// the tree's root pointer valid when the first top-level node goes.
+pub fn remove(tree: &mut Tree, path: &str) -> Result<bool, MgmtError> {
+    let node = match find(tree, path)? {
+        Some(n) => n.as_raw(),
+        None => return Ok(false),
+    };
+    let ctx = tree.context();
+    let old = std::mem::replace(tree, DataTree::new(ctx));
+    let mut first = old.into_raw();
+    // SAFETY: `node` belongs to the tree whose first sibling is `first`; we own
+    // that tree (taken out of `tree` above). If `node` is the first top-level
+    // sibling, the new first is its next sibling. lyd_free_tree unlinks and
+    // frees exactly that subtree.
+    unsafe {
+        if node == first {
+            first = (*node).next;
+        }
+        ffi::lyd_free_tree(node);
+        if !first.is_null() {
+            first = ffi::lyd_first_sibling(first);
+        }
+        *tree = DataTree::from_raw(ctx, first);
+    }
+    Ok(true)
+}
+
+/// Duplicates a node with its subtree and all its parents (list keys
+/// included), without metadata: the result is a tree of its own.
+pub fn dup_with_parents(node: &DataNodeRef<'_, 'static>) -> Result<Tree, MgmtError> {
+    let ctx = node.context();
+    let mut dup = std::ptr::null_mut();
+    // SAFETY: node.as_raw() is a valid node of a live tree; the duplicate is a
+    // new tree owned by the returned DataTree.
+    unsafe {
+        let r = ffi::lyd_dup_single(
+            node.as_raw(),
+            std::ptr::null_mut(),
+            ffi::LYD_DUP_RECURSIVE
+                | ffi::LYD_DUP_WITH_PARENTS
+                | ffi::LYD_DUP_NO_META
+                | ffi::LYD_DUP_WITH_FLAGS,
+            &mut dup,
+        );
+        if r != ffi::LY_ERR::LY_SUCCESS {
+            return Err(MgmtError::from(yang2::Error::new(ctx)));
+        }
+        while !(*dup).parent.is_null() {
+            dup = (*dup).parent as *mut ffi::lyd_node;
+        }
+        Ok(DataTree::from_raw(ctx, dup))
+    }
+}
+
+/// Duplicates a whole tree without metadata.
+pub fn dup_tree(tree: &Tree) -> Result<Tree, MgmtError> {
+    tree.duplicate().map_err(MgmtError::from)
+}
+
+/// Validates the whole tree in place. Returns the diff of what validation
+/// itself changed (default nodes added, nodes whose `when` became false
+/// removed), as a libyang diff tree, also when validation fails, so the caller
+/// can revert it.
+pub fn validate_all(
+    tree: &mut Tree,
+    flags: DataValidationFlags,
+) -> (Option<Tree>, Result<(), Vec<MgmtError>>) {
+    let ctx = tree.context();
+    let old = std::mem::replace(tree, DataTree::new(ctx));
+    let mut first = old.into_raw();
+    let mut diff = std::ptr::null_mut();
+    // SAFETY: we own the tree (taken out above) and give libyang the address of
+    // its root pointer, which validation may change; it is put back into
+    // `tree` right after. The diff is a new tree owned by the returned value.
+    let r = unsafe {
+        let r = ffi::lyd_validate_all(
+            &mut first,
+            ctx_raw(ctx),
+            flags.bits() | ffi::LYD_VALIDATE_MULTI_ERROR,
+            &mut diff,
+        );
+        *tree = DataTree::from_raw(ctx, first);
+        r
+    };
+    // SAFETY: a non-null diff was allocated by libyang for us.
+    let diff = (!diff.is_null()).then(|| unsafe { DataTree::from_raw(ctx, diff) });
+    if r != ffi::LY_ERR::LY_SUCCESS {
+        return (diff, Err(all_errors(ctx)));
+    }
+    (diff, Ok(()))
+}
+
+fn ctx_raw(ctx: &Context) -> *mut ffi::ly_ctx {
+    // SAFETY: Context is a wrapper around one raw pointer. The bitwise copy is
+    // consumed by into_raw, which never runs Drop, so the context is neither
+    // freed nor aliased mutably.
+    unsafe { std::ptr::read(ctx).into_raw() }
+}
+
+/// Every error libyang recorded for the last operation (MULTI_ERROR), oldest
+/// first, then clears them.
+pub fn all_errors(ctx: &Context) -> Vec<MgmtError> {
+    let raw = ctx_raw(ctx);
+    let mut out = Vec::new();
+    // SAFETY: ly_err_first returns the context's error list, valid until
+    // ly_err_clean; the strings are copied out before cleaning.
+    unsafe {
+        let mut e = ffi::ly_err_first(raw);
+        while !e.is_null() {
+            let s = |p: *const std::os::raw::c_char| {
+                if p.is_null() {
+                    None
+                } else {
+                    Some(std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned())
+                }
+            };
+            if (*e).level == ffi::LY_LOG_LEVEL::LY_LLERR {
+                out.push(MgmtError::from_yang(&nectar_yang::Error::Libyang {
+                    message: s((*e).msg).unwrap_or_else(|| "validation failed".into()),
+                    path: s((*e).data_path),
+                    app_tag: s((*e).apptag),
+                }));
+            }
+            e = (*e).next;
+        }
+        ffi::ly_err_clean(raw, std::ptr::null_mut());
+    }
+    if out.is_empty() {
+        out.push(MgmtError::invalid_value("validation failed"));
+    }
+    out
+}
+
+/// Sets (creating if needed) a leaf or leaf-list value at a path.
+pub fn set_value(tree: &mut Tree, path: &str, value: Option<&str>) -> Result<(), MgmtError> {
+    tree.new_path(path, value, false)
+        .map(|_| ())
+        .map_err(|e| MgmtError::from(e).with_path(path))
+}
+
+/// Builds a CString for libyang, rejecting interior NULs.
+pub fn cstring(s: &str) -> Result<CString, MgmtError> {
+    CString::new(s).map_err(|_| MgmtError::invalid_value("string contains a NUL character"))
+}
+
+/// Marks the leaf at `path` as holding its schema default (as validation
+/// would have added it), e.g. when undoing an edit that made it explicit.
+pub fn mark_default(tree: &mut Tree, path: &str) -> Result<(), MgmtError> {
+    if let Some(n) = find(tree, path)? {
+        // SAFETY: a valid node of a tree we hold mutably; only its flag bits
+        // change.
+        unsafe { (*n.as_raw()).flags |= ffi::LYD_DEFAULT };
+    }
+    Ok(())
+}
+
+/// Removes every metadata annotation (e.g. `ietf-netconf:operation`) from a
+/// tree.
+pub fn strip_meta(tree: &mut Tree) {
+    let nodes: Vec<*mut ffi::lyd_node> = tree.traverse().map(|n| n.as_raw()).collect();
+    for n in nodes {
+        // SAFETY: every pointer is a live node of `tree`, held mutably; the
+        // metadata list is freed and detached from its node.
+        unsafe {
+            if !(*n).meta.is_null() {
+                ffi::lyd_free_meta_siblings((*n).meta);
+                (*n).meta = std::ptr::null_mut();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::schema_path_of;
+
+    #[test]
+    fn schema_path_drops_predicates_with_quoted_brackets() {
+        assert_eq!(
+            schema_path_of("/a:x/y[name='p]q'][k=\"z'\"]/leaf"),
+            "/a:x/y/leaf"
+        );
+        assert_eq!(schema_path_of("/a:ll[.='v']"), "/a:ll");
+    }
+}

@@ -1,0 +1,595 @@
+//! Datastore behaviour through the core: each edit operation, validation
+//! failures, provider failures, locks, candidate, confirmed commit, history
+//! and rollback, persistence across a reopen.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use nectar_mgmt::nacm::UserCtx;
+use nectar_mgmt::{CommitOptions, Datastore, EditStep, ErrorOption, ErrorTag, Op, Source};
+
+fn admin() -> UserCtx {
+    UserCtx::new("alice", vec!["admin".into()])
+}
+
+fn merge(
+    core: &mut nectar_mgmt::Core,
+    sid: u32,
+    json: &str,
+) -> Result<Option<u64>, nectar_mgmt::Errors> {
+    core.edit(
+        Some(sid),
+        Datastore::Running,
+        vec![EditStep::merge(tree(json))],
+        ErrorOption::RollbackOnError,
+        false,
+    )
+    .map(|o| o.commit)
+}
+
+const ETH0: &str = "/ietf-interfaces:interfaces/interface[name='eth0']";
+
+#[test]
+fn merge_creates_then_modifies_and_providers_see_each_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let calls = Calls::default();
+    let mut core = open(dir.path(), &calls);
+    let sid = core.open_session(admin(), "test", None);
+
+    assert_eq!(
+        merge(&mut core, sid, &iface("eth0", r#","description":"uplink""#)).unwrap(),
+        Some(1)
+    );
+    let c = calls.lock().unwrap().clone();
+    assert!(c.contains(&format!("if prepare Create {ETH0}")), "{c:?}");
+    assert!(
+        c.contains(&format!("if apply Create {ETH0}/description")),
+        "{c:?}"
+    );
+    // enabled defaults to true: the provider learns the default too.
+    assert!(
+        c.contains(&format!("if apply Create {ETH0}/enabled")),
+        "{c:?}"
+    );
+    assert!(c.contains(&"if apply_done".to_string()));
+    calls.lock().unwrap().clear();
+
+    assert_eq!(
+        merge(
+            &mut core,
+            sid,
+            &iface("eth0", r#","description":"core uplink""#)
+        )
+        .unwrap(),
+        Some(2)
+    );
+    let c = calls.lock().unwrap().clone();
+    assert_eq!(
+        c.iter()
+            .filter(|l| l.starts_with("if apply "))
+            .cloned()
+            .collect::<Vec<_>>(),
+        vec![format!("if apply Modify {ETH0}/description")]
+    );
+    assert!(running_json(&core).contains("core uplink"));
+}
+
+#[test]
+fn create_on_existing_is_data_exists_and_delete_of_missing_is_data_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let calls = Calls::default();
+    let mut core = open(dir.path(), &calls);
+    let sid = core.open_session(admin(), "test", None);
+    merge(&mut core, sid, &iface("eth0", "")).unwrap();
+    let before = running_json(&core);
+
+    let create = EditStep::at(Op::Create, ETH0, Some(tree(&iface("eth0", ""))));
+    let err = core
+        .edit(
+            Some(sid),
+            Datastore::Running,
+            vec![create],
+            ErrorOption::RollbackOnError,
+            false,
+        )
+        .unwrap_err();
+    assert_eq!(err.first().tag, ErrorTag::DataExists);
+    assert_eq!(err.first().path.as_deref(), Some(ETH0));
+
+    let missing = "/ietf-interfaces:interfaces/interface[name='nope']";
+    let err = core
+        .edit(
+            Some(sid),
+            Datastore::Running,
+            vec![EditStep::at(Op::Delete, missing, None)],
+            ErrorOption::RollbackOnError,
+            false,
+        )
+        .unwrap_err();
+    assert_eq!(err.first().tag, ErrorTag::DataMissing);
+
+    // remove of something absent is not an error and changes nothing.
+    let out = core
+        .edit(
+            Some(sid),
+            Datastore::Running,
+            vec![EditStep::at(Op::Remove, missing, None)],
+            ErrorOption::RollbackOnError,
+            false,
+        )
+        .unwrap();
+    assert_eq!(out.commit, None);
+    assert_eq!(running_json(&core), before);
+    assert_eq!(core.commit_id(), 1);
+
+    // delete of an existing entry works, and deleting a leaf that only holds
+    // its default is data-missing (RFC 6243 explicit mode).
+    let err = core
+        .edit(
+            Some(sid),
+            Datastore::Running,
+            vec![EditStep::at(Op::Delete, format!("{ETH0}/enabled"), None)],
+            ErrorOption::RollbackOnError,
+            false,
+        )
+        .unwrap_err();
+    assert_eq!(err.first().tag, ErrorTag::DataMissing);
+    core.edit(
+        Some(sid),
+        Datastore::Running,
+        vec![EditStep::at(Op::Delete, ETH0, None)],
+        ErrorOption::RollbackOnError,
+        false,
+    )
+    .unwrap();
+    assert!(!running_json(&core).contains("eth0"));
+}
+
+#[test]
+fn replace_touches_only_what_differs() {
+    let dir = tempfile::tempdir().unwrap();
+    let calls = Calls::default();
+    let mut core = open(dir.path(), &calls);
+    let sid = core.open_session(admin(), "test", None);
+    merge(
+        &mut core,
+        sid,
+        &iface("eth0", r#","description":"a","enabled":false"#),
+    )
+    .unwrap();
+    calls.lock().unwrap().clear();
+
+    let data = tree(&iface("eth0", r#","description":"b""#));
+    core.edit(
+        Some(sid),
+        Datastore::Running,
+        vec![EditStep::at(Op::Replace, ETH0, Some(data))],
+        ErrorOption::RollbackOnError,
+        false,
+    )
+    .unwrap();
+    let applied: Vec<String> = calls
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.starts_with("if apply "))
+        .cloned()
+        .collect();
+    // enabled was explicit false and is absent from the replacement: it goes
+    // back to its default (true); description changes; nothing else.
+    assert_eq!(
+        applied,
+        vec![
+            format!("if apply Modify {ETH0}/enabled"),
+            format!("if apply Modify {ETH0}/description")
+        ],
+        "{applied:?}"
+    );
+    let json = running_json(&core);
+    assert!(
+        json.contains(r#""description":"b""#) && !json.contains("false"),
+        "{json}"
+    );
+}
+
+#[test]
+fn invalid_data_changes_nothing_and_reaches_no_provider() {
+    let dir = tempfile::tempdir().unwrap();
+    let calls = Calls::default();
+    let mut core = open(dir.path(), &calls);
+    let sid = core.open_session(admin(), "test", None);
+    merge(&mut core, sid, &iface("eth0", "")).unwrap();
+    let before = running_json(&core);
+    calls.lock().unwrap().clear();
+
+    // An interface without its mandatory type.
+    let err = merge(
+        &mut core,
+        sid,
+        r#"{"ietf-interfaces:interfaces":{"interface":[{"name":"eth1"}]}}"#,
+    )
+    .unwrap_err();
+    assert_eq!(err.first().tag, ErrorTag::MissingElement, "{err}");
+    assert!(
+        err.first().path.as_deref().unwrap_or("").contains("eth1"),
+        "{err:?}"
+    );
+    assert_eq!(running_json(&core), before);
+    assert!(calls.lock().unwrap().is_empty());
+    assert_eq!(core.commit_id(), 1);
+}
+
+#[test]
+fn prepare_failure_in_one_provider_aborts_every_provider_and_keeps_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let calls = Calls::default();
+    let mut core = open(dir.path(), &calls);
+    let sid = core.open_session(admin(), "test", None);
+    merge(&mut core, sid, &iface("eth0", "")).unwrap();
+    let before = running_json(&core);
+    calls.lock().unwrap().clear();
+
+    // Both providers are touched; the second (ip) refuses.
+    let err = merge(
+        &mut core,
+        sid,
+        &iface("eth0", r#","description":"x","ietf-ip:ipv4":{"mtu":1234}"#),
+    )
+    .unwrap_err();
+    assert_eq!(err.first().tag, ErrorTag::OperationFailed);
+    let c = calls.lock().unwrap().clone();
+    assert!(c.iter().any(|l| l.starts_with("if prepare")), "{c:?}");
+    assert!(c.iter().any(|l| l.starts_with("ip prepare")), "{c:?}");
+    assert!(
+        c.iter().any(|l| l.starts_with("if abort")),
+        "the provider that prepared fine is aborted: {c:?}"
+    );
+    assert!(c.contains(&"ip abort_done".to_string()), "{c:?}");
+    assert!(
+        !c.iter().any(|l| l.contains(" apply ")),
+        "nothing applied: {c:?}"
+    );
+    assert_eq!(running_json(&core), before);
+    assert_eq!(core.commit_id(), 1);
+    drop(core);
+    // Nothing of the failed transaction reached the disk either.
+    let core = open(dir.path(), &Calls::default());
+    assert_eq!(running_json(&core), before);
+}
+
+#[test]
+fn locks_conflict_and_go_with_their_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let calls = Calls::default();
+    let mut core = open(dir.path(), &calls);
+    let a = core.open_session(admin(), "test", None);
+    let b = core.open_session(admin(), "test", None);
+
+    core.lock(a, Datastore::Running).unwrap();
+    let e = core.lock(b, Datastore::Running).unwrap_err();
+    assert_eq!(e.tag, ErrorTag::LockDenied);
+    assert_eq!(e.info, vec![("session-id".to_string(), a.to_string())]);
+    let e = merge(&mut core, b, &iface("eth0", "")).unwrap_err();
+    assert_eq!(e.first().tag, ErrorTag::InUse);
+    assert_eq!(
+        core.unlock(b, Datastore::Running).unwrap_err().tag,
+        ErrorTag::LockDenied
+    );
+    // The holder itself can still edit.
+    merge(&mut core, a, &iface("eth0", "")).unwrap();
+
+    core.close_session(a, None);
+    core.lock(b, Datastore::Running).unwrap();
+    core.unlock(b, Datastore::Running).unwrap();
+}
+
+#[test]
+fn candidate_edits_commit_and_discard() {
+    let dir = tempfile::tempdir().unwrap();
+    let calls = Calls::default();
+    let mut core = open(dir.path(), &calls);
+    let sid = core.open_session(admin(), "test", None);
+    core.edit(
+        Some(sid),
+        Datastore::Candidate,
+        vec![EditStep::merge(tree(&iface("eth0", "")))],
+        ErrorOption::RollbackOnError,
+        false,
+    )
+    .unwrap();
+    assert!(
+        !running_json(&core).contains("eth0"),
+        "running untouched until commit"
+    );
+    // A lock on a candidate with uncommitted changes is refused.
+    assert_eq!(
+        core.lock(sid, Datastore::Candidate).unwrap_err().tag,
+        ErrorTag::LockDenied
+    );
+    assert_eq!(
+        core.commit(Some(sid), CommitOptions::default()).unwrap(),
+        Some(1)
+    );
+    assert!(running_json(&core).contains("eth0"));
+
+    core.edit(
+        Some(sid),
+        Datastore::Candidate,
+        vec![EditStep::merge(tree(&iface("eth1", "")))],
+        ErrorOption::RollbackOnError,
+        false,
+    )
+    .unwrap();
+    core.discard_changes(Some(sid)).unwrap();
+    assert_eq!(
+        core.commit(Some(sid), CommitOptions::default()).unwrap(),
+        None
+    );
+    assert!(!running_json(&core).contains("eth1"));
+}
+
+#[test]
+fn unconfirmed_commit_rolls_back_at_its_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let calls = Calls::default();
+    let mut core = open(dir.path(), &calls);
+    let sid = core.open_session(admin(), "test", None);
+    merge(&mut core, sid, &iface("eth0", "")).unwrap();
+    let before = running_json(&core);
+
+    core.edit(
+        Some(sid),
+        Datastore::Candidate,
+        vec![EditStep::merge(tree(&iface("eth1", "")))],
+        ErrorOption::RollbackOnError,
+        false,
+    )
+    .unwrap();
+    let opts = CommitOptions {
+        confirmed: true,
+        timeout: Some(Duration::from_secs(30)),
+        ..Default::default()
+    };
+    core.commit(Some(sid), opts).unwrap();
+    assert!(running_json(&core).contains("eth1"));
+    assert!(core.confirm_deadline().is_some());
+
+    core.tick(Instant::now()); // not yet
+    assert!(running_json(&core).contains("eth1"));
+    core.tick(Instant::now() + Duration::from_secs(31));
+    assert_eq!(running_json(&core), before, "rolled back");
+    assert!(core.confirm_deadline().is_none());
+    // The rollback is a commit of its own, by the system.
+    let h = core.history();
+    assert_eq!(h[0].user, "system");
+    assert!(h[0].comment.contains("timed out"), "{:?}", h[0]);
+}
+
+#[test]
+fn confirming_commit_keeps_the_change_and_cancel_reverts_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let calls = Calls::default();
+    let mut core = open(dir.path(), &calls);
+    let a = core.open_session(admin(), "test", None);
+    let b = core.open_session(admin(), "test", None);
+    core.edit(
+        Some(a),
+        Datastore::Candidate,
+        vec![EditStep::merge(tree(&iface("eth1", "")))],
+        ErrorOption::RollbackOnError,
+        false,
+    )
+    .unwrap();
+    core.commit(
+        Some(a),
+        CommitOptions {
+            confirmed: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    // Another session cannot confirm a non-persistent confirmed commit.
+    assert_eq!(
+        core.commit(Some(b), CommitOptions::default())
+            .unwrap_err()
+            .first()
+            .tag,
+        ErrorTag::InvalidValue
+    );
+    core.commit(Some(a), CommitOptions::default()).unwrap();
+    core.tick(Instant::now() + Duration::from_secs(3600));
+    assert!(running_json(&core).contains("eth1"), "confirmed");
+
+    // persist: any session confirms or cancels with the persist-id.
+    core.edit(
+        Some(a),
+        Datastore::Candidate,
+        vec![EditStep::merge(tree(&iface("eth2", "")))],
+        ErrorOption::RollbackOnError,
+        false,
+    )
+    .unwrap();
+    core.commit(
+        Some(a),
+        CommitOptions {
+            confirmed: true,
+            persist: Some("tok".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    core.close_session(a, None);
+    assert!(
+        running_json(&core).contains("eth2"),
+        "persist survives its session"
+    );
+    assert!(core.cancel_commit(Some(b), Some("wrong")).is_err());
+    core.cancel_commit(Some(b), Some("tok")).unwrap();
+    assert!(!running_json(&core).contains("eth2"));
+    assert!(running_json(&core).contains("eth1"));
+}
+
+#[test]
+fn rollback_to_commit_n_restores_its_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let calls = Calls::default();
+    let mut core = open(dir.path(), &calls);
+    let sid = core.open_session(admin(), "test", None);
+    merge(&mut core, sid, &iface("eth0", r#","description":"one""#)).unwrap();
+    let after1 = running_json(&core);
+    merge(&mut core, sid, &iface("eth0", r#","description":"two""#)).unwrap();
+    merge(&mut core, sid, &iface("eth1", "")).unwrap();
+    core.edit(
+        Some(sid),
+        Datastore::Running,
+        vec![EditStep::at(Op::Delete, ETH0, None)],
+        ErrorOption::RollbackOnError,
+        false,
+    )
+    .unwrap();
+    assert_eq!(core.commit_id(), 4);
+
+    assert_eq!(core.rollback_to(Some(sid), 1, None).unwrap(), Some(5));
+    assert_eq!(running_json(&core), after1);
+    let h = core.history();
+    assert_eq!(h.len(), 5);
+    assert_eq!(h[0].comment, "rollback to commit 1");
+    // Rolling back the rollback: to commit 4's content.
+    core.rollback_to(Some(sid), 4, None).unwrap();
+    assert!(running_json(&core).contains("eth1") && !running_json(&core).contains("eth0"));
+    // Unknown commits are refused.
+    assert!(core.rollback_to(Some(sid), 99, None).is_err());
+}
+
+#[test]
+fn history_keeps_the_last_commits_with_user_time_comment_and_diff() {
+    let dir = tempfile::tempdir().unwrap();
+    let calls = Calls::default();
+    let mut core = open(dir.path(), &calls);
+    let sid = core.open_session(admin(), "test", None);
+    for i in 0..55 {
+        merge(
+            &mut core,
+            sid,
+            &iface("eth0", &format!(r#","description":"d{i}""#)),
+        )
+        .unwrap();
+    }
+    let h = core.history();
+    assert_eq!(h.len(), 50);
+    assert_eq!(h[0].id, 55);
+    assert_eq!(h[49].id, 6);
+    assert_eq!(h[0].user, "alice");
+    assert!(h[0].time.ends_with('Z'));
+    assert!(serde_json::to_string(&h[0].ops).unwrap().contains("d54"));
+    // Rollback reaches back to the commit before the oldest kept, not further.
+    assert!(core.rollback_to(Some(sid), 4, None).is_err());
+    core.rollback_to(Some(sid), 5, None).unwrap();
+    assert!(running_json(&core).contains(r#""description":"d4""#));
+}
+
+#[test]
+fn reopen_restores_running_and_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let calls = Calls::default();
+    let expected = {
+        let mut core = open(dir.path(), &calls);
+        let sid = core.open_session(admin(), "test", None);
+        merge(&mut core, sid, &iface("eth0", r#","description":"x""#)).unwrap();
+        merge(&mut core, sid, &iface("eth1", r#","enabled":false"#)).unwrap();
+        core.edit(
+            Some(sid),
+            Datastore::Running,
+            vec![EditStep::at(Op::Delete, ETH0, None)],
+            ErrorOption::RollbackOnError,
+            false,
+        )
+        .unwrap();
+        running_json(&core)
+    };
+    let calls2 = Calls::default();
+    let mut core = open(dir.path(), &calls2);
+    assert_eq!(running_json(&core), expected);
+    assert_eq!(core.commit_id(), 3);
+    assert_eq!(core.history().len(), 3);
+    // The providers were given the stored configuration at start-up.
+    assert!(
+        calls2
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains("if apply Create") && l.contains("eth1"))
+    );
+    // History survives: rollback across the restart.
+    let sid = core.open_session(admin(), "test", None);
+    core.rollback_to(Some(sid), 1, None).unwrap();
+    assert!(running_json(&core).contains("eth0"));
+}
+
+#[test]
+fn startup_is_what_the_daemon_boots_from_once_saved() {
+    let dir = tempfile::tempdir().unwrap();
+    let calls = Calls::default();
+    {
+        let mut core = open(dir.path(), &calls);
+        let sid = core.open_session(admin(), "test", None);
+        merge(&mut core, sid, &iface("eth0", "")).unwrap();
+        core.copy_config(
+            Some(sid),
+            Datastore::Startup,
+            Source::Datastore(Datastore::Running),
+        )
+        .unwrap();
+        merge(&mut core, sid, &iface("eth1", "")).unwrap();
+    }
+    let mut cfg = nectar_mgmt::CoreConfig::new(dir.path());
+    cfg.load = nectar_mgmt::LoadFrom::Startup;
+    let (tx, _) = tokio::sync::broadcast::channel(16);
+    let core = nectar_mgmt::Core::open(ctx(), cfg, registry(&calls), tx).unwrap();
+    let json = running_json(&core);
+    assert!(json.contains("eth0") && !json.contains("eth1"), "{json}");
+}
+
+#[test]
+fn non_admin_users_may_read_but_not_write_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let calls = Calls::default();
+    let mut core = open(dir.path(), &calls);
+    let admin_sid = core.open_session(admin(), "test", None);
+    merge(&mut core, admin_sid, &iface("eth0", "")).unwrap();
+    let bob = core.open_session(UserCtx::new("bob", vec!["operators".into()]), "test", None);
+    let err = merge(&mut core, bob, &iface("eth1", "")).unwrap_err();
+    assert_eq!(err.first().tag, ErrorTag::AccessDenied);
+    let got = core.get(Some(bob), Datastore::Running, None).unwrap();
+    use nectar_yang::yang2::data::{Data, DataFormat, DataPrinterFlags};
+    let json = got
+        .print_string(DataFormat::JSON, DataPrinterFlags::WITH_SIBLINGS)
+        .unwrap()
+        .unwrap_or_default();
+    assert!(json.contains("eth0"), "{json}");
+    assert!(
+        !json.contains("ietf-netconf-acm"),
+        "NACM rules are default-deny-all: {json}"
+    );
+}
+
+#[test]
+fn coverage_check_refuses_models_without_callbacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tx, _) = tokio::sync::broadcast::channel(16);
+    // No providers at all: ietf-interfaces' configuration is uncovered.
+    let err = nectar_mgmt::Core::open(
+        ctx(),
+        nectar_mgmt::CoreConfig::new(dir.path()),
+        nectar_mgmt::Registry::new(),
+        tx,
+    )
+    .unwrap_err();
+    assert!(
+        err.message
+            .contains("/ietf-interfaces:interfaces/interface"),
+        "{err}"
+    );
+}

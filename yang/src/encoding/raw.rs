@@ -1,0 +1,129 @@
+//! The two libyang calls yang2 does not expose: parsing data below an
+//! existing parent node, and reading the resolved type of a union value.
+#![allow(unsafe_code)]
+
+use std::ffi::CString;
+
+use libyang2_sys as ffi;
+use yang2::context::Context;
+use yang2::data::{DataFormat, DataNodeRef};
+
+use crate::{Error, Result};
+
+/// Parses `data` as children of `parent` (libyang `lyd_parse_data` with a
+/// parent), parse-only: the caller validates the whole tree later.
+pub(super) fn parse_into(
+    ctx: &Context,
+    parent: &DataNodeRef<'_, '_>,
+    data: &str,
+    format: DataFormat,
+    parse_options: u32,
+) -> Result<()> {
+    let text = CString::new(data).map_err(|_| Error::Libyang {
+        message: "data contains a NUL byte".into(),
+        path: None,
+        app_tag: None,
+    })?;
+    let mut input: *mut ffi::ly_in = std::ptr::null_mut();
+    // SAFETY: `text` is NUL-terminated and outlives `input`, which is freed
+    // below without touching the buffer (destroy = 0).
+    let ret = unsafe { ffi::ly_in_new_memory(text.as_ptr(), &mut input) };
+    if ret != ffi::LY_ERR::LY_SUCCESS {
+        return Err(yang2::Error::new(ctx).into());
+    }
+    let mut tree: *mut ffi::lyd_node = std::ptr::null_mut();
+    // SAFETY: the context pointer comes from the parent's schema (a live
+    // compiled module of the context the tree belongs to); the parent is a
+    // live inner node of a tree borrowed for the call; libyang links the
+    // parsed nodes under it, so they are freed with the tree.
+    let ret = unsafe {
+        let schema = (*parent.as_raw()).schema;
+        let ctx_raw = (*(*schema).module).ctx;
+        let ret = ffi::lyd_parse_data(
+            ctx_raw,
+            parent.as_raw(),
+            input,
+            format as u32,
+            parse_options,
+            0,
+            &mut tree,
+        );
+        ffi::ly_in_free(input, 0);
+        ret
+    };
+    if ret != ffi::LY_ERR::LY_SUCCESS {
+        return Err(yang2::Error::new(ctx).into());
+    }
+    Ok(())
+}
+
+/// The resolved base type of a leaf or leaf-list value (the member type
+/// that matched, for a union; the target type, for a leafref), with the raw
+/// decimal64 value and its fraction digits for decimal64.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Resolved {
+    pub basetype: u32,
+    pub dec64: Option<(i64, u8)>,
+}
+
+pub(super) fn resolved(node: &DataNodeRef<'_, '_>) -> Option<Resolved> {
+    let schema = node.schema();
+    if !matches!(
+        schema.kind(),
+        yang2::schema::SchemaNodeKind::Leaf | yang2::schema::SchemaNodeKind::LeafList
+    ) {
+        return None;
+    }
+    // SAFETY: the node is a live leaf or leaf-list (checked above), so it is
+    // a `lyd_node_term`; its value's realtype is always set, and a union
+    // value always holds a `subvalue` with the resolved member value.
+    unsafe {
+        let term = node.as_raw() as *const ffi::lyd_node_term;
+        let mut value: *const ffi::lyd_value = &(*term).value;
+        let mut depth = 0;
+        loop {
+            let realtype = (*value).realtype;
+            if realtype.is_null() {
+                return None;
+            }
+            let basetype = (*realtype).basetype;
+            if basetype == ffi::LY_DATA_TYPE::LY_TYPE_UNION && depth < 8 {
+                let sub = (*value).__bindgen_anon_1.subvalue;
+                if sub.is_null() {
+                    return None;
+                }
+                value = &(*sub).value;
+                depth += 1;
+                continue;
+            }
+            let dec64 = if basetype == ffi::LY_DATA_TYPE::LY_TYPE_DEC64 {
+                let dec = realtype as *const ffi::lysc_type_dec;
+                Some(((*value).__bindgen_anon_1.dec64, (*dec).fraction_digits))
+            } else {
+                None
+            };
+            return Some(Resolved { basetype, dec64 });
+        }
+    }
+}
+
+pub(super) mod types {
+    use libyang2_sys as ffi;
+    pub const BINARY: u32 = ffi::LY_DATA_TYPE::LY_TYPE_BINARY;
+    pub const UINT8: u32 = ffi::LY_DATA_TYPE::LY_TYPE_UINT8;
+    pub const UINT16: u32 = ffi::LY_DATA_TYPE::LY_TYPE_UINT16;
+    pub const UINT32: u32 = ffi::LY_DATA_TYPE::LY_TYPE_UINT32;
+    pub const UINT64: u32 = ffi::LY_DATA_TYPE::LY_TYPE_UINT64;
+    pub const STRING: u32 = ffi::LY_DATA_TYPE::LY_TYPE_STRING;
+    pub const BITS: u32 = ffi::LY_DATA_TYPE::LY_TYPE_BITS;
+    pub const BOOL: u32 = ffi::LY_DATA_TYPE::LY_TYPE_BOOL;
+    pub const DEC64: u32 = ffi::LY_DATA_TYPE::LY_TYPE_DEC64;
+    pub const EMPTY: u32 = ffi::LY_DATA_TYPE::LY_TYPE_EMPTY;
+    pub const ENUM: u32 = ffi::LY_DATA_TYPE::LY_TYPE_ENUM;
+    pub const IDENT: u32 = ffi::LY_DATA_TYPE::LY_TYPE_IDENT;
+    pub const INST: u32 = ffi::LY_DATA_TYPE::LY_TYPE_INST;
+    pub const INT8: u32 = ffi::LY_DATA_TYPE::LY_TYPE_INT8;
+    pub const INT16: u32 = ffi::LY_DATA_TYPE::LY_TYPE_INT16;
+    pub const INT32: u32 = ffi::LY_DATA_TYPE::LY_TYPE_INT32;
+    pub const INT64: u32 = ffi::LY_DATA_TYPE::LY_TYPE_INT64;
+}
