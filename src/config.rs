@@ -1,0 +1,534 @@
+//! The daemon configuration file (TOML).
+//!
+//! Every key is optional: [`Config::default`] is the embedded default the daemon runs when no
+//! file is given. Reading a file is two steps, kept apart so each can be tested alone:
+//! [`Config::parse`] turns text into the typed structs (unknown keys and values of the wrong
+//! type are refused here, `deny_unknown_fields` everywhere), and [`Config::validate`] checks
+//! what types cannot say (duplicate names, credentials, driver fields, ranges).
+//! [`Config::load`] does both and reports every problem with the dotted key it concerns
+//! (`netconf.listen`, `users[1].password_hash`), its line and column, and the file's name.
+//!
+//! This module imports only serde, toml and the crates needed to check values
+//! (argon2's PHC parser, ssh-key's public key parser, tracing-subscriber's filter syntax).
+
+// Used by main's wiring; the lead removes this once main reads the config.
+#![allow(dead_code)]
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+mod check;
+mod locate;
+
+pub(crate) use check::check_argon2_hash;
+
+const MIB: u64 = 1024 * 1024;
+
+/// The whole configuration file. Every table and key has a default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Directory for the datastore files and the credentials made on first run.
+    /// A relative path is relative to the daemon's working directory.
+    pub state_dir: PathBuf,
+    pub netconf: NetconfConfig,
+    pub restconf: RestconfConfig,
+    pub gnmi: GnmiConfig,
+    pub metrics: MetricsConfig,
+    pub ves: VesConfig,
+    /// Local users. Empty means: one user `admin` in group `admin` whose password is
+    /// generated on first run (see `credentials`).
+    pub users: Vec<UserConfig>,
+    pub dataplane: DataplaneConfig,
+    pub datastore: DatastoreConfig,
+    pub log: LogConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            state_dir: PathBuf::from("./nectar-state"),
+            netconf: NetconfConfig::default(),
+            restconf: RestconfConfig::default(),
+            gnmi: GnmiConfig::default(),
+            metrics: MetricsConfig::default(),
+            ves: VesConfig::default(),
+            users: Vec::new(),
+            dataplane: DataplaneConfig::default(),
+            datastore: DatastoreConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+/// `[netconf]`: NETCONF over SSH (RFC 6242).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NetconfConfig {
+    pub listen: SocketAddr,
+    /// Concurrent sessions; further connections are refused.
+    pub max_sessions: u32,
+    /// Largest accepted `<rpc>` message, in bytes.
+    pub max_message_bytes: u64,
+    /// Idle sessions are closed after this many seconds; 0 = never.
+    pub idle_timeout_s: u64,
+}
+
+impl Default for NetconfConfig {
+    fn default() -> Self {
+        NetconfConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8830)),
+            max_sessions: 64,
+            max_message_bytes: 64 * MIB,
+            idle_timeout_s: 3600,
+        }
+    }
+}
+
+/// `[restconf]`: RESTCONF over HTTPS (RFC 8040).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RestconfConfig {
+    pub listen: SocketAddr,
+    /// `false` serves plain HTTP (main logs a warning).
+    pub tls: bool,
+}
+
+impl Default for RestconfConfig {
+    fn default() -> Self {
+        RestconfConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
+            tls: true,
+        }
+    }
+}
+
+/// `[gnmi]`: gNMI over gRPC.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GnmiConfig {
+    pub listen: SocketAddr,
+    /// `false` serves plaintext gRPC (main logs a warning).
+    pub tls: bool,
+}
+
+impl Default for GnmiConfig {
+    fn default() -> Self {
+        GnmiConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 9339)),
+            tls: true,
+        }
+    }
+}
+
+/// `[metrics]`: the Prometheus exporter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    pub listen: SocketAddr,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 9464)),
+        }
+    }
+}
+
+/// `[ves]`: the ONAP VES 7.2 client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VesConfig {
+    /// `http://` or `https://` URL of the collector; empty = VES off.
+    pub collector_url: String,
+    /// HTTP basic authentication towards the collector (both or neither).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<Secret>,
+    pub heartbeat_interval_s: u64,
+    pub measurement_interval_s: u64,
+}
+
+impl VesConfig {
+    /// Whether a collector is configured.
+    pub fn enabled(&self) -> bool {
+        !self.collector_url.is_empty()
+    }
+}
+
+impl Default for VesConfig {
+    fn default() -> Self {
+        VesConfig {
+            collector_url: String::new(),
+            username: None,
+            password: None,
+            heartbeat_interval_s: 60,
+            measurement_interval_s: 60,
+        }
+    }
+}
+
+/// One `[[users]]` entry. It needs at least one way in: `password`, `password_hash` or
+/// `ssh_authorized_keys`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserConfig {
+    pub name: String,
+    /// A clear-text password (prefer `password_hash`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<Secret>,
+    /// An argon2 hash in PHC format (`$argon2id$v=19$m=...,t=...,p=...$salt$hash`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_hash: Option<String>,
+    /// OpenSSH public keys (`ssh-ed25519 AAAA... comment`), one per entry.
+    #[serde(default)]
+    pub ssh_authorized_keys: Vec<String>,
+    /// NACM groups; group `admin` may do everything.
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
+/// `[dataplane]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DataplaneConfig {
+    /// Forwarding worker threads.
+    pub workers: u32,
+    /// The box's ports; they exist from start-up as system-created interfaces.
+    /// Absent = one in-memory port `eth0`; `ports = []` = no ports.
+    pub ports: Vec<PortConfig>,
+}
+
+impl Default for DataplaneConfig {
+    fn default() -> Self {
+        DataplaneConfig {
+            workers: 1,
+            ports: vec![PortConfig {
+                name: "eth0".to_owned(),
+                driver: PortDriver::Pg,
+                host_interface: None,
+                devargs: None,
+            }],
+        }
+    }
+}
+
+/// One `[[dataplane.ports]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortConfig {
+    /// Interface name in the models (`ietf-interfaces` / `openconfig-interfaces`).
+    pub name: String,
+    #[serde(default)]
+    pub driver: PortDriver,
+    /// Linux interface the port is bound to (`afpacket`, `tap`; required for both).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_interface: Option<String>,
+    /// DPDK device arguments, e.g. `net_tap0,iface=dtap0` (`dpdk`; required).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub devargs: Option<String>,
+}
+
+/// How a port moves packets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PortDriver {
+    /// In-memory packet generator / capture: no privileges needed.
+    #[default]
+    Pg,
+    /// Linux `AF_PACKET` socket on `host_interface`.
+    Afpacket,
+    /// A Linux TAP device named `host_interface`.
+    Tap,
+    /// A DPDK poll-mode driver given by `devargs` (cargo feature `dpdk`).
+    Dpdk,
+}
+
+impl PortDriver {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PortDriver::Pg => "pg",
+            PortDriver::Afpacket => "afpacket",
+            PortDriver::Tap => "tap",
+            PortDriver::Dpdk => "dpdk",
+        }
+    }
+}
+
+impl fmt::Display for PortDriver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `[datastore]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatastoreConfig {
+    /// Which persisted datastore becomes running at start-up.
+    pub load: LoadFrom,
+    /// Commits kept in the history (for rollback).
+    pub history: u32,
+    /// Journal size, in bytes, that triggers snapshot compaction.
+    pub compact_journal_bytes: u64,
+    /// Confirmed-commit timeout when the client gives none, in seconds (RFC 6241 says 600).
+    pub confirm_timeout_default_s: u64,
+}
+
+impl Default for DatastoreConfig {
+    fn default() -> Self {
+        DatastoreConfig {
+            load: LoadFrom::Startup,
+            history: 50,
+            compact_journal_bytes: 16 * MIB,
+            confirm_timeout_default_s: 600,
+        }
+    }
+}
+
+/// `datastore.load`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LoadFrom {
+    /// Running starts as a copy of startup.
+    #[default]
+    Startup,
+    /// Running starts as the persisted running (snapshot + journal).
+    Running,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// A `tracing` filter: a level (`info`) or directives (`info,nectar_mgmt=debug`).
+    /// `RUST_LOG`, when set, is for main to prefer.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            level: "info".to_owned(),
+        }
+    }
+}
+
+/// A string that never shows in `Debug` output or logs. `expose` gives the value.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl Config {
+    /// Reads, parses and validates the configuration file at `path`; `None` gives the embedded
+    /// default. Every error names the file and the key (with line and column).
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let Some(path) = path else {
+            let config = Config::default();
+            config.validate().map_err(|problems| ConfigError::Invalid {
+                origin: "the embedded default configuration".to_owned(),
+                problems,
+            })?;
+            return Ok(config);
+        };
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Config::from_toml(&text, &format!("configuration file {}", path.display()))
+    }
+
+    /// Parses and validates TOML text; `origin` names where it came from in error messages.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        let config = Config::parse(text).map_err(|problem| ConfigError::Invalid {
+            origin: origin.to_owned(),
+            problems: vec![problem],
+        })?;
+        config.validate().map_err(|mut problems| {
+            locate::add_positions(text, &mut problems);
+            ConfigError::Invalid {
+                origin: origin.to_owned(),
+                problems,
+            }
+        })?;
+        Ok(config)
+    }
+
+    /// Parses TOML text into the typed configuration, without the checks of [`validate`].
+    /// A TOML syntax error, an unknown key or a value of the wrong type is one [`Problem`]
+    /// naming the key.
+    ///
+    /// [`validate`]: Config::validate
+    pub fn parse(text: &str) -> Result<Config, Problem> {
+        toml::from_str(text).map_err(|err| locate::problem_from_toml(text, &err))
+    }
+
+    /// Checks what the types cannot: duplicate names, user credentials, driver fields,
+    /// value ranges. Returns every problem found, each naming its key.
+    pub fn validate(&self) -> Result<(), Vec<Problem>> {
+        let problems = check::check(self);
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// Addresses the self-signed TLS certificate should name, besides `localhost`,
+    /// `127.0.0.1` and `::1`: the hosts of the TLS listeners (RESTCONF and gNMI when their
+    /// `tls` is on), except the unspecified addresses `0.0.0.0` and `::`.
+    pub fn tls_hosts(&self) -> Vec<IpAddr> {
+        let mut hosts = Vec::new();
+        for (tls, addr) in [
+            (self.restconf.tls, self.restconf.listen),
+            (self.gnmi.tls, self.gnmi.listen),
+        ] {
+            let ip = addr.ip();
+            if tls && !ip.is_unspecified() && !hosts.contains(&ip) {
+                hosts.push(ip);
+            }
+        }
+        hosts
+    }
+
+    /// The listeners, named by their key, for main's start-up log.
+    pub fn listeners(&self) -> [(&'static str, SocketAddr); 4] {
+        [
+            ("netconf.listen", self.netconf.listen),
+            ("restconf.listen", self.restconf.listen),
+            ("gnmi.listen", self.gnmi.listen),
+            ("metrics.listen", self.metrics.listen),
+        ]
+    }
+
+    /// Whether the generated `admin` user is used (no `[[users]]` in the file).
+    pub fn uses_generated_admin(&self) -> bool {
+        self.users.is_empty()
+    }
+}
+
+/// One thing wrong with a configuration, tied to the key it concerns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Dotted key path, e.g. `netconf.listen` or `users[1].password_hash`; empty when the
+    /// problem is not about one key (a TOML syntax error before any key).
+    pub key: String,
+    /// 1-based line and column in the file, when known.
+    pub position: Option<(usize, usize)>,
+    pub message: String,
+}
+
+impl Problem {
+    fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Problem {
+            key: key.into(),
+            position: None,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.key[..], self.position) {
+            ("", Some((line, col))) => write!(f, "line {line}, column {col}: ")?,
+            ("", None) => {}
+            (key, Some((line, col))) => write!(f, "`{key}` (line {line}, column {col}): ")?,
+            (key, None) => write!(f, "`{key}`: ")?,
+        }
+        f.write_str(&self.message)
+    }
+}
+
+/// Why the configuration could not be loaded.
+#[derive(Debug)]
+pub enum ConfigError {
+    /// The file could not be read.
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The text is not a valid configuration.
+    Invalid {
+        /// "configuration file PATH" or "the embedded default configuration".
+        origin: String,
+        problems: Vec<Problem>,
+    },
+}
+
+impl ConfigError {
+    /// The problems found (empty for a read error).
+    pub fn problems(&self) -> &[Problem] {
+        match self {
+            ConfigError::Read { .. } => &[],
+            ConfigError::Invalid { problems, .. } => problems,
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::Read { path, source } => {
+                write!(
+                    f,
+                    "cannot read configuration file {}: {source}",
+                    path.display()
+                )
+            }
+            ConfigError::Invalid { origin, problems } => match &problems[..] {
+                [one] => write!(f, "invalid {origin}: {one}"),
+                many => {
+                    write!(f, "invalid {origin}: {} problems", many.len())?;
+                    for problem in many {
+                        write!(f, "\n  {problem}")?;
+                    }
+                    Ok(())
+                }
+            },
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ConfigError::Read { source, .. } => Some(source),
+            ConfigError::Invalid { .. } => None,
+        }
+    }
+}
+
+/// 1-based line and column (in characters) of byte offset `at` in `text`.
+fn line_col(text: &str, at: usize) -> (usize, usize) {
+    let at = at.min(text.len());
+    let before = text.get(..at).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let col = before[line_start..].chars().count() + 1;
+    (line, col)
+}
+
+#[cfg(test)]
+mod tests;

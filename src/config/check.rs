@@ -1,0 +1,347 @@
+//! Validation of a parsed [`Config`]: everything the types cannot express. Each check yields
+//! a [`Problem`] naming the key; all problems are collected so the operator sees them at once.
+
+use std::collections::HashMap;
+
+use super::{Config, PortDriver, Problem, UserConfig};
+
+/// Longest Linux interface name (IFNAMSIZ - 1).
+const IFNAME_MAX: usize = 15;
+
+pub(super) fn check(config: &Config) -> Vec<Problem> {
+    let mut out = Vec::new();
+    if config.state_dir.as_os_str().is_empty() {
+        out.push(Problem::new("state_dir", "must not be empty"));
+    }
+    check_listeners(config, &mut out);
+    check_netconf(config, &mut out);
+    check_ves(config, &mut out);
+    check_users(&config.users, &mut out);
+    check_dataplane(config, &mut out);
+    check_datastore(config, &mut out);
+    if let Err(err) = tracing_subscriber::EnvFilter::try_new(&config.log.level) {
+        out.push(Problem::new(
+            "log.level",
+            format!(
+                "`{}` is not a log level or filter (trace, debug, info, warn, error, \
+                 or directives like `info,nectar_mgmt=debug`): {err}",
+                config.log.level
+            ),
+        ));
+    }
+    out
+}
+
+/// Two services cannot listen on the same address (port 0 = ephemeral is exempt).
+fn check_listeners(config: &Config, out: &mut Vec<Problem>) {
+    let listeners = config.listeners();
+    for (i, (key, addr)) in listeners.iter().enumerate() {
+        if addr.port() == 0 {
+            continue;
+        }
+        if let Some((first, _)) = listeners[..i].iter().find(|(_, other)| other == addr) {
+            out.push(Problem::new(
+                *key,
+                format!("{addr} is already used by `{first}`"),
+            ));
+        }
+    }
+}
+
+fn check_netconf(config: &Config, out: &mut Vec<Problem>) {
+    let netconf = &config.netconf;
+    if netconf.max_sessions == 0 {
+        out.push(Problem::new("netconf.max_sessions", "must be at least 1"));
+    }
+    if netconf.max_message_bytes < 4096 {
+        out.push(Problem::new(
+            "netconf.max_message_bytes",
+            format!(
+                "{} is too small (at least 4096 bytes)",
+                netconf.max_message_bytes
+            ),
+        ));
+    }
+}
+
+fn check_ves(config: &Config, out: &mut Vec<Problem>) {
+    let ves = &config.ves;
+    if ves.enabled() {
+        let rest = ves
+            .collector_url
+            .strip_prefix("http://")
+            .or_else(|| ves.collector_url.strip_prefix("https://"));
+        match rest {
+            None => out.push(Problem::new(
+                "ves.collector_url",
+                format!(
+                    "`{}` is not an http:// or https:// URL (empty turns VES off)",
+                    ves.collector_url
+                ),
+            )),
+            Some(rest) if rest.is_empty() || rest.starts_with('/') => out.push(Problem::new(
+                "ves.collector_url",
+                format!("`{}` has no host", ves.collector_url),
+            )),
+            Some(rest) if rest.chars().any(char::is_whitespace) => out.push(Problem::new(
+                "ves.collector_url",
+                format!("`{}` contains white space", ves.collector_url),
+            )),
+            Some(_) => {}
+        }
+    }
+    match (&ves.username, &ves.password) {
+        (Some(_), None) => out.push(Problem::new(
+            "ves.password",
+            "missing: `ves.username` is set, so `ves.password` must be too",
+        )),
+        (None, Some(_)) => out.push(Problem::new(
+            "ves.username",
+            "missing: `ves.password` is set, so `ves.username` must be too",
+        )),
+        _ => {}
+    }
+    for (key, value) in [
+        ("ves.heartbeat_interval_s", ves.heartbeat_interval_s),
+        ("ves.measurement_interval_s", ves.measurement_interval_s),
+    ] {
+        if value == 0 {
+            out.push(Problem::new(key, "must be at least 1 second"));
+        }
+    }
+}
+
+fn check_users(users: &[UserConfig], out: &mut Vec<Problem>) {
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (i, user) in users.iter().enumerate() {
+        let at = format!("users[{i}]");
+        if !valid_user_name(&user.name) {
+            out.push(Problem::new(
+                format!("{at}.name"),
+                format!(
+                    "`{}` is not a valid user name (1 to 64 printable characters, \
+                     no white space, `:` or `/`)",
+                    user.name.escape_debug()
+                ),
+            ));
+        }
+        if let Some(first) = seen.get(user.name.as_str()) {
+            out.push(Problem::new(
+                format!("{at}.name"),
+                format!("user `{}` is already defined by users[{first}]", user.name),
+            ));
+        } else {
+            seen.insert(&user.name, i);
+        }
+        match (&user.password, &user.password_hash) {
+            (Some(_), Some(_)) => out.push(Problem::new(
+                format!("{at}.password"),
+                format!(
+                    "user `{}` has both `password` and `password_hash`; keep one",
+                    user.name
+                ),
+            )),
+            (None, None) if user.ssh_authorized_keys.is_empty() => out.push(Problem::new(
+                at.clone(),
+                format!(
+                    "user `{}` has no way to log in: set `password`, `password_hash` \
+                     or `ssh_authorized_keys`",
+                    user.name
+                ),
+            )),
+            _ => {}
+        }
+        if user
+            .password
+            .as_ref()
+            .is_some_and(|p| p.expose().is_empty())
+        {
+            out.push(Problem::new(
+                format!("{at}.password"),
+                format!("user `{}` has an empty password", user.name),
+            ));
+        }
+        if let Some(hash) = &user.password_hash
+            && let Err(why) = check_argon2_hash(hash)
+        {
+            out.push(Problem::new(
+                format!("{at}.password_hash"),
+                format!("user `{}`: {why}", user.name),
+            ));
+        }
+        for (k, line) in user.ssh_authorized_keys.iter().enumerate() {
+            if let Err(err) = ssh_key::PublicKey::from_openssh(line.trim()) {
+                out.push(Problem::new(
+                    format!("{at}.ssh_authorized_keys[{k}]"),
+                    format!(
+                        "user `{}`: not an OpenSSH public key (`ssh-ed25519 AAAA... comment`): {err}",
+                        user.name
+                    ),
+                ));
+            }
+        }
+        for (g, group) in user.groups.iter().enumerate() {
+            if group.is_empty() || group.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                out.push(Problem::new(
+                    format!("{at}.groups[{g}]"),
+                    format!("`{}` is not a valid group name", group.escape_debug()),
+                ));
+            }
+        }
+    }
+}
+
+fn valid_user_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.chars().count() <= 64
+        && !name
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == ':' || c == '/')
+}
+
+/// Accepts an argon2 (id, i or d) hash in PHC string format with valid parameters.
+pub(crate) fn check_argon2_hash(hash: &str) -> Result<(), String> {
+    use argon2::password_hash::PasswordHash;
+    let parsed = PasswordHash::new(hash)
+        .map_err(|err| format!("not a PHC password hash (`$argon2id$v=19$m=...`): {err}"))?;
+    if argon2::Algorithm::try_from(parsed.algorithm).is_err() {
+        return Err(format!(
+            "hash algorithm `{}` is not argon2 (expected `$argon2id$...`)",
+            parsed.algorithm
+        ));
+    }
+    argon2::Params::try_from(&parsed).map_err(|err| format!("bad argon2 parameters: {err}"))?;
+    if parsed.salt.is_none() || parsed.hash.is_none() {
+        return Err("the argon2 hash has no salt or no output".to_owned());
+    }
+    Ok(())
+}
+
+fn check_dataplane(config: &Config, out: &mut Vec<Problem>) {
+    let dataplane = &config.dataplane;
+    if dataplane.workers == 0 {
+        out.push(Problem::new("dataplane.workers", "must be at least 1"));
+    }
+    let mut names: HashMap<&str, usize> = HashMap::new();
+    let mut host_interfaces: HashMap<&str, usize> = HashMap::new();
+    for (i, port) in dataplane.ports.iter().enumerate() {
+        let at = format!("dataplane.ports[{i}]");
+        if port.name.is_empty()
+            || port.name.len() > 64
+            || port
+                .name
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control())
+        {
+            out.push(Problem::new(
+                format!("{at}.name"),
+                format!(
+                    "`{}` is not a valid port name (1 to 64 bytes, no white space)",
+                    port.name.escape_debug()
+                ),
+            ));
+        }
+        if let Some(first) = names.get(port.name.as_str()) {
+            out.push(Problem::new(
+                format!("{at}.name"),
+                format!(
+                    "port `{}` is already defined by dataplane.ports[{first}]",
+                    port.name
+                ),
+            ));
+        } else {
+            names.insert(&port.name, i);
+        }
+        let driver = port.driver;
+        let (needs_host, needs_devargs) = match driver {
+            PortDriver::Pg => (false, false),
+            PortDriver::Afpacket | PortDriver::Tap => (true, false),
+            PortDriver::Dpdk => (false, true),
+        };
+        match (&port.host_interface, needs_host) {
+            (None, true) => out.push(Problem::new(
+                format!("{at}.host_interface"),
+                format!(
+                    "missing: port `{}` uses driver `{driver}`, which needs `host_interface`",
+                    port.name
+                ),
+            )),
+            (Some(_), false) => out.push(Problem::new(
+                format!("{at}.host_interface"),
+                format!(
+                    "port `{}` uses driver `{driver}`, which takes no `host_interface` \
+                     (only afpacket and tap do)",
+                    port.name
+                ),
+            )),
+            (Some(ifname), true) => {
+                if ifname.is_empty()
+                    || ifname.len() > IFNAME_MAX
+                    || ifname
+                        .chars()
+                        .any(|c| c == '/' || c.is_whitespace() || c.is_control())
+                {
+                    out.push(Problem::new(
+                        format!("{at}.host_interface"),
+                        format!(
+                            "`{}` is not a Linux interface name (1 to {IFNAME_MAX} bytes, \
+                             no `/` or white space)",
+                            ifname.escape_debug()
+                        ),
+                    ));
+                } else if let Some(first) = host_interfaces.get(ifname.as_str()) {
+                    out.push(Problem::new(
+                        format!("{at}.host_interface"),
+                        format!("`{ifname}` is already used by dataplane.ports[{first}]"),
+                    ));
+                } else {
+                    host_interfaces.insert(ifname, i);
+                }
+            }
+            (None, false) => {}
+        }
+        match (&port.devargs, needs_devargs) {
+            (None, true) => out.push(Problem::new(
+                format!("{at}.devargs"),
+                format!(
+                    "missing: port `{}` uses driver `dpdk`, which needs `devargs` \
+                     (e.g. \"net_tap0,iface=dtap0\")",
+                    port.name
+                ),
+            )),
+            (Some(devargs), true) if devargs.trim().is_empty() => {
+                out.push(Problem::new(format!("{at}.devargs"), "must not be empty"))
+            }
+            (Some(_), false) => out.push(Problem::new(
+                format!("{at}.devargs"),
+                format!(
+                    "port `{}` uses driver `{driver}`, which takes no `devargs` (only dpdk does)",
+                    port.name
+                ),
+            )),
+            _ => {}
+        }
+    }
+}
+
+fn check_datastore(config: &Config, out: &mut Vec<Problem>) {
+    let datastore = &config.datastore;
+    if datastore.history == 0 {
+        out.push(Problem::new("datastore.history", "must be at least 1"));
+    }
+    if datastore.compact_journal_bytes < 4096 {
+        out.push(Problem::new(
+            "datastore.compact_journal_bytes",
+            format!(
+                "{} is too small (at least 4096 bytes)",
+                datastore.compact_journal_bytes
+            ),
+        ));
+    }
+    if datastore.confirm_timeout_default_s == 0 {
+        out.push(Problem::new(
+            "datastore.confirm_timeout_default_s",
+            "must be at least 1 second",
+        ));
+    }
+}
