@@ -20,13 +20,18 @@ impl Provider for Interfaces {
     }
 
     fn callbacks() -> Callbacks<Self> {
-        Callbacks::new().subtree("/ietf-interfaces:interfaces").apply(|_, _| {})
+        Callbacks::new()
+            .subtree("/ietf-interfaces:interfaces")
+            .apply(|_, _| {})
     }
 }
 
 fn core_with(n: usize, dir: &std::path::Path) -> (Core, u32) {
     let ctx = ModelSet::management()
-        .with(&[ModuleSpec::new("iana-if-type", &[]), ModuleSpec::new("ietf-interfaces", &[])])
+        .with(&[
+            ModuleSpec::new("iana-if-type", &[]),
+            ModuleSpec::new("ietf-interfaces", &[]),
+        ])
         .build()
         .unwrap();
     let mut reg = Registry::new();
@@ -47,15 +52,24 @@ fn core_with(n: usize, dir: &std::path::Path) -> (Core, u32) {
     }
     json.push_str("]}}");
     let tree = nectar_mgmt::core::parse_json(ctx, &json).unwrap();
-    core.edit(Some(sid), Datastore::Running, vec![EditStep::merge(tree)], ErrorOption::RollbackOnError, false)
-        .unwrap();
+    core.edit(
+        Some(sid),
+        Datastore::Running,
+        vec![EditStep::merge(tree)],
+        ErrorOption::RollbackOnError,
+        false,
+    )
+    .unwrap();
     core.compact();
     (core, sid)
 }
 
 fn commit_one_entry(c: &mut Criterion) {
     let mut group = c.benchmark_group("edit_commit_one_entry");
-    group.sample_size(20).measurement_time(Duration::from_secs(10)).warm_up_time(Duration::from_secs(2));
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(10))
+        .warm_up_time(Duration::from_secs(2));
     group.throughput(Throughput::Elements(1));
     for n in [1_000usize, 10_000, 100_000] {
         let dir = tempfile::tempdir().unwrap();
@@ -81,13 +95,18 @@ fn commit_one_entry(c: &mut Criterion) {
 
 fn get_whole_tree(c: &mut Criterion) {
     let mut group = c.benchmark_group("get_running");
-    group.sample_size(10).measurement_time(Duration::from_secs(15));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(15));
     let dir = tempfile::tempdir().unwrap();
     let (core, sid) = core_with(100_000, dir.path());
     group.bench_function("100000_json", |b| {
         b.iter(|| {
             let t = core.get(Some(sid), Datastore::Running, None).unwrap();
-            t.print_string(DataFormat::JSON, DataPrinterFlags::WITH_SIBLINGS).unwrap().unwrap().len()
+            t.print_string(DataFormat::JSON, DataPrinterFlags::WITH_SIBLINGS)
+                .unwrap()
+                .unwrap()
+                .len()
         })
     });
     group.finish();

@@ -1,23 +1,178 @@
-//! Validation of a transaction by libyang. Running is validated in place,
-//! and what validation itself changes (defaults added, nodes whose `when`
-//! became false removed) is recorded like any edit, so the transaction can
-//! still be undone and journaled exactly.
+//! Validation of a transaction by libyang, scoped to what the change can
+//! affect. libyang validates a whole tree (O(datastore)); nectar picks the
+//! smallest tree whose validation is equivalent and lets libyang validate
+//! that: for a change confined to entries of an outermost list whose
+//! constraints stay inside the entry (by libyang's own atomization of every
+//! must/when/leafref, see `analysis`), only those entries with their parents.
+//! Anything else is validated whole. What validation itself changes
+//! (defaults added, nodes whose `when` became false removed) is recorded like
+//! any edit, so the transaction can still be undone and journaled exactly.
+
+mod analysis;
+
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use yang2::context::Context;
-use yang2::data::{DataNodeRef, DataValidationFlags};
+use yang2::data::{Data, DataNodeRef, DataTree, DataValidationFlags};
+use yang2::schema::{SchemaNodeKind, SchemaPathFormat};
 
 use crate::edit::Touched;
 use crate::error::MgmtError;
 use crate::ly::{self, Tree};
 
+/// An outermost list whose entries can be validated on their own.
+#[derive(Debug, Default)]
+struct Unit {
+    /// Nodes under the list that leafrefs outside it point to: deleting or
+    /// changing them needs the whole datastore validated.
+    leafref_targets: HashSet<String>,
+}
+
 /// Decides how much of the datastore a transaction must validate.
 #[derive(Debug, Default)]
-pub struct Scope {}
+pub struct Scope {
+    units: HashMap<String, Unit>,
+}
+
+fn under(path: &str, prefix: &str) -> bool {
+    path == prefix || (path.starts_with(prefix) && path.as_bytes().get(prefix.len()) == Some(&b'/'))
+}
+
+/// XPath that can reach other entries of the same list without naming an
+/// ancestor (axes), or nodes atomization cannot follow (deref, id).
+fn escapes_entry(text: &str) -> bool {
+    [
+        "sibling::",
+        "preceding::",
+        "following::",
+        "ancestor",
+        "deref(",
+        "id(",
+    ]
+    .iter()
+    .any(|t| text.contains(t))
+}
+
+/// Splits a data path into its steps, respecting predicates.
+fn steps(path: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut depth, mut quote, mut start) = (0usize, None::<char>, 1usize);
+    for (i, c) in path.char_indices() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None => match c {
+                '[' => depth += 1,
+                ']' => depth = depth.saturating_sub(1),
+                '\'' | '"' if depth > 0 => quote = Some(c),
+                '/' if depth == 0 && i > 0 => {
+                    out.push(&path[start..i]);
+                    start = i + 1;
+                }
+                _ => {}
+            },
+        }
+    }
+    if start < path.len() {
+        out.push(&path[start..]);
+    }
+    out
+}
 
 impl Scope {
-    /// Studies the schema once at start-up.
-    pub fn analyse(_ctx: &'static Context) -> Scope {
-        Scope {}
+    /// Studies the schema once at start-up: which outermost lists are units.
+    pub fn analyse(ctx: &'static Context) -> Scope {
+        let cons = analysis::constraints(ctx);
+        let mut units = HashMap::new();
+        for module in ctx.modules(true).filter(|m| m.is_implemented()) {
+            let tops: Vec<_> = module.data().collect();
+            for top in &tops {
+                for list in top.traverse() {
+                    if list.kind() != SchemaNodeKind::List || !list.is_config() {
+                        continue;
+                    }
+                    let ancestors: Vec<_> = list.ancestors().collect();
+                    if ancestors.is_empty()
+                        || ancestors.iter().any(|a| a.kind() == SchemaNodeKind::List)
+                    {
+                        continue; // top-level or nested: not a unit
+                    }
+                    let p = list.path(SchemaPathFormat::DATA);
+                    if let Some(unit) = Self::unit_for(&list, &ancestors, &tops, &p, &cons) {
+                        units.insert(p, unit);
+                    }
+                }
+            }
+        }
+        tracing::debug!(
+            units = units.len(),
+            constraints = cons.len(),
+            "validation scope analysed"
+        );
+        Scope { units }
+    }
+
+    fn unit_for(
+        list: &yang2::schema::SchemaNode<'_>,
+        ancestors: &[yang2::schema::SchemaNode<'_>],
+        tops: &[yang2::schema::SchemaNode<'_>],
+        p: &str,
+        cons: &[analysis::Constraint],
+    ) -> Option<Unit> {
+        if analysis::list_has_set_constraints(list) {
+            return None;
+        }
+        // Siblings along the path must not hold mandatory data (a sparse tree
+        // lacks them), nor may the ancestors carry constraints of their own.
+        let mut child_path = list.path(SchemaPathFormat::DATA);
+        for a in ancestors {
+            let ap = a.path(SchemaPathFormat::DATA);
+            if cons.iter().any(|c| c.owner == ap) {
+                return None;
+            }
+            for c in a.children() {
+                if c.path(SchemaPathFormat::DATA) != child_path && analysis::has_mandatory(&c) {
+                    return None;
+                }
+            }
+            child_path = ap;
+        }
+        for t in tops {
+            if t.path(SchemaPathFormat::DATA) != child_path && analysis::has_mandatory(t) {
+                return None;
+            }
+        }
+        let mut unit = Unit::default();
+        for c in cons {
+            let inside = under(&c.owner, p);
+            let Some(atoms) = &c.atoms else { return None };
+            if inside {
+                if escapes_entry(&c.text) || atoms.iter().any(|a| !under(a, p)) {
+                    return None;
+                }
+            } else if atoms.iter().any(|a| under(a, p)) {
+                if !c.leafref {
+                    return None;
+                }
+                unit.leafref_targets
+                    .extend(atoms.iter().filter(|a| under(a, p)).cloned());
+            }
+        }
+        Some(unit)
+    }
+
+    /// The unit and the data path of the unit entry a touched path lies in.
+    fn entry_of(&self, path: &str) -> Option<(&Unit, String)> {
+        let data = steps(path);
+        let mut schema = String::new();
+        for (k, step) in data.iter().enumerate() {
+            schema.push('/');
+            schema.push_str(&ly::schema_path_of(&format!("/{step}"))[1..]);
+            if let Some(unit) = self.units.get(&schema) {
+                return Some((unit, format!("/{}", data[..=k].join("/"))));
+            }
+        }
+        None
     }
 
     /// Validates `tree` after the edits in `log`. Returns what validation
@@ -27,8 +182,108 @@ impl Scope {
     pub fn validate(
         &self,
         tree: &mut Tree,
-        _log: &[Touched],
+        log: &[Touched],
     ) -> Result<Vec<Touched>, (Vec<Touched>, Vec<MgmtError>)> {
+        match self.entries(log) {
+            Some(entries) => self
+                .validate_entries(tree, &entries)
+                .map_err(|e| (Vec::new(), e)),
+            None => Self::validate_whole(tree),
+        }
+    }
+
+    /// The unit entries a log touches, or `None` when the change reaches
+    /// outside the units (whole validation needed).
+    fn entries(&self, log: &[Touched]) -> Option<BTreeSet<String>> {
+        let mut entries = BTreeSet::new();
+        for t in log {
+            let path = match t {
+                Touched::Created { path, .. }
+                | Touched::Deleted { path, .. }
+                | Touched::Modified { path, .. } => path,
+            };
+            let (unit, entry) = self.entry_of(path)?;
+            match t {
+                Touched::Deleted { .. } if !unit.leafref_targets.is_empty() => return None,
+                Touched::Modified { path, .. }
+                    if unit.leafref_targets.contains(&ly::schema_path_of(path)) =>
+                {
+                    return None;
+                }
+                _ => {}
+            }
+            entries.insert(entry);
+        }
+        Some(entries)
+    }
+
+    fn validate_entries(
+        &self,
+        tree: &mut Tree,
+        entries: &BTreeSet<String>,
+    ) -> Result<Vec<Touched>, Vec<MgmtError>> {
+        let mut sparse = DataTree::new(tree.context());
+        for e in entries {
+            if let Some(n) = ly::find(tree, e).map_err(|e| vec![e])? {
+                sparse
+                    .merge(&ly::dup_with_parents(&n).map_err(|e| vec![e])?)
+                    .map_err(|e| vec![MgmtError::from(e)])?;
+            }
+        }
+        if sparse.reference().is_none() {
+            return Ok(Vec::new());
+        }
+        let (diff, result) = ly::validate_all(
+            &mut sparse,
+            DataValidationFlags::NO_STATE | DataValidationFlags::PRESENT,
+        );
+        result?;
+        // Carry what validation did to the entries over to running.
+        let mut out = Vec::new();
+        let Some(diff) = diff else { return Ok(out) };
+        for t in touched_from_diff(&diff) {
+            match t {
+                Touched::Created { path, .. } => {
+                    if ly::find(tree, &path).map_err(|e| vec![e])?.is_none()
+                        && let Some(n) = ly::find(&sparse, &path).map_err(|e| vec![e])?
+                    {
+                        let d = ly::dup_with_parents(&n).map_err(|e| vec![e])?;
+                        tree.merge(&d).map_err(|e| vec![MgmtError::from(e)])?;
+                        out.push(Touched::Created {
+                            path,
+                            implicit: true,
+                        });
+                    }
+                }
+                Touched::Deleted { path, .. } => {
+                    if let Some(n) = ly::find(tree, &path).map_err(|e| vec![e])? {
+                        let backup = ly::dup_with_parents(&n).map_err(|e| vec![e])?;
+                        ly::remove(tree, &path).map_err(|e| vec![e])?;
+                        out.push(Touched::Deleted { path, backup });
+                    }
+                }
+                Touched::Modified {
+                    path,
+                    old,
+                    old_default,
+                } => {
+                    if let Some(n) = ly::find(&sparse, &path).map_err(|e| vec![e])? {
+                        let v = n.value_canonical();
+                        ly::set_value(tree, &path, v.as_deref()).map_err(|e| vec![e])?;
+                        out.push(Touched::Modified {
+                            path,
+                            old,
+                            old_default,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn validate_whole(tree: &mut Tree) -> Result<Vec<Touched>, (Vec<Touched>, Vec<MgmtError>)> {
         let (diff, result) = ly::validate_all(tree, DataValidationFlags::NO_STATE);
         let touched = match &diff {
             Some(d) => touched_from_diff(d),
@@ -38,6 +293,11 @@ impl Scope {
             Ok(()) => Ok(touched),
             Err(errs) => Err((touched, errs)),
         }
+    }
+
+    /// Whether a schema path is the list of a unit (for tests and logs).
+    pub fn is_unit(&self, schema_path: &str) -> bool {
+        self.units.contains_key(schema_path)
     }
 }
 

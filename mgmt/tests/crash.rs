@@ -26,14 +26,19 @@ fn open_running(dir: &std::path::Path) -> nectar_mgmt::Core {
     // Compact often, so kills also land inside compactions.
     cfg.compact_bytes = 8 << 10;
     let (tx, _) = tokio::sync::broadcast::channel(16);
-    nectar_mgmt::Core::open(ctx(), cfg, registry(&Calls::default()), tx).expect("datastore loads after a kill")
+    nectar_mgmt::Core::open(ctx(), cfg, registry(&Calls::default()), tx)
+        .expect("datastore loads after a kill")
 }
 
 /// The commits made so far: (K, interfaces if1..ifK present, counter = K).
 fn state_of(core: &nectar_mgmt::Core) -> (u64, Vec<String>, Option<String>) {
     let json = running_json(core);
-    let v: serde_json::Value = serde_json::from_str(if json.is_empty() { "{}" } else { &json }).unwrap();
-    let list = v["ietf-interfaces:interfaces"]["interface"].as_array().cloned().unwrap_or_default();
+    let v: serde_json::Value =
+        serde_json::from_str(if json.is_empty() { "{}" } else { &json }).unwrap();
+    let list = v["ietf-interfaces:interfaces"]["interface"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let mut names = Vec::new();
     let mut counter = None;
     for e in list {
@@ -50,7 +55,9 @@ fn state_of(core: &nectar_mgmt::Core) -> (u64, Vec<String>, Option<String>) {
 /// Runs only as the child: commits forever.
 #[test]
 fn crash_child() {
-    let Ok(dir) = std::env::var(CHILD_ENV) else { return };
+    let Ok(dir) = std::env::var(CHILD_ENV) else {
+        return;
+    };
     let mut core = open_running(std::path::Path::new(&dir));
     let sid = core.open_session(UserCtx::new("crash", vec!["admin".into()]), "test", None);
     let mut stdout = std::io::stdout().lock();
@@ -63,7 +70,13 @@ fn crash_child() {
             "x".repeat(200)
         );
         let out = core
-            .edit(Some(sid), Datastore::Running, vec![EditStep::merge(tree(&json))], ErrorOption::RollbackOnError, false)
+            .edit(
+                Some(sid),
+                Datastore::Running,
+                vec![EditStep::merge(tree(&json))],
+                ErrorOption::RollbackOnError,
+                false,
+            )
             .expect("commit");
         assert_eq!(out.commit, Some(k));
         use std::io::Write;
@@ -76,7 +89,11 @@ fn crash_child() {
 fn sigkill_never_loses_an_acknowledged_commit() {
     let dir = tempfile::tempdir().unwrap();
     let exe = std::env::current_exe().unwrap();
-    let mut seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
     println!("seed {seed}");
     let mut rand = move || {
         seed ^= seed << 13;
@@ -89,7 +106,10 @@ fn sigkill_never_loses_an_acknowledged_commit() {
     let mut kills = 0;
     let started = Instant::now();
     while acked < 200 {
-        assert!(started.elapsed() < Duration::from_secs(240), "too slow: {acked} commits acknowledged");
+        assert!(
+            started.elapsed() < Duration::from_secs(240),
+            "too slow: {acked} commits acknowledged"
+        );
         let mut child = Command::new(&exe)
             .args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])
             .env(CHILD_ENV, dir.path())
@@ -124,7 +144,10 @@ fn sigkill_never_loses_an_acknowledged_commit() {
 
         let core = open_running(dir.path());
         let (k, names, counter) = state_of(&core);
-        assert!(k == acked || k == acked + 1, "after kill {kills}: running is at commit {k}, last acknowledged {acked}");
+        assert!(
+            k == acked || k == acked + 1,
+            "after kill {kills}: running is at commit {k}, last acknowledged {acked}"
+        );
         let expected: Vec<String> = (1..=k).map(|i| format!("if{i}")).collect();
         let mut names_sorted = names.clone();
         names_sorted.sort_by_key(|n| n[2..].parse::<u64>().unwrap());
