@@ -463,6 +463,9 @@ impl Core {
             Datastore::Operational => {
                 let mut state = DataTree::new(self.ctx);
                 self.registry.state(xpath, &mut state)?;
+                if xpath.is_none_or(|x| x.contains("nectar-mgmt:")) {
+                    self.history_state(&mut state)?;
+                }
                 let mut tree = ly::dup_tree(&self.running)?;
                 tree.merge(&state)?;
                 match xpath {

@@ -593,3 +593,29 @@ fn coverage_check_refuses_models_without_callbacks() {
         "{err}"
     );
 }
+
+#[test]
+fn commit_history_is_operational_state() {
+    use nectar_yang::yang2::data::{Data, DataFormat, DataPrinterFlags};
+    let dir = tempfile::tempdir().unwrap();
+    let calls = Calls::default();
+    let mut core = open(dir.path(), &calls);
+    let sid = core.open_session(admin(), "test", None);
+    merge(&mut core, sid, &iface("eth0", "")).unwrap();
+    let t = core
+        .get(
+            Some(sid),
+            Datastore::Operational,
+            Some("/nectar-mgmt:commit-history"),
+        )
+        .unwrap();
+    let json = t
+        .print_string(DataFormat::JSON, DataPrinterFlags::WITH_SIBLINGS)
+        .unwrap()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let c = &v["nectar-mgmt:commit-history"]["commit"][0];
+    assert_eq!(c["id"], "1");
+    assert_eq!(c["user"], "alice");
+    assert!(c["diff"].as_str().unwrap().contains("eth0"), "{json}");
+}
