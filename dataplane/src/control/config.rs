@@ -1,0 +1,479 @@
+//! The desired configuration as the control side holds it, and how ops change it.
+//!
+//! [`Config`] is cheap to clone where it can be large (routes are kept per VRF behind an
+//! `Arc`, copied only when that VRF changes). Applying a batch clones the config, applies each
+//! op, validates references and limits over the result, then compiles it into
+//! [`crate::tables::Tables`]; any error leaves the original untouched.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+
+use super::Error;
+use super::ops::*;
+use crate::types::{IpNet, Mac};
+
+/// Most interfaces (ports + BVIs) a dataplane has; counters are preallocated for them.
+pub const MAX_INTERFACES: usize = 256;
+
+/// What an interface is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IfKind {
+    /// A port (index into the dataplane's ports).
+    Port(usize),
+    /// The routed interface of a bridge domain.
+    Bvi(String),
+}
+
+/// One interface's state in the config.
+#[derive(Debug, Clone)]
+pub struct IfState {
+    /// Stable interface index (counters, tables).
+    pub index: u32,
+    /// Port or BVI.
+    pub kind: IfKind,
+    /// Desired configuration.
+    pub cfg: InterfaceConfig,
+    /// Addresses.
+    pub addrs: BTreeSet<IpNet>,
+    /// Hardware MAC (the port's, or generated for a BVI).
+    pub hw_mac: Mac,
+}
+
+impl IfState {
+    /// The MAC in use (override or hardware).
+    pub fn mac(&self) -> Mac {
+        self.cfg.mac.unwrap_or(self.hw_mac)
+    }
+}
+
+/// One bridge domain's state in the config.
+#[derive(Debug, Clone)]
+pub struct BdState {
+    /// Stable index.
+    pub index: u16,
+    /// Desired configuration.
+    pub cfg: BridgeDomainConfig,
+    /// Static MACs: MAC → member interface name.
+    pub statics: BTreeMap<Mac, String>,
+}
+
+/// Static routes of one VRF.
+pub type RouteMap = BTreeMap<IpNet, RouteTarget>;
+
+/// The whole desired configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Interfaces by name.
+    pub ifs: BTreeMap<String, IfState>,
+    /// VRF name → index (the default VRF is 0).
+    pub vrfs: BTreeMap<String, u16>,
+    /// Bridge domains by name.
+    pub bds: BTreeMap<String, BdState>,
+    /// Static routes per VRF name.
+    pub routes: BTreeMap<String, Arc<RouteMap>>,
+    /// ACLs by name.
+    pub acls: BTreeMap<String, AclConfig>,
+    /// NAT44 static mappings: local → external.
+    pub nat_static: BTreeMap<Ipv4Addr, Ipv4Addr>,
+    /// Limits and timers.
+    pub limits: Limits,
+    /// VRFs whose FIB must be rebuilt (names); `None` = all.
+    pub dirty_vrfs: Option<BTreeSet<String>>,
+}
+
+impl Config {
+    /// The configuration of a fresh dataplane with the given ports (name, MAC).
+    pub fn new(ports: &[(String, Mac)]) -> Config {
+        let mut ifs = BTreeMap::new();
+        for (i, (name, mac)) in ports.iter().enumerate() {
+            ifs.insert(
+                name.clone(),
+                IfState {
+                    index: i as u32,
+                    kind: IfKind::Port(i),
+                    cfg: InterfaceConfig::default(),
+                    addrs: BTreeSet::new(),
+                    hw_mac: *mac,
+                },
+            );
+        }
+        let mut vrfs = BTreeMap::new();
+        vrfs.insert(DEFAULT_VRF.to_string(), 0);
+        Config {
+            ifs,
+            vrfs,
+            bds: BTreeMap::new(),
+            routes: BTreeMap::new(),
+            acls: BTreeMap::new(),
+            nat_static: BTreeMap::new(),
+            limits: Limits::default(),
+            dirty_vrfs: None,
+        }
+    }
+
+    fn mark_dirty(&mut self, vrf: &str) {
+        if let Some(d) = &mut self.dirty_vrfs {
+            d.insert(vrf.to_string());
+        }
+    }
+
+    fn mark_all_dirty(&mut self) {
+        self.dirty_vrfs = None;
+    }
+
+    fn iface_mut(&mut self, name: &str) -> Result<&mut IfState, Error> {
+        self.ifs
+            .get_mut(name)
+            .ok_or_else(|| Error::UnknownInterface(name.to_string()))
+    }
+
+    /// Applies one op to this config (references are checked later by [`Config::validate`]).
+    pub fn apply_op(&mut self, op: &Op) -> Result<(), Error> {
+        match op {
+            Op::SetInterface { name, config } => {
+                let old_vrf = self.iface_mut(name)?.cfg.vrf.clone();
+                if !(68..=9000).contains(&config.mtu) {
+                    return Err(Error::Invalid(format!(
+                        "{name}: MTU {} out of 68..=9000",
+                        config.mtu
+                    )));
+                }
+                if let Some(m) = config.mac
+                    && m.is_multicast()
+                {
+                    return Err(Error::Invalid(format!("{name}: MAC {m} is multicast")));
+                }
+                let st = self.iface_mut(name)?;
+                let addr_matter =
+                    st.cfg.vrf != config.vrf || st.cfg.switchport != config.switchport;
+                st.cfg = config.clone();
+                if addr_matter {
+                    self.mark_dirty(&old_vrf);
+                    self.mark_dirty(&config.vrf);
+                }
+            }
+            Op::AddAddress { interface, prefix } => {
+                let st = self.iface_mut(interface)?;
+                if prefix.addr.is_unspecified() || prefix.addr.is_multicast() {
+                    return Err(Error::Invalid(format!(
+                        "{interface}: address {prefix} is not unicast"
+                    )));
+                }
+                st.addrs.insert(*prefix);
+                let vrf = st.cfg.vrf.clone();
+                self.mark_dirty(&vrf);
+            }
+            Op::DelAddress { interface, prefix } => {
+                let st = self.iface_mut(interface)?;
+                if !st.addrs.remove(prefix) {
+                    return Err(Error::NotFound(format!("address {prefix} on {interface}")));
+                }
+                let vrf = st.cfg.vrf.clone();
+                self.mark_dirty(&vrf);
+            }
+            Op::AddVrf { name } => {
+                if !self.vrfs.contains_key(name) {
+                    let used: BTreeSet<u16> = self.vrfs.values().copied().collect();
+                    let id = (0..=u16::MAX)
+                        .find(|i| !used.contains(i))
+                        .ok_or_else(|| Error::TableFull("vrf".into()))?;
+                    self.vrfs.insert(name.clone(), id);
+                    self.mark_dirty(name);
+                }
+            }
+            Op::DelVrf { name } => {
+                if name == DEFAULT_VRF {
+                    return Err(Error::Invalid("the default VRF cannot be deleted".into()));
+                }
+                if self.vrfs.remove(name).is_none() {
+                    return Err(Error::NotFound(format!("vrf {name}")));
+                }
+                self.routes.remove(name);
+                self.mark_all_dirty();
+            }
+            Op::SetBridgeDomain(cfg) => {
+                if let Some(v) = cfg.vlan
+                    && !(1..=4094).contains(&v)
+                {
+                    return Err(Error::Invalid(format!(
+                        "bridge domain {}: VLAN {v}",
+                        cfg.name
+                    )));
+                }
+                let old_bvi = self.bds.get(&cfg.name).and_then(|b| b.cfg.bvi.clone());
+                if old_bvi != cfg.bvi {
+                    if let Some(old) = old_bvi {
+                        self.ifs.remove(&old);
+                    }
+                    if let Some(bvi) = &cfg.bvi {
+                        if self.ifs.contains_key(bvi) {
+                            return Err(Error::Exists(format!("interface {bvi}")));
+                        }
+                        let used: BTreeSet<u32> = self.ifs.values().map(|i| i.index).collect();
+                        let index = (0..MAX_INTERFACES as u32)
+                            .find(|i| !used.contains(i))
+                            .ok_or_else(|| Error::TableFull("interfaces".into()))?;
+                        let hw_mac = Mac([0x02, 0xfe, 0, 0, (index >> 8) as u8, index as u8]);
+                        self.ifs.insert(
+                            bvi.clone(),
+                            IfState {
+                                index,
+                                kind: IfKind::Bvi(cfg.name.clone()),
+                                cfg: InterfaceConfig::default(),
+                                addrs: BTreeSet::new(),
+                                hw_mac,
+                            },
+                        );
+                    }
+                    self.mark_all_dirty();
+                }
+                if let Some(bd) = self.bds.get_mut(&cfg.name) {
+                    bd.cfg = cfg.clone();
+                } else {
+                    let used: BTreeSet<u16> = self.bds.values().map(|b| b.index).collect();
+                    let index = (0..u16::MAX - 1)
+                        .find(|i| !used.contains(i))
+                        .ok_or_else(|| Error::TableFull("bridge-domain".into()))?;
+                    self.bds.insert(
+                        cfg.name.clone(),
+                        BdState {
+                            index,
+                            cfg: cfg.clone(),
+                            statics: BTreeMap::new(),
+                        },
+                    );
+                }
+            }
+            Op::DelBridgeDomain { name } => {
+                let bd = self
+                    .bds
+                    .remove(name)
+                    .ok_or_else(|| Error::NotFound(format!("bridge domain {name}")))?;
+                if let Some(bvi) = bd.cfg.bvi {
+                    self.ifs.remove(&bvi);
+                    self.mark_all_dirty();
+                }
+            }
+            Op::AddStaticMac {
+                bridge_domain,
+                mac,
+                interface,
+            } => {
+                if mac.is_multicast() {
+                    return Err(Error::Invalid(format!("static MAC {mac} is multicast")));
+                }
+                let bd = self
+                    .bds
+                    .get_mut(bridge_domain)
+                    .ok_or_else(|| Error::UnknownBridgeDomain(bridge_domain.clone()))?;
+                bd.statics.insert(*mac, interface.clone());
+            }
+            Op::DelStaticMac { bridge_domain, mac } => {
+                let bd = self
+                    .bds
+                    .get_mut(bridge_domain)
+                    .ok_or_else(|| Error::UnknownBridgeDomain(bridge_domain.clone()))?;
+                if bd.statics.remove(mac).is_none() {
+                    return Err(Error::NotFound(format!(
+                        "static MAC {mac} in {bridge_domain}"
+                    )));
+                }
+            }
+            Op::AddRoute {
+                vrf,
+                prefix,
+                target,
+            } => {
+                if !self.vrfs.contains_key(vrf) {
+                    return Err(Error::UnknownVrf(vrf.clone()));
+                }
+                if let RouteTarget::NextHops(nhs) = target {
+                    if nhs.is_empty() {
+                        return Err(Error::Invalid(format!("route {prefix}: no next hop")));
+                    }
+                    for nh in nhs {
+                        if nh.via.is_none() && nh.interface.is_none() {
+                            return Err(Error::Invalid(format!("route {prefix}: empty next hop")));
+                        }
+                        if let Some(v) = nh.via
+                            && v.is_ipv4() != prefix.is_ipv4()
+                        {
+                            return Err(Error::Invalid(format!(
+                                "route {prefix}: next hop {v} family"
+                            )));
+                        }
+                    }
+                }
+                let map = self.routes.entry(vrf.clone()).or_default();
+                Arc::make_mut(map).insert(prefix.network(), target.clone());
+                self.mark_dirty(vrf);
+            }
+            Op::DelRoute { vrf, prefix } => {
+                let removed = self
+                    .routes
+                    .get_mut(vrf)
+                    .and_then(|m| Arc::make_mut(m).remove(&prefix.network()));
+                if removed.is_none() {
+                    return Err(Error::NotFound(format!("route {prefix} in vrf {vrf}")));
+                }
+                self.mark_dirty(vrf);
+            }
+            Op::SetAcl(acl) => {
+                self.acls.insert(acl.name.clone(), acl.clone());
+            }
+            Op::DelAcl { name } => {
+                if self.acls.remove(name).is_none() {
+                    return Err(Error::NotFound(format!("acl {name}")));
+                }
+            }
+            Op::AddNatStatic { local, external } => {
+                self.nat_static.insert(*local, *external);
+            }
+            Op::DelNatStatic { local } => {
+                if self.nat_static.remove(local).is_none() {
+                    return Err(Error::NotFound(format!("nat static mapping for {local}")));
+                }
+            }
+            Op::SetLimits(l) => self.limits = l.clone(),
+        }
+        Ok(())
+    }
+
+    /// Checks references and limits over the whole config.
+    pub fn validate(&self) -> Result<(), Error> {
+        let mut vlans = BTreeMap::new();
+        for bd in self.bds.values() {
+            if let Some(v) = bd.cfg.vlan
+                && let Some(other) = vlans.insert(v, &bd.cfg.name)
+            {
+                return Err(Error::Invalid(format!(
+                    "VLAN {v} used by bridge domains {other} and {}",
+                    bd.cfg.name
+                )));
+            }
+            for (mac, ifname) in &bd.statics {
+                let i = self
+                    .ifs
+                    .get(ifname)
+                    .ok_or_else(|| Error::UnknownInterface(ifname.clone()))?;
+                if !self.is_member(i, &bd.cfg) {
+                    return Err(Error::Invalid(format!(
+                        "static MAC {mac}: {ifname} is not a member of {}",
+                        bd.cfg.name
+                    )));
+                }
+            }
+        }
+        for (name, st) in &self.ifs {
+            if !self.vrfs.contains_key(&st.cfg.vrf) {
+                return Err(Error::UnknownVrf(st.cfg.vrf.clone()));
+            }
+            for acl in [&st.cfg.acl_in, &st.cfg.acl_out].into_iter().flatten() {
+                if !self.acls.contains_key(acl) {
+                    return Err(Error::UnknownAcl(acl.clone()));
+                }
+            }
+            match &st.cfg.switchport {
+                Switchport::Routed => {}
+                sp => {
+                    if matches!(st.kind, IfKind::Bvi(_)) {
+                        return Err(Error::Invalid(format!(
+                            "{name}: a BVI cannot be a switchport"
+                        )));
+                    }
+                    if !st.addrs.is_empty() {
+                        return Err(Error::Invalid(format!(
+                            "{name}: a switchport has no IP addresses"
+                        )));
+                    }
+                    if let Switchport::Access { bridge_domain } = sp
+                        && !self.bds.contains_key(bridge_domain)
+                    {
+                        return Err(Error::UnknownBridgeDomain(bridge_domain.clone()));
+                    }
+                    if let Switchport::Trunk {
+                        allowed_vlans,
+                        native_vlan,
+                    } = sp
+                    {
+                        for v in allowed_vlans.iter().chain(native_vlan.iter()) {
+                            if !(1..=4094).contains(v) {
+                                return Err(Error::Invalid(format!("{name}: VLAN {v}")));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for (vrf, routes) in &self.routes {
+            let connected = self
+                .ifs
+                .values()
+                .filter(|i| &i.cfg.vrf == vrf)
+                .map(|i| i.addrs.len() * 2)
+                .sum::<usize>();
+            if routes.len() + connected > self.limits.max_routes {
+                return Err(Error::TableFull(format!(
+                    "routes in vrf {vrf} ({} > {})",
+                    routes.len() + connected,
+                    self.limits.max_routes
+                )));
+            }
+            for (p, t) in routes.iter() {
+                if let RouteTarget::NextHops(nhs) = t {
+                    for nh in nhs {
+                        if let Some(i) = &nh.interface {
+                            let st = self
+                                .ifs
+                                .get(i)
+                                .ok_or_else(|| Error::UnknownInterface(i.clone()))?;
+                            if st.cfg.switchport != Switchport::Routed {
+                                return Err(Error::Invalid(format!(
+                                    "route {p}: {i} is not routed"
+                                )));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let mut ext = BTreeSet::new();
+        for e in self.nat_static.values() {
+            if !ext.insert(*e) {
+                return Err(Error::Invalid(format!(
+                    "NAT external address {e} mapped twice"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn is_member(&self, i: &IfState, bd: &BridgeDomainConfig) -> bool {
+        match &i.cfg.switchport {
+            Switchport::Access { bridge_domain } => bridge_domain == &bd.name,
+            Switchport::Trunk {
+                allowed_vlans,
+                native_vlan,
+            } => bd
+                .vlan
+                .is_some_and(|v| allowed_vlans.contains(&v) || *native_vlan == Some(v)),
+            Switchport::Routed => bd.bvi.as_deref() == self.name_of(i),
+        }
+    }
+
+    fn name_of(&self, i: &IfState) -> Option<&str> {
+        self.ifs
+            .iter()
+            .find(|(_, s)| s.index == i.index)
+            .map(|(n, _)| n.as_str())
+    }
+
+    /// The first IPv4 address of an interface, if any.
+    pub fn first_v4(st: &IfState) -> Option<Ipv4Addr> {
+        st.addrs.iter().find_map(|p| match p.addr {
+            IpAddr::V4(a) => Some(a),
+            _ => None,
+        })
+    }
+}

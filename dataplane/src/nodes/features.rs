@@ -1,0 +1,393 @@
+//! Feature-arc nodes: ACLs (`acl-in-ip4`, `acl-out-ip4`, `acl-in-ip6`, `acl-out-ip6`),
+//! connection tracking (`conntrack-ip4`, `conntrack-ip6`) and NAT44 (`nat44-out2in` on
+//! received unicast, `nat44-in2out` on output).
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use crate::control::{AclAction, NatRole};
+use crate::graph::arc::*;
+use crate::graph::{Ctx, Node, NodeReg, Vector};
+use crate::headers::*;
+use crate::state::nat::{NatFull, NatKey};
+use crate::tables::acl::L2Fields;
+use crate::types::Mac;
+
+/// An ACL feature node.
+#[derive(Debug)]
+pub struct AclNode {
+    name: &'static str,
+    arc: usize,
+    ingress: bool,
+}
+
+impl AclNode {
+    /// The four ACL nodes.
+    pub fn all() -> [AclNode; 4] {
+        [
+            AclNode {
+                name: "acl-in-ip4",
+                arc: ARC_IP4_UNICAST,
+                ingress: true,
+            },
+            AclNode {
+                name: "acl-out-ip4",
+                arc: ARC_IP4_OUTPUT,
+                ingress: false,
+            },
+            AclNode {
+                name: "acl-in-ip6",
+                arc: ARC_IP6_UNICAST,
+                ingress: true,
+            },
+            AclNode {
+                name: "acl-out-ip6",
+                arc: ARC_IP6_OUTPUT,
+                ingress: false,
+            },
+        ]
+    }
+}
+
+impl Node for AclNode {
+    fn reg(&self) -> NodeReg {
+        NodeReg {
+            name: self.name,
+            nexts: &[],
+            errors: &[
+                "denied by rule",
+                "denied (no rule matched)",
+                "conntrack table full",
+                "malformed",
+            ],
+        }
+    }
+
+    fn process(&mut self, cx: &mut Ctx<'_>, v: &mut Vector) {
+        for i in 0..v.len() {
+            let p = &v.pkts[i];
+            let ifidx = if self.ingress {
+                p.meta.rx_if
+            } else {
+                p.meta.tx_if
+            };
+            let acl = cx.t.iface(ifidx).and_then(|f| {
+                if self.ingress {
+                    f.acl_in.as_ref()
+                } else {
+                    f.acl_out.as_ref()
+                }
+            });
+            let Some(acl) = acl else {
+                v.arc_next(cx, i, self.arc, ifidx);
+                continue;
+            };
+            if p.meta.ct {
+                v.arc_next(cx, i, self.arc, ifidx);
+                continue;
+            }
+            let d = p.data();
+            let l3 = p.meta.l3 as usize;
+            let Some(flow) = flow_of(&d[l3..]) else {
+                v.drop(i, 3);
+                continue;
+            };
+            let l2 = L2Fields {
+                dst: Mac::from_slice(&d[0..6]),
+                src: Mac::from_slice(&d[6..12]),
+                ethertype: if flow.src.is_ipv4() {
+                    ETH_P_IPV4
+                } else {
+                    ETH_P_IPV6
+                },
+            };
+            let verdict = acl.eval(&l2, &flow);
+            if p.meta.trace != 0 {
+                let name = self.name;
+                cx.trace(p, name, || {
+                    format!("acl {}: {:?}", acl.config.name, verdict)
+                });
+            }
+            match verdict {
+                Some((_, AclAction::Permit)) => v.arc_next(cx, i, self.arc, ifidx),
+                Some((_, AclAction::PermitReflect)) => {
+                    if cx.sh.ct.create(&flow, cx.now, cx.t.limits.max_conntrack) {
+                        v.pkts[i].meta.ct = true;
+                        v.arc_next(cx, i, self.arc, ifidx);
+                    } else {
+                        cx.sh
+                            .events
+                            .table_full("conntrack", cx.t.limits.max_conntrack, cx.now);
+                        v.drop(i, 2);
+                    }
+                }
+                Some((_, AclAction::Deny)) => v.drop(i, 0),
+                None => v.drop(i, 1),
+            }
+        }
+    }
+}
+
+/// A connection-tracking feature node: marks packets of tracked sessions.
+#[derive(Debug)]
+pub struct ConntrackNode {
+    name: &'static str,
+    arc: usize,
+}
+
+impl ConntrackNode {
+    /// Both conntrack nodes.
+    pub fn all() -> [ConntrackNode; 2] {
+        [
+            ConntrackNode {
+                name: "conntrack-ip4",
+                arc: ARC_IP4_UNICAST,
+            },
+            ConntrackNode {
+                name: "conntrack-ip6",
+                arc: ARC_IP6_UNICAST,
+            },
+        ]
+    }
+}
+
+impl Node for ConntrackNode {
+    fn reg(&self) -> NodeReg {
+        NodeReg {
+            name: self.name,
+            nexts: &[],
+            errors: &[],
+        }
+    }
+
+    fn process(&mut self, cx: &mut Ctx<'_>, v: &mut Vector) {
+        for i in 0..v.len() {
+            let p = &mut v.pkts[i];
+            let l3 = p.meta.l3 as usize;
+            if let Some(flow) = flow_of(&p.data()[l3..])
+                && let Some(reply) = cx.sh.ct.track(&flow, cx.now, &cx.t.limits)
+            {
+                p.meta.ct = true;
+                if p.meta.trace != 0 {
+                    let name = self.name;
+                    cx.trace(&v.pkts[i], name, || {
+                        format!("session hit ({})", if reply { "reply" } else { "original" })
+                    });
+                }
+            }
+            let rx = v.pkts[i].meta.rx_if;
+            v.arc_next(cx, i, self.arc, rx);
+        }
+    }
+}
+
+/// Rewrites source (`src == true`) or destination address and port of the IPv4 packet at
+/// the start of `ip`, updating IP and L4 checksums incrementally.
+pub fn nat_rewrite(ip: &mut [u8], src: bool, addr: Ipv4Addr, port: Option<u16>) {
+    let hl = ((ip[0] & 0x0f) as usize) * 4;
+    let at = if src { 12 } else { 16 };
+    let old = u32::from_be_bytes([ip[at], ip[at + 1], ip[at + 2], ip[at + 3]]);
+    let new = u32::from(addr);
+    ip[at..at + 4].copy_from_slice(&addr.octets());
+    let c = update32(u16::from_be_bytes([ip[10], ip[11]]), old, new);
+    ip[10..12].copy_from_slice(&c.to_be_bytes());
+    if u16::from_be_bytes([ip[6], ip[7]]) & 0x1fff != 0 {
+        return; // later fragment: no L4 header
+    }
+    let proto = ip[9];
+    let l4 = &mut ip[hl..];
+    let (csum_at, port_at, pseudo) = match proto {
+        PROTO_TCP if l4.len() >= 20 => (16, if src { 0 } else { 2 }, true),
+        PROTO_UDP if l4.len() >= 8 => (6, if src { 0 } else { 2 }, true),
+        PROTO_ICMP if l4.len() >= 8 => (2, 4, false),
+        _ => return,
+    };
+    let mut c = u16::from_be_bytes([l4[csum_at], l4[csum_at + 1]]);
+    let udp_zero = proto == PROTO_UDP && c == 0;
+    if pseudo {
+        c = update32(c, old, new);
+    }
+    if let Some(np) = port {
+        let op = u16::from_be_bytes([l4[port_at], l4[port_at + 1]]);
+        l4[port_at..port_at + 2].copy_from_slice(&np.to_be_bytes());
+        c = update16(c, op, np);
+    }
+    if udp_zero {
+        return;
+    }
+    if proto == PROTO_UDP && c == 0 {
+        c = 0xffff;
+    }
+    l4[csum_at..csum_at + 2].copy_from_slice(&c.to_be_bytes());
+}
+
+fn nat_key(ip: &[u8]) -> Option<(NatKey, u8)> {
+    let f = flow_of(ip)?;
+    let (IpAddr::V4(src), IpAddr::V4(dst)) = (f.src, f.dst) else {
+        return None;
+    };
+    let ok = match f.proto {
+        PROTO_TCP | PROTO_UDP => f.l4.valid,
+        PROTO_ICMP => f.l4.valid && matches!(f.l4.icmp_type, ICMP_ECHO_REQUEST | ICMP_ECHO_REPLY),
+        _ => false,
+    };
+    ok.then_some((
+        NatKey {
+            src,
+            dst,
+            proto: f.proto,
+            sport: f.l4.sport,
+            dport: f.l4.dport,
+        },
+        f.l4.tcp_flags,
+    ))
+}
+
+/// `nat44-out2in`: translates the destination of packets arriving on an outside interface
+/// (static mappings, then PAT sessions). Packets without a translation pass unchanged.
+#[derive(Debug, Default)]
+pub struct Nat44Out2In;
+
+impl Node for Nat44Out2In {
+    fn reg(&self) -> NodeReg {
+        NodeReg {
+            name: "nat44-out2in",
+            nexts: &[],
+            errors: &[],
+        }
+    }
+
+    fn process(&mut self, cx: &mut Ctx<'_>, v: &mut Vector) {
+        for i in 0..v.len() {
+            let p = &mut v.pkts[i];
+            let l3 = p.meta.l3 as usize;
+            let rx = p.meta.rx_if;
+            let ip = &mut p.data_mut()[l3..];
+            let dst = Ipv4Addr::new(ip[16], ip[17], ip[18], ip[19]);
+            if let Some(local) = cx.t.nat.e2l.get(&dst) {
+                nat_rewrite(ip, false, *local, None);
+                p.meta.natted = true;
+            } else if let Some((k, flags)) = nat_key(ip)
+                && let Some(s) = cx.sh.nat.lookup_out2in(&k, cx.now, &cx.t.limits)
+            {
+                s.touch(flags, true, cx.now);
+                nat_rewrite(ip, false, s.inside.0, Some(s.inside.1));
+                p.meta.natted = true;
+                if p.meta.trace != 0 {
+                    let (a, port) = s.inside;
+                    cx.trace(&v.pkts[i], "nat44-out2in", || format!("dst -> {a}:{port}"));
+                }
+            }
+            v.arc_next(cx, i, ARC_IP4_UNICAST, rx);
+        }
+    }
+}
+
+/// `nat44-in2out`: translates the source of packets from inside interfaces leaving by an
+/// outside interface (static mapping, else PAT to the outside interface's address).
+#[derive(Debug, Default)]
+pub struct Nat44In2Out;
+
+impl Node for Nat44In2Out {
+    fn reg(&self) -> NodeReg {
+        NodeReg {
+            name: "nat44-in2out",
+            nexts: &[],
+            errors: &[
+                "session table full",
+                "out of ports",
+                "no outside address",
+                "untranslatable protocol",
+            ],
+        }
+    }
+
+    fn process(&mut self, cx: &mut Ctx<'_>, v: &mut Vector) {
+        for i in 0..v.len() {
+            let p = &mut v.pkts[i];
+            let tx = p.meta.tx_if;
+            let from_inside =
+                cx.t.iface(p.meta.rx_if)
+                    .is_some_and(|f| f.nat == NatRole::Inside);
+            if !from_inside || p.meta.local_origin {
+                v.arc_next(cx, i, ARC_IP4_OUTPUT, tx);
+                continue;
+            }
+            let l3 = p.meta.l3 as usize;
+            let ip = &mut p.data_mut()[l3..];
+            let src = Ipv4Addr::new(ip[12], ip[13], ip[14], ip[15]);
+            if let Some(ext) = cx.t.nat.l2e.get(&src) {
+                nat_rewrite(ip, true, *ext, None);
+                v.arc_next(cx, i, ARC_IP4_OUTPUT, tx);
+                continue;
+            }
+            let Some((k, flags)) = nat_key(ip) else {
+                v.drop(i, 3);
+                continue;
+            };
+            let s = match cx.sh.nat.lookup_in2out(&k, cx.now, &cx.t.limits) {
+                Some(s) => s,
+                None => {
+                    let Some(out) = cx.t.iface(tx).and_then(|f| f.v4.first().map(|a| a.0)) else {
+                        v.drop(i, 2);
+                        continue;
+                    };
+                    match cx.sh.nat.create(&k, out, cx.now, cx.t.limits.max_nat) {
+                        Ok(s) => s,
+                        Err(e) => {
+                            cx.sh
+                                .events
+                                .table_full("nat44", cx.t.limits.max_nat, cx.now);
+                            v.drop(i, if e == NatFull::Sessions { 0 } else { 1 });
+                            continue;
+                        }
+                    }
+                }
+            };
+            s.touch(flags, false, cx.now);
+            nat_rewrite(ip, true, s.outside.0, Some(s.outside.1));
+            p.meta.natted = true;
+            if p.meta.trace != 0 {
+                let (a, port) = s.outside;
+                cx.trace(&v.pkts[i], "nat44-in2out", || format!("src -> {a}:{port}"));
+            }
+            v.arc_next(cx, i, ARC_IP4_OUTPUT, tx);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::headers::Builder;
+
+    #[test]
+    fn nat_rewrite_keeps_checksums_valid() {
+        let m = Mac([2, 0, 0, 0, 0, 1]);
+        for b in [
+            Builder::eth(m, m)
+                .ipv4("10.0.0.1".parse().unwrap(), "8.8.8.8".parse().unwrap())
+                .udp(1234, 53),
+            Builder::eth(m, m)
+                .ipv4("10.0.0.1".parse().unwrap(), "8.8.8.8".parse().unwrap())
+                .tcp(1234, 80, TCP_SYN),
+            Builder::eth(m, m)
+                .ipv4("10.0.0.1".parse().unwrap(), "8.8.8.8".parse().unwrap())
+                .echo_request(77, 1),
+        ] {
+            let mut f = b.payload(b"abcdefg").build();
+            nat_rewrite(
+                &mut f[14..],
+                true,
+                "198.51.100.7".parse().unwrap(),
+                Some(40000),
+            );
+            let mut g = f.clone();
+            fix_ipv4_checksum(&mut g[14..]);
+            fix_l4_checksum(&mut g[14..]);
+            assert_eq!(f, g, "incremental update equals recomputation");
+            let fl = flow_of(&f[14..]).unwrap();
+            assert_eq!(fl.src, "198.51.100.7".parse::<IpAddr>().unwrap());
+            assert_eq!(fl.l4.sport, 40000);
+        }
+    }
+}

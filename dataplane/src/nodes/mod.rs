@@ -1,0 +1,84 @@
+//! The dataplane's graph nodes and the list that builds a graph from them.
+//!
+//! The path of a packet: `port-input → ethernet-input → {l2-input → l2-fwd [→ l2-flood] |
+//! arp-input | ip4-input/ip6-input → (ip4/ip6-unicast arc: nat44-out2in, conntrack, acl-in)
+//! → ip-lookup → ip-local | ip-rewrite → (output arc: acl-out, nat44-in2out)} →
+//! interface-output → port-output`.
+
+pub mod features;
+pub mod ip4;
+pub mod ip6;
+pub mod l2;
+
+use crate::graph::Node;
+
+/// Every node, in roughly topological order (the runtime dispatches in this order).
+pub fn all() -> Vec<Box<dyn Node>> {
+    let mut v: Vec<Box<dyn Node>> = vec![
+        Box::new(l2::PortInput),
+        Box::new(l2::EthernetInput),
+        Box::new(l2::L2Input),
+        Box::new(ip4::ArpInput),
+        Box::new(ip4::Ip4Input),
+        Box::new(ip6::Ip6Input),
+        Box::new(features::Nat44Out2In),
+    ];
+    let [ct4, ct6] = features::ConntrackNode::all();
+    let [ai4, ao4, ai6, ao6] = features::AclNode::all();
+    v.push(Box::new(ct4));
+    v.push(Box::new(ct6));
+    v.push(Box::new(ai4));
+    v.push(Box::new(ai6));
+    v.extend([
+        Box::new(ip4::Ip4Lookup) as Box<dyn Node>,
+        Box::new(ip6::Ip6Lookup),
+        Box::new(ip4::Ip4Local),
+        Box::new(ip6::Ip6Local),
+        Box::new(ip4::Ip4IcmpError),
+        Box::new(ip6::Ip6IcmpError),
+        Box::new(ip4::Ip4Rewrite),
+        Box::new(ip6::Ip6Rewrite),
+        Box::new(ao4),
+        Box::new(ao6),
+        Box::new(features::Nat44In2Out),
+        Box::new(l2::L2Fwd),
+        Box::new(l2::L2Flood::default()),
+        Box::new(l2::InterfaceOutput),
+        Box::new(l2::PortOutput),
+    ]);
+    v
+}
+
+/// Packs an ICMP error request into packet metadata.
+#[inline]
+pub fn icmp_code(typ: u8, code: u8, mtu: u16) -> u32 {
+    ((typ as u32) << 24) | ((code as u32) << 16) | mtu as u32
+}
+
+/// A flow hash over addresses, protocol and ports of the IP packet at the start of `ip`
+/// (symmetric inputs are not needed: ECMP only has to keep one direction on one path).
+#[inline]
+pub fn flow_hash(ip: &[u8]) -> u32 {
+    let (addrs, proto, l4) = match ip[0] >> 4 {
+        4 => {
+            let hl = ((ip[0] & 0x0f) as usize) * 4;
+            (&ip[12..20], ip[9], hl)
+        }
+        _ => (&ip[8..40], ip[6], 40),
+    };
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ proto as u64;
+    for c in addrs.chunks(4) {
+        h = (h ^ u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as u64).wrapping_mul(0x100_0000_01b3);
+    }
+    if matches!(proto, 6 | 17) && ip.len() >= l4 + 4 {
+        h = (h ^ u32::from_be_bytes([ip[l4], ip[l4 + 1], ip[l4 + 2], ip[l4 + 3]]) as u64)
+            .wrapping_mul(0x100_0000_01b3);
+    }
+    // murmur3 fmix64 finalizer: every input bit reaches the low bits used for path choice.
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^= h >> 33;
+    h as u32
+}

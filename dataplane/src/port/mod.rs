@@ -1,0 +1,42 @@
+//! Ports: where packets enter and leave the dataplane, all behind one rx/tx-burst trait.
+//!
+//! Backends: [`pg`] (in-memory generator and capture, for tests and benchmarks),
+//! [`afpacket`] (Linux AF_PACKET with memory-mapped TPACKET_V2 rings on an existing host
+//! interface such as a veth) and [`tap`] (a TAP interface it creates). A port copies frames
+//! between its medium and pooled buffers; it knows nothing of the graph.
+
+pub mod afpacket;
+pub mod pg;
+pub mod sys;
+pub mod tap;
+
+use crate::buffer::{BufPool, Packet};
+use crate::types::Mac;
+
+/// Result of a transmit burst.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TxResult {
+    /// Frames handed to the medium.
+    pub sent: usize,
+    /// Frames dropped (ring full, link down, error).
+    pub dropped: usize,
+}
+
+/// A port driver.
+pub trait Port: Send {
+    /// Driver name ("pg", "afpacket", "tap").
+    fn driver(&self) -> &'static str;
+    /// The port's hardware MAC.
+    fn mac(&self) -> Mac;
+    /// Link state as the medium reports it.
+    fn link_up(&self) -> bool;
+    /// Receives up to `max` frames into buffers from `pool`, appended to `out`; returns how
+    /// many. Never blocks.
+    fn rx_burst(&mut self, pool: &mut BufPool, out: &mut Vec<Packet>, max: usize) -> usize;
+    /// Transmits every frame of `pkts` (leaving it empty and returning the buffers to `pool`).
+    fn tx_burst(&mut self, pkts: &mut Vec<Packet>, pool: &mut BufPool) -> TxResult;
+    /// A file descriptor that becomes readable when frames arrive, for idle sleeping.
+    fn poll_fd(&self) -> Option<i32> {
+        None
+    }
+}

@@ -1,0 +1,171 @@
+//! `pg`: an in-memory port. Tests push frames into its receive side and read what the
+//! dataplane transmitted; benchmarks replay a stream of template frames and count output
+//! without storing it. The test side holds a [`PgHandle`].
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::{Port, TxResult};
+use crate::buffer::{BufPool, Packet};
+use crate::types::Mac;
+
+#[derive(Debug, Default)]
+struct Inner {
+    rx: VecDeque<Vec<u8>>,
+    tx: Vec<Vec<u8>>,
+    link_down: bool,
+    stream: Vec<Vec<u8>>,
+    stream_left: u64,
+    stream_pos: usize,
+    count_only: bool,
+    tx_count: u64,
+    tx_bytes: u64,
+}
+
+/// The dataplane side of a pg port.
+#[derive(Debug)]
+pub struct PgPort {
+    mac: Mac,
+    inner: Arc<Mutex<Inner>>,
+}
+
+/// The test side of a pg port.
+#[derive(Debug, Clone)]
+pub struct PgHandle {
+    inner: Arc<Mutex<Inner>>,
+}
+
+/// Creates a pg port and its handle.
+pub fn pg(mac: Mac) -> (PgPort, PgHandle) {
+    let inner = Arc::new(Mutex::new(Inner::default()));
+    (
+        PgPort {
+            mac,
+            inner: inner.clone(),
+        },
+        PgHandle { inner },
+    )
+}
+
+fn lock(m: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl PgHandle {
+    /// Queues a frame for the dataplane to receive.
+    pub fn send(&self, frame: &[u8]) {
+        lock(&self.inner).rx.push_back(frame.to_vec());
+    }
+
+    /// Takes every frame the dataplane transmitted so far.
+    pub fn take(&self) -> Vec<Vec<u8>> {
+        std::mem::take(&mut lock(&self.inner).tx)
+    }
+
+    /// Sets the link state the port reports.
+    pub fn set_link(&self, up: bool) {
+        lock(&self.inner).link_down = !up;
+    }
+
+    /// Replays `frames` round-robin, `count` frames in all (`u64::MAX`: forever).
+    pub fn stream(&self, frames: Vec<Vec<u8>>, count: u64) {
+        let mut g = lock(&self.inner);
+        g.stream = frames;
+        g.stream_left = count;
+        g.stream_pos = 0;
+    }
+
+    /// Replays the frames of the last [`PgHandle::stream`] again, `count` frames in all.
+    pub fn replay(&self, count: u64) {
+        let mut g = lock(&self.inner);
+        g.stream_left = count;
+        g.stream_pos = 0;
+    }
+
+    /// Stops storing transmitted frames; only count them.
+    pub fn count_only(&self, on: bool) {
+        lock(&self.inner).count_only = on;
+    }
+
+    /// Frames and bytes transmitted so far.
+    pub fn tx_count(&self) -> (u64, u64) {
+        let g = lock(&self.inner);
+        (g.tx_count, g.tx_bytes)
+    }
+
+    /// Frames still waiting to be received (queued plus stream).
+    pub fn rx_pending(&self) -> u64 {
+        let g = lock(&self.inner);
+        g.rx.len() as u64
+            + if g.stream.is_empty() {
+                0
+            } else {
+                g.stream_left
+            }
+    }
+}
+
+impl Port for PgPort {
+    fn driver(&self) -> &'static str {
+        "pg"
+    }
+
+    fn mac(&self) -> Mac {
+        self.mac
+    }
+
+    fn link_up(&self) -> bool {
+        !lock(&self.inner).link_down
+    }
+
+    fn rx_burst(&mut self, pool: &mut BufPool, out: &mut Vec<Packet>, max: usize) -> usize {
+        let mut g = lock(&self.inner);
+        if g.link_down {
+            return 0;
+        }
+        let mut n = 0;
+        while n < max {
+            let Some(f) = g.rx.pop_front() else { break };
+            let Some(p) = pool.alloc_from(&f) else { break };
+            out.push(p);
+            n += 1;
+        }
+        let g = &mut *g;
+        while n < max && g.stream_left > 0 && !g.stream.is_empty() {
+            let Some(p) = pool.alloc_from(&g.stream[g.stream_pos]) else {
+                break;
+            };
+            out.push(p);
+            g.stream_pos = (g.stream_pos + 1) % g.stream.len();
+            if g.stream_left != u64::MAX {
+                g.stream_left -= 1;
+            }
+            n += 1;
+        }
+        n
+    }
+
+    fn tx_burst(&mut self, pkts: &mut Vec<Packet>, pool: &mut BufPool) -> TxResult {
+        let mut g = lock(&self.inner);
+        let n = pkts.len();
+        if g.link_down {
+            pool.free_all(pkts);
+            return TxResult {
+                sent: 0,
+                dropped: n,
+            };
+        }
+        g.tx_count += n as u64;
+        for p in pkts.iter() {
+            g.tx_bytes += p.len() as u64;
+            if !g.count_only {
+                g.tx.push(p.data().to_vec());
+            }
+        }
+        pool.free_all(pkts);
+        TxResult {
+            sent: n,
+            dropped: 0,
+        }
+    }
+}

@@ -1,0 +1,294 @@
+//! Thin, checked wrappers over the Linux calls the kernel-facing ports need (interface
+//! ioctls, setsockopt, mmap). Every `unsafe` block of the port backends lives here or in
+//! [`super::afpacket`]'s ring access, each with its SAFETY argument.
+#![allow(unsafe_code)]
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+use crate::types::Mac;
+
+/// `struct ifreq` (40 bytes on 64-bit Linux): name plus a 24-byte union.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct IfReq {
+    /// Interface name, NUL-terminated.
+    pub name: [u8; 16],
+    /// The union (`ifr_flags`, `ifr_ifindex`, `ifr_hwaddr`...).
+    pub data: [u8; 24],
+}
+
+impl IfReq {
+    /// An ifreq for `name` (at most 15 bytes).
+    pub fn new(name: &str) -> io::Result<IfReq> {
+        let b = name.as_bytes();
+        if b.is_empty() || b.len() > 15 || b.contains(&0) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("bad interface name {name:?}"),
+            ));
+        }
+        let mut r = IfReq {
+            name: [0; 16],
+            data: [0; 24],
+        };
+        r.name[..b.len()].copy_from_slice(b);
+        Ok(r)
+    }
+}
+
+/// Runs an interface ioctl on `fd`.
+pub fn ifreq_ioctl(fd: &OwnedFd, req: libc::c_ulong, r: &mut IfReq) -> io::Result<()> {
+    // SAFETY: `r` is a valid, writable `struct ifreq`-sized buffer for the duration of the
+    // call, and the requests used (SIOCGIF*, TUNSETIFF) read/write at most that struct.
+    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), req as _, r as *mut IfReq) };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// Interface index of `name`, asked through `fd` (so in `fd`'s network namespace).
+pub fn if_index(fd: &OwnedFd, name: &str) -> io::Result<i32> {
+    let mut r = IfReq::new(name)?;
+    ifreq_ioctl(fd, libc::SIOCGIFINDEX as _, &mut r)?;
+    Ok(i32::from_ne_bytes([
+        r.data[0], r.data[1], r.data[2], r.data[3],
+    ]))
+}
+
+/// Hardware address of `name`.
+pub fn if_mac(fd: &OwnedFd, name: &str) -> io::Result<Mac> {
+    let mut r = IfReq::new(name)?;
+    ifreq_ioctl(fd, libc::SIOCGIFHWADDR as _, &mut r)?;
+    Ok(Mac::from_slice(&r.data[2..8]))
+}
+
+/// Interface flags of `name` (IFF_UP, IFF_RUNNING...).
+pub fn if_flags(fd: &OwnedFd, name: &str) -> io::Result<i32> {
+    let mut r = IfReq::new(name)?;
+    ifreq_ioctl(fd, libc::SIOCGIFFLAGS as _, &mut r)?;
+    Ok(i16::from_ne_bytes([r.data[0], r.data[1]]) as u16 as i32)
+}
+
+/// Creates a socket.
+pub fn socket(domain: i32, ty: i32, proto: i32) -> io::Result<OwnedFd> {
+    // SAFETY: plain syscall; on success we own the returned descriptor.
+    let fd = unsafe { libc::socket(domain, ty, proto) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a fresh, valid descriptor nobody else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Opens a path with `flags`.
+pub fn open(path: &std::ffi::CStr, flags: i32) -> io::Result<OwnedFd> {
+    // SAFETY: `path` is NUL-terminated; on success we own the descriptor.
+    let fd = unsafe { libc::open(path.as_ptr(), flags) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fresh descriptor.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// `setsockopt` with a plain-data value.
+pub fn setsockopt<T: Copy>(fd: &OwnedFd, level: i32, name: i32, val: &T) -> io::Result<()> {
+    // SAFETY: `val` points to `size_of::<T>()` readable bytes of a `Copy` (plain) value.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            val as *const T as *const libc::c_void,
+            std::mem::size_of::<T>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// `bind` with a `sockaddr_ll`.
+pub fn bind_ll(fd: &OwnedFd, ifindex: i32, proto_be: u16) -> io::Result<()> {
+    // SAFETY: zeroed sockaddr_ll is a valid value; we then fill its fields.
+    let mut sa: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+    sa.sll_family = libc::AF_PACKET as u16;
+    sa.sll_protocol = proto_be;
+    sa.sll_ifindex = ifindex;
+    // SAFETY: `sa` is a valid sockaddr_ll and the length matches it.
+    let rc = unsafe {
+        libc::bind(
+            fd.as_raw_fd(),
+            &sa as *const libc::sockaddr_ll as *const libc::sockaddr,
+            std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// A shared memory mapping of a descriptor, unmapped on drop.
+#[derive(Debug)]
+pub struct Mmap {
+    ptr: *mut u8,
+    len: usize,
+}
+
+// SAFETY: the mapping is plain memory shared with the kernel; the owning port serialises
+// access (it is used by one thread at a time behind the port's mutex).
+unsafe impl Send for Mmap {}
+
+impl Mmap {
+    /// Maps `len` bytes of `fd` read/write, shared.
+    pub fn new(fd: &OwnedFd, len: usize) -> io::Result<Mmap> {
+        // SAFETY: requesting a fresh mapping (no fixed address); the kernel validates fd/len.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                fd.as_raw_fd(),
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Mmap {
+            ptr: p as *mut u8,
+            len,
+        })
+    }
+
+    /// Base pointer.
+    pub fn ptr(&self) -> *mut u8 {
+        self.ptr
+    }
+
+    /// Length.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True if zero-length.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl Drop for Mmap {
+    fn drop(&mut self) {
+        // SAFETY: `ptr`/`len` are exactly what mmap returned; nothing uses them afterwards.
+        unsafe {
+            libc::munmap(self.ptr as *mut libc::c_void, self.len);
+        }
+    }
+}
+
+/// Non-blocking `read` into `buf`; `Ok(None)` when nothing is available.
+pub fn read(fd: &OwnedFd, buf: &mut [u8]) -> io::Result<Option<usize>> {
+    // SAFETY: `buf` is valid for writes of `buf.len()` bytes.
+    let n = unsafe {
+        libc::read(
+            fd.as_raw_fd(),
+            buf.as_mut_ptr() as *mut libc::c_void,
+            buf.len(),
+        )
+    };
+    if n < 0 {
+        let e = io::Error::last_os_error();
+        return if e.kind() == io::ErrorKind::WouldBlock {
+            Ok(None)
+        } else {
+            Err(e)
+        };
+    }
+    Ok(Some(n as usize))
+}
+
+/// `write` of `buf`.
+pub fn write(fd: &OwnedFd, buf: &[u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is valid for reads of `buf.len()` bytes.
+    let n = unsafe {
+        libc::write(
+            fd.as_raw_fd(),
+            buf.as_ptr() as *const libc::c_void,
+            buf.len(),
+        )
+    };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+/// Kicks the TX ring of a packet socket (`send` with no data).
+pub fn kick(fd: &OwnedFd) {
+    // SAFETY: a zero-length send with a null buffer is the documented TX-ring flush.
+    unsafe {
+        libc::send(fd.as_raw_fd(), std::ptr::null(), 0, libc::MSG_DONTWAIT);
+    }
+}
+
+/// Runs `f` on a new thread that has entered the network namespace at `ns_path` (e.g.
+/// `/var/run/netns/NAME`), and returns its result. Sockets created inside `f` stay in that
+/// namespace for their whole life, so ports can be opened there and used from anywhere.
+pub fn in_netns<T: Send + 'static>(
+    ns_path: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> io::Result<T> {
+    let path = std::ffi::CString::new(ns_path)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in namespace path"))?;
+    let h = std::thread::spawn(move || -> io::Result<T> {
+        let fd = open(&path, libc::O_RDONLY | libc::O_CLOEXEC)?;
+        // SAFETY: `fd` is an open namespace file; setns only changes this thread's namespace.
+        let rc = unsafe { libc::setns(fd.as_raw_fd(), libc::CLONE_NEWNET) };
+        if rc < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(f())
+    });
+    h.join()
+        .map_err(|_| io::Error::other("namespace thread panicked"))?
+}
+
+const SIOCETHTOOL: libc::c_ulong = 0x8946;
+
+/// Turns the offloads that make the kernel hand over unsegmented or checksum-less frames
+/// (TX checksum, scatter-gather, TSO, GSO, GRO) on or off for `ifname` in the calling
+/// thread's namespace, with the legacy ethtool ioctls. Errors on individual features are
+/// ignored (not every driver supports every switch).
+pub fn set_offloads(ifname: &str, on: bool) -> io::Result<()> {
+    let fd = socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0)?;
+    // ETHTOOL_STXCSUM, _SSG, _STSO, _SGSO, _SGRO.
+    for cmd in [0x17u32, 0x19, 0x1f, 0x24, 0x2c] {
+        let mut val: [u32; 2] = [cmd, on as u32];
+        let mut r = IfReq::new(ifname)?;
+        let ptr = val.as_mut_ptr() as usize;
+        r.data[..8].copy_from_slice(&ptr.to_ne_bytes());
+        let _ = ifreq_ioctl(&fd, SIOCETHTOOL, &mut r);
+    }
+    Ok(())
+}
+
+/// Waits until one of `fds` is readable or `timeout_ms` passes.
+pub fn wait_readable(fds: &[i32], timeout_ms: i32) {
+    let mut p: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|&fd| libc::pollfd { fd, events: libc::POLLIN, revents: 0 })
+        .collect();
+    // SAFETY: `p` is a valid array of `p.len()` pollfd structs for the duration of the call.
+    unsafe {
+        libc::poll(p.as_mut_ptr(), p.len() as libc::nfds_t, timeout_ms);
+    }
+}

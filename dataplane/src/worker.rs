@@ -1,0 +1,181 @@
+//! Workers: each owns a graph instance, a buffer pool, counters and a set of ports to poll.
+//! A worker thread loops poll → run graph → transmit; when idle it backs off (sleeping up to
+//! a millisecond) so a small machine keeps cycles for the management plane. The dataplane
+//! can also drive one worker synchronously (tests, benchmarks).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use crate::buffer::{BufPool, Packet};
+use crate::graph::trace::TraceLine;
+use crate::graph::{Ctx, Graph, VECTOR_SIZE};
+use crate::nodes;
+use crate::shared::{Shared, WorkerReg};
+use crate::stats::{WorkerStats, bump};
+
+/// Buffers a worker preallocates.
+pub const POOL_INITIAL: usize = 2048;
+/// Most buffers a worker holds.
+pub const POOL_MAX: usize = 65_536;
+
+/// Interval of table sweeps and link checks run by the maintenance worker.
+const MAINTENANCE_NS: u64 = 100_000_000;
+
+/// One worker.
+pub struct Worker {
+    sh: Arc<Shared>,
+    graph: Graph,
+    pool: BufPool,
+    stats: Arc<WorkerStats>,
+    ports: Vec<usize>,
+    tx: Vec<Vec<Packet>>,
+    rx: Vec<Packet>,
+    trace: Vec<TraceLine>,
+    port_input: u16,
+    maintenance: bool,
+    last_maint: u64,
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker")
+            .field("ports", &self.ports)
+            .finish()
+    }
+}
+
+impl Worker {
+    /// A worker polling `ports`; `maintenance` makes it also sweep tables and check links.
+    pub fn new(sh: Arc<Shared>, ports: Vec<usize>, maintenance: bool) -> Worker {
+        let graph = Graph::new(nodes::all()).expect("built-in graph is consistent");
+        let stats = Arc::new(WorkerStats::default());
+        sh.workers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(WorkerReg {
+                stats: stats.clone(),
+                nodes: graph.counters(),
+            });
+        let port_input = graph.index("port-input").expect("port-input node");
+        let nports = sh.ports.len();
+        Worker {
+            sh,
+            graph,
+            pool: BufPool::new(POOL_INITIAL, POOL_MAX),
+            stats,
+            ports,
+            tx: (0..nports)
+                .map(|_| Vec::with_capacity(VECTOR_SIZE))
+                .collect(),
+            rx: Vec::with_capacity(VECTOR_SIZE),
+            trace: Vec::new(),
+            port_input,
+            maintenance,
+            last_maint: 0,
+        }
+    }
+
+    /// One loop: receive a burst on each port, run the graph, transmit. Returns packets received.
+    pub fn poll(&mut self) -> usize {
+        let now = self.sh.clock.now_ns();
+        if self.maintenance
+            && (self.last_maint == 0 || now.saturating_sub(self.last_maint) >= MAINTENANCE_NS)
+        {
+            self.last_maint = now.max(1);
+            self.sh.check_links();
+            self.sh.sweep();
+        }
+        let mut received = 0;
+        for &pi in &self.ports {
+            let slot = &self.sh.ports[pi];
+            let n = {
+                let mut port = slot.port.lock().unwrap_or_else(|e| e.into_inner());
+                port.rx_burst(&mut self.pool, &mut self.rx, VECTOR_SIZE)
+            };
+            if n == 0 && self.pool.available() == 0 {
+                bump(&self.stats.no_buffers, 1);
+            }
+            for p in &mut self.rx {
+                p.meta.rx_if = pi as u32;
+            }
+            received += n;
+            self.graph.enqueue_all(self.port_input, &mut self.rx);
+        }
+        bump(&self.stats.loops, 1);
+        if received == 0 {
+            return 0;
+        }
+        self.run_graph(now);
+        received
+    }
+
+    fn run_graph(&mut self, now: u64) {
+        let tables = self.sh.tables.load();
+        let arcs = self.graph.arcs().clone();
+        let mut cx = Ctx {
+            t: &tables,
+            sh: &self.sh,
+            pool: &mut self.pool,
+            now,
+            stats: &self.stats,
+            tx: &mut self.tx,
+            arcs: &arcs,
+            trace: &mut self.trace,
+        };
+        self.graph.run(&mut cx);
+        for (pi, q) in self.tx.iter_mut().enumerate() {
+            if q.is_empty() {
+                continue;
+            }
+            let n = q.len();
+            let r = {
+                let mut port = self.sh.ports[pi]
+                    .port
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                port.tx_burst(q, &mut self.pool)
+            };
+            self.pool.free_all(q);
+            if r.dropped > 0
+                && let Some(c) = self.stats.ifs.get(pi)
+            {
+                bump(&c.tx_drops, r.dropped as u64);
+                let _ = n;
+            }
+        }
+        self.sh.trace.append(&mut self.trace);
+    }
+
+    fn poll_fds(&self) -> Vec<i32> {
+        self.ports
+            .iter()
+            .filter_map(|&p| self.sh.ports[p].port.lock().unwrap_or_else(|e| e.into_inner()).poll_fd())
+            .collect()
+    }
+
+    /// Runs until `stop` is set, backing off when idle.
+    pub fn run(mut self, stop: Arc<AtomicBool>) {
+        let mut idle: u32 = 0;
+        while !stop.load(Ordering::Relaxed) {
+            if self.poll() > 0 {
+                idle = 0;
+                continue;
+            }
+            idle = idle.saturating_add(1);
+            if idle > 64 {
+                // Ports with a descriptor wake us as soon as a frame arrives; in-memory ports
+                // are polled at least every millisecond.
+                let fds = self.poll_fds();
+                if !fds.is_empty() && fds.len() == self.ports.len() {
+                    crate::port::sys::wait_readable(&fds, 1);
+                } else {
+                    let us = (1u64 << ((idle - 64) / 16).min(10)).min(1000);
+                    std::thread::sleep(Duration::from_micros(us));
+                }
+            } else {
+                std::thread::yield_now();
+            }
+        }
+    }
+}
