@@ -5,10 +5,10 @@
 use std::hint::black_box;
 use std::net::Ipv4Addr;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use nectar_dataplane::control::*;
-use nectar_dataplane::headers::{Builder, ARP_REQUEST};
-use nectar_dataplane::port::pg::{pg, PgHandle};
+use nectar_dataplane::headers::{ARP_REQUEST, Builder};
+use nectar_dataplane::port::pg::{PgHandle, pg};
 use nectar_dataplane::{Dataplane, IpNet, Mac};
 
 const BATCH: u64 = 64 * 256;
@@ -19,23 +19,42 @@ fn mac(a: u8, i: u32) -> Mac {
 
 fn frame64(src: Mac, dst: Mac, s: Ipv4Addr, d: Ipv4Addr, sport: u16) -> Vec<u8> {
     // 14 + 20 + 8 + 18 = 60 bytes (64 on the wire with FCS).
-    Builder::eth(dst, src).ipv4(s, d).udp(sport, 9).payload(&[0; 18]).build()
+    Builder::eth(dst, src)
+        .ipv4(s, d)
+        .udp(sport, 9)
+        .payload(&[0; 18])
+        .build()
 }
 
 fn two_ports() -> (Dataplane, PgHandle, PgHandle) {
     let (p0, h0) = pg(mac(0xdd, 0));
     let (p1, h1) = pg(mac(0xdd, 1));
-    let dp = Dataplane::builder().port("pg0", p0).port("pg1", p1).build().unwrap();
+    let dp = Dataplane::builder()
+        .port("pg0", p0)
+        .port("pg1", p1)
+        .build()
+        .unwrap();
     h1.count_only(true);
     (dp, h0, h1)
 }
 
-fn run(c: &mut Criterion, name: &str, dp: &Dataplane, h0: &PgHandle, h1: &PgHandle, frames: Vec<Vec<u8>>) {
+fn run(
+    c: &mut Criterion,
+    name: &str,
+    dp: &Dataplane,
+    h0: &PgHandle,
+    h1: &PgHandle,
+    frames: Vec<Vec<u8>>,
+) {
     // Warm up and check that traffic really flows.
     h0.stream(frames.clone(), 10_000);
     dp.poll();
     let (sent, _) = h1.tx_count();
-    assert!(sent >= 9_000, "{name}: only {sent} of 10000 forwarded; drops {:?}", dp.stats().drops);
+    assert!(
+        sent >= 9_000,
+        "{name}: only {sent} of 10000 forwarded; drops {:?}",
+        dp.stats().drops
+    );
     let mut g = c.benchmark_group("forwarding");
     g.throughput(Throughput::Elements(BATCH));
     g.bench_function(name, |b| {
@@ -49,35 +68,64 @@ fn run(c: &mut Criterion, name: &str, dp: &Dataplane, h0: &PgHandle, h1: &PgHand
 }
 
 fn up(name: &str, cfg: InterfaceConfig) -> Op {
-    Op::SetInterface { name: name.into(), config: InterfaceConfig { admin_up: true, ..cfg } }
+    Op::SetInterface {
+        name: name.into(),
+        config: InterfaceConfig {
+            admin_up: true,
+            ..cfg
+        },
+    }
 }
 
 fn l2_bridging(c: &mut Criterion) {
     let (dp, h0, h1) = two_ports();
-    let access = InterfaceConfig { switchport: Switchport::Access { bridge_domain: "bd".into() }, ..Default::default() };
-    dp.apply(&[Op::SetBridgeDomain(BridgeDomainConfig::new("bd")), up("pg0", access.clone()), up("pg1", access)])
-        .unwrap();
+    let access = InterfaceConfig {
+        switchport: Switchport::Access {
+            bridge_domain: "bd".into(),
+        },
+        ..Default::default()
+    };
+    dp.apply(&[
+        Op::SetBridgeDomain(BridgeDomainConfig::new("bd")),
+        up("pg0", access.clone()),
+        up("pg1", access),
+    ])
+    .unwrap();
     let (a, b) = (Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2));
     // Learn 1k MACs behind pg1, then send to them from 1k MACs on pg0.
     for i in 0..1000 {
         h1.send(&frame64(mac(1, i), Mac::BROADCAST, b, a, 1));
     }
     dp.poll();
-    let frames = (0..1000).map(|i| frame64(mac(0, i), mac(1, i), a, b, 1)).collect();
+    let frames = (0..1000)
+        .map(|i| frame64(mac(0, i), mac(1, i), a, b, 1))
+        .collect();
     run(c, "l2-bridge-1k-macs", &dp, &h0, &h1, frames);
 }
 
 fn routed_pair(dp: &Dataplane, h1: &PgHandle, extra0: InterfaceConfig, extra1: InterfaceConfig) {
     dp.apply(&[
         up("pg0", extra0),
-        Op::AddAddress { interface: "pg0".into(), prefix: "10.0.1.1/24".parse().unwrap() },
+        Op::AddAddress {
+            interface: "pg0".into(),
+            prefix: "10.0.1.1/24".parse().unwrap(),
+        },
         up("pg1", extra1),
-        Op::AddAddress { interface: "pg1".into(), prefix: "10.0.2.1/24".parse().unwrap() },
+        Op::AddAddress {
+            interface: "pg1".into(),
+            prefix: "10.0.2.1/24".parse().unwrap(),
+        },
     ])
     .unwrap();
     h1.send(
         &Builder::eth(Mac::BROADCAST, mac(9, 9))
-            .arp(ARP_REQUEST, mac(9, 9), Ipv4Addr::new(10, 0, 2, 2), Mac::ZERO, Ipv4Addr::new(10, 0, 2, 1))
+            .arp(
+                ARP_REQUEST,
+                mac(9, 9),
+                Ipv4Addr::new(10, 0, 2, 2),
+                Mac::ZERO,
+                Ipv4Addr::new(10, 0, 2, 1),
+            )
             .build(),
     );
     dp.poll();
@@ -98,11 +146,24 @@ fn ip4_routes(dp: &Dataplane, n: u32) {
 
 fn ip4_routing(c: &mut Criterion) {
     let (dp, h0, h1) = two_ports();
-    routed_pair(&dp, &h1, InterfaceConfig::default(), InterfaceConfig::default());
+    routed_pair(
+        &dp,
+        &h1,
+        InterfaceConfig::default(),
+        InterfaceConfig::default(),
+    );
     ip4_routes(&dp, 100_000);
     let src = mac(0, 1);
     let frames = (0..1024u32)
-        .map(|i| frame64(src, mac(0xdd, 0), Ipv4Addr::new(10, 0, 1, 10), Ipv4Addr::from(0x1400_0000 + ((i * 97 % 100_000) << 8) + 1), 1))
+        .map(|i| {
+            frame64(
+                src,
+                mac(0xdd, 0),
+                Ipv4Addr::new(10, 0, 1, 10),
+                Ipv4Addr::from(0x1400_0000 + ((i * 97 % 100_000) << 8) + 1),
+                1,
+            )
+        })
         .collect();
     run(c, "ip4-route-100k-routes", &dp, &h0, &h1, frames);
 }
@@ -112,22 +173,41 @@ fn ip4_acl_nat(c: &mut Criterion) {
     dp.apply(&[Op::SetAcl(AclConfig {
         name: "reflect".into(),
         rules: vec![
-            AclRule { proto: Some(1), ..AclRule::any(AclAction::Deny) },
-            AclRule { dst: Some("20.0.0.0/8".parse().unwrap()), ..AclRule::any(AclAction::PermitReflect) },
+            AclRule {
+                proto: Some(1),
+                ..AclRule::any(AclAction::Deny)
+            },
+            AclRule {
+                dst: Some("20.0.0.0/8".parse().unwrap()),
+                ..AclRule::any(AclAction::PermitReflect)
+            },
         ],
     })])
     .unwrap();
     routed_pair(
         &dp,
         &h1,
-        InterfaceConfig { acl_in: Some("reflect".into()), nat: NatRole::Inside, ..Default::default() },
-        InterfaceConfig { nat: NatRole::Outside, ..Default::default() },
+        InterfaceConfig {
+            acl_in: Some("reflect".into()),
+            nat: NatRole::Inside,
+            ..Default::default()
+        },
+        InterfaceConfig {
+            nat: NatRole::Outside,
+            ..Default::default()
+        },
     );
     ip4_routes(&dp, 100_000);
     let src = mac(0, 1);
     let frames: Vec<Vec<u8>> = (0..10_000u32)
         .map(|i| {
-            frame64(src, mac(0xdd, 0), Ipv4Addr::new(10, 0, 1, 10 + (i % 200) as u8), Ipv4Addr::from(0x1400_0001 + ((i % 5000) << 8)), 1024 + (i / 200) as u16)
+            frame64(
+                src,
+                mac(0xdd, 0),
+                Ipv4Addr::new(10, 0, 1, 10 + (i % 200) as u8),
+                Ipv4Addr::from(0x1400_0001 + ((i % 5000) << 8)),
+                1024 + (i / 200) as u16,
+            )
         })
         .collect();
     h0.stream(frames.clone(), frames.len() as u64);
@@ -135,7 +215,14 @@ fn ip4_acl_nat(c: &mut Criterion) {
     let s = dp.stats();
     assert_eq!(s.nat_sessions, 10_000, "drops {:?}", s.drops);
     assert_eq!(s.conntrack_sessions, 10_000);
-    run(c, "ip4-acl-reflect-nat44-10k-sessions", &dp, &h0, &h1, frames);
+    run(
+        c,
+        "ip4-acl-reflect-nat44-10k-sessions",
+        &dp,
+        &h0,
+        &h1,
+        frames,
+    );
 }
 
 criterion_group! {

@@ -150,7 +150,13 @@ impl Worker {
     fn poll_fds(&self) -> Vec<i32> {
         self.ports
             .iter()
-            .filter_map(|&p| self.sh.ports[p].port.lock().unwrap_or_else(|e| e.into_inner()).poll_fd())
+            .filter_map(|&p| {
+                self.sh.ports[p]
+                    .port
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .poll_fd()
+            })
             .collect()
     }
 

@@ -250,10 +250,19 @@ fn applying_100k_routes_does_not_stop_forwarding() {
         Duration::from_secs(1)
     };
     assert!(took < limit, "applying 100k routes took {took:?}");
-    // Forwarding progressed across the apply window.
+    // Forwarding progressed across the apply window, with no long pause (samples are ~2 ms
+    // apart; a loaded 2-core CI machine can deschedule the worker for a while, so the bound
+    // is generous).
+    assert!(samples.last() > samples.first(), "no progress: {samples:?}");
+    let mut longest = 0;
+    let mut run = 0;
+    for w in samples.windows(2) {
+        run = if w[1] == w[0] { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
     assert!(
-        samples.windows(2).filter(|w| w[1] > w[0]).count() >= samples.len() / 2,
-        "stalled: {samples:?}"
+        longest < 250,
+        "forwarding paused for {longest} samples: {samples:?}"
     );
     assert_eq!(dp.routes("default").len(), 100_000 + 1 + 2 + 2 + 2);
     assert!(matches!(

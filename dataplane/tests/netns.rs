@@ -402,9 +402,16 @@ fn namespaces_snat_rewrites_source() {
 /// Blasts 18-byte UDP datagrams from `h1` to 10.0.2.20:7000 in `h2` for `secs`; returns
 /// datagrams per second received.
 fn udp_rate(t: &Topo, secs: f64) -> f64 {
-    let rx = in_netns(&t.path("h2"), || std::net::UdpSocket::bind("10.0.2.20:7000")).unwrap().unwrap();
-    rx.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
-    let tx = in_netns(&t.path("h1"), || std::net::UdpSocket::bind("10.0.1.10:0")).unwrap().unwrap();
+    let rx = in_netns(&t.path("h2"), || {
+        std::net::UdpSocket::bind("10.0.2.20:7000")
+    })
+    .unwrap()
+    .unwrap();
+    rx.set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let tx = in_netns(&t.path("h1"), || std::net::UdpSocket::bind("10.0.1.10:0"))
+        .unwrap()
+        .unwrap();
     tx.connect("10.0.2.20:7000").unwrap();
     // Prime ARP on every hop.
     for _ in 0..50 {
@@ -447,10 +454,35 @@ fn afpacket_vs_kernel_forwarding_rate() {
     k.wire("h1", "10.0.1.10/24", Some("10.0.1.1")).unwrap();
     k.wire("h2", "10.0.2.20/24", Some("10.0.2.1")).unwrap();
     let dns = k.ns("dp");
-    ip(&["-n", &dns, "addr", "add", "10.0.1.1/24", "dev", &k.dev("dh1")]).unwrap();
-    ip(&["-n", &dns, "addr", "add", "10.0.2.1/24", "dev", &k.dev("dh2")]).unwrap();
+    ip(&[
+        "-n",
+        &dns,
+        "addr",
+        "add",
+        "10.0.1.1/24",
+        "dev",
+        &k.dev("dh1"),
+    ])
+    .unwrap();
+    ip(&[
+        "-n",
+        &dns,
+        "addr",
+        "add",
+        "10.0.2.1/24",
+        "dev",
+        &k.dev("dh2"),
+    ])
+    .unwrap();
     let ok = Command::new("ip")
-        .args(["netns", "exec", &dns, "sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward"])
+        .args([
+            "netns",
+            "exec",
+            &dns,
+            "sh",
+            "-c",
+            "echo 1 > /proc/sys/net/ipv4/ip_forward",
+        ])
         .status()
         .unwrap();
     assert!(ok.success());
@@ -462,4 +494,36 @@ fn afpacket_vs_kernel_forwarding_rate() {
         dp_rate / kernel_rate
     );
     assert!(dp_rate > 0.0 && kernel_rate > 0.0);
+}
+
+// Input: a TAP port created in a host namespace, addressed on the host side, and a routed
+// dataplane interface on it. Output: the host pings the dataplane's address through the TAP.
+#[test]
+fn tap_port_answers_ping_from_host() {
+    use nectar_dataplane::port::tap::TapPort;
+    let Some(t) = Topo::new() else { return };
+    let name = t.dev("tp");
+    let n2 = name.clone();
+    let tap = in_netns(&t.path("h1"), move || TapPort::create(&n2))
+        .unwrap()
+        .unwrap();
+    let hns = t.ns("h1");
+    ip(&["-n", &hns, "addr", "add", "10.0.5.10/24", "dev", &name]).unwrap();
+    ip(&["-n", &hns, "link", "set", &name, "up"]).unwrap();
+    let dp = Dataplane::builder()
+        .port("t0", tap)
+        .workers(1)
+        .build()
+        .unwrap();
+    dp.apply(&[
+        up("t0", InterfaceConfig::default()),
+        addr("t0", "10.0.5.1/24"),
+    ])
+    .unwrap();
+    assert!(ping(
+        &t.path("h1"),
+        "10.0.5.1".parse().unwrap(),
+        Duration::from_secs(5)
+    ));
+    assert!(dp.stats().interface("t0").unwrap().tx_packets >= 2);
 }

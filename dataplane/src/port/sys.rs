@@ -285,7 +285,11 @@ pub fn set_offloads(ifname: &str, on: bool) -> io::Result<()> {
 pub fn wait_readable(fds: &[i32], timeout_ms: i32) {
     let mut p: Vec<libc::pollfd> = fds
         .iter()
-        .map(|&fd| libc::pollfd { fd, events: libc::POLLIN, revents: 0 })
+        .map(|&fd| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        })
         .collect();
     // SAFETY: `p` is a valid array of `p.len()` pollfd structs for the duration of the call.
     unsafe {
