@@ -229,26 +229,7 @@ pub fn is_implicit(node: &DataNodeRef<'_, 'static>) -> bool {
 
 /// The data path of a node's parent, `None` for a top-level node.
 pub fn parent_path(path: &str) -> Option<String> {
-    let mut depth = 0usize;
-    let mut quote: Option<char> = None;
-    let mut last = None;
-    for (i, c) in path.char_indices() {
-        match quote {
-            Some(q) if c == q => quote = None,
-            Some(_) => {}
-            None => match c {
-                '[' => depth += 1,
-                ']' => depth = depth.saturating_sub(1),
-                '\'' | '"' if depth > 0 => quote = Some(c),
-                '/' if depth == 0 => last = Some(i),
-                _ => {}
-            },
-        }
-    }
-    match last {
-        Some(0) | None => None,
-        Some(i) => Some(path[..i].to_string()),
-    }
+    ly::parent_path(path)
 }
 
 fn delete(tree: &mut Tree, path: &str, log: &mut Vec<Touched>) -> Result<(), MgmtError> {
@@ -486,19 +467,4 @@ pub fn subtree_json(tree: &Tree, path: &str) -> Result<Option<String>, MgmtError
             DataPrinterFlags::WITH_SIBLINGS | DataPrinterFlags::SHRINK,
         )?
         .filter(|s| s != "{}" && !s.is_empty()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parent_path;
-
-    #[test]
-    fn parent_path_respects_predicates() {
-        assert_eq!(
-            parent_path("/m:a/b[k='x/y']/c"),
-            Some("/m:a/b[k='x/y']".into())
-        );
-        assert_eq!(parent_path("/m:a"), None);
-        assert_eq!(parent_path("/m:a/b[k=\"]\"]"), Some("/m:a".into()));
-    }
 }

@@ -38,28 +38,47 @@ pub fn find<'t>(tree: &'t Tree, path: &str) -> Result<Option<DataNodeRef<'t, 'st
     }
 }
 
-/// The schema path of a data path: predicates dropped.
-pub fn schema_path_of(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    let mut depth = 0usize;
-    let mut quote: Option<char> = None;
-    for c in path.chars() {
+/// Splits a data path into its steps (`module:name[predicates]`), treating
+/// `/` inside predicates and quoted key values as part of the step.
+pub fn steps(path: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut depth, mut quote, mut start) = (0usize, None::<char>, 1usize);
+    for (i, c) in path.char_indices() {
         match quote {
-            Some(q) => {
-                if c == q {
-                    quote = None;
-                }
-            }
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
             None => match c {
                 '[' => depth += 1,
                 ']' => depth = depth.saturating_sub(1),
                 '\'' | '"' if depth > 0 => quote = Some(c),
-                _ if depth == 0 => out.push(c),
+                '/' if depth == 0 && i > 0 => {
+                    out.push(&path[start..i]);
+                    start = i + 1;
+                }
                 _ => {}
             },
         }
     }
+    if start < path.len() {
+        out.push(&path[start..]);
+    }
     out
+}
+
+/// The schema path of a data path: predicates dropped.
+pub fn schema_path_of(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for step in steps(path) {
+        out.push('/');
+        out.push_str(step.split_once('[').map_or(step, |(name, _)| name));
+    }
+    out
+}
+
+/// The data path of a node's parent, `None` for a top-level node.
+pub fn parent_path(path: &str) -> Option<String> {
+    let s = steps(path);
+    (s.len() > 1).then(|| format!("/{}", s[..s.len() - 1].join("/")))
 }
 
 /// Removes the subtree at `path`; returns whether something was removed. Keeps
@@ -236,7 +255,17 @@ pub fn strip_meta(tree: &mut Tree) {
 
 #[cfg(test)]
 mod tests {
-    use super::schema_path_of;
+    use super::{parent_path, schema_path_of};
+
+    #[test]
+    fn parent_path_respects_predicates() {
+        assert_eq!(
+            parent_path("/m:a/b[k='x/y']/c"),
+            Some("/m:a/b[k='x/y']".into())
+        );
+        assert_eq!(parent_path("/m:a"), None);
+        assert_eq!(parent_path("/m:a/b[k=\"]\"]"), Some("/m:a".into()));
+    }
 
     #[test]
     fn schema_path_drops_predicates_with_quoted_brackets() {

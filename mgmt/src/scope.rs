@@ -53,32 +53,6 @@ fn escapes_entry(text: &str) -> bool {
     .any(|t| text.contains(t))
 }
 
-/// Splits a data path into its steps, respecting predicates.
-fn steps(path: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let (mut depth, mut quote, mut start) = (0usize, None::<char>, 1usize);
-    for (i, c) in path.char_indices() {
-        match quote {
-            Some(q) if c == q => quote = None,
-            Some(_) => {}
-            None => match c {
-                '[' => depth += 1,
-                ']' => depth = depth.saturating_sub(1),
-                '\'' | '"' if depth > 0 => quote = Some(c),
-                '/' if depth == 0 && i > 0 => {
-                    out.push(&path[start..i]);
-                    start = i + 1;
-                }
-                _ => {}
-            },
-        }
-    }
-    if start < path.len() {
-        out.push(&path[start..]);
-    }
-    out
-}
-
 impl Scope {
     /// Studies the schema once at start-up: which outermost lists are units.
     pub fn analyse(ctx: &'static Context) -> Scope {
@@ -163,7 +137,7 @@ impl Scope {
 
     /// The unit and the data path of the unit entry a touched path lies in.
     fn entry_of(&self, path: &str) -> Option<(&Unit, String)> {
-        let data = steps(path);
+        let data = ly::steps(path);
         let mut schema = String::new();
         for (k, step) in data.iter().enumerate() {
             schema.push('/');
