@@ -14,7 +14,7 @@ use yang2::context::Context;
 use yang2::data::{Data, DataFormat, DataNodeRef, DataPrinterFlags, DataTree, DataValidationFlags};
 use yang2::schema::SchemaNodeKind;
 
-use crate::edit::{self, DefaultOp, EditStep, ErrorOption, Op, Touched};
+use crate::edit::{self, EditStep, ErrorOption, Op, Touched};
 use crate::error::{ErrorTag, Errors, MgmtError};
 use crate::ly::{self, Tree};
 use crate::nacm::{self, Nacm, UserCtx};
@@ -1028,8 +1028,9 @@ impl Core {
             .into());
         }
         self.check_not_locked(sid, target)?;
-        self.check_exec(sid.unwrap_or(0), "ietf-netconf", "delete-config")
-            .or_else(|e| if sid.is_none() { Ok(()) } else { Err(e) })?;
+        if let Some(sid) = sid {
+            self.check_exec(sid, "ietf-netconf", "delete-config")?;
+        }
         self.store.clear_startup()?;
         self.startup = DataTree::new(self.ctx);
         Ok(())
@@ -1218,7 +1219,8 @@ fn check_nacm(
 /// (parents before children on creation, children first on deletion), with
 /// a deletion and re-creation of the same leaf folded into a modification.
 pub fn changes_from_log(tree: &Tree, log: &[Touched]) -> Vec<Change> {
-    let mut out: Vec<Change> = Vec::new();
+    // A deletion folded away (leaf re-created with the same value) leaves None.
+    let mut out: Vec<Option<Change>> = Vec::new();
     let mut deleted_leaf: HashMap<String, usize> = HashMap::new();
     let leaf_value = |n: &DataNodeRef<'_, 'static>| match n.schema().kind() {
         SchemaNodeKind::Leaf | SchemaNodeKind::LeafList => n.value_canonical(),
@@ -1234,24 +1236,23 @@ pub fn changes_from_log(tree: &Tree, log: &[Touched]) -> Vec<Change> {
                     let p = n.path();
                     let new = leaf_value(&n);
                     if let Some(i) = deleted_leaf.remove(&p) {
-                        let old = out[i].old.clone();
-                        if old == new {
-                            out[i].op = ChangeOp::Modify; // placeholder, removed below
-                            out[i].new = None;
-                            out[i].path.clear();
-                        } else {
-                            out[i].op = ChangeOp::Modify;
-                            out[i].new = new;
+                        let slot = &mut out[i];
+                        match slot {
+                            Some(c) if c.old != new => {
+                                c.op = ChangeOp::Modify;
+                                c.new = new;
+                            }
+                            _ => *slot = None,
                         }
                         continue;
                     }
-                    out.push(Change {
+                    out.push(Some(Change {
                         op: ChangeOp::Create,
                         schema_path: ly::schema_path_of(&p),
                         path: p,
                         old: None,
                         new,
-                    });
+                    }));
                 }
             }
             Touched::Deleted { path, backup } => {
@@ -1265,13 +1266,13 @@ pub fn changes_from_log(tree: &Tree, log: &[Touched]) -> Vec<Change> {
                     if old.is_some() {
                         deleted_leaf.insert(p.clone(), out.len());
                     }
-                    out.push(Change {
+                    out.push(Some(Change {
                         op: ChangeOp::Delete,
                         schema_path: ly::schema_path_of(&p),
                         path: p,
                         old,
                         new: None,
-                    });
+                    }));
                 }
             }
             Touched::Modified { path, old, .. } => {
@@ -1280,19 +1281,18 @@ pub fn changes_from_log(tree: &Tree, log: &[Touched]) -> Vec<Change> {
                 };
                 let new = n.value_canonical();
                 if new.as_deref() != Some(old.as_str()) {
-                    out.push(Change {
+                    out.push(Some(Change {
                         op: ChangeOp::Modify,
                         schema_path: ly::schema_path_of(path),
                         path: path.clone(),
                         old: Some(old.clone()),
                         new,
-                    });
+                    }));
                 }
             }
         }
     }
-    out.retain(|c| !c.path.is_empty());
-    out
+    out.into_iter().flatten().collect()
 }
 
 /// The operations that replay a logged transaction onto the content before
@@ -1396,20 +1396,14 @@ impl crate::provider::Provider for NacmProvider {
     }
 
     fn callbacks() -> crate::provider::Callbacks<Self> {
-        crate::provider::Callbacks::new()
-            .subtree(NACM_TOP)
-            .validate(|_, args| {
-                // Rules the evaluator cannot use are refused here, not after the
-                // commit.
-                if args.change.schema_path == NACM_TOP || args.change.op == ChangeOp::Delete {
-                    return Ok(());
-                }
-                Nacm::from_tree(args.tree).map(|_| ()).map_err(|e| {
-                    MgmtError::invalid_value(e.to_string()).with_path(args.change.path.clone())
-                })
-            })
+        crate::provider::Callbacks::new().subtree(NACM_TOP)
+    }
+
+    /// Rules the evaluator cannot use are refused before the commit, not
+    /// after it: the new rules are compiled once per transaction.
+    fn prepare_done(&mut self, tree: &Tree) -> Result<(), MgmtError> {
+        Nacm::from_tree(tree)
+            .map(|_| ())
+            .map_err(|e| MgmtError::invalid_value(e.to_string()).with_path(NACM_TOP))
     }
 }
-
-#[allow(dead_code)]
-fn _default_op_is_used(_: DefaultOp) {}

@@ -132,7 +132,7 @@ pub fn apply_step(
 ) -> Result<(), MgmtError> {
     if step.parents_must_exist
         && let Some(path) = &step.path
-        && let Some(parent) = parent_path(path)
+        && let Some(parent) = ly::parent_path(path)
         && ly::find(tree, &parent)?.is_none()
     {
         return Err(MgmtError::app(
@@ -225,11 +225,6 @@ pub fn is_implicit(node: &DataNodeRef<'_, 'static>) -> bool {
         }
         _ => false,
     }
-}
-
-/// The data path of a node's parent, `None` for a top-level node.
-pub fn parent_path(path: &str) -> Option<String> {
-    ly::parent_path(path)
 }
 
 fn delete(tree: &mut Tree, path: &str, log: &mut Vec<Touched>) -> Result<(), MgmtError> {

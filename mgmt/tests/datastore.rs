@@ -619,3 +619,26 @@ fn commit_history_is_operational_state() {
     assert_eq!(c["user"], "alice");
     assert!(c["diff"].as_str().unwrap().contains("eth0"), "{json}");
 }
+
+#[test]
+fn committed_nacm_rules_take_effect_for_the_next_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let calls = Calls::default();
+    let mut core = open(dir.path(), &calls);
+    let admin_sid = core.open_session(admin(), "test", None);
+    let bob = core.open_session(UserCtx::new("bob", vec!["operators".into()]), "test", None);
+    assert_eq!(
+        merge(&mut core, bob, &iface("eth0", ""))
+            .unwrap_err()
+            .first()
+            .tag,
+        ErrorTag::AccessDenied
+    );
+
+    let rule = r#"{"ietf-netconf-acm:nacm":{"rule-list":[{"name":"ops","group":["operators"],
+        "rule":[{"name":"ifs","module-name":"ietf-interfaces","path":"/ietf-interfaces:interfaces",
+                 "access-operations":"*","action":"permit"}]}]}}"#;
+    merge(&mut core, admin_sid, rule).unwrap();
+    assert!(merge(&mut core, bob, &iface("eth0", "")).unwrap().is_some());
+    assert!(running_json(&core).contains("eth0"));
+}
