@@ -2,6 +2,7 @@
 //! commit history and the event bus. Imports `yang` only; the protocol crates
 //! and the dataplane northbound import it.
 
+pub mod auth;
 pub mod core;
 pub mod edit;
 pub mod error;
@@ -14,6 +15,7 @@ pub mod store;
 pub mod types;
 
 pub use crate::core::{CommitOptions, Core, CoreConfig, EditOutcome, LoadFrom, Source};
+pub use auth::Authenticator;
 pub use edit::{DefaultOp, EditStep, ErrorOption, Op};
 pub use error::{ErrorTag, ErrorType, Errors, MgmtError};
 pub use handle::MgmtHandle;

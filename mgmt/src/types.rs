@@ -90,6 +90,23 @@ pub enum Event {
         /// Seconds until the rollback, for start and extend.
         timeout_s: Option<u64>,
     },
+    /// An operational value changed outside a commit (oper-status, link
+    /// state, learned entries): the data path (XPath instance-identifier form,
+    /// module-qualified, as `DataPath::to_xpath` prints it) and its new value
+    /// in canonical form; `None` when the node went away.
+    OperChanged {
+        path: String,
+        value: Option<String>,
+        time: std::time::SystemTime,
+    },
+    /// A YANG notification (RFC 7950 §7.16) raised by a provider, as RFC
+    /// 7951 JSON text of the notification node (for example
+    /// `{"nectar-interfaces:link-state-change":{...}}`); consumers parse it
+    /// with the shared context. `time` is its eventTime.
+    Notification {
+        json: Arc<str>,
+        time: std::time::SystemTime,
+    },
 }
 
 /// RFC 3339 UTC timestamp of now, with seconds precision.

@@ -214,3 +214,25 @@ fn constant_time_eq(expected: &str, given: &str) -> bool {
 
 #[cfg(test)]
 pub(super) const DUMMY_HASH_FOR_TESTS: &str = DUMMY_HASH;
+
+impl nectar_mgmt::Authenticator for Users {
+    fn check_password(&self, user: &str, password: &str) -> Option<nectar_mgmt::nacm::UserCtx> {
+        self.verify_password(user, password)
+            .then(|| self.user_ctx(user))
+            .flatten()
+    }
+
+    fn check_public_key(&self, user: &str, blob: &[u8]) -> Option<nectar_mgmt::nacm::UserCtx> {
+        self.verify_public_key_blob(user, blob)
+            .then(|| self.user_ctx(user))
+            .flatten()
+    }
+}
+
+impl Users {
+    /// The NACM identity of a known user.
+    fn user_ctx(&self, name: &str) -> Option<nectar_mgmt::nacm::UserCtx> {
+        let groups = self.groups(name)?.to_vec();
+        Some(nectar_mgmt::nacm::UserCtx::new(name, groups))
+    }
+}
