@@ -9,6 +9,7 @@ pub mod error;
 pub mod handle;
 pub mod ly;
 pub mod nacm;
+pub mod notify;
 pub mod provider;
 pub mod scope;
 pub mod store;

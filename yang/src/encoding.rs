@@ -111,6 +111,25 @@ pub fn parse<'a>(
     )?)
 }
 
+/// A YANG notification instance (RFC 7950 §7.16): the notification node (with
+/// its parents for a nested one) and its content, without the NETCONF
+/// `<notification>`/`eventTime` envelope.
+pub fn parse_notification<'a>(
+    ctx: &'a Context,
+    data: &str,
+    format: Format,
+) -> Result<DataTree<'a>> {
+    let mut buf = Vec::with_capacity(data.len() + 1);
+    buf.extend_from_slice(data.as_bytes());
+    buf.push(0);
+    Ok(DataTree::parse_op_string(
+        ctx,
+        buf,
+        format.data_format(),
+        yang2::data::DataOperation::NotificationYang,
+    )?)
+}
+
 /// A configuration datastore document, validated (see [`Content::Config`]).
 pub fn parse_config<'a>(ctx: &'a Context, data: &str, format: Format) -> Result<DataTree<'a>> {
     parse(ctx, data, format, Content::Config)
