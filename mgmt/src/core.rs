@@ -133,6 +133,8 @@ pub struct Core {
     nacm: Nacm,
     scope: Scope,
     events: broadcast::Sender<Event>,
+    /// ietf-yang-library state: the context never changes, so it is made once.
+    yang_library: Tree,
 }
 
 impl std::fmt::Debug for Core {
@@ -230,6 +232,7 @@ impl Core {
         let nacm =
             Nacm::from_tree(&running).map_err(|e| MgmtError::operation_failed(e.to_string()))?;
         let scope = Scope::analyse(ctx);
+        let yang_library = crate::yanglib::yang_library(ctx)?;
         let mut core = Core {
             ctx,
             cfg,
@@ -251,6 +254,7 @@ impl Core {
             nacm,
             scope,
             events,
+            yang_library,
         };
         core.replay_into_providers()?;
         tracing::info!(commit = core.commit_id, "datastores loaded");
@@ -289,6 +293,34 @@ impl Core {
         &self.running
     }
 
+    /// Sets where module sources can be downloaded, for the `location`
+    /// leaves of the yang library: `template` with `{name}` and `{revision}`
+    /// replaced (e.g. `https://host:8443/restconf/schema/{name}/{revision}`;
+    /// a module without revision gets an empty `{revision}`).
+    pub fn set_schema_location(&mut self, template: &str) -> Result<(), MgmtError> {
+        let mut tree = crate::yanglib::yang_library(self.ctx)?;
+        crate::yanglib::set_locations(&mut tree, |name, revision| {
+            template
+                .replace("{name}", name)
+                .replace("{revision}", revision.unwrap_or(""))
+        })?;
+        self.yang_library = tree;
+        Ok(())
+    }
+
+    /// The yang-library `content-id` (RFC 8525), also sent in the NETCONF
+    /// hello (RFC 8526 §2).
+    pub fn yang_library_content_id(&self) -> String {
+        ly::find(
+            &self.yang_library,
+            "/ietf-yang-library:yang-library/content-id",
+        )
+        .ok()
+        .flatten()
+        .and_then(|n| n.value_canonical())
+        .unwrap_or_default()
+    }
+
     pub fn nacm(&self) -> &Nacm {
         &self.nacm
     }
@@ -319,6 +351,12 @@ impl Core {
         );
         let _ = self.events.send(Event::SessionStarted(info));
         id
+    }
+
+    /// Whether a session is open (cheap; RESTCONF checks its per-user
+    /// session before each request).
+    pub fn has_session(&self, id: SessionId) -> bool {
+        self.sessions.contains_key(&id)
     }
 
     pub fn sessions(&self) -> Vec<SessionInfo> {
@@ -465,6 +503,9 @@ impl Core {
                 self.registry.state(xpath, &mut state)?;
                 if xpath.is_none_or(|x| x.contains("nectar-mgmt:")) {
                     self.history_state(&mut state)?;
+                }
+                if xpath.is_none_or(|x| x.contains("ietf-yang-library:")) {
+                    state.merge(&self.yang_library)?;
                 }
                 let mut tree = ly::dup_tree(&self.running)?;
                 tree.merge(&state)?;
@@ -614,12 +655,33 @@ impl Core {
         })
     }
 
+    /// [`Core::transaction_steps`], timed and counted in [`crate::metrics`].
+    fn transaction(
+        &mut self,
+        sid: Option<SessionId>,
+        steps: &[EditStep],
+        error_option: ErrorOption,
+        test_only: bool,
+        comment: Option<String>,
+    ) -> Result<EditOutcome, Errors> {
+        let started = std::time::Instant::now();
+        let out = self.transaction_steps(sid, steps, error_option, test_only, comment);
+        match &out {
+            Ok(EditOutcome {
+                commit: Some(_), ..
+            }) => crate::metrics::commit(started.elapsed(), true),
+            Err(_) if !test_only => crate::metrics::commit(started.elapsed(), false),
+            _ => {}
+        }
+        out
+    }
+
     /// The transaction on running: edit in place → validate (libyang, scoped
     /// to what the change can affect) → NACM → provider validate → prepare →
     /// journal (fsync) → apply → history → event. A failure before the
     /// journal write undoes everything: running and the providers are exactly
     /// as before.
-    fn transaction(
+    fn transaction_steps(
         &mut self,
         sid: Option<SessionId>,
         steps: &[EditStep],
@@ -641,6 +703,7 @@ impl Core {
         match self.scope.validate(&mut self.running, &log) {
             Ok(vlog) => log.extend(vlog),
             Err((vlog, errs)) => {
+                crate::metrics::validation_failed(crate::metrics::ValidationStage::Yang);
                 log.extend(vlog);
                 edit::undo(&mut self.running, log);
                 return Err(Errors(errs));
@@ -662,6 +725,7 @@ impl Core {
             return Err(e.into());
         }
         if let Err(e) = self.registry.validate(&changes, &self.running) {
+            crate::metrics::validation_failed(crate::metrics::ValidationStage::Provider);
             edit::undo(&mut self.running, log);
             return Err(e.into());
         }
@@ -955,7 +1019,10 @@ impl Core {
         };
         match ly::validate_all(&mut tree, DataValidationFlags::NO_STATE) {
             (_, Ok(())) => Ok(()),
-            (_, Err(errs)) => Err(Errors(errs)),
+            (_, Err(errs)) => {
+                crate::metrics::validation_failed(crate::metrics::ValidationStage::Yang);
+                Err(Errors(errs))
+            }
         }
     }
 
@@ -1037,6 +1104,12 @@ impl Core {
     }
 
     // ===== history and rollback =====
+
+    /// The newest commit still in the history, if any (cheap: no copy of
+    /// the history; RESTCONF's Last-Modified reads its time).
+    pub fn last_commit(&self) -> Option<&CommitRecord> {
+        self.history.back()
+    }
 
     /// The commit history, newest first.
     pub fn history(&self) -> Vec<CommitRecord> {

@@ -8,12 +8,14 @@ pub mod edit;
 pub mod error;
 pub mod handle;
 pub mod ly;
+pub mod metrics;
 pub mod nacm;
 pub mod notify;
 pub mod provider;
 pub mod scope;
 pub mod store;
 pub mod types;
+pub mod yanglib;
 
 pub use crate::core::{CommitOptions, Core, CoreConfig, EditOutcome, LoadFrom, Source};
 pub use auth::Authenticator;

@@ -621,6 +621,67 @@ fn commit_history_is_operational_state() {
 }
 
 #[test]
+fn yang_library_is_operational_state_with_datastores_and_locations() {
+    use nectar_yang::yang2::data::{Data, DataFormat, DataPrinterFlags};
+    let dir = tempfile::tempdir().unwrap();
+    let calls = Calls::default();
+    let mut core = open(dir.path(), &calls);
+    core.set_schema_location("https://192.0.2.1/schema/{name}@{revision}.yang")
+        .unwrap();
+    let sid = core.open_session(admin(), "test", None);
+    let t = core
+        .get(
+            Some(sid),
+            Datastore::Operational,
+            Some("/ietf-yang-library:yang-library"),
+        )
+        .unwrap();
+    let json = t
+        .print_string(DataFormat::JSON, DataPrinterFlags::WITH_SIBLINGS)
+        .unwrap()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let lib = &v["ietf-yang-library:yang-library"];
+    let content_id = lib["content-id"].as_str().unwrap();
+    assert_eq!(content_id, core.yang_library_content_id());
+    assert_eq!(content_id.len(), 8, "{content_id}");
+    let ds: Vec<_> = lib["datastore"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    for name in ["running", "candidate", "startup", "operational"] {
+        assert!(
+            ds.contains(&format!("ietf-datastores:{name}").as_str()),
+            "{ds:?}"
+        );
+    }
+    let modules = lib["module-set"][0]["module"].as_array().unwrap();
+    let ifs = modules
+        .iter()
+        .find(|m| m["name"] == "ietf-interfaces")
+        .expect("ietf-interfaces listed");
+    assert_eq!(ifs["revision"], "2018-02-20");
+    assert_eq!(
+        ifs["location"][0],
+        "https://192.0.2.1/schema/ietf-interfaces@2018-02-20.yang"
+    );
+    let nc = modules
+        .iter()
+        .find(|m| m["name"] == "ietf-netconf")
+        .unwrap();
+    assert!(
+        nc["feature"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "candidate"),
+        "{nc}"
+    );
+}
+
+#[test]
 fn committed_nacm_rules_take_effect_for_the_next_request() {
     let dir = tempfile::tempdir().unwrap();
     let calls = Calls::default();
