@@ -113,6 +113,21 @@ pub struct GnmiConfig {
     pub listen: SocketAddr,
     /// `false` serves plaintext gRPC (main logs a warning).
     pub tls: bool,
+    /// Shortest SAMPLE interval accepted, in milliseconds (at least 1); a
+    /// subscription's sample_interval 0 means this one, a shorter one is refused
+    /// with INVALID_ARGUMENT.
+    pub min_sample_interval_ms: u64,
+    /// Sample interval of counters in TARGET_DEFINED subscriptions, in
+    /// milliseconds (at least `min_sample_interval_ms`).
+    pub target_defined_interval_ms: u64,
+    /// How often ON_CHANGE subscriptions re-read state that has no change events
+    /// of its own, in milliseconds (at least 1; values are still sent only when
+    /// they change).
+    pub state_poll_interval_ms: u64,
+    /// Updates one subscription may have waiting for a slow collector, after
+    /// coalescing to the latest value per path (at least 1); beyond it the
+    /// subscription ends with RESOURCE_EXHAUSTED.
+    pub max_pending_updates: u64,
 }
 
 impl Default for GnmiConfig {
@@ -120,6 +135,10 @@ impl Default for GnmiConfig {
         GnmiConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 9339)),
             tls: true,
+            min_sample_interval_ms: 100,
+            target_defined_interval_ms: 10_000,
+            state_poll_interval_ms: 1_000,
+            max_pending_updates: 1_000_000,
         }
     }
 }
@@ -152,6 +171,20 @@ pub struct VesConfig {
     pub password: Option<Secret>,
     pub heartbeat_interval_s: u64,
     pub measurement_interval_s: u64,
+    /// `sourceName` and `reportingEntityName` of the events; absent = the host name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_name: Option<String>,
+    /// PEM file of CA certificates to trust for an `https://` collector (besides the
+    /// public web roots).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+    /// Bound of the on-disk buffer (`<state_dir>/ves-buffer`) that keeps events while the
+    /// collector is unreachable, in bytes; past it the oldest events are discarded.
+    pub buffer_max_bytes: u64,
+    /// Events per batch (`eventBatch`) at most; a batch holds events of one domain.
+    pub batch_max_events: u32,
+    /// Longest wait between two delivery attempts (the backoff doubles up to it), in seconds.
+    pub retry_max_interval_s: u64,
 }
 
 impl VesConfig {
@@ -169,6 +202,12 @@ impl Default for VesConfig {
             password: None,
             heartbeat_interval_s: 60,
             measurement_interval_s: 60,
+            source_name: None,
+            ca_file: None,
+            // About ten hours of heartbeats and 64-port measurements at the default rates.
+            buffer_max_bytes: 64 * MIB,
+            batch_max_events: 50,
+            retry_max_interval_s: 60,
         }
     }
 }

@@ -4,6 +4,7 @@
 
 mod config;
 mod credentials;
+mod dataplane;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -87,6 +88,9 @@ fn init_logging(level: &str) {
 }
 
 async fn run(cfg: config::Config) -> anyhow::Result<()> {
+    // One TLS crypto provider for the whole process (RESTCONF, gNMI, VES):
+    // with none installed, rustls cannot choose when more than one is linked.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let creds = credentials::Credentials::load_or_create(&cfg).context("credentials")?;
     info!(
         state_dir = %cfg.state_dir.display(),
@@ -104,9 +108,32 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
     // The management modules; the network models are implemented together
     // with the dataplane northbound providers that serve them.
     let ctx = nectar_yang::ModelSet::management()
+        .with(nectar_yang::models::NETWORK)
+        .with(nectar_yang::models::DEVIATIONS)
+        .with(nectar_yang::models::TELEMETRY)
         .build()
         .context("model set")?;
-    let registry = Registry::new();
+    let mut registry = Registry::new();
+    // nectar-telemetry (VES thresholds): its provider publishes each commit's
+    // thresholds to the VES client started below.
+    let telemetry = nectar_telemetry::ves::Shared::new();
+    registry.register(nectar_telemetry::ves::provider::TelemetryProvider::new(
+        telemetry.clone(),
+    ));
+
+    // The vswitch: the ports of [dataplane] exist from start-up as system-created
+    // interfaces; the northbound provider maps the network models onto it, and
+    // Core::open replays running into it. `dataplane` stays available to the
+    // rest of main (telemetry reads dataplane.stats() at scrape time).
+    let dataplane = dataplane::build(&cfg.dataplane)?;
+    let (northbound, _northbound_handle) =
+        nectar_dataplane::northbound::Northbound::new(dataplane.clone());
+    registry.register(northbound);
+    info!(
+        ports = cfg.dataplane.ports.len(),
+        workers = cfg.dataplane.workers,
+        "dataplane running"
+    );
     let core_cfg = CoreConfig {
         state_dir: cfg.state_dir.clone(),
         load: match cfg.datastore.load {
@@ -118,6 +145,15 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
         confirm_timeout: Duration::from_secs(cfg.datastore.confirm_timeout_default_s),
     };
     let (events, _) = broadcast::channel(4096);
+    // Link up/down and table-full events of the dataplane enter the bus.
+    nectar_dataplane::northbound::spawn_event_forwarder(&dataplane, events.clone())
+        .context("dataplane event forwarder")?;
+    // The NETCONF stream (RFC 5277) with its replay buffer, shared by NETCONF
+    // notifications and RESTCONF event streams.
+    let notifications = nectar_mgmt::notify::Notifications::spawn(
+        events.subscribe(),
+        nectar_mgmt::notify::DEFAULT_REPLAY_CAPACITY,
+    );
     let core = tokio::task::block_in_place(|| Core::open(ctx, core_cfg, registry, events.clone()))
         .map_err(|e| anyhow::anyhow!("datastore: {e}"))?;
     let handle = MgmtHandle::spawn(core, events);
@@ -132,6 +168,50 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
     };
 
     let metrics = nectar_telemetry::metrics::Metrics::new(env!("CARGO_PKG_VERSION"));
+    metrics
+        .add_dataplane(dataplane.clone())
+        .context("metrics: dataplane")?;
+    metrics
+        .follow_mgmt(handle.clone())
+        .context("metrics: management sessions")?;
+    let ves = if cfg.ves.enabled() {
+        let v = &cfg.ves;
+        let ca_pem = match &v.ca_file {
+            Some(p) => {
+                Some(std::fs::read(p).with_context(|| format!("ves.ca_file {}", p.display()))?)
+            }
+            None => None,
+        };
+        let settings = nectar_telemetry::ves::VesSettings {
+            collector_url: v.collector_url.clone(),
+            username: v.username.clone(),
+            password: v.password.as_ref().map(|p| p.expose().to_owned()),
+            heartbeat_interval: Duration::from_secs(v.heartbeat_interval_s),
+            measurement_interval: Duration::from_secs(v.measurement_interval_s),
+            source_name: v
+                .source_name
+                .clone()
+                .unwrap_or_else(nectar_telemetry::sys::hostname),
+            ca_pem,
+            buffer_dir: cfg.state_dir.join("ves-buffer"),
+            buffer_max_bytes: v.buffer_max_bytes,
+            batch_max_events: v.batch_max_events as usize,
+            retry_max_interval: Duration::from_secs(v.retry_max_interval_s),
+        };
+        Some(
+            nectar_telemetry::ves::Ves::start(
+                settings,
+                &telemetry,
+                Some(dataplane.clone()),
+                Some(&handle),
+                metrics.registry(),
+            )
+            .context("ves")?,
+        )
+    } else {
+        info!("ves: no collector_url, VES events are off");
+        None
+    };
     let listener = tokio::net::TcpListener::bind(cfg.metrics.listen)
         .await
         .with_context(|| format!("metrics.listen {}", cfg.metrics.listen))?;
@@ -142,18 +222,112 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
         stopped(stop_rx.clone()),
     ));
 
-    if !cfg.restconf.tls {
-        warn!("restconf.tls = false: RESTCONF will be served over plain HTTP");
-    }
-    if !cfg.gnmi.tls {
-        warn!("gnmi.tls = false: gNMI will be served over plaintext gRPC");
-    }
+    // NETCONF over SSH (RFC 6241/6242), with notifications (RFC 5277).
+    let netconf_task = {
+        let listener = tokio::net::TcpListener::bind(cfg.netconf.listen)
+            .await
+            .with_context(|| format!("netconf.listen {}", cfg.netconf.listen))?;
+        info!(listen = %listener.local_addr()?, "netconf: serving NETCONF over SSH");
+        let settings = nectar_netconf::NetconfSettings {
+            max_sessions: cfg.netconf.max_sessions,
+            max_message_bytes: usize::try_from(cfg.netconf.max_message_bytes).unwrap_or(usize::MAX),
+            idle_timeout: (cfg.netconf.idle_timeout_s > 0)
+                .then(|| Duration::from_secs(cfg.netconf.idle_timeout_s)),
+            ..Default::default()
+        };
+        let host_key = creds
+            .host_key
+            .to_openssh(ssh_key::LineEnding::LF)
+            .context("netconf: SSH host key")?;
+        let auth: std::sync::Arc<dyn nectar_mgmt::Authenticator> =
+            std::sync::Arc::new(creds.users.clone());
+        let server =
+            nectar_netconf::Server::new(settings, handle.clone(), Some(notifications.clone()))
+                .await
+                .context("netconf")?;
+        let stop = stop_rx.clone();
+        tokio::spawn(async move { server.serve(listener, &host_key, auth, stop).await })
+    };
+
+    // RESTCONF over HTTPS (RFC 8040, 8072, 8527), HTTP/1.1 and HTTP/2, with
+    // event streams from the same notification log as NETCONF.
+    let restconf_task = {
+        let listener = tokio::net::TcpListener::bind(cfg.restconf.listen)
+            .await
+            .with_context(|| format!("restconf.listen {}", cfg.restconf.listen))?;
+        let tls = if cfg.restconf.tls {
+            Some(
+                nectar_restconf::tls_config(&creds.tls.cert_pem, &creds.tls.key_pem)
+                    .map_err(|e| anyhow::anyhow!("restconf: {e}"))?,
+            )
+        } else {
+            warn!("restconf.tls = false: RESTCONF will be served over plain HTTP");
+            None
+        };
+        info!(listen = %listener.local_addr()?, tls = cfg.restconf.tls, "restconf: serving RESTCONF");
+        let app = nectar_restconf::app(nectar_restconf::Options {
+            handle: handle.clone(),
+            auth: std::sync::Arc::new(creds.users.clone()),
+            notifications: Some(notifications.clone()),
+            https: cfg.restconf.tls,
+            stop: Some(stop_rx.clone()),
+        });
+        tokio::spawn(nectar_restconf::serve(listener, app, tls, stop_rx.clone()))
+    };
+    // gNMI over gRPC (gNMI 0.10: Capabilities, Get, Set, Subscribe), TLS with
+    // the same certificate as RESTCONF unless gnmi.tls = false.
+    let gnmi_task = {
+        let listener = tokio::net::TcpListener::bind(cfg.gnmi.listen)
+            .await
+            .with_context(|| format!("gnmi.listen {}", cfg.gnmi.listen))?;
+        let tls = if cfg.gnmi.tls {
+            Some(nectar_gnmi::TlsPem {
+                cert_pem: creds.tls.cert_pem.clone(),
+                key_pem: creds.tls.key_pem.clone(),
+            })
+        } else {
+            warn!("gnmi.tls = false: gNMI will be served over plaintext gRPC");
+            None
+        };
+        let g = &cfg.gnmi;
+        let options = nectar_gnmi::Options {
+            min_sample_interval: Duration::from_millis(g.min_sample_interval_ms),
+            target_defined_interval: Duration::from_millis(g.target_defined_interval_ms),
+            state_poll_interval: Duration::from_millis(g.state_poll_interval_ms),
+            max_pending: usize::try_from(g.max_pending_updates).unwrap_or(usize::MAX),
+            ..Default::default()
+        };
+        info!(listen = %listener.local_addr()?, tls = cfg.gnmi.tls, "gnmi: serving gNMI");
+        let service = nectar_gnmi::GnmiService::new(
+            handle.clone(),
+            std::sync::Arc::new(creds.users.clone()),
+            options,
+        );
+        tokio::spawn(nectar_gnmi::serve(
+            listener,
+            service,
+            tls,
+            stopped(stop_rx.clone()),
+        ))
+    };
 
     shutdown_signal().await;
     info!("shutting down");
     let _ = stop_tx.send(true);
+    if let Some(ves) = ves {
+        ves.stop().await;
+    }
     if let Ok(Err(e)) = metrics_task.await {
         warn!(error = %e, "metrics listener ended with an error");
+    }
+    if let Ok(Err(e)) = netconf_task.await {
+        warn!(error = %e, "netconf listener ended with an error");
+    }
+    if let Ok(Err(e)) = restconf_task.await {
+        warn!(error = %e, "restconf listener ended with an error");
+    }
+    if let Ok(Err(e)) = gnmi_task.await {
+        warn!(error = %e, "gnmi listener ended with an error");
     }
     drop(handle);
     info!("stopped");

@@ -84,8 +84,11 @@ fn config_file_listeners_are_honoured_and_sigterm_stops_cleanly() {
     std::fs::write(
         &cfg,
         format!(
-            "state_dir = \"{}\"\n[metrics]\nlisten = \"127.0.0.1:{port}\"\n[netconf]\nlisten = \"127.0.0.1:{}\"\n",
+            "state_dir = \"{}\"\n[metrics]\nlisten = \"127.0.0.1:{port}\"\n[netconf]\nlisten = \"127.0.0.1:{}\"\n\
+             [restconf]\nlisten = \"127.0.0.1:{}\"\n[gnmi]\nlisten = \"127.0.0.1:{}\"\n",
             dir.path().join("state").display(),
+            free_port(),
+            free_port(),
             free_port()
         ),
     )

@@ -48,16 +48,41 @@ pub struct Meta {
     pub icmp: u32,
 }
 
-/// A frame in a pooled buffer.
-pub struct Packet {
-    buf: Box<[u8; BUF_SIZE]>,
+/// A frame in a pooled buffer: one pointer, so moving packets between node queues copies
+/// 8 bytes; the buffer, its bounds and the metadata live behind it (see [`PacketBuf`]).
+pub struct Packet(Box<PacketBuf>);
+
+/// What a [`Packet`] points to: metadata, frame bounds and the bytes.
+pub struct PacketBuf {
     start: usize,
     end: usize,
     /// Metadata.
     pub meta: Meta,
+    buf: [u8; BUF_SIZE],
+}
+
+impl std::ops::Deref for Packet {
+    type Target = PacketBuf;
+    #[inline]
+    fn deref(&self) -> &PacketBuf {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Packet {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut PacketBuf {
+        &mut self.0
+    }
 }
 
 impl std::fmt::Debug for Packet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::fmt::Debug for PacketBuf {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Packet")
             .field("len", &self.len())
@@ -66,7 +91,7 @@ impl std::fmt::Debug for Packet {
     }
 }
 
-impl Packet {
+impl PacketBuf {
     /// The frame bytes.
     #[inline]
     pub fn data(&self) -> &[u8] {
@@ -195,12 +220,12 @@ impl BufPool {
     fn grow(&mut self, n: usize) {
         let n = n.min(self.max - self.allocated);
         for _ in 0..n {
-            self.free.push(Packet {
-                buf: new_buf(),
+            self.free.push(Packet(Box::new(PacketBuf {
                 start: HEADROOM,
                 end: HEADROOM,
                 meta: Meta::default(),
-            });
+                buf: [0; BUF_SIZE],
+            })));
         }
         self.allocated += n;
     }
@@ -256,14 +281,6 @@ impl BufPool {
     pub fn allocated(&self) -> usize {
         self.allocated
     }
-}
-
-fn new_buf() -> Box<[u8; BUF_SIZE]> {
-    // Through a Vec so the array is never built on the stack.
-    vec![0u8; BUF_SIZE]
-        .into_boxed_slice()
-        .try_into()
-        .expect("exact buffer size")
 }
 
 #[cfg(test)]

@@ -141,6 +141,19 @@ impl DataplaneBuilder {
     }
 }
 
+/// A port as [`Dataplane::ports`] describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortInfo {
+    /// Interface name.
+    pub name: String,
+    /// Driver ("pg", "afpacket", "tap", "dpdk").
+    pub driver: &'static str,
+    /// Hardware MAC.
+    pub mac: crate::types::Mac,
+    /// Link state at the last link check.
+    pub link_up: bool,
+}
+
 /// A running dataplane.
 pub struct Dataplane {
     sh: Arc<Shared>,
@@ -368,9 +381,63 @@ impl Dataplane {
             .collect()
     }
 
+    /// The ports (the box's hardware), in index order.
+    pub fn ports(&self) -> Vec<PortInfo> {
+        self.sh
+            .ports
+            .iter()
+            .map(|p| PortInfo {
+                name: p.name.clone(),
+                driver: p.driver,
+                mac: p.mac,
+                link_up: p.link_up.load(Ordering::Relaxed),
+            })
+            .collect()
+    }
+
+    /// The counters of one interface (summed over workers), without walking the others.
+    pub fn interface_stats(&self, name: &str) -> Option<InterfaceStats> {
+        let t = self.sh.tables.load();
+        let i = t.iface(t.if_index(name)?)?;
+        let oper = lock(&self.sh.oper).get(i.index as usize).copied();
+        let mut s = InterfaceStats {
+            name: i.name.clone(),
+            admin_up: i.admin_up,
+            oper_up: oper.unwrap_or(false),
+            ..Default::default()
+        };
+        for w in lock(&self.sh.workers).iter() {
+            s.add(&w.stats.ifs[i.index as usize]);
+        }
+        Some(s)
+    }
+
     /// The current compiled tables (for inspection).
     pub fn tables(&self) -> Arc<Tables> {
         self.sh.tables.load_full()
+    }
+
+    /// Forgets the whole configuration, as a restarted dataplane would (ports and counters
+    /// stay; learned MACs go with it): the test hook for the management plane's replay.
+    pub fn reset(&self) -> Result<(), Error> {
+        let mut cfg = lock(&self.config);
+        let ports: Vec<_> = self
+            .sh
+            .ports
+            .iter()
+            .map(|p| (p.name.clone(), p.mac))
+            .collect();
+        let mut fresh = Config::new(&ports);
+        let tables = Tables::compile(&fresh, None)?;
+        fresh.dirty_vrfs = Some(BTreeSet::new());
+        let old = self.sh.tables.swap(Arc::new(tables));
+        *cfg = fresh;
+        drop(cfg);
+        for o in old.ifs.iter().flatten() {
+            self.sh.l2.flush_interface(o.index);
+        }
+        self.sh.check_links();
+        Ok(())
     }
 
     /// Runs table aging and link checks now (workers also do it periodically).

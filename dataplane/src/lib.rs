@@ -15,6 +15,8 @@ pub mod events;
 pub mod graph;
 pub mod headers;
 pub mod nodes;
+#[cfg(feature = "northbound")]
+pub mod northbound;
 pub mod port;
 pub mod shared;
 pub mod state;

@@ -95,7 +95,9 @@ impl Shared {
                 }
                 crate::tables::Kind::Bvi(_) => true,
             };
-            let now_up = i.admin_up && link;
+            // A sub-interface is up only while its parent port is up too.
+            let parent_up = i.parent.and_then(|x| t.iface(x)).is_none_or(|x| x.admin_up);
+            let now_up = i.admin_up && link && parent_up;
             let ix = i.index as usize;
             if oper.len() <= ix {
                 oper.resize(ix + 1, false);

@@ -7,8 +7,16 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
 /// A 48-bit Ethernet MAC address.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub struct Mac(pub [u8; 6]);
+
+impl std::hash::Hash for Mac {
+    /// One 64-bit word (table keys hash on the forwarding path).
+    #[inline]
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.as_u64());
+    }
+}
 
 impl Mac {
     /// ff:ff:ff:ff:ff:ff.
@@ -21,6 +29,13 @@ impl Mac {
         let mut m = [0u8; 6];
         m.copy_from_slice(&b[..6]);
         Mac(m)
+    }
+
+    /// The address as the low 48 bits of an integer.
+    #[inline]
+    pub fn as_u64(&self) -> u64 {
+        let m = self.0;
+        u64::from_be_bytes([0, 0, m[0], m[1], m[2], m[3], m[4], m[5]])
     }
 
     /// True for group (multicast or broadcast) addresses.

@@ -3,226 +3,16 @@
 //! Needs root and iproute2; skipped with a message otherwise. Every namespace is removed by a
 //! drop guard, also when a test fails (deleting a namespace deletes its veth ends).
 
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+mod common;
+
 use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use common::ns::*;
+use nectar_dataplane::Dataplane;
 use nectar_dataplane::control::*;
-use nectar_dataplane::headers::{Builder, ICMP_ECHO_REPLY, Icmp, Ipv4};
-use nectar_dataplane::port::afpacket::AfPacketPort;
-use nectar_dataplane::port::sys::{in_netns, set_offloads};
-use nectar_dataplane::{Dataplane, IpNet, Mac};
-use socket2::{Domain, Protocol, Socket, Type};
-
-static SEQ: AtomicU32 = AtomicU32::new(0);
-
-/// Namespaces of one test; deleted on drop.
-struct Topo {
-    id: String,
-    ns: Vec<String>,
-}
-
-impl Drop for Topo {
-    fn drop(&mut self) {
-        for n in &self.ns {
-            let _ = Command::new("ip").args(["netns", "del", n]).output();
-        }
-    }
-}
-
-fn ip(args: &[&str]) -> Result<(), String> {
-    let out = Command::new("ip")
-        .args(args)
-        .output()
-        .map_err(|e| format!("ip: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "ip {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
-    }
-}
-
-impl Topo {
-    /// Namespaces `h1`, `h2` (hosts) and `dp`, veth `h1:e0 <-> dp:d1` and `h2:e0 <-> dp:d2`.
-    /// `None` (with a message) when namespaces cannot be created here.
-    fn new() -> Option<Topo> {
-        let id = format!(
-            "{}x{}",
-            std::process::id() % 100_000,
-            SEQ.fetch_add(1, Ordering::Relaxed)
-        );
-        let mut t = Topo {
-            id: id.clone(),
-            ns: Vec::new(),
-        };
-        for role in ["h1", "h2", "dp"] {
-            let n = format!("nx{role}{id}");
-            if let Err(e) = ip(&["netns", "add", &n]) {
-                eprintln!("skipping namespace test: cannot create network namespaces ({e})");
-                return None;
-            }
-            t.ns.push(n);
-        }
-        Some(t)
-    }
-
-    fn ns(&self, role: &str) -> String {
-        format!("nx{role}{}", self.id)
-    }
-
-    fn path(&self, role: &str) -> String {
-        format!("/var/run/netns/{}", self.ns(role))
-    }
-
-    fn dev(&self, role: &str) -> String {
-        format!("{role}{}", self.id)
-    }
-
-    /// Wires a host namespace to the dataplane namespace and configures the host side.
-    fn wire(&self, host: &str, addr: &str, gw: Option<&str>) -> Result<(), String> {
-        let (h, d) = (self.dev(&format!("e{host}")), self.dev(&format!("d{host}")));
-        let (hns, dns) = (self.ns(host), self.ns("dp"));
-        ip(&[
-            "-n", &hns, "link", "add", &h, "type", "veth", "peer", "name", &d, "netns", &dns,
-        ])?;
-        ip(&["-n", &hns, "addr", "add", addr, "dev", &h])?;
-        ip(&["-n", &hns, "link", "set", "lo", "up"])?;
-        ip(&["-n", &hns, "link", "set", &h, "up"])?;
-        ip(&["-n", &dns, "link", "set", &d, "up"])?;
-        if let Some(gw) = gw {
-            ip(&["-n", &hns, "route", "add", "default", "via", gw])?;
-        }
-        // The kernel must hand over finished, segmented frames.
-        let hn = h.clone();
-        in_netns(&self.path(host), move || set_offloads(&hn, false))
-            .and_then(|r| r)
-            .map_err(|e| e.to_string())?;
-        Ok(())
-    }
-
-    fn dataplane(&self) -> Dataplane {
-        let p1 = AfPacketPort::open_in_netns(&self.path("dp"), &self.dev("dh1")).unwrap();
-        let p2 = AfPacketPort::open_in_netns(&self.path("dp"), &self.dev("dh2")).unwrap();
-        Dataplane::builder()
-            .port("p1", p1)
-            .port("p2", p2)
-            .workers(1)
-            .build()
-            .unwrap()
-    }
-}
-
-fn up(name: &str, cfg: InterfaceConfig) -> Op {
-    Op::SetInterface {
-        name: name.into(),
-        config: InterfaceConfig {
-            admin_up: true,
-            ..cfg
-        },
-    }
-}
-
-fn addr(name: &str, a: &str) -> Op {
-    Op::AddAddress {
-        interface: name.into(),
-        prefix: a.parse::<IpNet>().unwrap(),
-    }
-}
-
-/// Sends ICMP echo requests from namespace `ns_path` to `dst` until one is answered or
-/// `timeout` passes.
-fn ping(ns_path: &str, dst: Ipv4Addr, timeout: Duration) -> bool {
-    let sock = in_netns(ns_path, || {
-        Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::ICMPV4))
-    })
-    .unwrap()
-    .unwrap();
-    sock.set_read_timeout(Some(Duration::from_millis(200)))
-        .unwrap();
-    let id = (std::process::id() & 0xffff) as u16;
-    let deadline = Instant::now() + timeout;
-    let mut seq = 0u16;
-    while Instant::now() < deadline {
-        seq += 1;
-        let frame = Builder::eth(Mac::ZERO, Mac::ZERO)
-            .ipv4(Ipv4Addr::UNSPECIFIED, dst)
-            .echo_request(id, seq)
-            .payload(b"nectar-ping")
-            .build();
-        let icmp = &frame[34..];
-        let to: SocketAddr = (dst, 0).into();
-        sock.send_to(icmp, &to.into()).unwrap();
-        let mut b = [0u8; 1500];
-        while let Ok(n) = (&sock).read(&mut b) {
-            let b = &b[..n];
-            if let Ok(h) = Ipv4::parse(b)
-                && h.src == dst
-                && let Ok(i) = Icmp::parse(&b[h.header_len..])
-                && i.typ == ICMP_ECHO_REPLY
-                && i.echo_id() == id
-            {
-                return true;
-            }
-        }
-    }
-    false
-}
-
-/// Sends `len` bytes over TCP from namespace `client` to `server_addr` in namespace `server`;
-/// returns (bytes echoed back, the peer address the server saw).
-fn tcp_transfer(
-    client: &str,
-    server: &str,
-    server_addr: SocketAddr,
-    len: usize,
-) -> (usize, SocketAddr) {
-    let listener = in_netns(server, move || TcpListener::bind(server_addr))
-        .unwrap()
-        .unwrap();
-    let srv = std::thread::spawn(move || {
-        let (mut s, peer) = listener.accept().unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        let mut got = 0;
-        let mut buf = vec![0u8; 65536];
-        while got < len {
-            let n = s.read(&mut buf).unwrap();
-            if n == 0 {
-                break;
-            }
-            s.write_all(&buf[..n]).unwrap();
-            got += n;
-        }
-        peer
-    });
-    let mut c = None;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while c.is_none() && Instant::now() < deadline {
-        c = in_netns(client, move || {
-            TcpStream::connect_timeout(&server_addr, Duration::from_secs(2))
-        })
-        .unwrap()
-        .ok();
-    }
-    let mut c = c.expect("TCP connect through the dataplane");
-    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
-    let writer = {
-        let mut w = c.try_clone().unwrap();
-        let data = data.clone();
-        std::thread::spawn(move || w.write_all(&data).unwrap())
-    };
-    let mut back = vec![0u8; len];
-    c.read_exact(&mut back).unwrap();
-    writer.join().unwrap();
-    assert_eq!(back, data, "payload intact");
-    (back.len(), srv.join().unwrap())
-}
+use nectar_dataplane::port::sys::in_netns;
 
 fn routed_setup(t: &Topo) -> Dataplane {
     t.wire("h1", "10.0.1.10/24", Some("10.0.1.1")).unwrap();
@@ -282,18 +72,7 @@ fn namespaces_ping_and_tcp_across_bridge() {
     t.wire("h1", "10.0.0.1/24", None).unwrap();
     t.wire("h2", "10.0.0.2/24", None).unwrap();
     let dp = t.dataplane();
-    let access = InterfaceConfig {
-        switchport: Switchport::Access {
-            bridge_domain: "bd".into(),
-        },
-        ..Default::default()
-    };
-    dp.apply(&[
-        Op::SetBridgeDomain(BridgeDomainConfig::new("bd")),
-        up("p1", access.clone()),
-        up("p2", access),
-    ])
-    .unwrap();
+    dp.apply(&bridge_all("bd", &["p1", "p2"])).unwrap();
     assert!(ping(
         &t.path("h1"),
         "10.0.0.2".parse().unwrap(),
@@ -526,4 +305,174 @@ fn tap_port_answers_ping_from_host() {
         Duration::from_secs(5)
     ));
     assert!(dp.stats().interface("t0").unwrap().tx_packets >= 2);
+}
+
+/// What came back for an ICMP echo request.
+#[derive(Debug, PartialEq, Eq)]
+enum Echo {
+    Reply,
+    FragNeeded(u16),
+    Nothing,
+}
+
+/// Sends one `size`-byte ICMP echo request (IP length) from namespace `ns_path` to `dst`,
+/// with the DF bit set or clear, and waits up to `timeout` for the reply or a
+/// "fragmentation needed" error about it. (Setting the DF behaviour of the socket needs
+/// one setsockopt that socket2 does not wrap.)
+#[allow(unsafe_code)]
+fn ping_sized(
+    ns_path: &str,
+    dst: std::net::Ipv4Addr,
+    size: usize,
+    df: bool,
+    timeout: Duration,
+) -> Echo {
+    use nectar_dataplane::Mac;
+    use nectar_dataplane::headers::{Builder, ICMP_DEST_UNREACH, ICMP_ECHO_REPLY, Icmp, Ipv4};
+    use socket2::{Domain, Protocol, Socket, Type};
+    use std::io::Read;
+    use std::os::fd::AsRawFd;
+    let sock = in_netns(ns_path, || {
+        Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::ICMPV4))
+    })
+    .unwrap()
+    .unwrap();
+    let mode: libc::c_int = if df {
+        libc::IP_PMTUDISC_PROBE
+    } else {
+        libc::IP_PMTUDISC_DONT
+    };
+    // SAFETY: a valid socket and an int option value of the size passed.
+    let r = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_MTU_DISCOVER,
+            (&mode as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(r, 0);
+    sock.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let id = ((std::process::id() + size as u32) & 0xffff) as u16;
+    let to: std::net::SocketAddr = (dst, 0).into();
+    let deadline = Instant::now() + timeout;
+    let mut b = vec![0u8; 65536];
+    let mut seq = 0;
+    // Resent every half second: the first one may be lost to neighbor resolution.
+    let mut next_send = Instant::now();
+    while Instant::now() < deadline {
+        if Instant::now() >= next_send {
+            seq += 1;
+            let frame = Builder::eth(Mac::ZERO, Mac::ZERO)
+                .ipv4(std::net::Ipv4Addr::UNSPECIFIED, dst)
+                .echo_request(id, seq)
+                .payload(&vec![0x5a; size - 28])
+                .build();
+            sock.send_to(&frame[34..], &to.into()).unwrap();
+            next_send = Instant::now() + Duration::from_millis(500);
+        }
+        let Ok(n) = (&sock).read(&mut b) else {
+            continue;
+        };
+        let Ok(h) = Ipv4::parse(&b[..n]) else {
+            continue;
+        };
+        let Ok(i) = Icmp::parse(&b[h.header_len..n]) else {
+            continue;
+        };
+        if i.typ == ICMP_ECHO_REPLY && i.echo_id() == id && h.src == dst {
+            assert_eq!(h.total_len as usize, size, "reply of full size");
+            return Echo::Reply;
+        }
+        if i.typ == ICMP_DEST_UNREACH && i.code == 4 {
+            // The quoted echo request follows the 8-byte ICMP header.
+            let q = h.header_len + 8;
+            if n >= q + 28 && u16::from_be_bytes([b[q + 24], b[q + 25]]) == id {
+                return Echo::FragNeeded((i.rest & 0xffff) as u16);
+            }
+        }
+    }
+    Echo::Nothing
+}
+
+/// The kernel's IPv4 counter `name` (from /proc/net/snmp) in namespace `ns`.
+fn ip_counter(ns: &str, name: &str) -> u64 {
+    let out = Command::new("ip")
+        .args(["netns", "exec", ns, "cat", "/proc/net/snmp"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = text.lines().filter(|l| l.starts_with("Ip:"));
+    let (names, values) = (lines.next().unwrap(), lines.next().unwrap());
+    let i = names.split_whitespace().position(|n| n == name).unwrap();
+    values.split_whitespace().nth(i).unwrap().parse().unwrap()
+}
+
+// Input: the dataplane routes h1 → h2 with an IP MTU of 1000 on its interface toward h2.
+// Output: a 256 KB TCP transfer completes (PMTU discovery through the dataplane's
+// "fragmentation needed"); a 1400-byte ping without DF to a second address of h2 is
+// fragmented by the dataplane (h1 sent it whole, h2's kernel reassembled it) and answered;
+// the same ping with DF gets "fragmentation needed" with MTU 1000 back.
+#[test]
+fn namespaces_fragmentation_and_path_mtu_discovery() {
+    let Some(t) = Topo::new() else { return };
+    let dp = routed_setup(&t);
+    dp.apply(&[up(
+        "p2",
+        InterfaceConfig {
+            mtu: 1000,
+            ..Default::default()
+        },
+    )])
+    .unwrap();
+    ip(&[
+        "-n",
+        &t.ns("h2"),
+        "addr",
+        "add",
+        "10.0.2.21/24",
+        "dev",
+        &t.dev("eh2"),
+    ])
+    .unwrap();
+    let (n, _) = tcp_transfer(
+        &t.path("h1"),
+        &t.path("h2"),
+        "10.0.2.20:5005".parse().unwrap(),
+        256 << 10,
+    );
+    assert_eq!(n, 256 << 10);
+    let h1 = t.path("h1");
+    let dst = "10.0.2.21".parse().unwrap();
+    let (made, reasm) = (
+        ip_counter(&t.ns("h1"), "FragCreates"),
+        ip_counter(&t.ns("h2"), "ReasmOKs"),
+    );
+    assert_eq!(
+        ping_sized(&h1, dst, 1400, false, Duration::from_secs(5)),
+        Echo::Reply
+    );
+    assert_eq!(
+        ip_counter(&t.ns("h1"), "FragCreates"),
+        made,
+        "h1 sent the request whole"
+    );
+    assert!(
+        ip_counter(&t.ns("h2"), "ReasmOKs") > reasm,
+        "h2 reassembled the dataplane's fragments"
+    );
+    assert_eq!(
+        ping_sized(&h1, dst, 1400, true, Duration::from_secs(5)),
+        Echo::FragNeeded(1000)
+    );
+    let s = dp.stats();
+    assert!(
+        s.drops
+            .iter()
+            .any(|d| d.node == "ip4-icmp-error" && d.count > 0),
+        "frag-needed errors were sent: {:?}",
+        s.drops
+    );
 }

@@ -281,6 +281,7 @@ fn mtu_exceeded_with_df_sends_frag_needed() {
         .udp(1, 2)
         .payload(&[0; 1372])
         .build();
+    let f_hdr = f[14..34].to_vec();
     lab.send(0, &[f]);
     assert!(lab.out(1).is_empty());
     let out = lab.out(0);
@@ -288,6 +289,11 @@ fn mtu_exceeded_with_df_sends_frag_needed() {
     assert_eq!(
         (icmp.typ, icmp.code, icmp.rest & 0xffff),
         (ICMP_DEST_UNREACH, 4, 1280)
+    );
+    assert_eq!(
+        &out[0][42..62],
+        &f_hdr[..],
+        "quotes the header as the source sent it (TTL not yet decremented)"
     );
 }
 
@@ -308,4 +314,144 @@ fn admin_down_interface_drops() {
     assert_eq!(s.drop_count("ethernet-input", "interface admin down"), 1);
     assert_eq!(s.interface("pg0").unwrap().rx_drops, 1);
     assert!(!s.interface("pg0").unwrap().oper_up);
+}
+
+/// Clears the DF bit of the IPv4 packet in an untagged frame (header checksum fixed).
+fn clear_df(f: &mut [u8]) {
+    f[20] &= !0x40;
+    fix_ipv4_checksum(&mut f[14..]);
+}
+
+// Input: a 1000-byte UDP datagram without DF routed toward a 576-MTU interface. Output: it
+// leaves in fragments of at most 576 bytes with payloads in multiples of 8, offsets and MF
+// set, valid header checksums and the TTL decremented; reassembled, the datagram is the
+// original one (UDP checksum valid).
+#[test]
+fn too_big_without_df_is_fragmented() {
+    let lab = two_subnets();
+    lab.apply(vec![Op::SetInterface {
+        name: "pg1".into(),
+        config: InterfaceConfig {
+            admin_up: true,
+            mtu: 576,
+            ..Default::default()
+        },
+    }]);
+    lab.arp_from(0, host(1), "10.0.1.10", "10.0.1.1");
+    lab.arp_from(1, host(2), "10.0.2.20", "10.0.2.1");
+    let payload: Vec<u8> = (0..972u32).map(|i| (i % 251) as u8).collect();
+    let mut f = Builder::eth(port_mac(0), host(1))
+        .ipv4(v4("10.0.1.10"), v4("10.0.2.20"))
+        .udp(1111, 2222)
+        .payload(&payload)
+        .build();
+    clear_df(&mut f);
+    let orig = f[14..].to_vec();
+    lab.send(0, &[f]);
+    let out = lab.out(1);
+    assert_eq!(out.len(), 2, "1000 bytes over MTU 576: two fragments");
+    let mut data = vec![0u8; 980];
+    let mut seen = 0;
+    for (k, fr) in out.iter().enumerate() {
+        assert_eq!(&fr[0..6], &host(2).0);
+        let h = ip4_of(fr);
+        assert!(h.total_len as usize <= 576);
+        assert_eq!(checksum(&fr[14..34]), 0, "header checksum");
+        assert_eq!(h.ttl, 63);
+        let fo = u16::from_be_bytes([fr[20], fr[21]]);
+        let (off, mf) = (((fo & 0x1fff) as usize) * 8, fo & 0x2000 != 0);
+        assert_eq!(mf, k == 0, "MF on all but the last fragment");
+        let body = &fr[34..14 + h.total_len as usize];
+        if mf {
+            assert_eq!(body.len() % 8, 0);
+        }
+        data[off..off + body.len()].copy_from_slice(body);
+        seen += body.len();
+    }
+    assert_eq!(seen, 980);
+    assert_eq!(
+        &data[..],
+        &orig[20..],
+        "reassembled payload equals the original"
+    );
+    let mut whole = orig.clone();
+    whole[8] -= 1;
+    fix_ipv4_checksum(&mut whole);
+    let mut check = whole.clone();
+    fix_l4_checksum(&mut check);
+    assert_eq!(
+        check, whole,
+        "UDP checksum of the reassembled datagram is valid"
+    );
+    assert!(lab.out(0).is_empty(), "no ICMP error without DF");
+}
+
+// Input: an already fragmented datagram's first fragment (MF set) carrying a copied IP option
+// (a 4-byte option with the copy flag) and one without, toward a 100-MTU interface. Output:
+// every piece keeps MF, the copied option is in every fragment and the other only in the
+// first, and the offsets continue from the original.
+#[test]
+fn fragmenting_a_fragment_keeps_mf_and_copies_only_copied_options() {
+    let lab = two_subnets();
+    lab.apply(vec![Op::SetInterface {
+        name: "pg1".into(),
+        config: InterfaceConfig {
+            admin_up: true,
+            mtu: 100,
+            ..Default::default()
+        },
+    }]);
+    lab.arp_from(0, host(1), "10.0.1.10", "10.0.1.1");
+    lab.arp_from(1, host(2), "10.0.2.20", "10.0.2.1");
+    // 28-byte header: 20 + option 0x94 (copied, len 4) + option 0x07-like uncopied (len 4).
+    let mut ip = vec![0u8; 28 + 160];
+    ip[0] = 0x47;
+    ip[2..4].copy_from_slice(&(188u16).to_be_bytes());
+    ip[6..8].copy_from_slice(&(0x2000u16 | 5).to_be_bytes()); // MF, offset 40 bytes
+    ip[8] = 64;
+    ip[9] = 17;
+    ip[12..16].copy_from_slice(&v4("10.0.1.10").octets());
+    ip[16..20].copy_from_slice(&v4("10.0.2.20").octets());
+    ip[20..24].copy_from_slice(&[0x94, 4, 0, 0]);
+    ip[24..28].copy_from_slice(&[0x1e, 4, 0xaa, 0xbb]);
+    for (k, b) in ip[28..].iter_mut().enumerate() {
+        *b = k as u8;
+    }
+    fix_ipv4_checksum(&mut ip);
+    let mut f = Builder::eth(port_mac(0), host(1)).build();
+    f.truncate(12);
+    f.extend_from_slice(&ETH_P_IPV4.to_be_bytes());
+    f.extend_from_slice(&ip);
+    lab.send(0, &[f]);
+    let out = lab.out(1);
+    assert!(out.len() >= 3, "{} fragments", out.len());
+    let mut total = 0;
+    for (k, fr) in out.iter().enumerate() {
+        let h = ip4_of(fr);
+        assert!(h.total_len <= 100);
+        assert_eq!(checksum(&fr[14..14 + h.header_len]), 0);
+        let fo = u16::from_be_bytes([fr[20], fr[21]]);
+        assert!(
+            fo & 0x2000 != 0,
+            "MF stays set: the original was not the last fragment"
+        );
+        assert_eq!((fo & 0x1fff) as usize * 8, 40 + total);
+        assert_eq!(
+            &fr[34..38],
+            &[0x94, 4, 0, 0],
+            "copied option in every fragment"
+        );
+        if k == 0 {
+            assert_eq!(h.header_len, 28);
+        } else {
+            assert_eq!(
+                h.header_len, 24,
+                "uncopied option only in the first fragment"
+            );
+        }
+        let body = &fr[14 + h.header_len..14 + h.total_len as usize];
+        assert_eq!(body[0] as usize, total % 256);
+        total += body.len();
+    }
+    assert_eq!(total, 160);
 }

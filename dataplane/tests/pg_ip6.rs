@@ -142,3 +142,54 @@ fn echo_reply_and_time_exceeded() {
     assert_eq!(out.len(), 1);
     assert_eq!((out[0][54], out[0][55]), (ICMP6_TIME_EXCEEDED, 0));
 }
+
+// Input: a 1400-byte IPv6 packet toward an interface with IPv6 MTU 1280 (IPv6 routers never
+// fragment). Output: nothing forwarded; an ICMPv6 packet too big with MTU 1280 goes back to
+// the source, quoting the packet (as much as fits 1280 bytes), with a valid checksum.
+#[test]
+fn too_big_sends_packet_too_big() {
+    let lab = lab();
+    lab.apply(vec![nectar_dataplane::Op::SetInterface {
+        name: "pg1".into(),
+        config: nectar_dataplane::control::InterfaceConfig {
+            admin_up: true,
+            mtu: 1280,
+            ..Default::default()
+        },
+    }]);
+    lab.send(0, &[ns(host(1), "2001:db8:1::10", "2001:db8:1::1")]);
+    lab.out(0);
+    lab.send(
+        1,
+        &[na(host(2), port_mac(1), "2001:db8:2::20", "2001:db8:2::1")],
+    );
+    let f = Builder::eth(port_mac(0), host(1))
+        .ipv6(v6("2001:db8:1::10"), v6("2001:db8:2::20"))
+        .udp(7, 9)
+        .payload(&[0x33; 1352])
+        .build();
+    lab.send(0, std::slice::from_ref(&f));
+    assert!(lab.out(1).is_empty(), "not forwarded");
+    let out = lab.out(0);
+    assert_eq!(out.len(), 1);
+    let h = Ipv6::parse(&out[0][14..]).unwrap();
+    assert_eq!(h.dst, v6("2001:db8:1::10"));
+    assert!(
+        40 + h.payload_len as usize <= 1280,
+        "error fits the minimum MTU"
+    );
+    let icmp = &out[0][54..];
+    assert_eq!((icmp[0], icmp[1]), (ICMP6_PACKET_TOO_BIG, 0));
+    assert_eq!(
+        u32::from_be_bytes([icmp[4], icmp[5], icmp[6], icmp[7]]),
+        1280
+    );
+    assert_eq!(
+        &icmp[8..48],
+        &f[14..54],
+        "quotes the offending packet's header"
+    );
+    let mut c = out[0][14..].to_vec();
+    fix_l4_checksum(&mut c);
+    assert_eq!(&c[..], &out[0][14..]);
+}

@@ -27,6 +27,24 @@ fn iface(acl_in: Option<&str>, nat: NatRole) -> InterfaceConfig {
     }
 }
 
+/// [`lab`] with pg0 as NAT inside and pg1 as outside, plus `extra` ops.
+fn nat_lab(extra: Vec<Op>) -> Lab {
+    let lab = lab();
+    let mut ops = vec![
+        Op::SetInterface {
+            name: "pg0".into(),
+            config: iface(None, NatRole::Inside),
+        },
+        Op::SetInterface {
+            name: "pg1".into(),
+            config: iface(None, NatRole::Outside),
+        },
+    ];
+    ops.extend(extra);
+    lab.apply(ops);
+    lab
+}
+
 fn tcp(
     src_mac_host: u8,
     to_port: usize,
@@ -200,17 +218,7 @@ fn conntrack_follows_tcp_state() {
 // second inside host gets a different port, and unknown return traffic is not translated.
 #[test]
 fn nat44_interface_snat_both_directions() {
-    let lab = lab();
-    lab.apply(vec![
-        Op::SetInterface {
-            name: "pg0".into(),
-            config: iface(None, NatRole::Inside),
-        },
-        Op::SetInterface {
-            name: "pg1".into(),
-            config: iface(None, NatRole::Outside),
-        },
-    ]);
+    let lab = nat_lab(vec![]);
     lab.send(
         0,
         &[udp4(
@@ -295,21 +303,10 @@ fn nat44_interface_snat_both_directions() {
 // without sessions.
 #[test]
 fn nat44_static_mapping() {
-    let lab = lab();
-    lab.apply(vec![
-        Op::SetInterface {
-            name: "pg0".into(),
-            config: iface(None, NatRole::Inside),
-        },
-        Op::SetInterface {
-            name: "pg1".into(),
-            config: iface(None, NatRole::Outside),
-        },
-        Op::AddNatStatic {
-            local: v4("10.0.1.10"),
-            external: v4("198.51.100.50"),
-        },
-    ]);
+    let lab = nat_lab(vec![Op::AddNatStatic {
+        local: v4("10.0.1.10"),
+        external: v4("198.51.100.50"),
+    }]);
     lab.send(
         0,
         &[tcp(1, 0, "10.0.1.10", "198.51.100.9", 1234, 80, TCP_SYN)],
@@ -374,4 +371,228 @@ fn nat44_session_table_is_bounded() {
         }),
         "{got:?}"
     );
+}
+
+/// An ICMP error of `typ`/`code` from `from` to `to`, quoting the first 28 bytes of the IP
+/// packet `quoted` (as a router does), arriving on port `port`.
+fn icmp_error(
+    port: usize,
+    from_host: u8,
+    from: &str,
+    to: &str,
+    typ: u8,
+    code: u8,
+    quoted: &[u8],
+) -> Vec<u8> {
+    Builder::eth(port_mac(port), host(from_host))
+        .ipv4(v4(from), v4(to))
+        .icmp(typ, code, 0)
+        .payload(&quoted[..28.min(quoted.len())])
+        .build()
+}
+
+// Input: a UDP flow and a ping from the inside through interface SNAT, then a router outside
+// answering each translated packet with an ICMP error (port unreachable, time exceeded) to
+// the outside address. Output: the errors reach the inside host with the outer destination
+// and the quoted packet translated back (address, port / echo id, checksums valid).
+#[test]
+fn nat44_translates_icmp_errors_back_to_the_inside() {
+    let lab = nat_lab(vec![]);
+    lab.send(
+        0,
+        &[udp4(
+            host(1),
+            port_mac(0),
+            "10.0.1.10",
+            "198.51.100.9",
+            5000,
+            53,
+        )],
+    );
+    let out = lab.out(1);
+    assert_eq!(out.len(), 1);
+    let err = icmp_error(
+        1,
+        2,
+        "198.51.100.9",
+        "198.51.100.1",
+        ICMP_DEST_UNREACH,
+        3,
+        &out[0][14..],
+    );
+    lab.send(1, &[err]);
+    let back = lab.out(0);
+    assert_eq!(back.len(), 1, "ICMP error forwarded to the inside host");
+    let b = &back[0];
+    assert_eq!(ip4_of(b).dst, v4("10.0.1.10"));
+    assert_eq!(checksum(&b[14..34]), 0);
+    assert_eq!(checksum(&b[34..]), 0, "ICMP checksum valid");
+    let icmp = Icmp::parse(&b[34..]).unwrap();
+    assert_eq!((icmp.typ, icmp.code), (ICMP_DEST_UNREACH, 3));
+    let q = &b[42..];
+    assert_eq!(
+        &q[12..16],
+        &v4("10.0.1.10").octets(),
+        "quoted source back to inside"
+    );
+    assert_eq!(
+        u16::from_be_bytes([q[20], q[21]]),
+        5000,
+        "quoted source port back"
+    );
+    assert_eq!(checksum(&q[..20]), 0, "quoted header checksum valid");
+
+    // A ping with TTL running out outside: time exceeded quoting the translated echo.
+    let ping = Builder::eth(port_mac(0), host(1))
+        .ipv4(v4("10.0.1.10"), v4("203.0.113.5"))
+        .echo_request(77, 1)
+        .build();
+    lab.apply(vec![Op::AddRoute {
+        vrf: "default".into(),
+        prefix: net("203.0.113.0/24"),
+        target: RouteTarget::NextHops(vec![NextHop::via(ip("198.51.100.9"))]),
+    }]);
+    lab.send(0, &[ping]);
+    let out = lab.out(1);
+    let id = Icmp::parse(&out[0][34..]).unwrap().echo_id();
+    let te = icmp_error(
+        1,
+        2,
+        "198.51.100.9",
+        "198.51.100.1",
+        ICMP_TIME_EXCEEDED,
+        0,
+        &out[0][14..],
+    );
+    lab.send(1, &[te]);
+    let back = lab.out(0);
+    assert_eq!(back.len(), 1);
+    let q = &back[0][42..];
+    assert_eq!(checksum(&back[0][34..]), 0);
+    assert_eq!(&q[12..16], &v4("10.0.1.10").octets());
+    assert_eq!(
+        u16::from_be_bytes([q[24], q[25]]),
+        77,
+        "quoted echo id back to {id}'s origin"
+    );
+    assert_eq!(
+        checksum(&q[20..28]),
+        0,
+        "quoted ICMP header checksum (8 bytes, no data) valid"
+    );
+
+    // An error quoting a flow without a session is not translated (and not forwarded).
+    let stray = udp4(host(9), host(9), "198.51.100.1", "198.51.100.9", 6000, 53);
+    lab.send(
+        1,
+        &[icmp_error(
+            1,
+            2,
+            "198.51.100.9",
+            "198.51.100.1",
+            ICMP_DEST_UNREACH,
+            3,
+            &stray[14..],
+        )],
+    );
+    assert!(lab.out(0).is_empty());
+}
+
+// Input: an outside host's UDP flow to an inside server through a static mapping... the
+// inside server answers with port unreachable. Output: the error leaves with its source and
+// the quoted destination translated to the external address.
+#[test]
+fn nat44_static_mapping_translates_icmp_errors_from_inside() {
+    let lab = nat_lab(vec![Op::AddNatStatic {
+        local: v4("10.0.1.10"),
+        external: v4("198.51.100.50"),
+    }]);
+    lab.send(
+        1,
+        &[udp4(
+            host(2),
+            port_mac(1),
+            "198.51.100.9",
+            "198.51.100.50",
+            4000,
+            161,
+        )],
+    );
+    let inside = lab.out(0);
+    assert_eq!(inside.len(), 1);
+    let err = icmp_error(
+        0,
+        1,
+        "10.0.1.10",
+        "198.51.100.9",
+        ICMP_DEST_UNREACH,
+        3,
+        &inside[0][14..],
+    );
+    lab.send(0, &[err]);
+    let out = lab.out(1);
+    assert_eq!(out.len(), 1);
+    assert_eq!(ip4_of(&out[0]).src, v4("198.51.100.50"));
+    assert_eq!(checksum(&out[0][34..]), 0);
+    let q = &out[0][42..];
+    assert_eq!(
+        &q[16..20],
+        &v4("198.51.100.50").octets(),
+        "quoted destination external"
+    );
+    assert_eq!(checksum(&q[..20]), 0);
+}
+
+// Input: a reflexive ACL on the outside interface (only replies of flows started inside come
+// in); an inside TCP flow, then a router's "fragmentation needed" about it. Output: the ICMP
+// error is let in as related to the tracked flow, an unrelated one is dropped.
+#[test]
+fn reflexive_acl_lets_related_icmp_errors_in() {
+    let lab = lab();
+    lab.apply(vec![
+        Op::SetAcl(AclConfig {
+            name: "out".into(),
+            rules: vec![AclRule::any(AclAction::PermitReflect)],
+        }),
+        Op::SetAcl(AclConfig {
+            name: "in".into(),
+            rules: vec![AclRule::any(AclAction::Deny)],
+        }),
+        Op::SetInterface {
+            name: "pg0".into(),
+            config: iface(Some("out"), NatRole::None),
+        },
+        Op::SetInterface {
+            name: "pg1".into(),
+            config: iface(Some("in"), NatRole::None),
+        },
+    ]);
+    let syn = tcp(1, 0, "10.0.1.10", "198.51.100.9", 40000, 80, TCP_SYN);
+    lab.send(0, std::slice::from_ref(&syn));
+    assert_eq!(lab.out(1).len(), 1);
+    let fneed = icmp_error(
+        1,
+        2,
+        "198.51.100.9",
+        "10.0.1.10",
+        ICMP_DEST_UNREACH,
+        4,
+        &syn[14..],
+    );
+    lab.send(1, &[fneed]);
+    assert_eq!(lab.out(0).len(), 1, "related ICMP error let in");
+    let other = tcp(1, 0, "10.0.1.10", "198.51.100.9", 40001, 80, TCP_SYN);
+    lab.send(
+        1,
+        &[icmp_error(
+            1,
+            2,
+            "198.51.100.9",
+            "10.0.1.10",
+            ICMP_DEST_UNREACH,
+            4,
+            &other[14..],
+        )],
+    );
+    assert!(lab.out(0).is_empty(), "unrelated ICMP error denied");
 }

@@ -484,6 +484,32 @@ impl Core {
 
     // ===== reads =====
 
+    /// The one node a data path names (every list with all its keys, as
+    /// `DataPath::to_xpath` prints it), with its parents, filtered by NACM
+    /// for the session's user: what `get` with that path as XPath returns,
+    /// found by libyang's path lookup instead of an XPath evaluation (the
+    /// RESTCONF GET of one resource). Operational falls back to `get`.
+    pub fn get_node(
+        &self,
+        sid: Option<SessionId>,
+        ds: Datastore,
+        path: &str,
+    ) -> Result<Tree, MgmtError> {
+        let tree = match ds {
+            Datastore::Running => &self.running,
+            Datastore::Startup => &self.startup,
+            Datastore::Candidate => self.candidate.tree.as_ref().unwrap_or(&self.running),
+            Datastore::Operational => return self.get(sid, ds, Some(path)),
+        };
+        let mut out = match ly::find(tree, path)? {
+            Some(node) => ly::dup_with_parents(&node)?,
+            None => DataTree::new(self.ctx),
+        };
+        let user = self.user(sid);
+        self.nacm.filter_read(&user, &mut out);
+        Ok(out)
+    }
+
     /// The content of a datastore (optionally only the nodes an XPath
     /// selects, with their parents), filtered by NACM for the session's user.
     pub fn get(
@@ -502,7 +528,7 @@ impl Core {
                 let mut state = DataTree::new(self.ctx);
                 self.registry.state(xpath, &mut state)?;
                 if xpath.is_none_or(|x| x.contains("nectar-mgmt:")) {
-                    self.history_state(&mut state)?;
+                    self.history_state(&mut state, &self.user(sid))?;
                 }
                 if xpath.is_none_or(|x| x.contains("ietf-yang-library:")) {
                     state.merge(&self.yang_library)?;
@@ -1217,7 +1243,11 @@ impl Core {
     }
 
     /// Fills nectar-mgmt's commit-history state into `out`.
-    pub fn history_state(&self, out: &mut Tree) -> Result<(), MgmtError> {
+    /// The commit history as `nectar-mgmt:commit-history` state, as `user`
+    /// may see it: the `diff` of a commit is shown only to a user allowed to
+    /// read every node the commit changed, before and after (RFC 8341 read
+    /// access), since it quotes their values.
+    pub fn history_state(&self, out: &mut Tree, user: &UserCtx) -> Result<(), MgmtError> {
         for rec in self.history.iter().rev() {
             let base = format!("/nectar-mgmt:commit-history/commit[id='{}']", rec.id);
             out.new_path(&format!("{base}/user"), Some(&rec.user), false)?;
@@ -1230,10 +1260,45 @@ impl Core {
                 Some(&rec.changes.to_string()),
                 false,
             )?;
-            let diff = serde_json::to_string(&rec.ops).unwrap_or_default();
-            out.new_path(&format!("{base}/diff"), Some(&diff), false)?;
+            if self.diff_readable(rec, user) {
+                let diff = serde_json::to_string(&rec.ops).unwrap_or_default();
+                out.new_path(&format!("{base}/diff"), Some(&diff), false)?;
+            }
         }
         Ok(())
+    }
+
+    /// Whether `user` may read all the data a commit's diff quotes: the
+    /// content it wrote and the content its undo restores. The nodes are
+    /// rebuilt in a scratch tree and put through the read filter; a node the
+    /// filter removes (or one that cannot be rebuilt) hides the diff.
+    fn diff_readable(&self, rec: &CommitRecord, user: &UserCtx) -> bool {
+        if self.nacm.bypass(user) {
+            return true;
+        }
+        let mut scratch = DataTree::new(self.ctx);
+        for op in rec.ops.iter().chain(rec.undo.iter()) {
+            let built = match op {
+                PrimOp::Merge(json) => {
+                    parse_json(self.ctx, json).and_then(|t| Ok(scratch.merge(&t)?))
+                }
+                PrimOp::Set(path, value) => scratch
+                    .new_path(path, Some(value), false)
+                    .map(|_| ())
+                    .map_err(MgmtError::from),
+                PrimOp::Remove(path) => scratch
+                    .new_path(path, None, false)
+                    .map(|_| ())
+                    .map_err(MgmtError::from),
+            };
+            if built.is_err() {
+                return false;
+            }
+        }
+        let count = |t: &Tree| t.traverse().count();
+        let before = count(&scratch);
+        self.nacm.filter_read(user, &mut scratch);
+        count(&scratch) == before
     }
 }
 
@@ -1248,7 +1313,17 @@ fn select(tree: &Tree, xpath: Option<&str>) -> Result<Tree, MgmtError> {
     let Some(xpath) = xpath else {
         return ly::dup_tree(tree);
     };
+    if xpath.contains('\0') {
+        // libyang takes the expression as a C string (and yang2 panics).
+        return Err(
+            MgmtError::invalid_value("the XPath contains a NUL character").with_path(xpath),
+        );
+    }
     let mut out = DataTree::new(tree.context());
+    if tree.reference().is_none() {
+        // libyang cannot evaluate an XPath on an empty tree: nothing matches.
+        return Ok(out);
+    }
     let set = tree
         .find_xpath(xpath)
         .map_err(|e| MgmtError::from(e).with_path(xpath))?;

@@ -11,6 +11,7 @@ pub mod ly;
 pub mod metrics;
 pub mod nacm;
 pub mod notify;
+pub mod origin;
 pub mod provider;
 pub mod scope;
 pub mod store;

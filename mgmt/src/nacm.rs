@@ -260,7 +260,7 @@ impl Nacm {
     }
 
     /// Whether NACM does not apply to this user at all.
-    fn bypass(&self, user: &UserCtx) -> bool {
+    pub fn bypass(&self, user: &UserCtx) -> bool {
         !self.config.enable || user.superuser
     }
 

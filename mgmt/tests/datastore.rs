@@ -703,3 +703,65 @@ fn committed_nacm_rules_take_effect_for_the_next_request() {
     assert!(merge(&mut core, bob, &iface("eth0", "")).unwrap().is_some());
     assert!(running_json(&core).contains("eth0"));
 }
+
+#[test]
+fn commit_diffs_are_hidden_from_users_who_may_not_read_the_changed_data() {
+    use nectar_yang::yang2::data::{Data, DataFormat, DataPrinterFlags};
+    let dir = tempfile::tempdir().unwrap();
+    let calls = Calls::default();
+    let mut core = open(dir.path(), &calls);
+    let admin_sid = core.open_session(admin(), "test", None);
+    // Staff may read everything but interface descriptions.
+    let rule = r#"{"ietf-netconf-acm:nacm":{"groups":{"group":[{"name":"staff","user-name":["bob"]}]},
+        "rule-list":[{"name":"staff","group":["staff"],
+        "rule":[{"name":"no-descr","module-name":"ietf-interfaces",
+                 "path":"/ietf-interfaces:interfaces/interface/description",
+                 "access-operations":"read","action":"deny"}]}]}}"#;
+    merge(&mut core, admin_sid, rule).unwrap();
+    merge(
+        &mut core,
+        admin_sid,
+        &iface("eth0", r#","description":"secret-uplink""#),
+    )
+    .unwrap();
+    merge(&mut core, admin_sid, &iface("eth1", "")).unwrap();
+
+    let history = |core: &nectar_mgmt::Core, sid| {
+        let t = core
+            .get(
+                Some(sid),
+                Datastore::Operational,
+                Some("/nectar-mgmt:commit-history"),
+            )
+            .unwrap();
+        let json = t
+            .print_string(DataFormat::JSON, DataPrinterFlags::WITH_SIBLINGS)
+            .unwrap()
+            .unwrap_or_default();
+        serde_json::from_str::<serde_json::Value>(&json).unwrap()
+    };
+    let bob = core.open_session(UserCtx::new("bob", vec!["staff".into()]), "test", None);
+    let seen = history(&core, bob);
+    let commits = seen["nectar-mgmt:commit-history"]["commit"]
+        .as_array()
+        .unwrap();
+    let diff_of = |id: &str| {
+        commits
+            .iter()
+            .find(|c| c["id"] == id)
+            .map(|c| c["diff"].clone())
+            .unwrap()
+    };
+    assert!(
+        !seen.to_string().contains("secret-uplink"),
+        "bob must not see the description: {seen}"
+    );
+    // The NACM commit (nacm is default-deny-all) and the described
+    // interface stay hidden; the plain interface is visible.
+    assert!(diff_of("1").is_null(), "{seen}");
+    assert!(diff_of("2").is_null(), "{seen}");
+    assert!(diff_of("3").as_str().unwrap().contains("eth1"), "{seen}");
+    // The admin sees every diff.
+    let all = history(&core, admin_sid);
+    assert!(all.to_string().contains("secret-uplink"));
+}

@@ -1,1 +1,337 @@
-//! nectar-restconf: see ../shared/DESIGN.md.
+//! nectar-restconf: the RESTCONF server (RFC 8040) with YANG Patch
+//! (RFC 8072), the NMDA datastores (RFC 8527) and event streams (Server-Sent
+//! Events), over native TLS with HTTP/1.1 and HTTP/2.
+//!
+//! [`app`] builds the axum router (tests drive it with `oneshot`, no socket);
+//! [`serve`] runs it on a listener, with TLS when given a rustls
+//! configuration ([`tls_config`]). Every request authenticates (HTTP Basic,
+//! [`auth`]) and runs in its user's management session, so NACM applies to
+//! all of it. Datastore work goes through the `MgmtHandle` of nectar-mgmt;
+//! paths and encodings are nectar-yang's; errors are the core's, rendered
+//! once in [`error`].
+//!
+//! Resources (`{+restconf}` is `/restconf`):
+//! - `/.well-known/host-meta`: the XRD pointing at `{+restconf}`.
+//! - `{+restconf}`, `{+restconf}/yang-library-version`.
+//! - `{+restconf}/data[/path]`: the unified datastore ([`data`]).
+//! - `{+restconf}/ds/ietf-datastores:<name>[/path]`: NMDA datastores.
+//! - `{+restconf}/operations[/module:rpc]`: RPCs ([`ops`]); actions by POST
+//!   on their data path.
+//! - `{+restconf}/streams/<stream>/<json|xml>`: event streams ([`streams`]).
+//! - `/yang/<module>[@<revision>].yang`: the YANG text of every module the
+//!   yang library lists (its `location`).
+//!
+//! Imports nectar-mgmt and nectar-yang only.
+
+pub mod auth;
+pub mod conditional;
+pub mod data;
+pub mod discovery;
+pub mod error;
+pub mod media;
+pub mod ops;
+pub mod ordered;
+pub mod patch;
+pub mod query;
+pub mod server;
+pub mod streams;
+pub mod tree;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, header};
+use axum::response::Response;
+use axum::routing::any;
+use nectar_mgmt::notify::Notifications;
+use nectar_mgmt::{Authenticator, Core, MgmtHandle, SessionId};
+use nectar_yang::path::DataPath;
+use tokio::sync::watch;
+use yang2::context::Context;
+
+pub use server::{serve, tls_config};
+
+use crate::auth::{Auth, Client};
+use crate::error::Error;
+
+/// The largest request body accepted (413 beyond).
+pub const MAX_BODY: usize = 64 << 20;
+
+/// What the server is built from.
+pub struct Options {
+    pub handle: MgmtHandle,
+    pub auth: Arc<dyn Authenticator>,
+    /// The notification log the event streams serve; without it the server
+    /// lists no streams.
+    pub notifications: Option<Arc<Notifications>>,
+    /// Whether the server is reached over HTTPS (for the URLs it writes in
+    /// `Location`, stream locations and schema locations).
+    pub https: bool,
+    /// Set to true to end open event streams (shutdown).
+    pub stop: Option<watch::Receiver<bool>>,
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("https", &self.https)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The shared state of the router.
+#[derive(Clone, Debug)]
+pub struct AppState(Arc<Shared>);
+
+#[derive(Debug)]
+pub struct Shared {
+    pub handle: MgmtHandle,
+    pub ctx: &'static Context,
+    pub auth: Auth,
+    pub notifications: Option<Arc<Notifications>>,
+    pub https: bool,
+    pub started: SystemTime,
+    pub stop: Option<watch::Receiver<bool>>,
+    /// Schema path → whether the subtree has state nodes.
+    has_state: Mutex<HashMap<String, bool>>,
+    /// Request path → its parsed data path (the schema never changes, so a
+    /// parse stays valid; bounded by [`PATH_CACHE`]).
+    paths: Mutex<HashMap<String, DataPath>>,
+}
+
+/// Parsed request paths kept at most.
+const PATH_CACHE: usize = 4096;
+
+impl Shared {
+    /// Runs `f` on the core's thread in the client's session.
+    pub async fn call<T: Send + 'static>(
+        &self,
+        client: &Arc<Client>,
+        f: impl FnOnce(&mut Core, SessionId) -> T + Send + 'static,
+    ) -> Result<T, Error> {
+        let client = Arc::clone(client);
+        Ok(self
+            .handle
+            .call(move |core| {
+                let sid = client.session(core);
+                f(core, sid)
+            })
+            .await?)
+    }
+
+    /// Whether the schema subtree a path names holds state data (the root
+    /// does).
+    pub fn has_state(&self, path: &DataPath) -> bool {
+        if path.is_root() {
+            return true;
+        }
+        let key = path.to_schema_path();
+        if let Some(v) = self
+            .has_state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
+            return *v;
+        }
+        let v = path
+            .schema_node(self.ctx)
+            .map(|n| tree::has_state(&n))
+            .unwrap_or(true);
+        self.has_state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, v);
+        v
+    }
+
+    /// Parses a RESTCONF data path (after `{+restconf}/data`), from the
+    /// cache when the same path was parsed before.
+    pub fn parse_path(&self, uri: &str) -> Result<DataPath, nectar_yang::Error> {
+        if let Some(p) = self
+            .paths
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(uri)
+        {
+            return Ok(p.clone());
+        }
+        let p = DataPath::parse_uri(self.ctx, uri)?;
+        let mut cache = self.paths.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= PATH_CACHE {
+            cache.clear();
+        }
+        cache.insert(uri.to_string(), p.clone());
+        Ok(p)
+    }
+
+    /// `scheme://host` of a request, for URLs the server writes.
+    pub fn base_url(&self, headers: &HeaderMap, uri: &axum::http::Uri) -> String {
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_string)
+            .or_else(|| uri.authority().map(|a| a.to_string()))
+            .filter(|h| {
+                !h.is_empty()
+                    && h.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-.:[]_".contains(c))
+            })
+            .unwrap_or_else(|| "localhost".to_string());
+        format!("{}://{host}", if self.https { "https" } else { "http" })
+    }
+}
+
+/// One authenticated request, as the handlers receive it.
+#[derive(Debug)]
+pub struct Req {
+    pub method: Method,
+    pub uri: axum::http::Uri,
+    pub headers: HeaderMap,
+    pub client: Arc<Client>,
+    /// The request body, read whole (up to [`MAX_BODY`]).
+    pub body: axum::body::Bytes,
+}
+
+impl Req {
+    pub fn query(&self) -> Option<&str> {
+        self.uri.query()
+    }
+
+    /// The body as text (400 if not UTF-8).
+    pub async fn text(&mut self) -> Result<String, Error> {
+        String::from_utf8(self.body.to_vec())
+            .map_err(|_| Error::malformed("the request body is not UTF-8"))
+    }
+}
+
+async fn read_body(body: Body) -> Result<axum::body::Bytes, Error> {
+    axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
+        Error::new(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            nectar_mgmt::MgmtError::protocol(
+                nectar_mgmt::ErrorTag::TooBig,
+                format!("the request body is larger than {MAX_BODY} bytes or unreadable"),
+            ),
+        )
+    })
+}
+
+/// The RESTCONF router.
+pub fn app(options: Options) -> Router {
+    let ctx = options.handle.context();
+    let shared = Shared {
+        ctx,
+        auth: Auth::new(options.auth),
+        handle: options.handle,
+        notifications: options.notifications,
+        https: options.https,
+        started: SystemTime::now(),
+        stop: options.stop,
+        has_state: Mutex::new(HashMap::new()),
+        paths: Mutex::new(HashMap::new()),
+    };
+    Router::new()
+        .route("/.well-known/host-meta", any(discovery::host_meta))
+        .fallback(dispatch)
+        .with_state(AppState(Arc::new(shared)))
+}
+
+async fn dispatch(State(AppState(st)): State<AppState>, req: Request) -> Response {
+    let format = media::error_format(req.headers());
+    match route(&st, req).await {
+        Ok(r) => r,
+        Err(e) => e.response(st.ctx, format),
+    }
+}
+
+async fn route(st: &Arc<Shared>, req: Request) -> Result<Response, Error> {
+    let (parts, body) = req.into_parts();
+    let client = st.auth.authenticate(&parts.headers).await?;
+    let path = parts.uri.path().to_string();
+    let mut rq = Req {
+        method: parts.method,
+        uri: parts.uri,
+        headers: parts.headers,
+        client,
+        body: read_body(body).await?,
+    };
+    let read_only_resource = path.starts_with("/yang/")
+        || matches!(
+            path.as_str(),
+            "/restconf" | "/restconf/" | "/restconf/yang-library-version" | "/restconf/operations"
+        );
+    if read_only_resource && rq.method == Method::OPTIONS {
+        return Ok(Response::builder()
+            .status(axum::http::StatusCode::OK)
+            .header(header::ALLOW, "GET, HEAD, OPTIONS")
+            .body(Body::empty())
+            .unwrap_or_default());
+    }
+    if let Some(file) = path.strip_prefix("/yang/") {
+        return discovery::schema(st, &rq, file);
+    }
+    let Some(rest) = path.strip_prefix("/restconf") else {
+        return Err(Error::not_found(format!("no resource at {path}")));
+    };
+    match rest {
+        "" | "/" => return discovery::root(st, &rq),
+        "/yang-library-version" => return discovery::yang_library_version(st, &rq),
+        "/operations" | "/operations/" => return ops::list(st, &rq).await,
+        _ => {}
+    }
+    if let Some(op) = rest.strip_prefix("/operations/") {
+        return ops::invoke_rpc(st, &mut rq, op).await;
+    }
+    if let Some(stream) = rest.strip_prefix("/streams/") {
+        return streams::serve_stream(st, &rq, stream).await;
+    }
+    if rest == "/data" || rest.starts_with("/data/") {
+        let sub = &rest["/data".len()..];
+        return data::handle(st, &mut rq, data::DsSel::Unified, "/restconf/data", sub).await;
+    }
+    if let Some(ds_rest) = rest.strip_prefix("/ds/") {
+        let (ident, sub) = match ds_rest.find('/') {
+            Some(i) => (&ds_rest[..i], &ds_rest[i..]),
+            None => (ds_rest, ""),
+        };
+        let ds = ident
+            .strip_prefix("ietf-datastores:")
+            .and_then(nectar_mgmt::Datastore::parse)
+            .ok_or_else(|| {
+                Error::not_found(format!(
+                    "unknown datastore {ident:?} (running, candidate, startup and operational \
+                     are served as ietf-datastores:<name>)"
+                ))
+            })?;
+        let prefix = format!("/restconf/ds/{ident}");
+        return data::handle(st, &mut rq, data::DsSel::Nmda(ds), &prefix, sub).await;
+    }
+    Err(Error::not_found(format!("no resource at {path}")))
+}
+
+/// A response with a body and a content type.
+pub(crate) fn respond(
+    status: axum::http::StatusCode,
+    content_type: &str,
+    body: String,
+    head: bool,
+) -> Response {
+    let len = body.len();
+    let mut r = Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, content_type);
+    if head {
+        r = r.header(header::CONTENT_LENGTH, len);
+    }
+    r.body(if head {
+        Body::empty()
+    } else {
+        Body::from(body)
+    })
+    .unwrap_or_default()
+}

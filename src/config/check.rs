@@ -15,6 +15,7 @@ pub(super) fn check(config: &Config) -> Vec<Problem> {
     }
     check_listeners(config, &mut out);
     check_netconf(config, &mut out);
+    check_gnmi(config, &mut out);
     check_ves(config, &mut out);
     check_users(&config.users, &mut out);
     check_dataplane(config, &mut out);
@@ -45,6 +46,28 @@ fn check_listeners(config: &Config, out: &mut Vec<Problem>) {
                 format!("{addr} is already used by `{first}`"),
             ));
         }
+    }
+}
+
+fn check_gnmi(config: &Config, out: &mut Vec<Problem>) {
+    let g = &config.gnmi;
+    for (key, v) in [
+        ("gnmi.min_sample_interval_ms", g.min_sample_interval_ms),
+        ("gnmi.state_poll_interval_ms", g.state_poll_interval_ms),
+        ("gnmi.max_pending_updates", g.max_pending_updates),
+    ] {
+        if v == 0 {
+            out.push(Problem::new(key, "must be at least 1"));
+        }
+    }
+    if g.target_defined_interval_ms < g.min_sample_interval_ms {
+        out.push(Problem::new(
+            "gnmi.target_defined_interval_ms",
+            format!(
+                "must be at least gnmi.min_sample_interval_ms ({})",
+                g.min_sample_interval_ms
+            ),
+        ));
     }
 }
 
@@ -104,10 +127,30 @@ fn check_ves(config: &Config, out: &mut Vec<Problem>) {
     for (key, value) in [
         ("ves.heartbeat_interval_s", ves.heartbeat_interval_s),
         ("ves.measurement_interval_s", ves.measurement_interval_s),
+        ("ves.retry_max_interval_s", ves.retry_max_interval_s),
     ] {
         if value == 0 {
             out.push(Problem::new(key, "must be at least 1 second"));
         }
+    }
+    if ves.buffer_max_bytes < 64 * 1024 {
+        out.push(Problem::new(
+            "ves.buffer_max_bytes",
+            format!(
+                "{} is too small (at least 65536 bytes)",
+                ves.buffer_max_bytes
+            ),
+        ));
+    }
+    if ves.batch_max_events == 0 {
+        out.push(Problem::new("ves.batch_max_events", "must be at least 1"));
+    }
+    if ves
+        .source_name
+        .as_deref()
+        .is_some_and(|n| n.trim().is_empty())
+    {
+        out.push(Problem::new("ves.source_name", "must not be empty"));
     }
 }
 

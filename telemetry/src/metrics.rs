@@ -1,13 +1,23 @@
 //! The Prometheus exporter: `GET /metrics` in the text exposition format on
-//! the `[metrics]` listener. Values are gathered at scrape time.
+//! the `[metrics]` listener. Values are gathered at scrape time: build info, the
+//! process (RSS, CPU, open fds), the management plane (`nectar_mgmt::metrics` and
+//! the bus-derived [`crate::mgmt::SessionMetrics`]), the dataplane
+//! ([`crate::dataplane::DataplaneCollector`]) and the VES client.
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
+use std::sync::Arc;
+
+use nectar_dataplane::Dataplane;
+use nectar_mgmt::MgmtHandle;
 use prometheus::{Encoder, IntGaugeVec, Opts, Registry, TextEncoder};
 use tokio::net::TcpListener;
+
+use crate::dataplane::DataplaneCollector;
+use crate::mgmt::SessionMetrics;
 
 /// The metrics of the process, registered once.
 #[derive(Clone, Debug)]
@@ -16,7 +26,8 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    /// Build info and the process collector (RSS, CPU, open fds).
+    /// Build info, the process collector (RSS, CPU, open fds) and the
+    /// management-plane counters of `nectar_mgmt::metrics`.
     pub fn new(version: &str) -> Metrics {
         let registry = Registry::new();
         let info = IntGaugeVec::new(
@@ -32,7 +43,26 @@ impl Metrics {
                 prometheus::process_collector::ProcessCollector::for_self(),
             ))
             .expect("registered once");
+        for c in nectar_mgmt::metrics::collectors() {
+            registry.register(c).expect("registered once");
+        }
         Metrics { registry }
+    }
+
+    /// Adds the dataplane's counters, read from a stats snapshot at each scrape.
+    pub fn add_dataplane(&self, dp: Arc<Dataplane>) -> prometheus::Result<()> {
+        self.registry
+            .register(Box::new(DataplaneCollector::new(dp)))
+    }
+
+    /// Adds the session metrics and starts following `handle`'s event bus (on the current
+    /// tokio runtime) until the core stops.
+    pub fn follow_mgmt(
+        &self,
+        handle: MgmtHandle,
+    ) -> prometheus::Result<tokio::task::JoinHandle<()>> {
+        let sessions = SessionMetrics::register(&self.registry)?;
+        Ok(tokio::spawn(sessions.follow(handle)))
     }
 
     pub fn registry(&self) -> &Registry {

@@ -130,6 +130,29 @@ pub fn parse_notification<'a>(
     )?)
 }
 
+/// A RESTCONF operation invocation (RFC 8040 §3.6.1): the RPC or action
+/// `op` names (with its parents and their keys, for an action) and its input
+/// parsed from the request body (`{"module:input": {...}}` in JSON,
+/// `<input xmlns="module namespace">` in XML; an empty body is no input).
+/// The input is parsed strictly (unknown nodes and bad values are errors;
+/// mandatory and `must` checks are left to whoever runs the operation); the
+/// result is the operation tree a NETCONF `<rpc>` would give.
+pub fn parse_restconf_input<'a>(
+    ctx: &'a Context,
+    op: &DataPath,
+    data: &str,
+    format: Format,
+) -> Result<DataTree<'a>> {
+    let mut tree = DataTree::new(ctx);
+    let xpath = op.to_xpath();
+    tree.new_path(&xpath, None, false)?;
+    if !data.trim().is_empty() {
+        let node = tree.find_path(&xpath)?;
+        raw::parse_restconf_input(ctx, &node, data, format.data_format())?;
+    }
+    Ok(tree)
+}
+
 /// A configuration datastore document, validated (see [`Content::Config`]).
 pub fn parse_config<'a>(ctx: &'a Context, data: &str, format: Format) -> Result<DataTree<'a>> {
     parse(ctx, data, format, Content::Config)

@@ -216,7 +216,7 @@ fn path_error(path: &str, reason: impl Into<String>) -> Error {
 }
 
 /// True for a YANG identifier (RFC 7950 §6.2).
-fn is_identifier(s: &str) -> bool {
+pub fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
     match chars.next() {
         Some(c) if c.is_ascii_alphabetic() || c == '_' => {}

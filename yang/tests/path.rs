@@ -553,3 +553,19 @@ fn precise_errors() {
         "unknown node no-such-thing"
     );
 }
+
+#[test]
+fn a_nul_in_a_name_or_key_is_a_path_error_in_every_grammar() {
+    let uri = "/ietf-interfaces:interfaces/interface=eth%000";
+    assert!(reason(DataPath::parse_uri(ctx(), uri).unwrap_err()).contains("NUL"));
+    let xpath = "/ietf-interfaces:interfaces/interface[name='eth\u{0}0']";
+    assert!(reason(DataPath::parse_xpath(ctx(), xpath).unwrap_err()).contains("NUL"));
+    let mut elem = PathElem::new("interface");
+    elem.keys.insert("name".into(), "eth\u{0}0".into());
+    let g = GnmiPath {
+        origin: "rfc7951".into(),
+        elems: vec![PathElem::new("ietf-interfaces:interfaces"), elem],
+    };
+    assert!(reason(DataPath::from_gnmi(ctx(), &g).unwrap_err()).contains("NUL"));
+    assert!(reason(gnmi_to_xpath(ctx(), None, &g).unwrap_err()).contains("NUL"));
+}

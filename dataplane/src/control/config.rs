@@ -23,6 +23,13 @@ pub enum IfKind {
     Port(usize),
     /// The routed interface of a bridge domain.
     Bvi(String),
+    /// An 802.1Q sub-interface of a port.
+    Sub {
+        /// Name of the parent port.
+        parent: String,
+        /// VLAN id.
+        vlan: u16,
+    },
 }
 
 /// One interface's state in the config.
@@ -336,6 +343,62 @@ impl Config {
                 }
             }
             Op::SetLimits(l) => self.limits = l.clone(),
+            Op::AddSubInterface { name, parent, vlan } => {
+                if self.ifs.contains_key(name) {
+                    return Err(Error::Exists(format!("interface {name}")));
+                }
+                let p = self
+                    .ifs
+                    .get(parent)
+                    .ok_or_else(|| Error::UnknownInterface(parent.clone()))?;
+                if !matches!(p.kind, IfKind::Port(_)) {
+                    return Err(Error::Invalid(format!(
+                        "{name}: parent {parent} is not a port"
+                    )));
+                }
+                if !(1..=4094).contains(vlan) {
+                    return Err(Error::Invalid(format!(
+                        "{name}: VLAN {vlan} out of 1..=4094"
+                    )));
+                }
+                if let Some((other, _)) = self.ifs.iter().find(|(_, s)| {
+                    matches!(&s.kind, IfKind::Sub { parent: q, vlan: v } if q == parent && v == vlan)
+                }) {
+                    return Err(Error::Exists(format!(
+                        "VLAN {vlan} on {parent} is already sub-interface {other}"
+                    )));
+                }
+                let hw_mac = p.hw_mac;
+                let used: BTreeSet<u32> = self.ifs.values().map(|i| i.index).collect();
+                let index = (0..MAX_INTERFACES as u32)
+                    .find(|i| !used.contains(i))
+                    .ok_or_else(|| Error::TableFull("interfaces".into()))?;
+                self.ifs.insert(
+                    name.clone(),
+                    IfState {
+                        index,
+                        kind: IfKind::Sub {
+                            parent: parent.clone(),
+                            vlan: *vlan,
+                        },
+                        cfg: InterfaceConfig::default(),
+                        addrs: BTreeSet::new(),
+                        hw_mac,
+                    },
+                );
+                self.mark_all_dirty();
+            }
+            Op::DelSubInterface { name } => {
+                match self.ifs.get(name).map(|s| &s.kind) {
+                    Some(IfKind::Sub { .. }) => {}
+                    Some(_) => {
+                        return Err(Error::Invalid(format!("{name} is not a sub-interface")));
+                    }
+                    None => return Err(Error::UnknownInterface(name.clone())),
+                }
+                self.ifs.remove(name);
+                self.mark_all_dirty();
+            }
         }
         Ok(())
     }
@@ -372,6 +435,21 @@ impl Config {
             for acl in [&st.cfg.acl_in, &st.cfg.acl_out].into_iter().flatten() {
                 if !self.acls.contains_key(acl) {
                     return Err(Error::UnknownAcl(acl.clone()));
+                }
+            }
+            if let IfKind::Sub { parent, vlan } = &st.kind {
+                if matches!(st.cfg.switchport, Switchport::Trunk { .. }) {
+                    return Err(Error::Invalid(format!(
+                        "{name}: a sub-interface cannot be a trunk"
+                    )));
+                }
+                if let Some(Switchport::Trunk { allowed_vlans, .. }) =
+                    self.ifs.get(parent).map(|p| &p.cfg.switchport)
+                    && allowed_vlans.contains(vlan)
+                {
+                    return Err(Error::Invalid(format!(
+                        "VLAN {vlan} on {parent} is both a trunk VLAN and sub-interface {name}"
+                    )));
                 }
             }
             match &st.cfg.switchport {

@@ -100,6 +100,23 @@ pub enum Op {
     },
     /// Replaces table limits and timers.
     SetLimits(Limits),
+    /// Creates an 802.1Q sub-interface of a port: frames received on `parent` tagged with
+    /// `vlan` belong to it (the tag removed), and what it sends leaves `parent` with the tag.
+    /// It starts admin down and routed; [`Op::SetInterface`] configures it like any
+    /// interface (addresses, VRF, ACLs, NAT, or bridge-domain membership as an access port).
+    AddSubInterface {
+        /// Name of the new interface (e.g. "eth0.100").
+        name: String,
+        /// The port it is a sub-interface of.
+        parent: String,
+        /// Its VLAN id (1..=4094), unique per parent.
+        vlan: u16,
+    },
+    /// Deletes a sub-interface (refused while routes or static MACs refer to it).
+    DelSubInterface {
+        /// Sub-interface name.
+        name: String,
+    },
 }
 
 /// Desired configuration of one interface.

@@ -13,14 +13,21 @@ pub const ARC_IP4_OUTPUT: usize = 1;
 pub const ARC_IP6_UNICAST: usize = 2;
 /// IPv6 output.
 pub const ARC_IP6_OUTPUT: usize = 3;
+/// Bridged input: runs between `l2-input` and `l2-fwd` (keyed by rx interface).
+pub const ARC_L2_INPUT: usize = 4;
+/// Bridged output: runs between `l2-fwd`/`l2-flood` and `interface-output` (keyed by tx
+/// interface).
+pub const ARC_L2_OUTPUT: usize = 5;
 /// Number of arcs.
-pub const NUM_ARCS: usize = 4;
+pub const NUM_ARCS: usize = 6;
 
 /// Node that ends each arc.
 pub const ARC_END: [&str; NUM_ARCS] = [
     "ip4-lookup",
     "interface-output",
     "ip6-lookup",
+    "interface-output",
+    "l2-fwd",
     "interface-output",
 ];
 
@@ -84,6 +91,24 @@ pub const FEATURES: &[FeatureReg] = &[
     FeatureReg {
         arc: ARC_IP6_OUTPUT,
         node: "acl-out-ip6",
+        runs_after: &[],
+        runs_before: &[],
+    },
+    FeatureReg {
+        arc: ARC_L2_INPUT,
+        node: "acl-in-l2",
+        runs_after: &["conntrack-l2"],
+        runs_before: &[],
+    },
+    FeatureReg {
+        arc: ARC_L2_INPUT,
+        node: "conntrack-l2",
+        runs_after: &[],
+        runs_before: &[],
+    },
+    FeatureReg {
+        arc: ARC_L2_OUTPUT,
+        node: "acl-out-l2",
         runs_after: &[],
         runs_before: &[],
     },
@@ -171,6 +196,7 @@ mod tests {
         );
         assert_eq!(a.order[ARC_IP4_OUTPUT], vec!["acl-out-ip4", "nat44-in2out"]);
         assert_eq!(a.bit(ARC_IP4_UNICAST, "acl-in-ip4"), 4);
+        assert_eq!(a.order[ARC_L2_INPUT], vec!["conntrack-l2", "acl-in-l2"]);
     }
 
     #[test]

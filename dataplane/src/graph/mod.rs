@@ -13,7 +13,7 @@ pub mod arc;
 pub mod runtime;
 pub mod trace;
 
-use crate::buffer::{BufPool, Packet};
+use crate::buffer::{BufPool, Meta, Packet};
 use crate::shared::Shared;
 use crate::stats::WorkerStats;
 use crate::tables::Tables;
@@ -90,16 +90,8 @@ impl Vector {
     /// the packet's current arc position), or to the arc's end node.
     #[inline]
     pub fn arc_next(&mut self, cx: &Ctx<'_>, i: usize, arc: usize, ifidx: u32) {
-        let mask = cx.t.iface(ifidx).map_or(0, |f| f.features[arc]);
-        let pos = self.pkts[i].meta.arc_pos as u32;
-        let rest = if pos >= 32 { 0 } else { mask >> pos };
-        if rest == 0 {
-            self.goto(i, cx.arcs.end[arc]);
-        } else {
-            let at = pos + rest.trailing_zeros();
-            self.pkts[i].meta.arc_pos = (at + 1) as u8;
-            self.goto(i, cx.arcs.features[arc][at as usize]);
-        }
+        let node = arc_hop(cx, &mut self.pkts[i].meta, arc, ifidx);
+        self.goto(i, node);
     }
 
     /// Emits a new packet to the node's next number `next`.
@@ -110,6 +102,22 @@ impl Vector {
     /// Emits a new packet to a node by global index.
     pub fn emit_goto(&mut self, node: u16, p: Packet) {
         self.emitted.push((GOTO_BIT | node, p));
+    }
+}
+
+/// The next node of `arc` for a packet with metadata `meta` on interface `ifidx`: its next
+/// enabled feature after `meta.arc_pos` (which advances), or the arc's end node.
+#[inline]
+pub fn arc_hop(cx: &Ctx<'_>, meta: &mut Meta, arc: usize, ifidx: u32) -> u16 {
+    let mask = cx.t.iface(ifidx).map_or(0, |f| f.features[arc]);
+    let pos = meta.arc_pos as u32;
+    let rest = if pos >= 32 { 0 } else { mask >> pos };
+    if rest == 0 {
+        cx.arcs.end[arc]
+    } else {
+        let at = pos + rest.trailing_zeros();
+        meta.arc_pos = (at + 1) as u8;
+        cx.arcs.features[arc][at as usize]
     }
 }
 

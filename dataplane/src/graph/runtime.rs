@@ -200,8 +200,30 @@ impl Graph {
         let name = slot.counters.name;
         let mut pkts = std::mem::take(&mut self.vec.pkts);
         let verdicts = std::mem::take(&mut self.vec.verdicts);
-        for (p, &v) in pkts.drain(..).zip(verdicts.iter()) {
-            self.route(i, name, v, p, outer);
+        // The common case: the whole vector goes to one node and nothing is traced; then it
+        // moves as one block.
+        let v0 = verdicts.first().copied().unwrap_or(DROP_BIT);
+        let to = if v0 & DROP_BIT != 0 {
+            None
+        } else if v0 & GOTO_BIT != 0 {
+            Some(v0 & !GOTO_BIT)
+        } else {
+            slot.nexts.get(v0 as usize).copied()
+        };
+        if let Some(to) = to
+            && verdicts.iter().all(|&v| v == v0)
+            && pkts.iter().all(|p| p.meta.trace == 0)
+        {
+            let q = &mut self.slots[to as usize].queue;
+            if q.is_empty() {
+                std::mem::swap(q, &mut pkts);
+            } else {
+                q.append(&mut pkts);
+            }
+        } else {
+            for (p, &v) in pkts.drain(..).zip(verdicts.iter()) {
+                self.route(i, name, v, p, outer);
+            }
         }
         self.vec.verdicts = verdicts;
         let mut emitted = std::mem::take(&mut self.vec.emitted);

@@ -27,6 +27,7 @@ mod proptests {
             let _ = Udp::parse(&b);
             let _ = Icmp::parse(&b);
             let _ = flow_of(&b);
+            let _ = icmp_error_quote(&b);
             let mut c = b.clone();
             fix_l4_checksum(&mut c);
         }

@@ -534,6 +534,104 @@ pub fn flow_of(b: &[u8]) -> Option<Flow> {
     }
 }
 
+/// ICMP error types whose message quotes the offending packet: destination unreachable,
+/// source quench, time exceeded, parameter problem (ICMPv6: every type below 128).
+fn is_icmp4_error(t: u8) -> bool {
+    matches!(t, ICMP_DEST_UNREACH | 4 | ICMP_TIME_EXCEEDED | 12)
+}
+
+/// Ports (TCP, UDP: the first 4 bytes are enough) or echo identifier of a quoted packet's
+/// transport header, which an ICMP error may quote only in part.
+fn quoted_l4(proto: u8, b: &[u8]) -> L4Info {
+    match proto {
+        PROTO_TCP | PROTO_UDP if b.len() >= 4 => L4Info {
+            sport: be16(b, 0),
+            dport: be16(b, 2),
+            valid: true,
+            ..Default::default()
+        },
+        PROTO_ICMP | PROTO_ICMPV6 if b.len() >= 8 => {
+            let echo = matches!(
+                b[0],
+                ICMP_ECHO_REQUEST | ICMP_ECHO_REPLY | ICMP6_ECHO_REQUEST | ICMP6_ECHO_REPLY
+            );
+            let id = if echo { be16(b, 4) } else { 0 };
+            L4Info {
+                sport: id,
+                dport: id,
+                icmp_type: b[0],
+                icmp_code: b[1],
+                valid: true,
+                ..Default::default()
+            }
+        }
+        _ => L4Info::default(),
+    }
+}
+
+/// For an ICMP or ICMPv6 error message (the IP packet at the start of `b`), the offset in
+/// `b` of the packet it quotes and that packet's flow, read from what the quote holds (its
+/// own length fields describe the original and are not checked). `None` for anything else.
+pub fn icmp_error_quote(b: &[u8]) -> Option<(usize, Flow)> {
+    match b.first()? >> 4 {
+        4 => {
+            let h = Ipv4::parse(b).ok()?;
+            if h.proto != PROTO_ICMP || h.is_later_fragment() {
+                return None;
+            }
+            let icmp = &b[h.header_len..h.total_len as usize];
+            if icmp.len() < 8 + 20 || !is_icmp4_error(icmp[0]) {
+                return None;
+            }
+            let q = &icmp[8..];
+            let qhl = ((q[0] & 0x0f) as usize) * 4;
+            if q[0] >> 4 != 4 || qhl < 20 || q.len() < qhl {
+                return None;
+            }
+            let later = be16(q, 6) & 0x1fff != 0;
+            Some((
+                h.header_len + 8,
+                Flow {
+                    src: IpAddr::V4(Ipv4Addr::new(q[12], q[13], q[14], q[15])),
+                    dst: IpAddr::V4(Ipv4Addr::new(q[16], q[17], q[18], q[19])),
+                    proto: q[9],
+                    l4: if later {
+                        L4Info::default()
+                    } else {
+                        quoted_l4(q[9], &q[qhl..])
+                    },
+                },
+            ))
+        }
+        6 => {
+            let h = Ipv6::parse(b).ok()?;
+            let icmp = &b[IPV6_LEN..IPV6_LEN + h.payload_len as usize];
+            if h.next_header != PROTO_ICMPV6 || icmp.len() < 8 + IPV6_LEN || icmp[0] >= 128 {
+                return None;
+            }
+            let q = &icmp[8..];
+            if q[0] >> 4 != 6 {
+                return None;
+            }
+            let addr = |at: usize| {
+                let mut a = [0u8; 16];
+                a.copy_from_slice(&q[at..at + 16]);
+                IpAddr::V6(a.into())
+            };
+            Some((
+                IPV6_LEN + 8,
+                Flow {
+                    src: addr(8),
+                    dst: addr(24),
+                    proto: q[6],
+                    l4: quoted_l4(q[6], &q[IPV6_LEN..]),
+                },
+            ))
+        }
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

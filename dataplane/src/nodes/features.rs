@@ -1,6 +1,7 @@
-//! Feature-arc nodes: ACLs (`acl-in-ip4`, `acl-out-ip4`, `acl-in-ip6`, `acl-out-ip6`),
-//! connection tracking (`conntrack-ip4`, `conntrack-ip6`) and NAT44 (`nat44-out2in` on
-//! received unicast, `nat44-in2out` on output).
+//! Feature-arc nodes: ACLs (`acl-in-ip4`, `acl-out-ip4`, `acl-in-ip6`, `acl-out-ip6` on
+//! routed interfaces, `acl-in-l2`, `acl-out-l2` on bridged ones), connection tracking
+//! (`conntrack-ip4`, `conntrack-ip6`, `conntrack-l2`) and NAT44 (`nat44-out2in` on received
+//! unicast, `nat44-in2out` on output).
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -12,40 +13,47 @@ use crate::state::nat::{NatFull, NatKey};
 use crate::tables::acl::L2Fields;
 use crate::types::Mac;
 
-/// An ACL feature node.
+/// An ACL feature node (routed IPv4/IPv6 input and output arcs, or bridged input and
+/// output arcs where frames need not carry IP).
 #[derive(Debug)]
 pub struct AclNode {
     name: &'static str,
     arc: usize,
     ingress: bool,
+    l2: bool,
 }
 
 impl AclNode {
-    /// The four ACL nodes.
-    pub fn all() -> [AclNode; 4] {
+    /// The six ACL nodes: ip4 in/out, ip6 in/out, l2 in/out.
+    pub fn all() -> [AclNode; 6] {
+        let n = |name, arc, ingress, l2| AclNode {
+            name,
+            arc,
+            ingress,
+            l2,
+        };
         [
-            AclNode {
-                name: "acl-in-ip4",
-                arc: ARC_IP4_UNICAST,
-                ingress: true,
-            },
-            AclNode {
-                name: "acl-out-ip4",
-                arc: ARC_IP4_OUTPUT,
-                ingress: false,
-            },
-            AclNode {
-                name: "acl-in-ip6",
-                arc: ARC_IP6_UNICAST,
-                ingress: true,
-            },
-            AclNode {
-                name: "acl-out-ip6",
-                arc: ARC_IP6_OUTPUT,
-                ingress: false,
-            },
+            n("acl-in-ip4", ARC_IP4_UNICAST, true, false),
+            n("acl-out-ip4", ARC_IP4_OUTPUT, false, false),
+            n("acl-in-ip6", ARC_IP6_UNICAST, true, false),
+            n("acl-out-ip6", ARC_IP6_OUTPUT, false, false),
+            n("acl-in-l2", ARC_L2_INPUT, true, true),
+            n("acl-out-l2", ARC_L2_OUTPUT, false, true),
         ]
     }
+}
+
+/// Where the IP header of a packet starts, for the feature nodes: bridged frames (untagged
+/// inside the bridge domain) carry IP right after the Ethernet header when their ethertype
+/// says so; routed packets at `meta.l3`. `None`: not IP.
+#[inline]
+fn ip_offset(p: &crate::buffer::Packet, l2: bool) -> Option<usize> {
+    if !l2 {
+        return Some(p.meta.l3 as usize);
+    }
+    let d = p.data();
+    (d.len() >= 14 && matches!(u16::from_be_bytes([d[12], d[13]]), ETH_P_IPV4 | ETH_P_IPV6))
+        .then_some(14)
 }
 
 impl Node for AclNode {
@@ -86,30 +94,35 @@ impl Node for AclNode {
                 continue;
             }
             let d = p.data();
-            let l3 = p.meta.l3 as usize;
-            let Some(flow) = flow_of(&d[l3..]) else {
-                v.drop(i, 3);
-                continue;
+            let flow = match ip_offset(p, self.l2) {
+                Some(l3) => match flow_of(&d[l3..]) {
+                    Some(f) => Some(f),
+                    None => {
+                        v.drop(i, 3);
+                        continue;
+                    }
+                },
+                None => None,
+            };
+            let ethertype = match (self.l2, &flow) {
+                (true, _) | (false, None) => u16::from_be_bytes([d[12], d[13]]),
+                (false, Some(f)) if f.src.is_ipv4() => ETH_P_IPV4,
+                (false, Some(_)) => ETH_P_IPV6,
             };
             let l2 = L2Fields {
                 dst: Mac::from_slice(&d[0..6]),
                 src: Mac::from_slice(&d[6..12]),
-                ethertype: if flow.src.is_ipv4() {
-                    ETH_P_IPV4
-                } else {
-                    ETH_P_IPV6
-                },
+                ethertype,
             };
-            let verdict = acl.eval(&l2, &flow);
+            let verdict = acl.eval_frame(&l2, flow.as_ref());
             if p.meta.trace != 0 {
                 let name = self.name;
                 cx.trace(p, name, || {
                     format!("acl {}: {:?}", acl.config.name, verdict)
                 });
             }
-            match verdict {
-                Some((_, AclAction::Permit)) => v.arc_next(cx, i, self.arc, ifidx),
-                Some((_, AclAction::PermitReflect)) => {
+            match (verdict, flow) {
+                (Some((_, AclAction::PermitReflect)), Some(flow)) => {
                     if cx.sh.ct.create(&flow, cx.now, cx.t.limits.max_conntrack) {
                         v.pkts[i].meta.ct = true;
                         v.arc_next(cx, i, self.arc, ifidx);
@@ -120,8 +133,12 @@ impl Node for AclNode {
                         v.drop(i, 2);
                     }
                 }
-                Some((_, AclAction::Deny)) => v.drop(i, 0),
-                None => v.drop(i, 1),
+                // Non-IP frames have no connection to reflect: plain permit.
+                (Some((_, AclAction::Permit | AclAction::PermitReflect)), _) => {
+                    v.arc_next(cx, i, self.arc, ifidx)
+                }
+                (Some((_, AclAction::Deny)), _) => v.drop(i, 0),
+                (None, _) => v.drop(i, 1),
             }
         }
     }
@@ -132,19 +149,27 @@ impl Node for AclNode {
 pub struct ConntrackNode {
     name: &'static str,
     arc: usize,
+    l2: bool,
 }
 
 impl ConntrackNode {
-    /// Both conntrack nodes.
-    pub fn all() -> [ConntrackNode; 2] {
+    /// The conntrack nodes: ip4, ip6 (routed input) and l2 (bridged input).
+    pub fn all() -> [ConntrackNode; 3] {
         [
             ConntrackNode {
                 name: "conntrack-ip4",
                 arc: ARC_IP4_UNICAST,
+                l2: false,
             },
             ConntrackNode {
                 name: "conntrack-ip6",
                 arc: ARC_IP6_UNICAST,
+                l2: false,
+            },
+            ConntrackNode {
+                name: "conntrack-l2",
+                arc: ARC_L2_INPUT,
+                l2: true,
             },
         ]
     }
@@ -162,16 +187,31 @@ impl Node for ConntrackNode {
     fn process(&mut self, cx: &mut Ctx<'_>, v: &mut Vector) {
         for i in 0..v.len() {
             let p = &mut v.pkts[i];
-            let l3 = p.meta.l3 as usize;
-            if let Some(flow) = flow_of(&p.data()[l3..])
-                && let Some(reply) = cx.sh.ct.track(&flow, cx.now, &cx.t.limits)
-            {
-                p.meta.ct = true;
-                if p.meta.trace != 0 {
-                    let name = self.name;
-                    cx.trace(&v.pkts[i], name, || {
-                        format!("session hit ({})", if reply { "reply" } else { "original" })
-                    });
+            let Some(l3) = ip_offset(p, self.l2) else {
+                let rx = p.meta.rx_if;
+                v.arc_next(cx, i, self.arc, rx);
+                continue;
+            };
+            let ip = &p.data()[l3..];
+            if let Some(flow) = flow_of(ip) {
+                let hit = match cx.sh.ct.track(&flow, cx.now, &cx.t.limits) {
+                    Some(true) => Some("reply"),
+                    Some(false) => Some("original"),
+                    // An ICMP error about a tracked flow is related to it.
+                    None if matches!(flow.proto, PROTO_ICMP | PROTO_ICMPV6)
+                        && icmp_error_quote(ip)
+                            .is_some_and(|(_, q)| cx.sh.ct.related(&q, cx.now, &cx.t.limits)) =>
+                    {
+                        Some("related icmp error")
+                    }
+                    None => None,
+                };
+                if let Some(how) = hit {
+                    p.meta.ct = true;
+                    if p.meta.trace != 0 {
+                        let name = self.name;
+                        cx.trace(&v.pkts[i], name, || format!("session hit ({how})"));
+                    }
                 }
             }
             let rx = v.pkts[i].meta.rx_if;
@@ -220,6 +260,83 @@ pub fn nat_rewrite(ip: &mut [u8], src: bool, addr: Ipv4Addr, port: Option<u16>) 
     l4[csum_at..csum_at + 2].copy_from_slice(&c.to_be_bytes());
 }
 
+/// Rewrites the source (`src == true`) or destination address, and port (ICMP echo:
+/// identifier), of the packet quoted by an ICMP error (`q` starts at its IPv4 header),
+/// updating its header checksum and, where the quote holds it, its transport checksum.
+pub fn nat_rewrite_quoted(q: &mut [u8], src: bool, addr: Ipv4Addr, port: Option<u16>) {
+    let hl = ((q[0] & 0x0f) as usize) * 4;
+    let at = if src { 12 } else { 16 };
+    let old = u32::from_be_bytes([q[at], q[at + 1], q[at + 2], q[at + 3]]);
+    let new = u32::from(addr);
+    q[at..at + 4].copy_from_slice(&addr.octets());
+    let c = update32(u16::from_be_bytes([q[10], q[11]]), old, new);
+    q[10..12].copy_from_slice(&c.to_be_bytes());
+    if u16::from_be_bytes([q[6], q[7]]) & 0x1fff != 0 || q.len() < hl {
+        return;
+    }
+    let proto = q[9];
+    let l4 = &mut q[hl..];
+    let (port_at, csum_at, pseudo) = match proto {
+        PROTO_TCP => (if src { 0 } else { 2 }, 16, true),
+        PROTO_UDP => (if src { 0 } else { 2 }, 6, true),
+        PROTO_ICMP => (4, 2, false),
+        _ => return,
+    };
+    let mut old_port = None;
+    if let Some(np) = port
+        && l4.len() >= port_at + 2
+    {
+        old_port = Some((u16::from_be_bytes([l4[port_at], l4[port_at + 1]]), np));
+        l4[port_at..port_at + 2].copy_from_slice(&np.to_be_bytes());
+    }
+    if l4.len() < csum_at + 2 {
+        return;
+    }
+    let mut c = u16::from_be_bytes([l4[csum_at], l4[csum_at + 1]]);
+    if proto == PROTO_UDP && c == 0 {
+        return;
+    }
+    if pseudo {
+        c = update32(c, old, new);
+    }
+    if let Some((op, np)) = old_port {
+        c = update16(c, op, np);
+    }
+    if proto == PROTO_UDP && c == 0 {
+        c = 0xffff;
+    }
+    l4[csum_at..csum_at + 2].copy_from_slice(&c.to_be_bytes());
+}
+
+/// Recomputes the ICMP checksum of the IPv4 ICMP message at the start of `ip`.
+fn fix_icmp4_checksum(ip: &mut [u8]) {
+    let hl = ((ip[0] & 0x0f) as usize) * 4;
+    let icmp = &mut ip[hl..];
+    icmp[2..4].fill(0);
+    let c = checksum(icmp);
+    icmp[2..4].copy_from_slice(&c.to_be_bytes());
+}
+
+/// The NAT key under which a session knows the packet an ICMP error quotes, looked up in
+/// the direction opposite to the quoted packet's (the quote travelled the other way).
+fn quoted_reply_key(q: &Flow) -> Option<NatKey> {
+    let (IpAddr::V4(src), IpAddr::V4(dst)) = (q.src, q.dst) else {
+        return None;
+    };
+    let ok = match q.proto {
+        PROTO_TCP | PROTO_UDP => q.l4.valid,
+        PROTO_ICMP => q.l4.valid && matches!(q.l4.icmp_type, ICMP_ECHO_REQUEST | ICMP_ECHO_REPLY),
+        _ => false,
+    };
+    ok.then_some(NatKey {
+        src: dst,
+        dst: src,
+        proto: q.proto,
+        sport: q.l4.dport,
+        dport: q.l4.sport,
+    })
+}
+
 fn nat_key(ip: &[u8]) -> Option<(NatKey, u8)> {
     let f = flow_of(ip)?;
     let (IpAddr::V4(src), IpAddr::V4(dst)) = (f.src, f.dst) else {
@@ -265,7 +382,31 @@ impl Node for Nat44Out2In {
             let dst = Ipv4Addr::new(ip[16], ip[17], ip[18], ip[19]);
             if let Some(local) = cx.t.nat.e2l.get(&dst) {
                 nat_rewrite(ip, false, *local, None);
+                // An ICMP error quoting a packet the mapping sent out: quote it as sent inside.
+                if let Some((qo, q)) = icmp_error_quote(ip)
+                    && q.src == IpAddr::V4(dst)
+                {
+                    nat_rewrite_quoted(&mut ip[qo..], true, *local, None);
+                    fix_icmp4_checksum(ip);
+                }
                 p.meta.natted = true;
+            } else if let Some((qo, q)) = icmp_error_quote(ip)
+                && q.src == IpAddr::V4(dst)
+                && let Some(k) = quoted_reply_key(&q)
+                && let Some(s) = cx.sh.nat.lookup_out2in(&k, cx.now, &cx.t.limits)
+            {
+                // An ICMP error about a translated flow (RFC 5508): back to the inside host,
+                // with the quoted packet translated back as the inside host sent it.
+                let (a, port) = s.inside;
+                nat_rewrite_quoted(&mut ip[qo..], true, a, Some(port));
+                nat_rewrite(ip, false, a, None);
+                fix_icmp4_checksum(ip);
+                p.meta.natted = true;
+                if p.meta.trace != 0 {
+                    cx.trace(&v.pkts[i], "nat44-out2in", || {
+                        format!("icmp error for {a}:{port}")
+                    });
+                }
             } else if let Some((k, flags)) = nat_key(ip)
                 && let Some(s) = cx.sh.nat.lookup_out2in(&k, cx.now, &cx.t.limits)
             {
@@ -317,11 +458,32 @@ impl Node for Nat44In2Out {
             let src = Ipv4Addr::new(ip[12], ip[13], ip[14], ip[15]);
             if let Some(ext) = cx.t.nat.l2e.get(&src) {
                 nat_rewrite(ip, true, *ext, None);
+                if let Some((qo, q)) = icmp_error_quote(ip)
+                    && q.dst == IpAddr::V4(src)
+                {
+                    nat_rewrite_quoted(&mut ip[qo..], false, *ext, None);
+                    fix_icmp4_checksum(ip);
+                }
                 v.arc_next(cx, i, ARC_IP4_OUTPUT, tx);
                 continue;
             }
             let Some((k, flags)) = nat_key(ip) else {
-                v.drop(i, 3);
+                // An inside host's ICMP error about a packet that came in through a session:
+                // it leaves from the outside endpoint, quoting the packet as it arrived.
+                if let Some((qo, q)) = icmp_error_quote(ip)
+                    && q.dst == IpAddr::V4(src)
+                    && let Some(k) = quoted_reply_key(&q)
+                    && let Some(s) = cx.sh.nat.lookup_in2out(&k, cx.now, &cx.t.limits)
+                {
+                    let (a, port) = s.outside;
+                    nat_rewrite_quoted(&mut ip[qo..], false, a, Some(port));
+                    nat_rewrite(ip, true, a, None);
+                    fix_icmp4_checksum(ip);
+                    p.meta.natted = true;
+                    v.arc_next(cx, i, ARC_IP4_OUTPUT, tx);
+                } else {
+                    v.drop(i, 3);
+                }
                 continue;
             };
             let s = match cx.sh.nat.lookup_in2out(&k, cx.now, &cx.t.limits) {

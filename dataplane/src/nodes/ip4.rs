@@ -1,9 +1,10 @@
 //! IPv4 nodes: `arp-input`, `ip4-input`, `ip4-lookup` (LPM + ECMP), `ip4-local` (echo
-//! replies), `ip4-rewrite` (TTL, MTU, ARP resolution, Ethernet rewrite) and `ip4-icmp-error`.
+//! replies), `ip4-rewrite` (TTL, MTU, ARP resolution, Ethernet rewrite), `ip4-frag`
+//! (fragmentation to the egress MTU, RFC 791) and `ip4-icmp-error`.
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use super::{flow_hash, icmp_code};
+use super::{emit_icmp_error, flow_hash, icmp_code, rewrite_eth};
 use crate::graph::arc::{ARC_IP4_OUTPUT, ARC_IP4_UNICAST};
 use crate::graph::{Ctx, Node, NodeReg, Vector};
 use crate::headers::*;
@@ -131,7 +132,12 @@ impl Node for Ip4Lookup {
         NodeReg {
             name: "ip4-lookup",
             nexts: &["ip4-local", "ip4-rewrite", "ip4-icmp-error"],
-            errors: &["no route", "blackhole", "multicast not supported"],
+            errors: &[
+                "no route",
+                "blackhole",
+                "multicast not supported",
+                "link-layer broadcast not routed",
+            ],
         }
     }
 
@@ -150,8 +156,12 @@ impl Node for Ip4Lookup {
                 continue;
             }
             let adj = cx.t.fib(p.meta.vrf).and_then(|f| f.lookup4(dst));
+            // RFC 1812 5.3.4: a packet that came as a link-layer broadcast or multicast is
+            // not forwarded (only delivered locally).
+            let l2_group = !p.meta.local_origin && p.data()[0] & 1 != 0;
             match adj {
                 Some(Adj::Local) => v.next(i, 0),
+                _ if l2_group => v.drop(i, 3),
                 Some(Adj::Glean { ifidx }) => {
                     p.meta.tx_if = *ifidx;
                     p.meta.nh_v4 = u32::from(dst);
@@ -256,9 +266,12 @@ impl Node for Ip4Local {
 }
 
 /// `ip4-rewrite`: TTL decrement (or time-exceeded), MTU check, ARP resolution, MAC rewrite,
-/// then the ip4-output feature arc.
+/// then the ip4-output feature arc. The last resolved neighbor is remembered for the rest of
+/// the vector (packets of a vector mostly share their next hop).
 #[derive(Debug, Default)]
-pub struct Ip4Rewrite;
+pub struct Ip4Rewrite {
+    last: Option<(u32, u32, Mac)>,
+}
 
 impl Node for Ip4Rewrite {
     fn reg(&self) -> NodeReg {
@@ -276,6 +289,7 @@ impl Node for Ip4Rewrite {
     }
 
     fn process(&mut self, cx: &mut Ctx<'_>, v: &mut Vector) {
+        self.last = None;
         for i in 0..v.len() {
             let p = &mut v.pkts[i];
             let tx = p.meta.tx_if;
@@ -287,34 +301,46 @@ impl Node for Ip4Rewrite {
             let local = p.meta.local_origin;
             let d = p.data_mut();
             let ip = &mut d[l3..];
-            if !local {
-                if ip[8] <= 1 {
-                    p.meta.icmp = icmp_code(ICMP_TIME_EXCEEDED, 0, 0);
+            if !local && ip[8] <= 1 {
+                p.meta.icmp = icmp_code(ICMP_TIME_EXCEEDED, 0, 0);
+                v.next(i, 1);
+                continue;
+            }
+            // Too big for the egress MTU: with DF, "fragmentation needed" to the source
+            // (RFC 1191), quoting the packet as it was sent (checked before the TTL
+            // changes); without, `interface-output` hands it to `ip4-frag` at the end of the
+            // output arc (after NAT and output ACLs have seen the whole datagram).
+            let total = u16::from_be_bytes([ip[2], ip[3]]);
+            if total > ifx.mtu && ip[6] & 0x40 != 0 {
+                if local {
+                    v.drop(i, 1);
+                } else {
+                    p.meta.icmp = icmp_code(ICMP_DEST_UNREACH, 4, ifx.mtu);
                     v.next(i, 1);
-                    continue;
                 }
+                continue;
+            }
+            if !local {
                 let old = u16::from_be_bytes([ip[8], ip[9]]);
                 ip[8] -= 1;
                 let new = u16::from_be_bytes([ip[8], ip[9]]);
                 let c = update16(u16::from_be_bytes([ip[10], ip[11]]), old, new);
                 ip[10..12].copy_from_slice(&c.to_be_bytes());
             }
-            let total = u16::from_be_bytes([ip[2], ip[3]]);
-            if total > ifx.mtu {
-                if ip[6] & 0x40 != 0 && !local {
-                    p.meta.icmp = icmp_code(ICMP_DEST_UNREACH, 4, ifx.mtu);
-                    v.next(i, 1);
-                } else {
-                    v.drop(i, 1);
-                }
-                continue;
-            }
             let nh = Ipv4Addr::from(p.meta.nh_v4);
-            let Some(mac) = cx
-                .sh
-                .neigh
-                .lookup(tx, IpAddr::V4(nh), cx.now, cx.t.limits.neighbor_ns)
-            else {
+            let cached = match self.last {
+                Some((t, a, m)) if t == tx && a == p.meta.nh_v4 => Some(m),
+                _ => None,
+            };
+            let found = cached.or_else(|| {
+                cx.sh
+                    .neigh
+                    .lookup(tx, IpAddr::V4(nh), cx.now, cx.t.limits.neighbor_ns)
+            });
+            if let Some(m) = found {
+                self.last = Some((tx, p.meta.nh_v4, m));
+            }
+            let Some(mac) = found else {
                 if cx
                     .sh
                     .neigh
@@ -337,16 +363,10 @@ impl Node for Ip4Rewrite {
                 v.drop(i, 0);
                 continue;
             };
-            if l3 > 14 {
-                p.pull_front(l3 - 14);
-            } else if l3 < 14 && !p.push_front(14 - l3) {
+            if !rewrite_eth(p, mac, ifx.mac, ETH_P_IPV4) {
                 v.drop(i, 4);
                 continue;
             }
-            write_eth(p.data_mut(), mac, ifx.mac, None, ETH_P_IPV4);
-            p.meta.l3 = 14;
-            p.meta.bd = 0;
-            p.meta.arc_pos = 0;
             v.arc_next(cx, i, ARC_IP4_OUTPUT, tx);
         }
     }
@@ -432,13 +452,146 @@ impl Node for Ip4IcmpError {
             icmp[8..8 + quote].copy_from_slice(&orig[..quote]);
             let c = checksum(&icmp[..8 + quote]);
             icmp[2..4].copy_from_slice(&c.to_be_bytes());
-            q.meta.l3 = 14;
-            q.meta.rx_if = p.meta.rx_if;
-            q.meta.vrf = p.meta.vrf;
-            q.meta.local_origin = true;
-            q.meta.trace = p.meta.trace;
-            v.emit(0, q);
-            v.drop(i, reason);
+            emit_icmp_error(v, i, q, reason);
+        }
+    }
+}
+
+/// `ip4-frag`: `interface-output` sends it routed IPv4 datagrams larger than the egress
+/// interface's MTU whose DF bit is clear (`ip4-rewrite` answered the others with
+/// "fragmentation needed"); they are split into fragments of at most MTU bytes
+/// (RFC 791: payload in multiples of 8 bytes, offsets and MF set, options without the copy
+/// flag only in the first fragment). The packet's own buffer becomes the first fragment.
+#[derive(Debug, Default)]
+pub struct Ip4Frag {
+    out: Vec<crate::buffer::Packet>,
+}
+
+const FRAG_DF: u16 = 0;
+const FRAG_NO_BUF: u16 = 1;
+const FRAG_MALFORMED: u16 = 2;
+
+/// Options of the IPv4 header `h` (without the fixed 20 bytes) that are copied into every
+/// fragment (RFC 791 copy flag), zero-padded to a multiple of 4 bytes, into `out`.
+fn copied_options(h: &[u8], out: &mut [u8; 40]) -> usize {
+    let mut n = 0;
+    let mut k = 20;
+    while k < h.len() {
+        let t = h[k];
+        if t == 0 {
+            break;
+        }
+        if t == 1 {
+            k += 1;
+            continue;
+        }
+        let len = h.get(k + 1).copied().unwrap_or(0) as usize;
+        if len < 2 || k + len > h.len() {
+            break;
+        }
+        if t & 0x80 != 0 {
+            out[n..n + len].copy_from_slice(&h[k..k + len]);
+            n += len;
+        }
+        k += len;
+    }
+    let padded = n.div_ceil(4) * 4;
+    out[n..padded].fill(0);
+    padded
+}
+
+impl Node for Ip4Frag {
+    fn reg(&self) -> NodeReg {
+        NodeReg {
+            name: "ip4-frag",
+            nexts: &["interface-output"],
+            errors: &[
+                "mtu exceeded with don't-fragment",
+                "no buffers",
+                "malformed ipv4",
+            ],
+        }
+    }
+
+    fn process(&mut self, cx: &mut Ctx<'_>, v: &mut Vector) {
+        for i in 0..v.len() {
+            let p = &v.pkts[i];
+            let Some(ifx) = cx.t.iface(p.meta.tx_if) else {
+                v.next(i, 0);
+                continue;
+            };
+            let mtu = ifx.mtu as usize;
+            let l3 = p.meta.l3 as usize;
+            let d = p.data();
+            let ip = &d[l3..];
+            let total = u16::from_be_bytes([ip[2], ip[3]]) as usize;
+            if total <= mtu {
+                v.next(i, 0);
+                continue;
+            }
+            let hl = ((ip[0] & 0x0f) as usize) * 4;
+            let flags = u16::from_be_bytes([ip[6], ip[7]]);
+            if flags & 0x4000 != 0 {
+                v.drop(i, FRAG_DF);
+                continue;
+            }
+            if hl < 20 || total > ip.len() || total <= hl {
+                v.drop(i, FRAG_MALFORMED);
+                continue;
+            }
+            let (base_off, more) = ((flags & 0x1fff) as usize, flags & 0x2000 != 0);
+            let payload = total - hl;
+            let first = (mtu - hl) & !7;
+            let mut opts = [0u8; 40];
+            let hl2 = 20 + copied_options(&ip[..hl], &mut opts);
+            let step = (mtu - hl2) & !7;
+            // Later fragments, as new packets.
+            let mut off = first;
+            let mut ok = true;
+            while off < payload {
+                let len = step.min(payload - off);
+                let Some(mut q) = cx.pool.alloc() else {
+                    ok = false;
+                    break;
+                };
+                q.set_len(l3 + hl2 + len);
+                let b = q.data_mut();
+                b[..l3].copy_from_slice(&d[..l3]);
+                let h = &mut b[l3..];
+                h[..20].copy_from_slice(&ip[..20]);
+                h[20..hl2].copy_from_slice(&opts[..hl2 - 20]);
+                h[0] = 0x40 | (hl2 / 4) as u8;
+                h[2..4].copy_from_slice(&((hl2 + len) as u16).to_be_bytes());
+                let last = off + len == payload;
+                let fo = (base_off + off / 8) as u16 | if last && !more { 0 } else { 0x2000 };
+                h[6..8].copy_from_slice(&fo.to_be_bytes());
+                h[hl2..hl2 + len].copy_from_slice(&ip[hl + off..hl + off + len]);
+                fix_ipv4_checksum(h);
+                q.meta = p.meta;
+                q.meta.trace = 0;
+                self.out.push(q);
+                off += len;
+            }
+            if !ok {
+                bump(&cx.stats.no_buffers, 1);
+                cx.pool.free_all(&mut self.out);
+                v.drop(i, FRAG_NO_BUF);
+                continue;
+            }
+            let n = self.out.len() + 1;
+            let p = &mut v.pkts[i];
+            p.truncate(l3 + hl + first);
+            let h = &mut p.data_mut()[l3..];
+            h[2..4].copy_from_slice(&((hl + first) as u16).to_be_bytes());
+            h[6..8].copy_from_slice(&((base_off as u16) | 0x2000).to_be_bytes());
+            fix_ipv4_checksum(h);
+            cx.trace(&v.pkts[i], "ip4-frag", || {
+                format!("{total} bytes in {n} fragments for mtu {mtu}")
+            });
+            for q in self.out.drain(..) {
+                v.emit(0, q);
+            }
+            v.next(i, 0);
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use std::net::{IpAddr, Ipv6Addr};
 
-use super::{flow_hash, icmp_code};
+use super::{emit_icmp_error, flow_hash, icmp_code, rewrite_eth};
 use crate::graph::arc::{ARC_IP6_OUTPUT, ARC_IP6_UNICAST};
 use crate::graph::{Ctx, Node, NodeReg, Vector};
 use crate::headers::*;
@@ -109,6 +109,7 @@ impl Node for Ip6Lookup {
                 "blackhole",
                 "multicast not for us",
                 "link-local not routed",
+                "link-layer multicast not routed",
             ],
         }
     }
@@ -143,8 +144,10 @@ impl Node for Ip6Lookup {
                 }
                 continue;
             }
+            let l2_group = !p.meta.local_origin && p.data()[0] & 1 != 0;
             match cx.t.fib(p.meta.vrf).and_then(|f| f.lookup(IpAddr::V6(dst))) {
                 Some(Adj::Local) => v.next(i, 0),
+                _ if l2_group => v.drop(i, 4),
                 Some(Adj::Glean { ifidx }) => {
                     p.meta.tx_if = *ifidx;
                     p.meta.nh_v6 = dst.octets();
@@ -307,14 +310,9 @@ impl Node for Ip6Local {
 
 /// Prepares a locally generated packet to leave on `ifx` straight to `mac`.
 fn direct(p: &mut crate::buffer::Packet, ifx: &IfEntry, mac: Mac) {
-    let l3 = p.meta.l3 as usize;
-    if l3 != 14 {
-        p.pull_front(l3 - 14);
-        p.meta.l3 = 14;
-    }
-    write_eth(p.data_mut(), mac, ifx.mac, None, ETH_P_IPV6);
+    // The packet came in with an Ethernet header in front of l3: there is room.
+    rewrite_eth(p, mac, ifx.mac, ETH_P_IPV6);
     p.meta.tx_if = ifx.index;
-    p.meta.bd = 0;
 }
 
 /// `ip6-rewrite`.
@@ -341,19 +339,20 @@ impl Node for Ip6Rewrite {
             let l3 = p.meta.l3 as usize;
             let local = p.meta.local_origin;
             let ip = &mut p.data_mut()[l3..];
-            if !local {
-                if ip[7] <= 1 {
-                    p.meta.icmp = icmp_code(ICMP6_TIME_EXCEEDED, 0, 0);
-                    v.next(i, 1);
-                    continue;
-                }
-                ip[7] -= 1;
+            if !local && ip[7] <= 1 {
+                p.meta.icmp = icmp_code(ICMP6_TIME_EXCEEDED, 0, 0);
+                v.next(i, 1);
+                continue;
             }
+            // Checked before the hop limit changes, so the error quotes the packet as sent.
             let len = IPV6_LEN + u16::from_be_bytes([ip[4], ip[5]]) as usize;
             if len > ifx.mtu as usize {
                 p.meta.icmp = icmp_code(ICMP6_PACKET_TOO_BIG, 0, ifx.mtu);
                 v.next(i, 1);
                 continue;
+            }
+            if !local {
+                ip[7] -= 1;
             }
             let nh = Ipv6Addr::from(p.meta.nh_v6);
             let Some(mac) = cx
@@ -382,16 +381,10 @@ impl Node for Ip6Rewrite {
                 v.drop(i, 0);
                 continue;
             };
-            if l3 > 14 {
-                p.pull_front(l3 - 14);
-            } else if l3 < 14 && !p.push_front(14 - l3) {
+            if !rewrite_eth(p, mac, ifx.mac, ETH_P_IPV6) {
                 v.drop(i, 2);
                 continue;
             }
-            write_eth(p.data_mut(), mac, ifx.mac, None, ETH_P_IPV6);
-            p.meta.l3 = 14;
-            p.meta.bd = 0;
-            p.meta.arc_pos = 0;
             v.arc_next(cx, i, ARC_IP6_OUTPUT, tx);
         }
     }
@@ -459,13 +452,7 @@ impl Node for Ip6IcmpError {
             icmp[4..8].copy_from_slice(&(mtu as u32).to_be_bytes());
             icmp[8..8 + quote].copy_from_slice(&orig[..quote]);
             fix_l4_checksum(&mut b[14..]);
-            q.meta.l3 = 14;
-            q.meta.rx_if = p.meta.rx_if;
-            q.meta.vrf = p.meta.vrf;
-            q.meta.local_origin = true;
-            q.meta.trace = p.meta.trace;
-            v.emit(0, q);
-            v.drop(i, reason);
+            emit_icmp_error(v, i, q, reason);
         }
     }
 }

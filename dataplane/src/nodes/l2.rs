@@ -1,9 +1,12 @@
-//! Ethernet and bridging nodes: `port-input`, `ethernet-input` (classify by interface role,
-//! VLAN pop/filter, ethertype), `l2-input` (learning), `l2-fwd` (MAC lookup), `l2-flood`
-//! (replication), `interface-output` (admin state, VLAN push, counters, BVI hand-off) and
-//! `port-output` (hand to the port's transmit queue).
+//! Ethernet and bridging nodes: `port-input`, `ethernet-input` (sub-interface by 802.1Q tag,
+//! classify by interface role, VLAN pop/filter, ethertype), `l2-input` (learning; then the
+//! l2-input feature arc), `l2-fwd` (MAC lookup), `l2-flood` (replication; both continue on
+//! the l2-output arc), `interface-output` (admin state, MTU, VLAN push, counters, BVI
+//! hand-off, oversized routed IPv4 to `ip4-frag`) and `port-output` (hand to the port's
+//! transmit queue).
 
-use crate::graph::{Ctx, Node, NodeReg, Vector};
+use crate::graph::arc::{ARC_L2_INPUT, ARC_L2_OUTPUT};
+use crate::graph::{Ctx, Node, NodeReg, Vector, arc_hop};
 use crate::headers::{ETH_P_8021Q, ETH_P_ARP, ETH_P_IPV4, ETH_P_IPV6};
 use crate::stats::bump;
 use crate::tables::l2fib::Learn;
@@ -76,7 +79,7 @@ impl Node for EthernetInput {
         for i in 0..v.len() {
             let p = &mut v.pkts[i];
             let rx = p.meta.rx_if;
-            let Some(ifx) = cx.t.iface(rx) else {
+            let Some(mut ifx) = cx.t.iface(rx) else {
                 v.drop(i, E_UNKNOWN_IF);
                 continue;
             };
@@ -94,7 +97,29 @@ impl Node for EthernetInput {
                 v.drop(i, E_DOWN);
                 continue;
             }
-            let et = be16(d, 12);
+            let mut et = be16(d, 12);
+            // A tag of one of the port's sub-interfaces: the frame is the sub-interface's.
+            if et == ETH_P_8021Q && !ifx.subs.is_empty() && d.len() >= 18 {
+                let vid = be16(d, 14) & 0x0fff;
+                if let Some(sub) = ifx
+                    .subs
+                    .iter()
+                    .find(|(v, _)| *v == vid)
+                    .and_then(|(_, s)| cx.t.iface(*s))
+                {
+                    p.remove_gap(12, 4);
+                    p.meta.rx_if = sub.index;
+                    let d = p.data();
+                    cx.stats.rx(sub.index, d.len(), d[0], bcast);
+                    if !sub.admin_up {
+                        v.drop(i, E_DOWN);
+                        continue;
+                    }
+                    et = be16(d, 12);
+                    ifx = sub;
+                }
+            }
+            let d = p.data();
             match &ifx.mode {
                 L2Mode::Access(bd) => {
                     if et == ETH_P_8021Q {
@@ -192,7 +217,9 @@ impl Node for L2Input {
                 }
                 last = Some(key);
             }
-            v.next(i, 0);
+            let rx = p.meta.rx_if;
+            v.pkts[i].meta.arc_pos = 0;
+            v.arc_next(cx, i, ARC_L2_INPUT, rx);
         }
     }
 }
@@ -243,7 +270,8 @@ impl Node for L2Fwd {
                 Some(o) if o == p.meta.rx_if => v.drop(i, 2),
                 Some(o) => {
                     p.meta.tx_if = o;
-                    v.next(i, 0);
+                    p.meta.arc_pos = 0;
+                    v.arc_next(cx, i, ARC_L2_OUTPUT, o);
                 }
                 None if bd.flood_unknown => v.next(i, 1),
                 None => v.drop(i, 1),
@@ -302,7 +330,9 @@ impl Node for L2Flood {
                     v.emit(1, c);
                 } else {
                     c.meta.tx_if = t;
-                    v.emit(0, c);
+                    c.meta.arc_pos = 0;
+                    let node = arc_hop(cx, &mut c.meta, ARC_L2_OUTPUT, t);
+                    v.emit_goto(node, c);
                 }
             }
             let p = &mut v.pkts[i];
@@ -312,14 +342,16 @@ impl Node for L2Flood {
                 v.next(i, 1);
             } else {
                 p.meta.tx_if = last;
-                v.next(i, 0);
+                p.meta.arc_pos = 0;
+                v.arc_next(cx, i, ARC_L2_OUTPUT, last);
             }
         }
     }
 }
 
-/// `interface-output`: admin/link state, L2 MTU, VLAN push on trunks, tx counters; frames
-/// routed out of a BVI enter its bridge domain.
+/// `interface-output`: admin/link state, L2 MTU, VLAN push on trunks and sub-interfaces, tx
+/// counters (a sub-interface's frames count on its parent port too); frames routed out of a
+/// BVI enter its bridge domain.
 #[derive(Debug, Default)]
 pub struct InterfaceOutput;
 
@@ -327,7 +359,7 @@ impl Node for InterfaceOutput {
     fn reg(&self) -> NodeReg {
         NodeReg {
             name: "interface-output",
-            nexts: &["port-output", "l2-fwd"],
+            nexts: &["port-output", "l2-fwd", "ip4-frag"],
             errors: &[
                 "interface down",
                 "unknown interface",
@@ -351,6 +383,10 @@ impl Node for InterfaceOutput {
                         v.drop(i, 0);
                         continue;
                     }
+                    if p.len() > ifx.mtu as usize + 14 && fragmentable(p) {
+                        v.next(i, 2);
+                        continue;
+                    }
                     p.meta.rx_if = tx;
                     p.meta.bd = bd + 1;
                     v.next(i, 1);
@@ -358,7 +394,9 @@ impl Node for InterfaceOutput {
                 }
                 Kind::Port(port) => port,
             };
+            let parent = ifx.parent.and_then(|x| cx.t.iface(x));
             if !ifx.admin_up
+                || parent.is_some_and(|x| !x.admin_up)
                 || !cx.sh.ports[port]
                     .link_up
                     .load(std::sync::atomic::Ordering::Relaxed)
@@ -369,7 +407,7 @@ impl Node for InterfaceOutput {
                 v.drop(i, 0);
                 continue;
             }
-            let mut tag = None;
+            let mut tag = ifx.vlan;
             if p.meta.bd != 0
                 && let L2Mode::Trunk { native, .. } = &ifx.mode
             {
@@ -379,6 +417,10 @@ impl Node for InterfaceOutput {
                 }
             }
             if p.len() > ifx.mtu as usize + 14 {
+                if fragmentable(p) {
+                    v.next(i, 2);
+                    continue;
+                }
                 if let Some(c) = cx.stats.ifs.get(tx as usize) {
                     bump(&c.tx_drops, 1);
                 }
@@ -395,10 +437,25 @@ impl Node for InterfaceOutput {
                 d[14..16].copy_from_slice(&vid.to_be_bytes());
             }
             let d = p.data();
-            cx.stats.tx(tx, d.len(), d[0], d[0..6] == [0xff; 6]);
+            let bcast = d[0..6] == [0xff; 6];
+            cx.stats.tx(tx, d.len(), d[0], bcast);
+            if let Some(x) = parent {
+                cx.stats.tx(x.index, d.len(), d[0], bcast);
+            }
             v.next(i, 0);
         }
     }
+}
+
+/// A routed (not bridged) IPv4 packet right after its Ethernet header, DF clear: too big
+/// for its egress MTU, it is fragmented rather than dropped.
+fn fragmentable(p: &crate::buffer::Packet) -> bool {
+    let d = p.data();
+    p.meta.bd == 0
+        && p.meta.l3 == 14
+        && d.len() > 20
+        && be16(d, 12) == ETH_P_IPV4
+        && d[20] & 0x40 == 0
 }
 
 /// `port-output`: moves frames to their port's transmit queue (they leave the graph).

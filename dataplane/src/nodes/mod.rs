@@ -1,16 +1,20 @@
 //! The dataplane's graph nodes and the list that builds a graph from them.
 //!
-//! The path of a packet: `port-input → ethernet-input → {l2-input → l2-fwd [→ l2-flood] |
+//! The path of a packet: `port-input → ethernet-input → {l2-input → (l2-input arc:
+//! conntrack-l2, acl-in-l2) → l2-fwd [→ l2-flood] → (l2-output arc: acl-out-l2) |
 //! arp-input | ip4-input/ip6-input → (ip4/ip6-unicast arc: nat44-out2in, conntrack, acl-in)
-//! → ip-lookup → ip-local | ip-rewrite → (output arc: acl-out, nat44-in2out)} →
-//! interface-output → port-output`.
+//! → ip-lookup → ip-local | ip-rewrite → (output arc: acl-out, nat44-in2out) → ip4-frag}
+//! → interface-output → port-output`.
 
 pub mod features;
 pub mod ip4;
 pub mod ip6;
 pub mod l2;
 
-use crate::graph::Node;
+use crate::buffer::Packet;
+use crate::graph::{Node, Vector};
+use crate::headers::write_eth;
+use crate::types::Mac;
 
 /// Every node, in roughly topological order (the runtime dispatches in this order).
 pub fn all() -> Vec<Box<dyn Node>> {
@@ -23,8 +27,10 @@ pub fn all() -> Vec<Box<dyn Node>> {
         Box::new(ip6::Ip6Input),
         Box::new(features::Nat44Out2In),
     ];
-    let [ct4, ct6] = features::ConntrackNode::all();
-    let [ai4, ao4, ai6, ao6] = features::AclNode::all();
+    let [ct4, ct6, ctl2] = features::ConntrackNode::all();
+    let [ai4, ao4, ai6, ao6, ail2, aol2] = features::AclNode::all();
+    v.push(Box::new(ctl2));
+    v.push(Box::new(ail2));
     v.push(Box::new(ct4));
     v.push(Box::new(ct6));
     v.push(Box::new(ai4));
@@ -36,13 +42,15 @@ pub fn all() -> Vec<Box<dyn Node>> {
         Box::new(ip6::Ip6Local),
         Box::new(ip4::Ip4IcmpError),
         Box::new(ip6::Ip6IcmpError),
-        Box::new(ip4::Ip4Rewrite),
+        Box::new(ip4::Ip4Rewrite::default()),
         Box::new(ip6::Ip6Rewrite),
         Box::new(ao4),
         Box::new(ao6),
         Box::new(features::Nat44In2Out),
+        Box::new(ip4::Ip4Frag::default()),
         Box::new(l2::L2Fwd),
         Box::new(l2::L2Flood::default()),
+        Box::new(aol2),
         Box::new(l2::InterfaceOutput),
         Box::new(l2::PortOutput),
     ]);
@@ -81,4 +89,36 @@ pub fn flow_hash(ip: &[u8]) -> u32 {
     h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
     h ^= h >> 33;
     h as u32
+}
+
+/// Puts an Ethernet header (`dst`, `src`, `ethertype`) right in front of the L3 header of a
+/// routed packet (reusing the old one's room or the headroom) and marks the packet as
+/// routed, untagged, at the start of its output arc. False when the headroom is exhausted.
+#[inline]
+pub fn rewrite_eth(p: &mut Packet, dst: Mac, src: Mac, ethertype: u16) -> bool {
+    let l3 = p.meta.l3 as usize;
+    if l3 > 14 {
+        p.pull_front(l3 - 14);
+    } else if l3 < 14 && !p.push_front(14 - l3) {
+        return false;
+    }
+    write_eth(p.data_mut(), dst, src, None, ethertype);
+    p.meta.l3 = 14;
+    p.meta.bd = 0;
+    p.meta.arc_pos = 0;
+    true
+}
+
+/// Sends the ICMP/ICMPv6 error `q` (built with its IP header at offset 14) about packet `i`
+/// of `v` on to the lookup (next 0) as a locally originated packet in the offender's VRF,
+/// and drops the offender with `reason`.
+pub fn emit_icmp_error(v: &mut Vector, i: usize, mut q: Packet, reason: u16) {
+    let m = &v.pkts[i].meta;
+    q.meta.l3 = 14;
+    q.meta.rx_if = m.rx_if;
+    q.meta.vrf = m.vrf;
+    q.meta.local_origin = true;
+    q.meta.trace = m.trace;
+    v.emit(0, q);
+    v.drop(i, reason);
 }

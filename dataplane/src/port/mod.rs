@@ -2,10 +2,14 @@
 //!
 //! Backends: [`pg`] (in-memory generator and capture, for tests and benchmarks),
 //! [`afpacket`] (Linux AF_PACKET with memory-mapped TPACKET_V2 rings on an existing host
-//! interface such as a veth) and [`tap`] (a TAP interface it creates). A port copies frames
-//! between its medium and pooled buffers; it knows nothing of the graph.
+//! interface such as a veth), [`tap`] (a TAP interface it creates) and, with the cargo
+//! feature `dpdk`, `dpdk` (DPDK poll-mode drivers, e.g. the virtual devices net_memif,
+//! net_tap, net_af_packet, net_ring). A port copies frames between its medium and pooled
+//! buffers; it knows nothing of the graph.
 
 pub mod afpacket;
+#[cfg(feature = "dpdk")]
+pub mod dpdk;
 pub mod pg;
 pub mod sys;
 pub mod tap;

@@ -102,6 +102,19 @@ impl ConnTrack {
             .flatten()
     }
 
+    /// True if `quoted` (the packet an ICMP error quotes) belongs to a live session, in
+    /// either direction: the error is related to it (RFC 5927 style "related" traffic, e.g.
+    /// fragmentation needed for a tracked TCP flow). Does not refresh the session.
+    pub fn related(&self, quoted: &Flow, now: u64, l: &LimitsNs) -> bool {
+        let k = CtKey::of(quoted);
+        self.map
+            .get(&k, |e| {
+                let idle = now.saturating_sub(e.last_seen.load(Ordering::Relaxed));
+                idle <= timeout_ns(l, k.proto, e.phase.load(Ordering::Relaxed))
+            })
+            .unwrap_or(false)
+    }
+
     /// Creates a session for `f` (no-op if it exists); false if the table is full.
     pub fn create(&self, f: &Flow, now: u64, max: usize) -> bool {
         let k = CtKey::of(f);

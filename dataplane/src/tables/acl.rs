@@ -45,6 +45,13 @@ impl Acl {
     /// `None` when nothing matches (the caller denies).
     #[inline]
     pub fn eval(&self, l2: &L2Fields, flow: &Flow) -> Option<(usize, AclAction)> {
+        self.eval_frame(l2, Some(flow))
+    }
+
+    /// Evaluates the rules for a frame that may not carry IP (`flow` is `None`): then only
+    /// rules without L3/L4 fields can match.
+    #[inline]
+    pub fn eval_frame(&self, l2: &L2Fields, flow: Option<&Flow>) -> Option<(usize, AclAction)> {
         for (i, r) in self.config.rules.iter().enumerate() {
             if matches(r, l2, flow) {
                 self.hits[i].fetch_add(1, Ordering::Relaxed);
@@ -64,12 +71,29 @@ impl Acl {
 }
 
 #[inline]
-fn matches(r: &AclRule, l2: &L2Fields, f: &Flow) -> bool {
-    let in_range = |p: u16, r: Option<(u16, u16)>| r.is_none_or(|(lo, hi)| lo <= p && p <= hi);
-    r.src_mac.is_none_or(|m| m == l2.src)
+fn matches(r: &AclRule, l2: &L2Fields, f: Option<&Flow>) -> bool {
+    let l2_ok = r.src_mac.is_none_or(|m| m == l2.src)
         && r.dst_mac.is_none_or(|m| m == l2.dst)
-        && r.ethertype.is_none_or(|e| e == l2.ethertype)
-        && r.src.is_none_or(|p| p.contains(f.src))
+        && r.ethertype.is_none_or(|e| e == l2.ethertype);
+    match f {
+        _ if !l2_ok => false,
+        Some(f) => matches_l3(r, f),
+        None => {
+            r.src.is_none()
+                && r.dst.is_none()
+                && r.proto.is_none()
+                && r.src_ports.is_none()
+                && r.dst_ports.is_none()
+                && r.icmp_type.is_none()
+                && r.icmp_code.is_none()
+        }
+    }
+}
+
+#[inline]
+fn matches_l3(r: &AclRule, f: &Flow) -> bool {
+    let in_range = |p: u16, r: Option<(u16, u16)>| r.is_none_or(|(lo, hi)| lo <= p && p <= hi);
+    r.src.is_none_or(|p| p.contains(f.src))
         && r.dst.is_none_or(|p| p.contains(f.dst))
         && r.proto.is_none_or(|p| p == f.proto)
         && ((r.src_ports.is_none() && r.dst_ports.is_none())

@@ -124,6 +124,13 @@ pub struct IfEntry {
     pub acl_out: Option<Arc<Acl>>,
     /// NAT role.
     pub nat: NatRole,
+    /// For an 802.1Q sub-interface: its VLAN id (pushed on transmit; its `kind` is the
+    /// parent's port).
+    pub vlan: Option<u16>,
+    /// For a sub-interface: the parent port's interface index.
+    pub parent: Option<u32>,
+    /// For a port: its sub-interfaces as (VLAN id, interface index).
+    pub subs: Vec<(u16, u32)>,
 }
 
 impl IfEntry {
@@ -353,9 +360,18 @@ impl Tables {
                 }
                 L2Mode::Routed => {}
             }
-            let kind = match &st.kind {
-                IfKind::Port(p) => Kind::Port(*p),
-                IfKind::Bvi(bd) => Kind::Bvi(cfg.bds[bd].index),
+            let (kind, vlan, parent, mac) = match &st.kind {
+                IfKind::Port(p) => (Kind::Port(*p), None, None, st.mac()),
+                IfKind::Bvi(bd) => (Kind::Bvi(cfg.bds[bd].index), None, None, st.mac()),
+                IfKind::Sub { parent, vlan } => {
+                    let p = &cfg.ifs[parent];
+                    let IfKind::Port(port) = p.kind else {
+                        return Err(Error::Invalid(format!("{name}: parent is not a port")));
+                    };
+                    // Unless overridden, a sub-interface uses its parent's MAC.
+                    let mac = st.cfg.mac.unwrap_or(p.mac());
+                    (Kind::Port(port), Some(*vlan), Some(p.index), mac)
+                }
             };
             let mut v4 = Vec::new();
             let mut v6 = Vec::new();
@@ -366,9 +382,20 @@ impl Tables {
                 }
             }
             if mode == L2Mode::Routed {
-                v6.push((st.mac().link_local(), 64));
+                v6.push((mac.link_local(), 64));
             }
             let mut features = [0u32; NUM_ARCS];
+            if mode != L2Mode::Routed {
+                if conntrack_on {
+                    features[ARC_L2_INPUT] |= arcs.bit(ARC_L2_INPUT, "conntrack-l2");
+                }
+                if c.acl_in.is_some() {
+                    features[ARC_L2_INPUT] |= arcs.bit(ARC_L2_INPUT, "acl-in-l2");
+                }
+                if c.acl_out.is_some() {
+                    features[ARC_L2_OUTPUT] |= arcs.bit(ARC_L2_OUTPUT, "acl-out-l2");
+                }
+            }
             if mode == L2Mode::Routed {
                 if c.nat == NatRole::Outside {
                     features[ARC_IP4_UNICAST] |= arcs.bit(ARC_IP4_UNICAST, "nat44-out2in");
@@ -392,7 +419,7 @@ impl Tables {
                 index: st.index,
                 kind,
                 admin_up: c.admin_up,
-                mac: st.mac(),
+                mac,
                 mtu: c.mtu,
                 vrf: cfg.vrfs[&c.vrf],
                 mode,
@@ -402,7 +429,17 @@ impl Tables {
                 acl_in: c.acl_in.as_ref().map(|n| acls[n].clone()),
                 acl_out: c.acl_out.as_ref().map(|n| acls[n].clone()),
                 nat: c.nat,
+                vlan,
+                parent,
+                subs: Vec::new(),
             });
+        }
+        for st in cfg.ifs.values() {
+            if let IfKind::Sub { parent, vlan } = &st.kind
+                && let Some(Some(p)) = ifs.get_mut(cfg.ifs[parent].index as usize)
+            {
+                p.subs.push((*vlan, st.index));
+            }
         }
 
         let max_vrf = cfg.vrfs.values().copied().max().unwrap_or(0) as usize;

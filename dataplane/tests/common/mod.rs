@@ -2,6 +2,8 @@
 //! MACs and frame builders.
 #![allow(dead_code)]
 
+pub mod ns;
+
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 

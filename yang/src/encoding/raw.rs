@@ -10,6 +10,26 @@ use yang2::data::{DataFormat, DataNodeRef};
 
 use crate::{Error, Result};
 
+/// A libyang input reading `data`: the NUL-terminated copy it reads from
+/// (keep it alive until the input is freed with `ly_in_free(input, 0)`,
+/// which leaves the buffer alone) and the input.
+fn memory_input(ctx: &Context, data: &str) -> Result<(CString, *mut ffi::ly_in)> {
+    let text = CString::new(data).map_err(|_| Error::Libyang {
+        message: "data contains a NUL byte".into(),
+        path: None,
+        app_tag: None,
+    })?;
+    let mut input: *mut ffi::ly_in = std::ptr::null_mut();
+    // SAFETY: `text` is NUL-terminated; its heap buffer does not move when
+    // the CString is moved to the caller, who keeps it alive as long as the
+    // input.
+    let ret = unsafe { ffi::ly_in_new_memory(text.as_ptr(), &mut input) };
+    if ret != ffi::LY_ERR::LY_SUCCESS {
+        return Err(yang2::Error::new(ctx).into());
+    }
+    Ok((text, input))
+}
+
 /// Parses `data` as children of `parent` (libyang `lyd_parse_data` with a
 /// parent), parse-only: the caller validates the whole tree later.
 pub(super) fn parse_into(
@@ -19,18 +39,7 @@ pub(super) fn parse_into(
     format: DataFormat,
     parse_options: u32,
 ) -> Result<()> {
-    let text = CString::new(data).map_err(|_| Error::Libyang {
-        message: "data contains a NUL byte".into(),
-        path: None,
-        app_tag: None,
-    })?;
-    let mut input: *mut ffi::ly_in = std::ptr::null_mut();
-    // SAFETY: `text` is NUL-terminated and outlives `input`, which is freed
-    // below without touching the buffer (destroy = 0).
-    let ret = unsafe { ffi::ly_in_new_memory(text.as_ptr(), &mut input) };
-    if ret != ffi::LY_ERR::LY_SUCCESS {
-        return Err(yang2::Error::new(ctx).into());
-    }
+    let (_text, input) = memory_input(ctx, data)?;
     let mut tree: *mut ffi::lyd_node = std::ptr::null_mut();
     // SAFETY: the context pointer comes from the parent's schema (a live
     // compiled module of the context the tree belongs to); the parent is a
@@ -126,4 +135,44 @@ pub(super) mod types {
     pub const INT16: u32 = ffi::LY_DATA_TYPE::LY_TYPE_INT16;
     pub const INT32: u32 = ffi::LY_DATA_TYPE::LY_TYPE_INT32;
     pub const INT64: u32 = ffi::LY_DATA_TYPE::LY_TYPE_INT64;
+}
+
+/// Parses a RESTCONF operation input (`{"mod:input": {...}}` or `<input
+/// xmlns="...">`, RFC 8040 §3.6.1) into the operation node `op` (libyang
+/// `lyd_parse_op` with `LYD_TYPE_RPC_RESTCONF`), validating it as RPC or
+/// action input.
+pub(super) fn parse_restconf_input(
+    ctx: &Context,
+    op: &DataNodeRef<'_, '_>,
+    data: &str,
+    format: DataFormat,
+) -> Result<()> {
+    let (_text, input) = memory_input(ctx, data)?;
+    let mut envelope: *mut ffi::lyd_node = std::ptr::null_mut();
+    // SAFETY: `op` is a live RPC or action node of a tree borrowed for the
+    // call; libyang links the parsed input under it. It wants the `tree`
+    // out-parameter (set only to an envelope, which RESTCONF input does not
+    // have; freed if ever set) and a null `op`.
+    let ret = unsafe {
+        let schema = (*op.as_raw()).schema;
+        let ctx_raw = (*(*schema).module).ctx;
+        let ret = ffi::lyd_parse_op(
+            ctx_raw,
+            op.as_raw(),
+            input,
+            format as u32,
+            ffi::lyd_type::LYD_TYPE_RPC_RESTCONF,
+            &mut envelope,
+            std::ptr::null_mut(),
+        );
+        ffi::ly_in_free(input, 0);
+        if !envelope.is_null() {
+            ffi::lyd_free_all(envelope);
+        }
+        ret
+    };
+    if ret != ffi::LY_ERR::LY_SUCCESS {
+        return Err(yang2::Error::new(ctx).into());
+    }
+    Ok(())
 }

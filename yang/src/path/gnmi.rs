@@ -224,6 +224,7 @@ fn select<'a>(
 
 pub(super) fn to_data_path(ctx: &Context, path: &GnmiPath) -> Result<DataPath> {
     let shown = path.to_string();
+    reject_nul(path, &shown)?;
     let origin = origin_of(path)?;
     let mut nodes = Vec::with_capacity(path.elems.len());
     let mut parent: Option<SchemaNode<'_>> = None;
@@ -317,6 +318,7 @@ pub(super) fn from_data_path(path: &DataPath) -> Result<GnmiPath> {
 pub fn gnmi_to_xpath(ctx: &Context, prefix: Option<&GnmiPath>, path: &GnmiPath) -> Result<String> {
     let full = GnmiPath::join(prefix, path)?;
     let shown = full.to_string();
+    reject_nul(&full, &shown)?;
     let origin = origin_of(&full)?;
     // The nodes the previous element selected; None: the root.
     let mut context: Option<Vec<SchemaNode<'_>>> = None;
@@ -442,6 +444,24 @@ fn predicates(
             out.push_str(&super::quote_literal(v));
             out.push(']');
         }
+    }
+    Ok(())
+}
+
+/// libyang takes paths as C strings: a NUL in a name or key value would cut
+/// the path short (and yang2 panics on it).
+fn reject_nul(path: &GnmiPath, shown: &str) -> Result<()> {
+    let nul = path.elems.iter().any(|e| {
+        e.name.contains('\0')
+            || e.keys
+                .iter()
+                .any(|(k, v)| k.contains('\0') || v.contains('\0'))
+    });
+    if nul {
+        return Err(path_error(
+            shown,
+            "a name or key value contains a NUL character",
+        ));
     }
     Ok(())
 }

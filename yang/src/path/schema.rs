@@ -156,6 +156,18 @@ pub(crate) fn resolve_strict(
     steps: Vec<RawStep>,
     keys_required: bool,
 ) -> Result<DataPath> {
+    // libyang takes paths as C strings: a NUL inside a name or value would
+    // cut the path short (and yang2 panics on it).
+    let has_nul = |s: &str| s.contains('\0');
+    if steps.iter().any(|s| {
+        has_nul(&s.name)
+            || s.module.as_deref().is_some_and(has_nul)
+            || s.keys.iter().any(|(k, v)| has_nul(k) || has_nul(v))
+            || s.value.as_deref().is_some_and(has_nul)
+            || s.positional.iter().flatten().any(|v| has_nul(v))
+    }) {
+        return Err(path_error(path, "a name or value contains a NUL character"));
+    }
     let mut nodes = Vec::with_capacity(steps.len());
     let mut parent: Option<SchemaNode<'_>> = None;
     let count = steps.len();

@@ -1,0 +1,122 @@
+//! Commit cost through the northbound mapping, until forwarding: a pg dataplane behind the
+//! management core; one commit of N IETF static routes (or of addresses on every port) is
+//! timed from `Core::edit` to its return, when the new tables are already swapped in and
+//! forwarding with them. Prints the figures (run with `cargo bench --bench northbound_commit`).
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::Instant;
+
+use nectar_dataplane::northbound::Northbound;
+use nectar_dataplane::port::pg::pg;
+use nectar_dataplane::{Dataplane, Mac};
+use nectar_mgmt::{Core, CoreConfig, Datastore, EditStep, ErrorOption, Registry};
+
+fn core(ports: usize, dir: &std::path::Path) -> (Core, Arc<Dataplane>) {
+    let ctx = nectar_yang::ModelSet::management()
+        .with(nectar_yang::models::NETWORK)
+        .with(nectar_yang::models::DEVIATIONS)
+        .build()
+        .unwrap();
+    let mut b = Dataplane::builder();
+    for i in 0..ports {
+        b = b.port(
+            &format!("eth{i}"),
+            pg(Mac([2, 0, 0, 0, (i >> 8) as u8, i as u8])).0,
+        );
+    }
+    let dp = Arc::new(b.build().unwrap());
+    let (nb, _) = Northbound::new(dp.clone());
+    let mut reg = Registry::new();
+    reg.register(nb);
+    let (tx, _) = tokio::sync::broadcast::channel(16);
+    (Core::open(ctx, CoreConfig::new(dir), reg, tx).unwrap(), dp)
+}
+
+fn commit(core: &mut Core, json: &str) -> f64 {
+    let t = nectar_mgmt::core::parse_json(core.context(), json).unwrap();
+    let start = Instant::now();
+    core.edit(
+        None,
+        Datastore::Running,
+        vec![EditStep::merge(t)],
+        ErrorOption::RollbackOnError,
+        false,
+    )
+    .unwrap();
+    start.elapsed().as_secs_f64()
+}
+
+fn routes(n: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut c, dp) = core(2, dir.path());
+    commit(
+        &mut c,
+        r#"{"ietf-interfaces:interfaces":{"interface":[{"name":"eth0","type":"iana-if-type:ethernetCsmacd",
+          "ietf-ip:ipv4":{"address":[{"ip":"10.0.0.1","prefix-length":24}]}}]}}"#,
+    );
+    let mut r = String::new();
+    for i in 0..n {
+        if i > 0 {
+            r.push(',');
+        }
+        let _ = write!(
+            r,
+            r#"{{"destination-prefix":"{}.{}.{}.0/24","next-hop":{{"next-hop-address":"10.0.0.2"}}}}"#,
+            11 + (i >> 16),
+            (i >> 8) & 255,
+            i & 255
+        );
+    }
+    let json = format!(
+        r#"{{"ietf-routing:routing":{{"control-plane-protocols":{{"control-plane-protocol":[
+          {{"type":"ietf-routing:static","name":"st","static-routes":{{"ietf-ipv4-unicast-routing:ipv4":{{"route":[{r}]}}}}}}]}}}}}}"#
+    );
+    let s = commit(&mut c, &json);
+    assert!(dp.lookup("default", "11.0.0.1".parse().unwrap()).is_some());
+    println!(
+        "commit of {n} static routes until forwarding: {:.3} s ({:.0} routes/s)",
+        s,
+        n as f64 / s
+    );
+}
+
+fn interfaces(n: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut c, dp) = core(n, dir.path());
+    let mut l = String::new();
+    for i in 0..n {
+        if i > 0 {
+            l.push(',');
+        }
+        let _ = write!(
+            l,
+            r#"{{"name":"eth{i}","type":"iana-if-type:ethernetCsmacd","ietf-ip:ipv4":{{"address":[{{"ip":"10.{}.{}.1","prefix-length":24}}]}}}}"#,
+            i >> 8,
+            i & 255
+        );
+    }
+    let s = commit(
+        &mut c,
+        &format!(r#"{{"ietf-interfaces:interfaces":{{"interface":[{l}]}}}}"#),
+    );
+    let last = format!("10.{}.{}.9", (n - 1) >> 8, (n - 1) & 255);
+    assert!(dp.lookup("default", last.parse().unwrap()).is_some());
+    println!(
+        "commit of {n} interfaces with an address until forwarding: {:.3} s",
+        s
+    );
+}
+
+fn main() {
+    // `cargo test --benches` runs this with --bench absent: keep it quick then.
+    let full = std::env::args().any(|a| a == "--bench");
+    if full {
+        routes(10_000);
+        routes(100_000);
+        interfaces(128);
+    } else {
+        routes(100);
+        interfaces(4);
+    }
+}

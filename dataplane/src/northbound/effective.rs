@@ -1,0 +1,566 @@
+//! The effective configuration of every dataplane object, combined from the facts of both
+//! model families, and the control-API operations that move the dataplane from one
+//! effective configuration to the next.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Debug;
+use std::net::{IpAddr, Ipv4Addr};
+
+use nectar_mgmt::MgmtError;
+
+use super::facts::{Fact, Prop, Target};
+use crate::control::{
+    AclConfig, BridgeDomainConfig, DEFAULT_VRF, InterfaceConfig, NatRole, Op, RouteTarget,
+    Switchport,
+};
+use crate::types::{IpNet, Mac};
+
+/// The interface type of a port.
+pub const ETHERNET: &str = "iana-if-type:ethernetCsmacd";
+/// Interface types accepted for the routed interface (BVI) of a bridge domain.
+pub const BVI_TYPES: [&str; 2] = ["iana-if-type:bridge", "iana-if-type:l3ipvlan"];
+
+/// One interface's effective configuration.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct IfEff {
+    pub cfg: InterfaceConfig,
+    pub addrs: BTreeSet<IpNet>,
+    /// The interface type, when a model configures the interface.
+    pub if_type: Option<String>,
+}
+
+/// One bridge domain's effective configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BdEff {
+    pub cfg: BridgeDomainConfig,
+    pub statics: BTreeMap<Mac, String>,
+}
+
+/// What the dataplane runs, as the mapping last applied it.
+#[derive(Debug, Clone, Default)]
+pub struct Effective {
+    /// The dataplane's ports, by name (they always exist).
+    pub ports: BTreeSet<String>,
+    pub ifs: BTreeMap<String, IfEff>,
+    pub bds: BTreeMap<String, BdEff>,
+    pub vrfs: BTreeSet<String>,
+    pub routes: BTreeMap<(String, IpNet), RouteTarget>,
+    pub acls: BTreeMap<String, AclConfig>,
+    /// The model's names of each ACL's entries, in rule order.
+    pub ace_names: BTreeMap<String, Vec<String>>,
+    pub nat: BTreeMap<Ipv4Addr, Ipv4Addr>,
+    /// The name of the OpenConfig DEFAULT_INSTANCE, when one is configured.
+    pub default_ni: Option<String>,
+}
+
+/// New values for the objects a transaction affects (`None`: the object goes away).
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub ifs: BTreeMap<String, Option<IfEff>>,
+    pub bds: BTreeMap<String, Option<BdEff>>,
+    pub vrfs: BTreeMap<String, bool>,
+    pub routes: BTreeMap<(String, IpNet), Option<RouteTarget>>,
+    pub acls: BTreeMap<String, Option<AclConfig>>,
+    pub ace_names: BTreeMap<String, Vec<String>>,
+    pub nat: BTreeMap<Ipv4Addr, Option<Ipv4Addr>>,
+    /// A new name of the OpenConfig DEFAULT_INSTANCE (`Some(None)`: none any more).
+    pub default_ni: Option<Option<String>>,
+}
+
+fn conflict(what: &str, obj: &str, a: &str, pa: &str, b: &str, pb: &str) -> MgmtError {
+    MgmtError::invalid_value(format!(
+        "{what} of {obj} is {a} at {pa} but {b} at {pb}: where several nodes (in either model) set it, the values must agree"
+    ))
+    .with_path(pb.to_string())
+}
+
+/// The one value a property has over all facts, refusing disagreement.
+fn single<T: PartialEq + Clone + Debug>(
+    facts: &[&Fact],
+    what: &str,
+    obj: &str,
+    get: impl Fn(&Prop) -> Option<&T>,
+) -> Result<Option<T>, MgmtError> {
+    let mut found: Option<(&T, &str)> = None;
+    for f in facts {
+        if let Some(v) = get(&f.prop) {
+            match found {
+                Some((w, p)) if w != v => {
+                    return Err(conflict(
+                        what,
+                        obj,
+                        &format!("{w:?}"),
+                        p,
+                        &format!("{v:?}"),
+                        &f.path,
+                    ));
+                }
+                Some(_) => {}
+                None => found = Some((v, &f.path)),
+            }
+        }
+    }
+    Ok(found.map(|(v, _)| v.clone()))
+}
+
+impl Effective {
+    /// A fresh dataplane with these ports, all unconfigured.
+    pub fn fresh(ports: impl IntoIterator<Item = String>) -> Effective {
+        let ports: BTreeSet<String> = ports.into_iter().collect();
+        Effective {
+            ifs: ports
+                .iter()
+                .map(|p| (p.clone(), IfEff::default()))
+                .collect(),
+            ports,
+            ..Default::default()
+        }
+    }
+
+    /// The bridge domain whose routed interface is `name`, after `plan`.
+    fn bvi_owner<'a>(&'a self, plan: &'a Plan, name: &str) -> Option<&'a str> {
+        for (bd, v) in &plan.bds {
+            if v.as_ref().and_then(|b| b.cfg.bvi.as_deref()) == Some(name) {
+                return Some(bd);
+            }
+        }
+        self.bds
+            .iter()
+            .filter(|(n, _)| !plan.bds.contains_key(*n))
+            .find(|(_, b)| b.cfg.bvi.as_deref() == Some(name))
+            .map(|(n, _)| n.as_str())
+    }
+
+    /// New values of the `affected` objects, from the facts that now name each of them.
+    pub fn plan<'f>(
+        &self,
+        affected: &BTreeSet<Target>,
+        facts_of: impl Fn(&Target) -> Vec<&'f Fact>,
+    ) -> Result<Plan, MgmtError> {
+        let mut plan = Plan::default();
+        let mut ifs: BTreeSet<String> = BTreeSet::new();
+        for t in affected {
+            let facts = facts_of(t);
+            match t {
+                Target::Vrf(name) => {
+                    if name == DEFAULT_VRF {
+                        if let Some(f) = facts.iter().find(|f| f.prop == Prop::Exists) {
+                            return Err(MgmtError::invalid_value(format!(
+                                "the VRF name {DEFAULT_VRF:?} is reserved for the default instance"
+                            ))
+                            .with_path(f.path.clone()));
+                        }
+                        let ni = single(&facts, "the name", "the default instance", |p| match p {
+                            Prop::DefaultInstance(n) => Some(n),
+                            _ => None,
+                        })?;
+                        plan.default_ni = Some(ni);
+                        continue;
+                    }
+                    plan.vrfs.insert(name.clone(), !facts.is_empty());
+                }
+                Target::Bd(name) => {
+                    let obj = format!("bridge domain {name}");
+                    let cfg = single(&facts, "the settings", &obj, |p| match p {
+                        Prop::Bd(c) => Some(c),
+                        _ => None,
+                    })?;
+                    let v = match cfg {
+                        None => None,
+                        Some(cfg) => {
+                            let mut statics = BTreeMap::new();
+                            for f in &facts {
+                                if let Prop::StaticMac(mac, ifname) = &f.prop {
+                                    statics.insert(*mac, ifname.clone());
+                                }
+                            }
+                            Some(BdEff { cfg, statics })
+                        }
+                    };
+                    // The routed interfaces the domain had and will have change too.
+                    if let Some(b) = self.bds.get(name).and_then(|b| b.cfg.bvi.clone()) {
+                        ifs.insert(b);
+                    }
+                    if let Some(b) = v.as_ref().and_then(|b| b.cfg.bvi.clone()) {
+                        ifs.insert(b);
+                    }
+                    plan.bds.insert(name.clone(), v);
+                }
+                Target::If(name) => {
+                    ifs.insert(name.clone());
+                }
+                Target::Route(vrf, prefix) => {
+                    let obj = format!("route {prefix} in VRF {vrf}");
+                    let v = single(&facts, "the next hops", &obj, |p| match p {
+                        Prop::Route(r) => Some(r),
+                        _ => None,
+                    })?;
+                    plan.routes.insert((vrf.clone(), *prefix), v);
+                }
+                Target::Acl(name) => {
+                    let v = single(&facts, "the rules", &format!("ACL {name}"), |p| match p {
+                        Prop::Acl(a) => Some(a),
+                        _ => None,
+                    })?;
+                    let names = facts.iter().find_map(|f| match &f.prop {
+                        Prop::AceNames(n) => Some(n.clone()),
+                        _ => None,
+                    });
+                    plan.ace_names
+                        .insert(name.clone(), names.unwrap_or_default());
+                    plan.acls.insert(name.clone(), v);
+                }
+                Target::NatStatic(local) => {
+                    let v = single(
+                        &facts,
+                        "the external address",
+                        &format!("the NAT static mapping of {local}"),
+                        |p| match p {
+                            Prop::NatExternal(a) => Some(a),
+                            _ => None,
+                        },
+                    )?;
+                    plan.nat.insert(*local, v);
+                }
+            }
+        }
+        for name in ifs {
+            let facts = facts_of(&Target::If(name.clone()));
+            let v = self.plan_if(&plan, &name, &facts)?;
+            plan.ifs.insert(name, v);
+        }
+        Ok(plan)
+    }
+
+    fn plan_if(
+        &self,
+        plan: &Plan,
+        name: &str,
+        facts: &[&Fact],
+    ) -> Result<Option<IfEff>, MgmtError> {
+        let is_port = self.ports.contains(name);
+        let bvi_of = if is_port {
+            None
+        } else {
+            self.bvi_owner(plan, name)
+        };
+        if !is_port && bvi_of.is_none() {
+            return match facts.first() {
+                None => Ok(None),
+                Some(f) => Err(MgmtError::invalid_value(format!(
+                    "interface {name} does not exist in the vswitch: it is neither a port (ports: {}) \
+                     nor the routed interface of a bridge domain",
+                    self.ports.iter().cloned().collect::<Vec<_>>().join(", ")
+                ))
+                .with_path(f.path.clone())),
+            };
+        }
+        let obj = format!("interface {name}");
+        let if_type = single(facts, "the type", &obj, |p| match p {
+            Prop::IfType(t) => Some(t),
+            _ => None,
+        })?;
+        if let Some(t) = &if_type {
+            let ok = if is_port {
+                t == ETHERNET
+            } else {
+                BVI_TYPES.contains(&t.as_str())
+            };
+            if !ok {
+                let path = facts
+                    .iter()
+                    .find(|f| matches!(f.prop, Prop::IfType(_)))
+                    .map(|f| f.path.clone())
+                    .unwrap_or_default();
+                return Err(MgmtError::invalid_value(format!(
+                    "interface {name}: type {t} is not supported here: {}",
+                    if is_port {
+                        format!("{name} is a port, of type {ETHERNET}")
+                    } else {
+                        format!(
+                            "{name} is the routed interface of bridge domain {}, of type {} or {}",
+                            bvi_of.unwrap_or_default(),
+                            BVI_TYPES[0],
+                            BVI_TYPES[1]
+                        )
+                    }
+                ))
+                .with_path(path));
+            }
+        }
+        let enabled = single(facts, "enabled", &obj, |p| match p {
+            Prop::Enabled(b) => Some(b),
+            _ => None,
+        })?;
+        let mtu = single(facts, "the IP MTU", &obj, |p| match p {
+            Prop::Mtu(m) => Some(m),
+            _ => None,
+        })?;
+        let mac = single(facts, "the MAC address", &obj, |p| match p {
+            Prop::Mac(m) => Some(m),
+            _ => None,
+        })?;
+        let switchport = single(facts, "the switchport mode", &obj, |p| match p {
+            Prop::Switchport(s) => Some(s),
+            _ => None,
+        })?;
+        let vrf = single(facts, "the VRF", &obj, |p| match p {
+            Prop::Vrf(v) => Some(v),
+            _ => None,
+        })?;
+        let acl_in = single(facts, "the ingress ACL", &obj, |p| match p {
+            Prop::AclIn(a) => Some(a),
+            _ => None,
+        })?;
+        let acl_out = single(facts, "the egress ACL", &obj, |p| match p {
+            Prop::AclOut(a) => Some(a),
+            _ => None,
+        })?;
+        let nat = single(facts, "the NAT role", &obj, |p| match p {
+            Prop::Nat(n) => Some(n),
+            _ => None,
+        })?;
+        let mut by_ip: BTreeMap<IpAddr, (u8, &str)> = BTreeMap::new();
+        for f in facts {
+            if let Prop::Addr(net) = &f.prop {
+                match by_ip.get(&net.addr) {
+                    Some((len, p)) if *len != net.len => {
+                        return Err(conflict(
+                            &format!("the prefix length of address {}", net.addr),
+                            &obj,
+                            &len.to_string(),
+                            p,
+                            &net.len.to_string(),
+                            &f.path,
+                        ));
+                    }
+                    _ => {
+                        by_ip.insert(net.addr, (net.len, &f.path));
+                    }
+                }
+            }
+        }
+        let cfg = InterfaceConfig {
+            // Both models default `enabled` to true: a configured interface is up unless
+            // told otherwise; an unconfigured port stays down.
+            admin_up: enabled.unwrap_or(if_type.is_some()),
+            mtu: mtu.unwrap_or(InterfaceConfig::default().mtu),
+            mac,
+            vrf: vrf.unwrap_or_else(|| DEFAULT_VRF.to_string()),
+            switchport: switchport.unwrap_or(Switchport::Routed),
+            acl_in,
+            acl_out,
+            nat: nat.unwrap_or(NatRole::None),
+        };
+        Ok(Some(IfEff {
+            cfg,
+            addrs: by_ip
+                .into_iter()
+                .map(|(addr, (len, _))| IpNet { addr, len })
+                .collect(),
+            if_type,
+        }))
+    }
+
+    /// The operations that take the dataplane from `self` to `self` + `plan`, in an order
+    /// the control API accepts (objects are created before they are referred to and deleted
+    /// after the last reference goes).
+    pub fn ops(&self, plan: &Plan) -> Vec<Op> {
+        let mut ops = Vec::new();
+        for (name, exists) in &plan.vrfs {
+            if *exists && !self.vrfs.contains(name) {
+                ops.push(Op::AddVrf { name: name.clone() });
+            }
+        }
+        for (name, v) in &plan.bds {
+            if let Some(bd) = v
+                && self.bds.get(name).map(|b| &b.cfg) != Some(&bd.cfg)
+            {
+                ops.push(Op::SetBridgeDomain(bd.cfg.clone()));
+            }
+        }
+        for (name, v) in &plan.acls {
+            if let Some(acl) = v
+                && self.acls.get(name) != Some(acl)
+            {
+                ops.push(Op::SetAcl(acl.clone()));
+            }
+        }
+        let fresh = IfEff::default();
+        for (name, v) in &plan.ifs {
+            let Some(new) = v else { continue };
+            // A routed interface the transaction creates starts unconfigured.
+            let old = self.ifs.get(name).unwrap_or(&fresh);
+            if new.cfg != old.cfg {
+                ops.push(Op::SetInterface {
+                    name: name.clone(),
+                    config: new.cfg.clone(),
+                });
+            }
+            for a in old.addrs.difference(&new.addrs) {
+                ops.push(Op::DelAddress {
+                    interface: name.clone(),
+                    prefix: *a,
+                });
+            }
+            for a in new.addrs.difference(&old.addrs) {
+                ops.push(Op::AddAddress {
+                    interface: name.clone(),
+                    prefix: *a,
+                });
+            }
+        }
+        let none = BTreeMap::new();
+        for (name, v) in &plan.bds {
+            let Some(new) = v else { continue };
+            let old = self.bds.get(name).map(|b| &b.statics).unwrap_or(&none);
+            for (mac, ifname) in old {
+                if new.statics.get(mac) != Some(ifname) {
+                    ops.push(Op::DelStaticMac {
+                        bridge_domain: name.clone(),
+                        mac: *mac,
+                    });
+                }
+            }
+            for (mac, ifname) in &new.statics {
+                if old.get(mac) != Some(ifname) {
+                    ops.push(Op::AddStaticMac {
+                        bridge_domain: name.clone(),
+                        mac: *mac,
+                        interface: ifname.clone(),
+                    });
+                }
+            }
+        }
+        for ((vrf, prefix), v) in &plan.routes {
+            let old = self.routes.get(&(vrf.clone(), *prefix));
+            match (old, v) {
+                (Some(_), None) => ops.push(Op::DelRoute {
+                    vrf: vrf.clone(),
+                    prefix: *prefix,
+                }),
+                (old, Some(t)) if old != Some(t) => ops.push(Op::AddRoute {
+                    vrf: vrf.clone(),
+                    prefix: *prefix,
+                    target: t.clone(),
+                }),
+                _ => {}
+            }
+        }
+        for (local, v) in &plan.nat {
+            if v.is_none() && self.nat.contains_key(local) {
+                ops.push(Op::DelNatStatic { local: *local });
+            }
+        }
+        for (local, v) in &plan.nat {
+            if let Some(ext) = v
+                && self.nat.get(local) != Some(ext)
+            {
+                ops.push(Op::AddNatStatic {
+                    local: *local,
+                    external: *ext,
+                });
+            }
+        }
+        for (name, v) in &plan.acls {
+            if v.is_none() && self.acls.contains_key(name) {
+                ops.push(Op::DelAcl { name: name.clone() });
+            }
+        }
+        for (name, v) in &plan.bds {
+            if v.is_none() && self.bds.contains_key(name) {
+                ops.push(Op::DelBridgeDomain { name: name.clone() });
+            }
+        }
+        for (name, exists) in &plan.vrfs {
+            if !*exists && self.vrfs.contains(name) {
+                ops.push(Op::DelVrf { name: name.clone() });
+            }
+        }
+        ops
+    }
+
+    /// Makes `plan` part of `self`.
+    pub fn commit(&mut self, plan: Plan) {
+        for (k, v) in plan.vrfs {
+            if v {
+                self.vrfs.insert(k);
+            } else {
+                self.vrfs.remove(&k);
+            }
+        }
+        for (k, v) in plan.bds {
+            match v {
+                Some(b) => self.bds.insert(k, b),
+                None => self.bds.remove(&k),
+            };
+        }
+        for (k, v) in plan.ifs {
+            match v {
+                Some(i) => self.ifs.insert(k, i),
+                None => self.ifs.remove(&k),
+            };
+        }
+        for (k, v) in plan.routes {
+            match v {
+                Some(r) => self.routes.insert(k, r),
+                None => self.routes.remove(&k),
+            };
+        }
+        for (k, v) in plan.acls {
+            match v {
+                Some(a) => {
+                    self.acls.insert(k.clone(), a);
+                }
+                None => {
+                    self.acls.remove(&k);
+                    self.ace_names.remove(&k);
+                }
+            };
+        }
+        for (k, v) in plan.ace_names {
+            if self.acls.contains_key(&k) {
+                self.ace_names.insert(k, v);
+            }
+        }
+        for (k, v) in plan.nat {
+            match v {
+                Some(a) => self.nat.insert(k, a),
+                None => self.nat.remove(&k),
+            };
+        }
+        if let Some(d) = plan.default_ni {
+            self.default_ni = d;
+        }
+    }
+
+    /// Everything `self` holds, as a plan over a fresh dataplane (for a replay).
+    pub fn whole(&self) -> Plan {
+        Plan {
+            ifs: self
+                .ifs
+                .iter()
+                .map(|(k, v)| (k.clone(), Some(v.clone())))
+                .collect(),
+            bds: self
+                .bds
+                .iter()
+                .map(|(k, v)| (k.clone(), Some(v.clone())))
+                .collect(),
+            vrfs: self.vrfs.iter().map(|k| (k.clone(), true)).collect(),
+            routes: self
+                .routes
+                .iter()
+                .map(|(k, v)| (k.clone(), Some(v.clone())))
+                .collect(),
+            acls: self
+                .acls
+                .iter()
+                .map(|(k, v)| (k.clone(), Some(v.clone())))
+                .collect(),
+            ace_names: self.ace_names.clone(),
+            nat: self.nat.iter().map(|(k, v)| (*k, Some(*v))).collect(),
+            default_ni: Some(self.default_ni.clone()),
+        }
+    }
+}

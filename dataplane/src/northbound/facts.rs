@@ -1,0 +1,123 @@
+//! Facts: what one source object of the configuration (an IETF interface entry, an OpenConfig
+//! static route, an ACL, ...) says about one dataplane object. Facts from every source that
+//! names the same dataplane object are combined in [`crate::northbound::effective`].
+
+use std::net::Ipv4Addr;
+
+use crate::control::{AclConfig, BridgeDomainConfig, NatRole, NextHop, RouteTarget, Switchport};
+use crate::types::{IpNet, Mac};
+
+/// Which kind of source object a config node belongs to; with the object's data path it
+/// identifies the source ([`SourceKey`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    /// `/ietf-interfaces:interfaces/interface` (with ietf-ip and nectar augmentations).
+    IetfIf,
+    /// `/ietf-routing:routing/control-plane-protocols/control-plane-protocol`.
+    IetfProto,
+    /// A static route of an ietf-routing protocol instance.
+    IetfRoute,
+    /// `/ietf-access-control-list:acls/acl`.
+    IetfAcl,
+    /// `/ietf-access-control-list:acls/attachment-points/interface`.
+    IetfAclAttach,
+    /// `/ietf-nat:nat/instances/instance`.
+    IetfNat,
+    /// `/nectar-bridge:bridge-domains/bridge-domain`.
+    Bd,
+    /// `/openconfig-interfaces:interfaces/interface` (with if-ip, if-ethernet, vlan).
+    OcIf,
+    /// `/openconfig-network-instance:network-instances/network-instance` itself (type,
+    /// interfaces, VLANs).
+    OcNi,
+    /// A protocol instance of an OpenConfig network instance.
+    OcProto,
+    /// A static route of an OpenConfig network instance.
+    OcRoute,
+    /// `/openconfig-acl:acl/acl-sets/acl-set`.
+    OcAcl,
+    /// `/openconfig-acl:acl/interfaces/interface`.
+    OcAclAttach,
+}
+
+/// A source object: its kind and data path.
+pub type SourceKey = (Kind, String);
+
+/// A dataplane object facts are about.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Target {
+    /// An interface (a port or a BVI), by name.
+    If(String),
+    /// A non-default VRF.
+    Vrf(String),
+    /// A bridge domain.
+    Bd(String),
+    /// A static route: VRF name and prefix (host bits cleared).
+    Route(String, IpNet),
+    /// An ACL, by its dataplane name.
+    Acl(String),
+    /// A NAT44 static mapping, by inside address.
+    NatStatic(Ipv4Addr),
+}
+
+/// One property of a [`Target`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Prop {
+    /// The interface type identity (`iana-if-type:ethernetCsmacd`).
+    IfType(String),
+    /// Administrative state.
+    Enabled(bool),
+    /// IP MTU.
+    Mtu(u16),
+    /// MAC address override.
+    Mac(Mac),
+    /// An address (several facts: one per address).
+    Addr(IpNet),
+    /// L2 role.
+    Switchport(Switchport),
+    /// VRF of a routed interface.
+    Vrf(String),
+    /// Ingress ACL.
+    AclIn(String),
+    /// Egress ACL.
+    AclOut(String),
+    /// NAT44 role.
+    Nat(NatRole),
+    /// The object exists (VRFs).
+    Exists,
+    /// The default VRF is the OpenConfig DEFAULT_INSTANCE of this name.
+    DefaultInstance(String),
+    /// A bridge domain's settings.
+    Bd(BridgeDomainConfig),
+    /// A static MAC entry of a bridge domain (several facts).
+    StaticMac(Mac, String),
+    /// A route's target.
+    Route(RouteTarget),
+    /// The OpenConfig names (indexes) of a route's next hops (for its state).
+    HopNames(Vec<(String, NextHop)>),
+    /// An ACL's rules.
+    Acl(AclConfig),
+    /// The names of an ACL's entries, in rule order (for its counters).
+    AceNames(Vec<String>),
+    /// A NAT44 static mapping's outside address.
+    NatExternal(Ipv4Addr),
+}
+
+/// One fact: a property of a target, and the data path of the node that set it (for error
+/// messages).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fact {
+    pub target: Target,
+    pub prop: Prop,
+    pub path: String,
+}
+
+impl Fact {
+    pub fn new(target: Target, prop: Prop, path: impl Into<String>) -> Fact {
+        Fact {
+            target,
+            prop,
+            path: path.into(),
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! OpenConfig network instances: DEFAULT_INSTANCE and L3VRF instances (the interfaces bound
+//! to them), the STATIC protocol and its static routes.
+
+use std::net::IpAddr;
+
+use nectar_mgmt::MgmtError;
+
+use super::{Node, bad, child, children, leaf, parse_prefix};
+use crate::control::{DEFAULT_VRF, NextHop, RouteTarget};
+use crate::northbound::facts::{Fact, Prop, Target};
+use crate::northbound::keys::quote;
+
+pub(crate) const DEFAULT_INSTANCE: &str = "openconfig-network-instance-types:DEFAULT_INSTANCE";
+pub(crate) const L3VRF: &str = "openconfig-network-instance-types:L3VRF";
+/// The STATIC protocol (a plain string: see nectar-deviations-openconfig).
+pub(crate) const STATIC: &str = "STATIC";
+
+/// The dataplane VRF of a network-instance entry, refusing the types the vswitch does not
+/// map.
+fn vrf_of(ni: &Node<'_>, path: &str) -> Result<String, MgmtError> {
+    let name = leaf(ni, "name").unwrap_or_default();
+    let ty = child(ni, "config").and_then(|c| leaf(&c, "type"));
+    match ty.as_deref() {
+        Some(DEFAULT_INSTANCE) => Ok(DEFAULT_VRF.to_string()),
+        Some(L3VRF) => Ok(name),
+        Some(other) => Err(bad(
+            &format!("{path}/config/type"),
+            format!(
+                "network instance {name}: type {other} is not supported: the vswitch maps DEFAULT_INSTANCE and L3VRF instances"
+            ),
+        )),
+        None => Err(bad(
+            &format!("{path}/config"),
+            format!("network instance {name} has no type"),
+        )),
+    }
+}
+
+/// A subinterface reference: only 0 (the interface itself) is a routed interface.
+fn subif_zero(n: &Node<'_>, path: &str, ifname: &str) -> Result<(), MgmtError> {
+    match leaf(n, "subinterface").as_deref() {
+        None | Some("0") => Ok(()),
+        Some(i) => Err(bad(
+            &format!("{path}/subinterface"),
+            format!("{ifname}: subinterface {i} is not supported here; use subinterface 0"),
+        )),
+    }
+}
+
+/// `/openconfig-network-instance:network-instances/network-instance`: the instance and
+/// the interfaces bound to it.
+pub(super) fn instance(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> {
+    let name = leaf(n, "name").unwrap_or_default();
+    let vrf = vrf_of(n, path)?;
+    let tp = format!("{path}/config/type");
+    let is_default =
+        child(n, "config").and_then(|c| leaf(&c, "type")).as_deref() == Some(DEFAULT_INSTANCE);
+    let mut out = vec![if is_default {
+        Fact::new(
+            Target::Vrf(DEFAULT_VRF.to_string()),
+            Prop::DefaultInstance(name.clone()),
+            tp,
+        )
+    } else {
+        Fact::new(Target::Vrf(vrf.clone()), Prop::Exists, tp)
+    }];
+    if let Some(ifs) = child(n, "interfaces") {
+        for i in children(&ifs, "interface") {
+            let id = leaf(&i, "id").unwrap_or_default();
+            let cp = format!("{path}/interfaces/interface[id={}]/config", quote(&id));
+            let Some(c) = child(&i, "config") else {
+                continue;
+            };
+            let Some(ifname) = leaf(&c, "interface") else {
+                return Err(bad(&cp, format!("interface {id} names no interface")));
+            };
+            subif_zero(&c, &cp, &ifname)?;
+            out.push(Fact::new(
+                Target::If(ifname),
+                Prop::Vrf(vrf.clone()),
+                format!("{cp}/interface"),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// A protocol instance of a network instance: only STATIC is implemented.
+pub(super) fn protocol(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> {
+    let id = leaf(n, "identifier").unwrap_or_default();
+    if id != STATIC {
+        return Err(bad(
+            &format!("{path}/config/identifier"),
+            format!(
+                "protocol {id} is not supported: the vswitch takes static routes only (STATIC)"
+            ),
+        ));
+    }
+    Ok(Vec::new())
+}
+
+/// The network-instance entry a static route belongs to.
+fn instance_of<'a>(n: &Node<'a>) -> Option<Node<'a>> {
+    n.ancestors()
+        .find(|a| a.schema().name() == "network-instance")
+}
+
+/// The data paths of every static route below a network-instance entry (they change VRF
+/// when the instance changes type).
+pub(crate) fn routes_of(ni: &Node<'_>) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some(protos) = child(ni, "protocols") else {
+        return out;
+    };
+    for p in children(&protos, "protocol") {
+        if let Some(sr) = child(&p, "static-routes") {
+            out.extend(children(&sr, "static").map(|s| s.path()));
+        }
+    }
+    out
+}
+
+/// A static route of an OpenConfig network instance.
+pub(super) fn route(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> {
+    let Some(ni) = instance_of(n) else {
+        return Ok(Vec::new());
+    };
+    let ni_path = ni.path();
+    let vrf = vrf_of(&ni, &ni_path)?;
+    let prefix = parse_prefix(path, &leaf(n, "prefix").unwrap_or_default())?;
+    let mut hops: Vec<(String, NextHop)> = Vec::new();
+    let mut drop = None;
+    if let Some(list) = child(n, "next-hops") {
+        for e in children(&list, "next-hop") {
+            let index = leaf(&e, "index").unwrap_or_default();
+            let p = format!("{path}/next-hops/next-hop[index={}]", quote(&index));
+            let interface = match child(&e, "interface-ref").and_then(|r| child(&r, "config")) {
+                Some(c) => match leaf(&c, "interface") {
+                    Some(i) => {
+                        subif_zero(&c, &format!("{p}/interface-ref/config"), &i)?;
+                        Some(i)
+                    }
+                    None => None,
+                },
+                None => None,
+            };
+            let nh = child(&e, "config").and_then(|c| leaf(&c, "next-hop"));
+            let via = match nh.as_deref() {
+                None => None,
+                Some(v) if v.ends_with(":DROP") => {
+                    drop = Some(p.clone());
+                    continue;
+                }
+                Some(v) if v.ends_with(":LOCAL_LINK") => {
+                    if interface.is_none() {
+                        return Err(bad(
+                            &p,
+                            "a LOCAL_LINK next hop needs an interface (interface-ref)".into(),
+                        ));
+                    }
+                    None
+                }
+                Some(v) => Some(v.parse::<IpAddr>().map_err(|_| {
+                    bad(
+                        &format!("{p}/config/next-hop"),
+                        format!("next hop {v} is not supported"),
+                    )
+                })?),
+            };
+            if via.is_none() && interface.is_none() {
+                return Err(bad(
+                    &p,
+                    "the next hop has neither an address nor an interface".into(),
+                ));
+            }
+            hops.push((index, NextHop { via, interface }));
+        }
+    }
+    let target = match (drop, hops.is_empty()) {
+        (Some(_), true) => RouteTarget::Blackhole,
+        (Some(p), false) => {
+            return Err(bad(
+                &p,
+                "a DROP next hop cannot be combined with other next hops".into(),
+            ));
+        }
+        (None, true) => return Err(bad(path, "the route has no next hop".into())),
+        (None, false) => {
+            let mut v: Vec<NextHop> = hops.iter().map(|(_, h)| h.clone()).collect();
+            super::canonical_hops(&mut v);
+            RouteTarget::NextHops(v)
+        }
+    };
+    let t = Target::Route(vrf, prefix);
+    Ok(vec![
+        Fact::new(t.clone(), Prop::Route(target), path),
+        Fact::new(t, Prop::HopNames(hops), path),
+    ])
+}

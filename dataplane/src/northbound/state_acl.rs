@@ -1,0 +1,57 @@
+//! openconfig-acl operational state: every ACL set configured through openconfig-acl, with
+//! the packets each entry matched. The vswitch counts matches per entry over every interface
+//! the set is bound to, so the counter capability is `AGGREGATE_ONLY`.
+
+use nectar_mgmt::MgmtError;
+use nectar_mgmt::ly::Tree;
+use nectar_mgmt::provider::StateArgs;
+
+use super::keys::{key_at, quote};
+use super::provider::Northbound;
+use super::read::oc_acl_parts;
+use super::state::set;
+
+/// `/openconfig-acl:acl` state.
+pub fn oc_acl(p: &Northbound, args: &StateArgs<'_>, out: &mut Tree) -> Result<(), MgmtError> {
+    let m = p.lock();
+    let tables = m.dp.tables();
+    set(
+        out,
+        "/openconfig-acl:acl/state/counter-capability",
+        Some("openconfig-acl:AGGREGATE_ONLY"),
+    )?;
+    let only_name = args.path.and_then(|x| key_at(x, 2, "name"));
+    let only_type = args.path.and_then(|x| key_at(x, 2, "type"));
+    for (name, entries) in &m.eff.ace_names {
+        let Some((set_name, ty)) = oc_acl_parts(name) else {
+            continue;
+        };
+        if only_name.as_deref().is_some_and(|o| o != set_name)
+            || only_type.as_deref().is_some_and(|o| o != ty)
+        {
+            continue;
+        }
+        let b = format!(
+            "/openconfig-acl:acl/acl-sets/acl-set[name={}][type={}]",
+            quote(set_name),
+            quote(ty)
+        );
+        set(out, &format!("{b}/state/name"), Some(set_name))?;
+        set(
+            out,
+            &format!("{b}/state/type"),
+            Some(&format!("openconfig-acl:{ty}")),
+        )?;
+        let hits = tables.acls.get(name).map(|a| a.hits()).unwrap_or_default();
+        for (i, seq) in entries.iter().enumerate() {
+            let e = format!(
+                "{b}/acl-entries/acl-entry[sequence-id={}]/state",
+                quote(seq)
+            );
+            set(out, &format!("{e}/sequence-id"), Some(seq))?;
+            let n = hits.get(i).copied().unwrap_or(0).to_string();
+            set(out, &format!("{e}/matched-packets"), Some(&n))?;
+        }
+    }
+    Ok(())
+}

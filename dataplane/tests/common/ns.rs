@@ -1,0 +1,238 @@
+//! Network-namespace helpers for tests with the kernel as the traffic source: uniquely named
+//! namespaces removed by a drop guard (also when a test fails), veth wiring, ping and a TCP
+//! transfer run from inside a namespace. Needs root and iproute2; [`Topo::new`] returns
+//! `None` with a message otherwise.
+
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use nectar_dataplane::control::*;
+use nectar_dataplane::headers::{Builder, ICMP_ECHO_REPLY, Icmp, Ipv4};
+use nectar_dataplane::port::afpacket::AfPacketPort;
+use nectar_dataplane::port::sys::{in_netns, set_offloads};
+use nectar_dataplane::{Dataplane, IpNet, Mac};
+use socket2::{Domain, Protocol, Socket, Type};
+
+static SEQ: AtomicU32 = AtomicU32::new(0);
+
+/// Namespaces of one test; deleted on drop.
+pub struct Topo {
+    pub id: String,
+    pub ns: Vec<String>,
+}
+
+impl Drop for Topo {
+    fn drop(&mut self) {
+        for n in &self.ns {
+            let _ = Command::new("ip").args(["netns", "del", n]).output();
+        }
+    }
+}
+
+pub fn ip(args: &[&str]) -> Result<(), String> {
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .map_err(|e| format!("ip: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "ip {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+impl Topo {
+    /// Namespaces `h1`, `h2` (hosts) and `dp`, veth `h1:e0 <-> dp:d1` and `h2:e0 <-> dp:d2`.
+    /// `None` (with a message) when namespaces cannot be created here.
+    pub fn new() -> Option<Topo> {
+        let id = format!(
+            "{}x{}",
+            std::process::id() % 100_000,
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut t = Topo {
+            id: id.clone(),
+            ns: Vec::new(),
+        };
+        for role in ["h1", "h2", "dp"] {
+            let n = format!("nx{role}{id}");
+            if let Err(e) = ip(&["netns", "add", &n]) {
+                eprintln!("skipping namespace test: cannot create network namespaces ({e})");
+                return None;
+            }
+            t.ns.push(n);
+        }
+        Some(t)
+    }
+
+    pub fn ns(&self, role: &str) -> String {
+        format!("nx{role}{}", self.id)
+    }
+
+    pub fn path(&self, role: &str) -> String {
+        format!("/var/run/netns/{}", self.ns(role))
+    }
+
+    pub fn dev(&self, role: &str) -> String {
+        format!("{role}{}", self.id)
+    }
+
+    /// Wires a host namespace to the dataplane namespace and configures the host side.
+    pub fn wire(&self, host: &str, addr: &str, gw: Option<&str>) -> Result<(), String> {
+        let (h, d) = (self.dev(&format!("e{host}")), self.dev(&format!("d{host}")));
+        let (hns, dns) = (self.ns(host), self.ns("dp"));
+        ip(&[
+            "-n", &hns, "link", "add", &h, "type", "veth", "peer", "name", &d, "netns", &dns,
+        ])?;
+        ip(&["-n", &hns, "addr", "add", addr, "dev", &h])?;
+        ip(&["-n", &hns, "link", "set", "lo", "up"])?;
+        ip(&["-n", &hns, "link", "set", &h, "up"])?;
+        ip(&["-n", &dns, "link", "set", &d, "up"])?;
+        if let Some(gw) = gw {
+            ip(&["-n", &hns, "route", "add", "default", "via", gw])?;
+        }
+        // The kernel must hand over finished, segmented frames.
+        let hn = h.clone();
+        in_netns(&self.path(host), move || set_offloads(&hn, false))
+            .and_then(|r| r)
+            .map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
+    pub fn dataplane(&self) -> Dataplane {
+        let p1 = AfPacketPort::open_in_netns(&self.path("dp"), &self.dev("dh1")).unwrap();
+        let p2 = AfPacketPort::open_in_netns(&self.path("dp"), &self.dev("dh2")).unwrap();
+        Dataplane::builder()
+            .port("p1", p1)
+            .port("p2", p2)
+            .workers(1)
+            .build()
+            .unwrap()
+    }
+}
+
+pub fn up(name: &str, cfg: InterfaceConfig) -> Op {
+    Op::SetInterface {
+        name: name.into(),
+        config: InterfaceConfig {
+            admin_up: true,
+            ..cfg
+        },
+    }
+}
+
+pub fn addr(name: &str, a: &str) -> Op {
+    Op::AddAddress {
+        interface: name.into(),
+        prefix: a.parse::<IpNet>().unwrap(),
+    }
+}
+
+/// Sends ICMP echo requests from namespace `ns_path` to `dst` until one is answered or
+/// `timeout` passes.
+pub fn ping(ns_path: &str, dst: Ipv4Addr, timeout: Duration) -> bool {
+    let sock = in_netns(ns_path, || {
+        Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::ICMPV4))
+    })
+    .unwrap()
+    .unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let id = (std::process::id() & 0xffff) as u16;
+    let deadline = Instant::now() + timeout;
+    let mut seq = 0u16;
+    while Instant::now() < deadline {
+        seq += 1;
+        let frame = Builder::eth(Mac::ZERO, Mac::ZERO)
+            .ipv4(Ipv4Addr::UNSPECIFIED, dst)
+            .echo_request(id, seq)
+            .payload(b"nectar-ping")
+            .build();
+        let icmp = &frame[34..];
+        let to: SocketAddr = (dst, 0).into();
+        sock.send_to(icmp, &to.into()).unwrap();
+        let mut b = [0u8; 1500];
+        while let Ok(n) = (&sock).read(&mut b) {
+            let b = &b[..n];
+            if let Ok(h) = Ipv4::parse(b)
+                && h.src == dst
+                && let Ok(i) = Icmp::parse(&b[h.header_len..])
+                && i.typ == ICMP_ECHO_REPLY
+                && i.echo_id() == id
+            {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// Sends `len` bytes over TCP from namespace `client` to `server_addr` in namespace `server`;
+/// returns (bytes echoed back, the peer address the server saw).
+pub fn tcp_transfer(
+    client: &str,
+    server: &str,
+    server_addr: SocketAddr,
+    len: usize,
+) -> (usize, SocketAddr) {
+    let listener = in_netns(server, move || TcpListener::bind(server_addr))
+        .unwrap()
+        .unwrap();
+    let srv = std::thread::spawn(move || {
+        let (mut s, peer) = listener.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut got = 0;
+        let mut buf = vec![0u8; 65536];
+        while got < len {
+            let n = s.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            s.write_all(&buf[..n]).unwrap();
+            got += n;
+        }
+        peer
+    });
+    let mut c = None;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while c.is_none() && Instant::now() < deadline {
+        c = in_netns(client, move || {
+            TcpStream::connect_timeout(&server_addr, Duration::from_secs(2))
+        })
+        .unwrap()
+        .ok();
+    }
+    let mut c = c.expect("TCP connect through the dataplane");
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+    let writer = {
+        let mut w = c.try_clone().unwrap();
+        let data = data.clone();
+        std::thread::spawn(move || w.write_all(&data).unwrap())
+    };
+    let mut back = vec![0u8; len];
+    c.read_exact(&mut back).unwrap();
+    writer.join().unwrap();
+    assert_eq!(back, data, "payload intact");
+    (back.len(), srv.join().unwrap())
+}
+
+/// Ops that put `ports` (admin up) as access ports into a new bridge domain `bd`.
+pub fn bridge_all(bd: &str, ports: &[&str]) -> Vec<Op> {
+    let access = InterfaceConfig {
+        switchport: Switchport::Access {
+            bridge_domain: bd.into(),
+        },
+        ..Default::default()
+    };
+    let mut ops = vec![Op::SetBridgeDomain(BridgeDomainConfig::new(bd))];
+    ops.extend(ports.iter().map(|p| up(p, access.clone())));
+    ops
+}

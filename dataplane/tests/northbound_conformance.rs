@@ -1,0 +1,299 @@
+//! Holo-style conformance tests of the northbound mapping: one folder per case under the
+//! repository's `tests/mapping/`, numbered steps.
+//!
+//! Base topology: a pg dataplane with ports eth0, eth1, eth2, no traffic, the daemon's model
+//! set (network models + nectar's deviations) and the `Northbound` provider in the core.
+//!
+//! Inputs of step NN (any of them, applied in this order):
+//! - `NN-input-config.json`: RFC 7951 JSON merged into running (one commit).
+//! - `NN-input-delete.txt`: data paths removed from running (one commit), one per line.
+//! - `NN-input-restart`: the dataplane forgets its configuration (a restart) and the mapping
+//!   replays running into it.
+//!
+//! Outputs of step NN (golden files; `NECTAR_UPDATE_GOLDEN=1` rewrites them):
+//! - `NN-output-dataplane.txt`: the control-API operations the step sent, one per line, or
+//!   the error that refused the commit (then nothing may have changed).
+//! - `NN-output-state.json`: the operational datastore (interfaces in both models, the RIB,
+//!   ACL counters in both models, NAT instances, network instances), volatile leaves masked.
+//! - `NN-output-notif.jsonl`: the management events the dataplane raised during the step.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use nectar_dataplane::northbound::{Northbound, NorthboundHandle, events};
+use nectar_dataplane::port::pg::pg;
+use nectar_dataplane::{Dataplane, Mac};
+use nectar_mgmt::{Core, CoreConfig, Datastore, EditStep, ErrorOption, Event, Op, Registry};
+use nectar_yang::ModelSet;
+use nectar_yang::yang2::context::Context;
+use nectar_yang::yang2::data::{Data, DataFormat, DataPrinterFlags};
+
+fn ctx() -> &'static Context {
+    static CTX: OnceLock<&'static Context> = OnceLock::new();
+    CTX.get_or_init(|| {
+        ModelSet::management()
+            .with(nectar_yang::models::NETWORK)
+            .with(nectar_yang::models::DEVIATIONS)
+            .build()
+            .expect("model set")
+    })
+}
+
+const STATE_ROOTS: &[&str] = &[
+    "/ietf-interfaces:interfaces",
+    "/openconfig-interfaces:interfaces",
+    "/ietf-routing:routing",
+    "/ietf-access-control-list:acls",
+    "/openconfig-acl:acl",
+    "/ietf-nat:nat",
+    "/openconfig-network-instance:network-instances",
+];
+
+fn cases_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/mapping")
+}
+
+/// Compares `actual` with the golden file, or rewrites it when asked to.
+fn golden(path: &Path, actual: &str, failures: &mut Vec<String>) {
+    if std::env::var_os("NECTAR_UPDATE_GOLDEN").is_some() {
+        std::fs::write(path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(path).unwrap_or_else(|_| {
+        panic!(
+            "{} is missing (run with NECTAR_UPDATE_GOLDEN=1 to create it)",
+            path.display()
+        )
+    });
+    if expected != actual {
+        failures.push(format!(
+            "{} differs:\n--- expected\n{expected}\n--- actual\n{actual}",
+            path.display()
+        ));
+    }
+}
+
+/// Masks the leaves whose values depend on when the test ran.
+fn mask(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, x) in m.iter_mut() {
+                if k == "discontinuity-time" || k == "last-updated" {
+                    *x = serde_json::Value::String("<masked>".into());
+                } else {
+                    mask(x);
+                }
+            }
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(mask),
+        _ => {}
+    }
+}
+
+/// The operational datastore under the state roots, volatile leaves masked.
+fn state_of(core: &Core) -> serde_json::Value {
+    let mut state = serde_json::Map::new();
+    for root in STATE_ROOTS {
+        let t = core.get(None, Datastore::Operational, Some(root)).unwrap();
+        let s = t
+            .print_string(DataFormat::JSON, DataPrinterFlags::WITH_SIBLINGS)
+            .unwrap()
+            .unwrap_or_else(|| "{}".into());
+        let v: serde_json::Value = serde_json::from_str(&s).unwrap();
+        if let serde_json::Value::Object(m) = v {
+            state.extend(m);
+        }
+    }
+    let mut state = serde_json::Value::Object(state);
+    mask(&mut state);
+    state
+}
+
+fn run(case: &str) {
+    let dir = cases_dir().join(case);
+    let mut b = Dataplane::builder();
+    for i in 0..3u8 {
+        let (p, _h) = pg(Mac([0x02, 0x6e, 0x63, 0, 0, i + 1]));
+        b = b.port(&format!("eth{i}"), p);
+    }
+    let dp = Arc::new(b.build().unwrap());
+    let dp_events = dp.subscribe();
+    let (nb, handle): (Northbound, NorthboundHandle) = Northbound::new(dp.clone());
+    let mut reg = Registry::new();
+    reg.register(nb);
+    let state_dir = tempfile::tempdir().unwrap();
+    let (tx, _rx) = tokio::sync::broadcast::channel(1024);
+    let mut core = Core::open(ctx(), CoreConfig::new(state_dir.path()), reg, tx).unwrap();
+    // What start-up did is not part of any step.
+    while dp_events.try_recv().is_ok() {}
+
+    let mut steps: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| {
+            let n = e.ok()?.file_name().into_string().ok()?;
+            (n.contains("-input-")).then(|| n[..2].to_string())
+        })
+        .collect();
+    steps.sort();
+    steps.dedup();
+    assert!(!steps.is_empty(), "case {case} has no steps");
+    let mut failures = Vec::new();
+    for step in steps {
+        let file = |s: &str| dir.join(format!("{step}-{s}"));
+        let mut out = String::new();
+        let mut edits = Vec::new();
+        if let Ok(json) = std::fs::read_to_string(file("input-config.json")) {
+            let t = nectar_mgmt::core::parse_json(ctx(), &json)
+                .unwrap_or_else(|e| panic!("{case} step {step}: {e}"));
+            edits.push(vec![EditStep::merge(t)]);
+        }
+        if let Ok(text) = std::fs::read_to_string(file("input-delete.txt")) {
+            edits.push(
+                text.lines()
+                    .filter(|l| !l.trim().is_empty())
+                    .map(|l| EditStep::at(Op::Remove, l.trim(), None))
+                    .collect(),
+            );
+        }
+        for e in edits {
+            match core.edit(
+                None,
+                Datastore::Running,
+                e,
+                ErrorOption::RollbackOnError,
+                false,
+            ) {
+                Ok(_) => {
+                    for op in handle.last_ops() {
+                        out.push_str(&format!("{op:?}\n"));
+                    }
+                }
+                Err(e) => out.push_str(&format!("refused: {e}\n")),
+            }
+        }
+        if file("input-restart").exists() {
+            let before = state_of(&core);
+            dp.reset().unwrap();
+            assert_ne!(state_of(&core), before, "{case}: the reset changed nothing");
+            handle.replay().unwrap();
+            assert_eq!(state_of(&core), before, "{case}: state did not converge");
+            for op in handle.replay_ops() {
+                out.push_str(&format!("replay {op:?}\n"));
+            }
+        }
+        golden(&file("output-dataplane.txt"), &out, &mut failures);
+
+        let state = state_of(&core);
+        golden(
+            &file("output-state.json"),
+            &(serde_json::to_string_pretty(&state).unwrap() + "\n"),
+            &mut failures,
+        );
+
+        let mut notif = String::new();
+        while let Ok(e) = dp_events.try_recv() {
+            for ev in events::convert(&e, std::time::SystemTime::UNIX_EPOCH) {
+                match ev {
+                    Event::OperChanged { path, value, .. } => notif.push_str(
+                        &serde_json::json!({"oper-changed": {"path": path, "value": value}})
+                            .to_string(),
+                    ),
+                    Event::Notification { json, .. } => notif.push_str(&json),
+                    _ => continue,
+                }
+                notif.push('\n');
+            }
+        }
+        golden(&file("output-notif.jsonl"), &notif, &mut failures);
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+// Input: ports configured, modified and released through ietf-interfaces and ietf-ip.
+// Output: SetInterface/AddAddress/DelAddress operations; the ports in both views.
+#[test]
+fn ietf_interfaces() {
+    run("ietf-interfaces");
+}
+
+// Input: a commit naming a port that does not exist, then a valid one.
+// Output: the first is refused with the list of ports and changes nothing.
+#[test]
+fn prepare_failure() {
+    run("prepare-failure");
+}
+
+// Input: ietf-routing static routes: next-hop address, ECMP list, interface, blackhole.
+// Output: AddRoute/DelRoute; the RIB with static and direct routes.
+#[test]
+fn ietf_routing() {
+    run("ietf-routing");
+}
+
+// Input: an ietf-access-control-list ACL attached to an interface, then detached.
+// Output: SetAcl, SetInterface with the ACL, counters per ACE.
+#[test]
+fn ietf_acl() {
+    run("ietf-acl");
+}
+
+// Input: interfaces configured through openconfig-interfaces and openconfig-if-ip.
+// Output: the same operations as for IETF; both views show them.
+#[test]
+fn openconfig_interfaces() {
+    run("openconfig-interfaces");
+}
+
+// Input: IETF and OpenConfig set the same MTU differently, then the same.
+// Output: the conflict is refused naming both leaves; agreement is accepted.
+#[test]
+fn cross_model() {
+    run("cross-model");
+}
+
+// Input: configuration, then a dataplane restart.
+// Output: the replay sends the whole configuration; state converges to what it was.
+#[test]
+fn replay() {
+    run("replay");
+}
+
+// Input: openconfig-acl IPv4, IPv6 and L2 sets bound to an interface, an entry added, an
+// IETF ACL bound to the same direction (refused) and to the other one (accepted), removal.
+// Output: the same SetAcl/SetInterface operations as for IETF; counters per entry.
+#[test]
+fn openconfig_acl() {
+    run("openconfig-acl");
+}
+
+// Input: nectar-bridge bridge domains (VLAN, aging, learning, flooding, static MAC, BVI),
+// access and trunk members through ietf-interfaces, an address on a switchport (refused),
+// removal of everything in one commit.
+// Output: SetBridgeDomain/SetInterface/AddStaticMac and their removal; the BVI in both views.
+#[test]
+fn nectar_bridge() {
+    run("nectar-bridge");
+}
+
+// Input: an ietf-nat NAPT44 instance (internal interface, external interface, a static
+// mapping); a prefix mapping; a second instance making eth1 internal too; disable, enable
+// with another mapping, delete.
+// Output: NAT roles in SetInterface and AddNatStatic; the /24 mapping and the role conflict
+// are refused naming the paths; disabling removes roles and mappings; capabilities and
+// mapping statistics as state.
+#[test]
+fn ietf_nat() {
+    run("ietf-nat");
+}
+
+// Input: OpenConfig DEFAULT_INSTANCE and L3VRF instances with interfaces and static routes
+// (ECMP, interface next hop, DROP); the same route through ietf-routing (agreeing, then
+// disagreeing); an L3VRF named "default"; a second VRF claiming a bound interface; the VRF
+// deleted.
+// Output: AddVrf, SetInterface with the VRF, AddRoute in the VRF; the agreeing IETF route
+// sends nothing for it; the conflicts are refused naming both paths; the delete unbinds
+// and removes routes, then the VRF; both views in state.
+#[test]
+fn openconfig_network_instance() {
+    run("openconfig-network-instance");
+}

@@ -1,0 +1,112 @@
+//! The crate's error type and its one mapping to the wire: a gRPC status.
+//!
+//! The management core reports problems in RFC 6241 terms (error-tag,
+//! error-path, error-message); gNMI reports a gRPC status code with a message
+//! (gNMI §2.5). [`code_of`] is the single table from error-tag to code, so Get,
+//! Set and Subscribe answer the same problem with the same code.
+
+use nectar_mgmt::{ErrorTag, Errors, MgmtError};
+use tonic::{Code, Status};
+
+/// A failed gNMI request, as the client will see it.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{code:?}: {message}")]
+pub struct Error {
+    pub code: Code,
+    pub message: String,
+}
+
+impl Error {
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
+        Error {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Error::new(Code::InvalidArgument, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Error::new(Code::NotFound, message)
+    }
+
+    pub fn unimplemented(message: impl Into<String>) -> Self {
+        Error::new(Code::Unimplemented, message)
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        Error::new(Code::Internal, message)
+    }
+
+    /// A path the schema does not know (gNMI §3.3.4, §3.4.7: NOT_FOUND).
+    pub fn path(e: nectar_yang::Error) -> Self {
+        match e {
+            nectar_yang::Error::Path { path, reason } => {
+                Error::not_found(format!("path {path}: {reason}"))
+            }
+            other => Error::invalid(other.to_string()),
+        }
+    }
+}
+
+/// The gRPC code for an RFC 6241 error-tag.
+pub fn code_of(tag: ErrorTag) -> Code {
+    match tag {
+        ErrorTag::InvalidValue
+        | ErrorTag::MissingAttribute
+        | ErrorTag::BadAttribute
+        | ErrorTag::UnknownAttribute
+        | ErrorTag::MissingElement
+        | ErrorTag::BadElement
+        | ErrorTag::UnknownElement
+        | ErrorTag::UnknownNamespace
+        | ErrorTag::MalformedMessage => Code::InvalidArgument,
+        ErrorTag::AccessDenied => Code::PermissionDenied,
+        ErrorTag::DataMissing => Code::NotFound,
+        ErrorTag::DataExists => Code::AlreadyExists,
+        ErrorTag::InUse | ErrorTag::LockDenied => Code::Aborted,
+        ErrorTag::ResourceDenied | ErrorTag::TooBig => Code::ResourceExhausted,
+        ErrorTag::OperationNotSupported => Code::Unimplemented,
+        ErrorTag::OperationFailed => Code::FailedPrecondition,
+        ErrorTag::RollbackFailed | ErrorTag::PartialOperation => Code::Internal,
+    }
+}
+
+/// One management error as text: tag, message, path and app-tag.
+fn describe(e: &MgmtError) -> String {
+    let mut s = format!("{}: {}", e.tag.as_str(), e.message);
+    if let Some(p) = &e.path {
+        s.push_str(&format!(" (path {p})"));
+    }
+    if let Some(t) = &e.app_tag {
+        s.push_str(&format!(" [error-app-tag {t}]"));
+    }
+    for (k, v) in &e.info {
+        s.push_str(&format!(" [{k}: {v}]"));
+    }
+    s
+}
+
+impl From<MgmtError> for Error {
+    fn from(e: MgmtError) -> Self {
+        Error::new(code_of(e.tag), describe(&e))
+    }
+}
+
+/// Several errors of one request: the code of the first, every message.
+impl From<Errors> for Error {
+    fn from(e: Errors) -> Self {
+        let message = e.0.iter().map(describe).collect::<Vec<_>>().join("; ");
+        Error::new(code_of(e.first().tag), message)
+    }
+}
+
+impl From<Error> for Status {
+    fn from(e: Error) -> Self {
+        Status::new(e.code, e.message)
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

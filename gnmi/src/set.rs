@@ -1,0 +1,306 @@
+//! Set (gNMI §3.4): deletes, replaces and updates applied in that order as
+//! one transaction on running through the management core, as the calling
+//! user (NACM applies). Any failure leaves running and the dataplane as they
+//! were and is reported as the gRPC status of the first error, with every
+//! error's detail in the message.
+//!
+//! Deleting a path that holds no data succeeds (§3.4.6); a delete path may
+//! hold wildcards and then removes every node it matches. Replace and update
+//! paths name one node; their value is JSON / JSON_IETF for any node, or a
+//! scalar TypedValue for a leaf (a ScalarArray for a leaf-list).
+
+use nectar_mgmt::nacm::UserCtx;
+use nectar_mgmt::{Datastore, EditStep, ErrorOption, Op};
+use nectar_yang::encoding::{self, Format};
+use nectar_yang::path::{DataPath, GnmiPath, NodeKind, gnmi_to_xpath};
+use serde_json::Value as Json;
+use yang2::context::Context;
+use yang2::data::DataTree;
+
+use crate::data;
+use crate::error::{Error, Result};
+use crate::get::refuse_extensions;
+use crate::path;
+use crate::proto::gnmi as pb;
+use crate::proto::gnmi::update_result::Operation;
+use crate::service::{Shared, now_ns};
+use crate::value::{SetValue, set_value};
+
+/// A delete, before wildcards are resolved against running.
+enum Delete {
+    /// Everything (the root path).
+    All,
+    One(String),
+    Matching(String),
+}
+
+pub async fn set(
+    shared: &Shared,
+    user: UserCtx,
+    peer: Option<String>,
+    req: pb::SetRequest,
+) -> Result<pb::SetResponse> {
+    refuse_extensions(&req.extension)?;
+    if !req.union_replace.is_empty() {
+        return Err(Error::unimplemented(
+            "union_replace is not supported (nectar has one origin per model set; use replace)",
+        ));
+    }
+    let ctx = shared.handle.context();
+    let prefix = path::prefix(req.prefix.as_ref())?;
+    let full = |p: &pb::Path| -> Result<GnmiPath> {
+        path::resolve(ctx, prefix.as_ref(), &path::from_proto(p)?)
+    };
+
+    let mut results = Vec::new();
+    let mut deletes = Vec::new();
+    for p in &req.delete {
+        let g = full(p)?;
+        deletes.push(if g.elems.is_empty() {
+            Delete::All
+        } else if g.has_wildcards() {
+            Delete::Matching(gnmi_to_xpath(ctx, None, &g).map_err(Error::path)?)
+        } else {
+            let dp = DataPath::from_gnmi(ctx, &g).map_err(Error::path)?;
+            config_only(&dp, &g)?;
+            Delete::One(dp.to_xpath())
+        });
+        results.push(result(p, Operation::Delete));
+    }
+    let mut steps = Vec::new();
+    for (ops, op) in [(&req.replace, Op::Replace), (&req.update, Op::Merge)] {
+        for u in ops {
+            let p = u
+                .path
+                .as_ref()
+                .ok_or_else(|| Error::invalid("an update has no path"))?;
+            let g = full(p)?;
+            if g.has_wildcards() {
+                return Err(Error::invalid(format!(
+                    "{g}: replace and update paths cannot hold wildcards"
+                )));
+            }
+            let dp = DataPath::from_gnmi(ctx, &g).map_err(Error::path)?;
+            if !dp.is_root() {
+                config_only(&dp, &g)?;
+            }
+            let value = set_value(u.val.as_ref())?;
+            let tree = build(ctx, &dp, &value)
+                .map_err(|e| Error::invalid(format!("{g}: {}", e.message)))?;
+            steps.push(if dp.is_root() {
+                if op == Op::Replace {
+                    EditStep::replace_all(tree)
+                } else {
+                    EditStep::merge(tree)
+                }
+            } else {
+                EditStep::at(op, dp.to_xpath(), Some(tree))
+            });
+            results.push(result(
+                p,
+                if op == Op::Replace {
+                    Operation::Replace
+                } else {
+                    Operation::Update
+                },
+            ));
+        }
+    }
+
+    shared
+        .handle
+        .call(move |core| {
+            let sid = core.open_session(user, "gnmi", peer);
+            let mut all = Vec::new();
+            for d in deletes {
+                match d {
+                    Delete::One(p) => all.push(EditStep::at(Op::Remove, p, None)),
+                    Delete::All => {
+                        let tops: Vec<String> = core
+                            .running()
+                            .reference()
+                            .into_iter()
+                            .flat_map(|r| r.inclusive_siblings())
+                            .map(|n| n.path())
+                            .collect();
+                        all.extend(tops.into_iter().map(|p| EditStep::at(Op::Remove, p, None)));
+                    }
+                    Delete::Matching(x) => {
+                        let found: Vec<String> = match data::select(core.running(), &x) {
+                            Ok(nodes) => nodes
+                                .into_iter()
+                                .filter(|n| n.schema().is_config())
+                                .map(|n| n.path())
+                                .collect(),
+                            Err(e) => {
+                                core.close_session(sid, None);
+                                return Err(e);
+                            }
+                        };
+                        all.extend(found.into_iter().map(|p| EditStep::at(Op::Remove, p, None)));
+                    }
+                }
+            }
+            all.extend(steps);
+            let r = core.edit(
+                Some(sid),
+                Datastore::Running,
+                all,
+                ErrorOption::RollbackOnError,
+                false,
+            );
+            core.close_session(sid, None);
+            r.map_err(Error::from)
+        })
+        .await??;
+
+    Ok(pb::SetResponse {
+        prefix: req.prefix.clone(),
+        response: results,
+        timestamp: now_ns(),
+        ..Default::default()
+    })
+}
+
+fn result(p: &pb::Path, op: Operation) -> pb::UpdateResult {
+    pb::UpdateResult {
+        path: Some(p.clone()),
+        op: op as i32,
+        ..Default::default()
+    }
+}
+
+/// Refuses to write state (`config false`) data.
+fn config_only(dp: &DataPath, g: &GnmiPath) -> Result<()> {
+    if dp.nodes().iter().any(|n| !n.config) {
+        return Err(Error::invalid(format!(
+            "{g} is read-only (config false) data and cannot be set"
+        )));
+    }
+    Ok(())
+}
+
+/// The edit data for one replace or update: the node at `dp` with its
+/// ancestors (and their keys), holding `value`.
+fn build(ctx: &'static Context, dp: &DataPath, value: &SetValue) -> Result<nectar_mgmt::ly::Tree> {
+    let yerr = |e: nectar_yang::Error| Error::invalid(e.to_string());
+    let last = match dp.last() {
+        Some(l) => l.clone(),
+        None => {
+            // The root: a whole RFC 7951 document.
+            return match value {
+                SetValue::Json { value, .. } => {
+                    encoding::parse_edit(ctx, &value.to_string(), Format::Json).map_err(yerr)
+                }
+                _ => Err(Error::invalid(
+                    "the root takes a JSON document, not a scalar",
+                )),
+            };
+        }
+    };
+    match value {
+        SetValue::Unquoted { text, error } => {
+            if last.kind == NodeKind::Leaf {
+                build(ctx, dp, &SetValue::Scalar(text.clone()))
+            } else {
+                Err(Error::invalid(format!(
+                    "the value is not valid JSON: {error}"
+                )))
+            }
+        }
+        SetValue::Scalar(s) => {
+            if last.kind != NodeKind::Leaf && last.kind != NodeKind::LeafList {
+                return Err(Error::invalid(format!(
+                    "{} is not a leaf: send its content as JSON",
+                    last.name
+                )));
+            }
+            let mut tree = DataTree::new(ctx);
+            tree.new_path(&dp.to_xpath(), Some(s), false)
+                .map_err(|e| yerr(e.into()))?;
+            Ok(tree)
+        }
+        SetValue::List(items) => {
+            if last.kind != NodeKind::LeafList {
+                return Err(Error::invalid(format!("{} is not a leaf-list", last.name)));
+            }
+            let mut tree = DataTree::new(ctx);
+            for s in items {
+                tree.new_path(&dp.to_xpath(), Some(s), false)
+                    .map_err(|e| yerr(e.into()))?;
+            }
+            Ok(tree)
+        }
+        SetValue::Json { value, .. } => match (last.kind, value) {
+            (NodeKind::Leaf, v) => {
+                let text = json_scalar_text(v).ok_or_else(|| {
+                    Error::invalid(format!("{} is a leaf: send a scalar", last.name))
+                })?;
+                build(ctx, dp, &SetValue::Scalar(text))
+            }
+            (NodeKind::LeafList, Json::Array(items)) => {
+                let items = items
+                    .iter()
+                    .map(|v| {
+                        json_scalar_text(v)
+                            .ok_or_else(|| Error::invalid("leaf-list members must be scalars"))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                build(ctx, dp, &SetValue::List(items))
+            }
+            (NodeKind::Container, Json::Object(members))
+            | (NodeKind::List, Json::Object(members))
+                if last.kind == NodeKind::Container || !last.keys.is_empty() =>
+            {
+                // The node's content: its members, named as RFC 7951 names
+                // the children of a node of `last.module`; list keys come
+                // from the path and must agree with any given.
+                let mut content = serde_json::Map::new();
+                for (k, v) in members {
+                    let local = k.split_once(':').map_or(k.as_str(), |(_, n)| n);
+                    if let Some((_, key)) = last.keys.iter().find(|(kn, _)| kn == local) {
+                        if json_scalar_text(v).as_deref() != Some(key.as_str()) {
+                            return Err(Error::invalid(format!(
+                                "key {local} is {key:?} in the path but {v} in the value"
+                            )));
+                        }
+                        continue;
+                    }
+                    let name = if k.contains(':') {
+                        k.clone()
+                    } else {
+                        format!("{}:{k}", last.module)
+                    };
+                    content.insert(name, v.clone());
+                }
+                let text = Json::Object(content).to_string();
+                encoding::parse_at(ctx, dp, &text, Format::Json, encoding::Content::Edit)
+                    .map_err(yerr)
+            }
+            (NodeKind::List, Json::Array(_)) | (NodeKind::LeafList, _) | (NodeKind::List, _) => {
+                // A whole list (or leaf-list): {"module:name": [...]} under the
+                // parent.
+                let parent = dp.parent();
+                let mut doc = serde_json::Map::new();
+                doc.insert(format!("{}:{}", last.module, last.name), value.clone());
+                let text = Json::Object(doc).to_string();
+                encoding::parse_at(ctx, &parent, &text, Format::Json, encoding::Content::Edit)
+                    .map_err(yerr)
+            }
+            (kind, _) => Err(Error::invalid(format!(
+                "{} ({kind:?}) takes a JSON object",
+                last.name
+            ))),
+        },
+    }
+}
+
+/// A JSON scalar as the text a key value compares with.
+fn json_scalar_text(v: &Json) -> Option<String> {
+    match v {
+        Json::String(s) => Some(s.clone()),
+        Json::Number(n) => Some(n.to_string()),
+        Json::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}

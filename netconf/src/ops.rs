@@ -1,0 +1,1044 @@
+//! The NETCONF operations mapped onto the management core: RFC 6241 base
+//! operations, RFC 6022 get-schema, RFC 8526 get-data/edit-data, RFC 5277
+//! create-subscription, and any other YANG RPC (nectar-mgmt's rollback,
+//! providers' RPCs) through libyang. Parameters are read from the XML
+//! envelope; YANG data is parsed and printed by libyang.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use nectar_mgmt::error::{ErrorTag, ErrorType, Errors, MgmtError};
+use nectar_mgmt::ly::{self, Tree};
+use nectar_mgmt::{CommitOptions, Datastore, DefaultOp, ErrorOption, Op, Source};
+use nectar_yang::encoding::{self, Content, Format, PrintOptions, WithDefaults};
+use tokio::io::AsyncWrite;
+use yang2::context::Context;
+use yang2::data::{Data, DataFormat, DataOperation, DataTree};
+use yang2::schema::{SchemaNodeKind, SchemaOutputFormat, SchemaPrinterFlags};
+
+use crate::filter::{self, Selection};
+use crate::notif::Subscription;
+use crate::reply::{self, BASE_NS};
+use crate::server::{MONITORING_NS, NMDA_NS, NOTIF_NS, WD_NS};
+use crate::session::Session;
+use crate::xml::{Element, Node, escape_text};
+
+/// What an operation answers.
+#[derive(Debug)]
+pub(crate) enum Reply {
+    Ok,
+    /// Reply content (already XML).
+    Body(String),
+    /// `<ok/>`, then the session ends (close-session).
+    CloseOk,
+    /// `<ok/>`, then notifications flow.
+    Subscribed(Subscription),
+}
+
+type OpResult = Result<Reply, Errors>;
+
+const DS_NS: &str = "urn:ietf:params:xml:ns:yang:ietf-datastores";
+const OR_NS: &str = "urn:ietf:params:xml:ns:yang:ietf-origin";
+const WD_ATTR_NS: &str = "urn:ietf:params:xml:ns:netconf:default:1.0";
+
+fn proto(tag: ErrorTag, msg: impl Into<String>) -> MgmtError {
+    MgmtError::new(ErrorType::Protocol, tag, msg)
+}
+
+/// `unknown-element` for any child of `op` not in `allowed` (local names
+/// in the namespace `ns`).
+fn only(op: &Element, ns: &str, allowed: &[&str]) -> Result<(), MgmtError> {
+    for c in op.elements() {
+        if c.ns.as_deref() == Some(ns) && allowed.contains(&c.local.as_str()) {
+            continue;
+        }
+        if c.local == "with-defaults" && c.ns.as_deref() == Some(WD_NS) {
+            continue;
+        }
+        return Err(reply::unknown_element(ErrorType::Protocol, &c.local));
+    }
+    Ok(())
+}
+
+/// The datastore named inside `<target>` / `<source>`.
+fn datastore_in(el: &Element) -> Result<Datastore, MgmtError> {
+    let mut kids = el.elements();
+    let Some(d) = kids.next() else {
+        return Err(reply::missing_element(ErrorType::Protocol, &el.local)
+            .with_info("bad-element", el.local.clone()));
+    };
+    if kids.next().is_some() {
+        return Err(reply::bad_element(
+            ErrorType::Protocol,
+            &el.local,
+            &format!("{} names more than one datastore", el.local),
+        ));
+    }
+    if d.ns.as_deref() != Some(BASE_NS) {
+        return Err(reply::unknown_element(ErrorType::Protocol, &d.local));
+    }
+    match d.local.as_str() {
+        "running" => Ok(Datastore::Running),
+        "candidate" => Ok(Datastore::Candidate),
+        "startup" => Ok(Datastore::Startup),
+        "url" => Err(proto(
+            ErrorTag::OperationNotSupported,
+            "the :url capability is not supported",
+        )),
+        _ => Err(reply::unknown_element(ErrorType::Protocol, &d.local)),
+    }
+}
+
+fn required<'a>(op: &'a Element, name: &str, ns: &str) -> Result<&'a Element, MgmtError> {
+    op.child(name, ns)
+        .ok_or_else(|| reply::missing_element(ErrorType::Protocol, name))
+}
+
+/// A libyang error about client data, with the error-info RFC 6241 asks for.
+pub(crate) fn data_error(e: nectar_yang::Error) -> MgmtError {
+    let mut m = MgmtError::from_yang(&e);
+    let msg = m.message.clone();
+    let quoted: Vec<&str> = msg.split('"').skip(1).step_by(2).collect();
+    if msg.starts_with("No module with namespace") || msg.contains("Unknown XML prefix") {
+        m.tag = ErrorTag::UnknownNamespace;
+        m.error_type = ErrorType::Application;
+        if let Some(ns) = quoted.first() {
+            m = m.with_info("bad-namespace", ns.to_string());
+        }
+    } else if m.tag == ErrorTag::UnknownElement
+        && let Some(el) = quoted.first()
+    {
+        m = m.with_info("bad-element", el.to_string());
+    } else if m.tag == ErrorTag::MissingElement
+        && let Some(el) = quoted.first()
+    {
+        m = m.with_info("bad-element", el.to_string());
+    }
+    m
+}
+
+/// Parses the children of `<config>` as an edit (operation attributes
+/// allowed, nothing validated yet).
+fn parse_config(ctx: &'static Context, config: &Element) -> Result<Tree, MgmtError> {
+    let xml = config.children_xml();
+    encoding::parse(ctx, &xml, Format::Xml, Content::Edit).map_err(data_error)
+}
+
+fn with_defaults(op: &Element) -> Result<WithDefaults, MgmtError> {
+    match op.child("with-defaults", WD_NS) {
+        None => Ok(WithDefaults::Explicit),
+        Some(w) => WithDefaults::parse(w.text().trim()).ok_or_else(|| {
+            MgmtError::new(
+                ErrorType::Application,
+                ErrorTag::InvalidValue,
+                format!("unknown with-defaults mode {:?}", w.text().trim()),
+            )
+            .with_info("bad-element", "with-defaults")
+        }),
+    }
+}
+
+/// Prints data as XML with a with-defaults mode (RFC 6243 §6: the tagged
+/// mode's `default` attribute is in the NETCONF namespace for it).
+pub(crate) fn print_xml(tree: &Tree, wd: WithDefaults) -> Result<String, MgmtError> {
+    print_xml_keep(tree, wd, false)
+}
+
+/// [`print_xml`], optionally keeping empty non-presence containers (a
+/// get-data max-depth cut leaves them empty on purpose).
+pub(crate) fn print_xml_keep(
+    tree: &Tree,
+    wd: WithDefaults,
+    keep_empty: bool,
+) -> Result<String, MgmtError> {
+    let mut opts = PrintOptions::xml().with_defaults(wd);
+    opts.keep_empty_containers = keep_empty;
+    let s = encoding::print_tree(tree, &opts)?;
+    Ok(if wd == WithDefaults::ReportAllTagged {
+        s.replace(&format!("=\"{WD_NS}\""), &format!("=\"{WD_ATTR_NS}\""))
+    } else {
+        s
+    })
+}
+
+/// The nodes an XPath selects in `tree`, with their ancestors.
+pub(crate) fn select(tree: &Tree, xpath: &str) -> Result<Tree, MgmtError> {
+    let mut out = DataTree::new(tree.context());
+    if tree.reference().is_none() {
+        return Ok(out);
+    }
+    let set = tree
+        .find_xpath(xpath)
+        .map_err(|e| MgmtError::from(e).with_path(xpath))?;
+    for node in set {
+        let d = ly::dup_with_parents(&node)?;
+        out.merge(&d)?;
+    }
+    Ok(out)
+}
+
+fn parse_filter(ctx: &Context, op: &Element) -> Result<Selection, MgmtError> {
+    match op.child("filter", BASE_NS) {
+        None => Ok(Selection::All),
+        Some(f) => filter::from_filter(ctx, f),
+    }
+}
+
+fn parse_u32(el: &Element) -> Result<u32, MgmtError> {
+    el.text().trim().parse::<u32>().map_err(|_| {
+        MgmtError::new(
+            ErrorType::Protocol,
+            ErrorTag::InvalidValue,
+            format!("{} must be an unsigned 32-bit number", el.local),
+        )
+        .with_info("bad-element", el.local.clone())
+    })
+}
+
+/// Options of a read, shared by get, get-config and get-data.
+#[derive(Debug, Clone)]
+struct Read {
+    ds: Datastore,
+    selection: Selection,
+    wd: WithDefaults,
+    /// NMDA extras.
+    config_filter: Option<bool>,
+    max_depth: Option<u32>,
+    origin_filter: Option<(bool, Vec<String>)>,
+    with_origin: bool,
+}
+
+impl Read {
+    fn new(ds: Datastore, selection: Selection, wd: WithDefaults) -> Self {
+        Read {
+            ds,
+            selection,
+            wd,
+            config_filter: None,
+            max_depth: None,
+            origin_filter: None,
+            with_origin: false,
+        }
+    }
+}
+
+impl<W: AsyncWrite + Unpin + Send> Session<W> {
+    pub(crate) async fn dispatch(&mut self, op: &Element) -> OpResult {
+        let ns = op.ns.clone().unwrap_or_default();
+        let name = op.local.as_str();
+        if ns == BASE_NS {
+            // The hot operations check NACM in the same call to the core
+            // as their work (one thread hop per RPC).
+            if !matches!(
+                name,
+                "close-session" | "get" | "get-config" | "edit-config" | "commit"
+            ) {
+                self.check_rpc("ietf-netconf", name).await?;
+            }
+            return match name {
+                "get" => self.get(op).await,
+                "get-config" => self.get_config(op).await,
+                "edit-config" => self.edit_config(op).await,
+                "copy-config" => self.copy_config(op).await,
+                "delete-config" => self.delete_config(op).await,
+                "lock" => self.lock(op, true).await,
+                "unlock" => self.lock(op, false).await,
+                "close-session" => {
+                    only(op, BASE_NS, &[])?;
+                    Ok(Reply::CloseOk)
+                }
+                "kill-session" => self.kill_session(op).await,
+                "validate" => self.validate(op).await,
+                "commit" => self.commit(op).await,
+                "cancel-commit" => self.cancel_commit(op).await,
+                "discard-changes" => {
+                    only(op, BASE_NS, &[])?;
+                    let sid = self.sid;
+                    self.shared.mgmt.discard_changes(sid).await?;
+                    Ok(Reply::Ok)
+                }
+                _ => Err(reply::unknown_element(ErrorType::Protocol, name).into()),
+            };
+        }
+        if ns == MONITORING_NS && name == "get-schema" {
+            self.check_rpc("ietf-netconf-monitoring", name).await?;
+            return self.get_schema(op).await;
+        }
+        if ns == NMDA_NS && name == "get-data" {
+            self.check_rpc("ietf-netconf-nmda", name).await?;
+            return self.get_data(op).await;
+        }
+        if ns == NMDA_NS && name == "edit-data" {
+            self.check_rpc("ietf-netconf-nmda", name).await?;
+            return self.edit_data(op).await;
+        }
+        if ns == NOTIF_NS && name == "create-subscription" {
+            return self.create_subscription(op).await;
+        }
+        self.yang_rpc(op).await
+    }
+
+    async fn check_rpc(&self, module: &'static str, name: &str) -> Result<(), MgmtError> {
+        let sid = self.sid;
+        let name = name.to_string();
+        self.shared
+            .mgmt
+            .call(move |c| c.check_rpc(sid, module, &name))
+            .await?
+    }
+
+    /// Reads a datastore with the session's NACM view, adding the
+    /// NETCONF monitoring state to the operational datastore.
+    async fn read(&self, r: Read, nacm_op: Option<&'static str>) -> Result<Tree, MgmtError> {
+        let sid = self.sid;
+        let shared = Arc::clone(&self.shared);
+        let user = self.user.clone();
+        self.shared
+            .mgmt
+            .call(move |core| -> Result<Tree, MgmtError> {
+                if let Some(op) = nacm_op {
+                    core.check_rpc(sid, "ietf-netconf", op)?;
+                }
+                if r.selection == Selection::Nothing {
+                    return Ok(DataTree::new(core.context()));
+                }
+                let xpath = r.selection.xpath();
+                let mut tree = core.get(Some(sid), r.ds, xpath)?;
+                if r.ds == Datastore::Operational
+                    && xpath.is_none_or(|x| x.contains("ietf-netconf-monitoring:"))
+                {
+                    let locks: Vec<(Datastore, Option<u32>)> =
+                        [Datastore::Running, Datastore::Candidate, Datastore::Startup]
+                            .into_iter()
+                            .map(|d| (d, core.lock_holder(d)))
+                            .collect();
+                    let mut mon = shared.monitoring_state(&locks)?;
+                    if let Some(x) = xpath {
+                        mon = select(&mon, x)?;
+                    }
+                    core.nacm().filter_read(&user, &mut mon);
+                    tree.merge(&mon)?;
+                }
+                if r.ds == Datastore::Operational && (r.with_origin || r.origin_filter.is_some()) {
+                    nectar_mgmt::origin::annotate(&mut tree, core.running())?;
+                }
+                Ok(tree)
+            })
+            .await?
+    }
+
+    async fn get(&mut self, op: &Element) -> OpResult {
+        only(op, BASE_NS, &["filter"])?;
+        let selection = parse_filter(self.shared.ctx, op)?;
+        let wd = with_defaults(op)?;
+        let tree = self
+            .read(
+                Read::new(Datastore::Operational, selection, wd),
+                Some("get"),
+            )
+            .await?;
+        Ok(Reply::Body(format!(
+            "<data>{}</data>",
+            print_xml(&tree, wd)?
+        )))
+    }
+
+    async fn get_config(&mut self, op: &Element) -> OpResult {
+        only(op, BASE_NS, &["source", "filter"])?;
+        let ds = datastore_in(required(op, "source", BASE_NS)?)?;
+        let selection = parse_filter(self.shared.ctx, op)?;
+        let wd = with_defaults(op)?;
+        let tree = self
+            .read(Read::new(ds, selection, wd), Some("get-config"))
+            .await?;
+        Ok(Reply::Body(format!(
+            "<data>{}</data>",
+            print_xml(&tree, wd)?
+        )))
+    }
+
+    async fn edit(
+        &mut self,
+        nacm_op: Option<&'static str>,
+        target: Datastore,
+        default_op: DefaultOp,
+        error_option: ErrorOption,
+        test_only: bool,
+        config: &Element,
+    ) -> OpResult {
+        let ctx = self.shared.ctx;
+        check_operations(config)?;
+        let mut config = config.clone();
+        let mut leaf_deletes = Vec::new();
+        let base = config.clone();
+        extract_leaf_deletes(ctx, &base, &mut config, "", "", false, &mut leaf_deletes);
+        let tree = parse_config(ctx, &config)?;
+        let mut steps = nectar_mgmt::edit::steps_from_netconf(&tree, default_op)?;
+        for (path, op, inherited) in leaf_deletes {
+            let mut step = nectar_mgmt::EditStep::at(op, path, None);
+            step.parents_must_exist = !inherited && default_op == DefaultOp::None;
+            steps.push(step);
+        }
+        let sid = self.sid;
+        let out = self
+            .shared
+            .mgmt
+            .call(move |c| {
+                if let Some(op) = nacm_op {
+                    c.check_rpc(sid, "ietf-netconf", op)?;
+                }
+                c.edit(Some(sid), target, steps, error_option, test_only)
+            })
+            .await??;
+        if out.errors.is_empty() {
+            Ok(Reply::Ok)
+        } else {
+            Err(Errors(out.errors))
+        }
+    }
+
+    async fn edit_config(&mut self, op: &Element) -> OpResult {
+        only(
+            op,
+            BASE_NS,
+            &[
+                "target",
+                "default-operation",
+                "test-option",
+                "error-option",
+                "config",
+                "url",
+            ],
+        )?;
+        let target = datastore_in(required(op, "target", BASE_NS)?)?;
+        let default_op = match op.child("default-operation", BASE_NS) {
+            None => DefaultOp::Merge,
+            Some(d) => match d.text().trim() {
+                "merge" => DefaultOp::Merge,
+                "replace" => DefaultOp::Replace,
+                "none" => DefaultOp::None,
+                other => {
+                    return Err(invalid_param("default-operation", other).into());
+                }
+            },
+        };
+        let test_only = match op.child("test-option", BASE_NS) {
+            None => false,
+            Some(t) => match t.text().trim() {
+                // Validation always runs before a change is applied:
+                // `set` is served as test-then-set.
+                "test-then-set" | "set" => false,
+                "test-only" => true,
+                other => return Err(invalid_param("test-option", other).into()),
+            },
+        };
+        let error_option = match op.child("error-option", BASE_NS) {
+            None => ErrorOption::StopOnError,
+            Some(e) => match e.text().trim() {
+                "stop-on-error" => ErrorOption::StopOnError,
+                "continue-on-error" => ErrorOption::ContinueOnError,
+                "rollback-on-error" => ErrorOption::RollbackOnError,
+                other => return Err(invalid_param("error-option", other).into()),
+            },
+        };
+        if op.child("url", BASE_NS).is_some() {
+            return Err(proto(
+                ErrorTag::OperationNotSupported,
+                "the :url capability is not supported",
+            )
+            .into());
+        }
+        let config = required(op, "config", BASE_NS)?;
+        self.edit(
+            Some("edit-config"),
+            target,
+            default_op,
+            error_option,
+            test_only,
+            config,
+        )
+        .await
+    }
+
+    /// The source of copy-config and validate: a datastore or inline config.
+    fn source(&self, op: &Element) -> Result<Source, MgmtError> {
+        let src = required(op, "source", BASE_NS)?;
+        if let Some(cfg) = src.child("config", BASE_NS) {
+            let tree = parse_config(self.shared.ctx, cfg)?;
+            if tree
+                .traverse()
+                .any(|n| n.meta().any(|m| m.name() == "operation"))
+            {
+                return Err(MgmtError::new(
+                    ErrorType::Protocol,
+                    ErrorTag::BadAttribute,
+                    "operation attributes are only allowed in edit-config",
+                )
+                .with_info("bad-attribute", "operation")
+                .with_info("bad-element", "config"));
+            }
+            return Ok(Source::Inline(tree));
+        }
+        Ok(Source::Datastore(datastore_in(src)?))
+    }
+
+    async fn copy_config(&mut self, op: &Element) -> OpResult {
+        only(op, BASE_NS, &["target", "source"])?;
+        let target = datastore_in(required(op, "target", BASE_NS)?)?;
+        with_defaults(op)?;
+        let source = self.source(op)?;
+        self.shared
+            .mgmt
+            .copy_config(self.sid, target, source)
+            .await?;
+        Ok(Reply::Ok)
+    }
+
+    async fn delete_config(&mut self, op: &Element) -> OpResult {
+        only(op, BASE_NS, &["target"])?;
+        let target = datastore_in(required(op, "target", BASE_NS)?)?;
+        self.shared.mgmt.delete_config(self.sid, target).await?;
+        Ok(Reply::Ok)
+    }
+
+    async fn lock(&mut self, op: &Element, lock: bool) -> OpResult {
+        only(op, BASE_NS, &["target"])?;
+        let ds = datastore_in(required(op, "target", BASE_NS)?)?;
+        if lock {
+            self.shared.mgmt.lock(self.sid, ds).await?;
+            if let Ok(mut m) = self.shared.lock_times.lock() {
+                m.insert(ds, (self.sid, nectar_mgmt::types::now_rfc3339()));
+            }
+        } else {
+            self.shared.mgmt.unlock(self.sid, ds).await?;
+            if let Ok(mut m) = self.shared.lock_times.lock() {
+                m.remove(&ds);
+            }
+        }
+        Ok(Reply::Ok)
+    }
+
+    async fn kill_session(&mut self, op: &Element) -> OpResult {
+        only(op, BASE_NS, &["session-id"])?;
+        let target = parse_u32(required(op, "session-id", BASE_NS)?)?;
+        if target == 0 {
+            return Err(invalid_param("session-id", "0").into());
+        }
+        self.shared.mgmt.kill_session(self.sid, target).await?;
+        let entry = self
+            .shared
+            .sessions
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&target).cloned());
+        if let Some(e) = entry {
+            e.kill.notify_one();
+        }
+        Ok(Reply::Ok)
+    }
+
+    async fn validate(&mut self, op: &Element) -> OpResult {
+        only(op, BASE_NS, &["source"])?;
+        let source = self.source(op)?;
+        self.shared.mgmt.validate(source).await?;
+        Ok(Reply::Ok)
+    }
+
+    async fn commit(&mut self, op: &Element) -> OpResult {
+        only(
+            op,
+            BASE_NS,
+            &["confirmed", "confirm-timeout", "persist", "persist-id"],
+        )?;
+        let confirmed = op.child("confirmed", BASE_NS).is_some();
+        let timeout = match op.child("confirm-timeout", BASE_NS) {
+            Some(t) => {
+                let s = parse_u32(t)?;
+                if s == 0 {
+                    return Err(invalid_param("confirm-timeout", "0").into());
+                }
+                Some(Duration::from_secs(s.into()))
+            }
+            None => None,
+        };
+        let persist = op.child("persist", BASE_NS).map(|p| p.text());
+        let persist_id = op.child("persist-id", BASE_NS).map(|p| p.text());
+        if !confirmed && (timeout.is_some() || persist.is_some()) {
+            return Err(MgmtError::new(
+                ErrorType::Protocol,
+                ErrorTag::MissingElement,
+                "confirm-timeout and persist need confirmed",
+            )
+            .with_info("bad-element", "confirmed")
+            .into());
+        }
+        let opts = CommitOptions {
+            confirmed,
+            timeout,
+            persist,
+            persist_id,
+            comment: None,
+        };
+        let sid = self.sid;
+        self.shared
+            .mgmt
+            .call(move |c| {
+                c.check_rpc(sid, "ietf-netconf", "commit")?;
+                c.commit(Some(sid), opts)
+            })
+            .await??;
+        Ok(Reply::Ok)
+    }
+
+    async fn cancel_commit(&mut self, op: &Element) -> OpResult {
+        only(op, BASE_NS, &["persist-id"])?;
+        let persist_id = op.child("persist-id", BASE_NS).map(|p| p.text());
+        self.shared.mgmt.cancel_commit(self.sid, persist_id).await?;
+        Ok(Reply::Ok)
+    }
+
+    /// RFC 6022 get-schema.
+    async fn get_schema(&mut self, op: &Element) -> OpResult {
+        only(op, MONITORING_NS, &["identifier", "version", "format"])?;
+        let id = required(op, "identifier", MONITORING_NS)?.text();
+        let id = id.trim();
+        let version = op
+            .child("version", MONITORING_NS)
+            .map(|v| v.text().trim().to_string())
+            .filter(|v| !v.is_empty());
+        let format = match op.child("format", MONITORING_NS) {
+            None => "yang".to_string(),
+            Some(f) => {
+                let t = f.text();
+                let t = t.trim();
+                match t.split_once(':') {
+                    Some((p, local)) if f.resolve_prefix(p).as_deref() == Some(MONITORING_NS) => {
+                        local.to_string()
+                    }
+                    None => t.to_string(),
+                    Some(_) => t.to_string(),
+                }
+            }
+        };
+        let not_found = || {
+            MgmtError::new(
+                ErrorType::Protocol,
+                ErrorTag::InvalidValue,
+                format!(
+                    "no schema {id:?}{}",
+                    version
+                        .as_deref()
+                        .map(|v| format!(" revision {v}"))
+                        .unwrap_or_default()
+                ),
+            )
+        };
+        if id.is_empty()
+            || id.contains('\0')
+            || version.as_deref().is_some_and(|v| v.contains('\0'))
+        {
+            return Err(not_found().into());
+        }
+        let ctx = self.shared.ctx;
+        let text = match ctx.get_module(id, version.as_deref()).or_else(|| {
+            version
+                .is_none()
+                .then(|| ctx.get_module_latest(id))
+                .flatten()
+        }) {
+            Some(m) => {
+                let embedded = nectar_yang::models::embedded(id)
+                    .filter(|e| e.revision == m.revision() && e.belongs_to.is_none());
+                match (format.as_str(), embedded) {
+                    ("yang", Some(e)) => e.text.to_string(),
+                    ("yang", None) => m
+                        .print_string(SchemaOutputFormat::YANG, SchemaPrinterFlags::empty())
+                        .map_err(MgmtError::from)?,
+                    ("yin", _) => m
+                        .print_string(SchemaOutputFormat::YIN, SchemaPrinterFlags::empty())
+                        .map_err(MgmtError::from)?,
+                    _ => {
+                        return Err(MgmtError::new(
+                            ErrorType::Protocol,
+                            ErrorTag::InvalidValue,
+                            format!("unsupported schema format {format:?}"),
+                        )
+                        .with_info("bad-element", "format")
+                        .into());
+                    }
+                }
+            }
+            None => match nectar_yang::models::embedded(id) {
+                Some(e)
+                    if e.belongs_to.is_some()
+                        && format == "yang"
+                        && (version.is_none() || version.as_deref() == e.revision) =>
+                {
+                    e.text.to_string()
+                }
+                _ => return Err(not_found().into()),
+            },
+        };
+        Ok(Reply::Body(format!(
+            "<data xmlns=\"{MONITORING_NS}\">{}</data>",
+            escape_text(&text)
+        )))
+    }
+
+    /// RFC 8526 get-data.
+    async fn get_data(&mut self, op: &Element) -> OpResult {
+        only(
+            op,
+            NMDA_NS,
+            &[
+                "datastore",
+                "subtree-filter",
+                "xpath-filter",
+                "config-filter",
+                "max-depth",
+                "origin-filter",
+                "negated-origin-filter",
+                "with-origin",
+            ],
+        )?;
+        let ctx = self.shared.ctx;
+        let ds = nmda_datastore(required(op, "datastore", NMDA_NS)?)?;
+        let selection = match (
+            op.child("subtree-filter", NMDA_NS),
+            op.child("xpath-filter", NMDA_NS),
+        ) {
+            (Some(_), Some(_)) => {
+                return Err(reply::bad_element(
+                    ErrorType::Protocol,
+                    "xpath-filter",
+                    "subtree-filter and xpath-filter exclude each other",
+                )
+                .into());
+            }
+            (Some(f), None) => filter::subtree(ctx, f)?,
+            (None, Some(x)) => filter::xpath(ctx, x, x.text().trim())?,
+            (None, None) => Selection::All,
+        };
+        let mut r = Read::new(ds, selection, with_defaults(op)?);
+        if let Some(c) = op.child("config-filter", NMDA_NS) {
+            r.config_filter = Some(match c.text().trim() {
+                "true" => true,
+                "false" => false,
+                other => return Err(invalid_param("config-filter", other).into()),
+            });
+        }
+        if let Some(d) = op.child("max-depth", NMDA_NS) {
+            let t = d.text();
+            let t = t.trim();
+            if t != "unbounded" {
+                match t.parse::<u32>() {
+                    Ok(n) if (1..=65535).contains(&n) => r.max_depth = Some(n),
+                    _ => return Err(invalid_param("max-depth", t).into()),
+                }
+            }
+        }
+        let origins =
+            |negated: bool, name: &str| -> Result<Option<(bool, Vec<String>)>, MgmtError> {
+                let els: Vec<&Element> = op
+                    .elements()
+                    .filter(|e| e.local == name && e.ns.as_deref() == Some(NMDA_NS))
+                    .collect();
+                if els.is_empty() {
+                    return Ok(None);
+                }
+                let mut ids = Vec::new();
+                for e in els {
+                    ids.push(identity(e, OR_NS).ok_or_else(|| invalid_param(name, &e.text()))?);
+                }
+                Ok(Some((negated, ids)))
+            };
+        let pos = origins(false, "origin-filter")?;
+        let neg = origins(true, "negated-origin-filter")?;
+        if pos.is_some() && neg.is_some() {
+            return Err(reply::bad_element(
+                ErrorType::Protocol,
+                "negated-origin-filter",
+                "origin-filter and negated-origin-filter exclude each other",
+            )
+            .into());
+        }
+        r.origin_filter = pos.or(neg);
+        r.with_origin = op.child("with-origin", NMDA_NS).is_some();
+        if (r.origin_filter.is_some() || r.with_origin) && ds != Datastore::Operational {
+            return Err(MgmtError::new(
+                ErrorType::Protocol,
+                ErrorTag::InvalidValue,
+                "origin filters and with-origin apply to the operational datastore only",
+            )
+            .into());
+        }
+        let wd = r.wd;
+        let with_origin = r.with_origin;
+        let mut tree = self.read(r.clone(), None).await?;
+        crate::nmda::shape(
+            &mut tree,
+            r.config_filter,
+            r.max_depth,
+            r.origin_filter.as_ref(),
+        )?;
+        if !with_origin {
+            ly::strip_meta(&mut tree);
+        }
+        let body = print_xml_keep(&tree, wd, r.max_depth.is_some())?;
+        Ok(Reply::Body(format!(
+            "<data xmlns=\"{NMDA_NS}\">{body}</data>"
+        )))
+    }
+
+    /// RFC 8526 edit-data.
+    async fn edit_data(&mut self, op: &Element) -> OpResult {
+        only(
+            op,
+            NMDA_NS,
+            &["datastore", "default-operation", "config", "url"],
+        )?;
+        let ds = nmda_datastore(required(op, "datastore", NMDA_NS)?)?;
+        if !matches!(ds, Datastore::Running | Datastore::Candidate) {
+            return Err(MgmtError::new(
+                ErrorType::Protocol,
+                ErrorTag::InvalidValue,
+                format!("edit-data cannot write the {} datastore", ds.as_str()),
+            )
+            .into());
+        }
+        let default_op = match op.child("default-operation", NMDA_NS) {
+            None => DefaultOp::Merge,
+            Some(d) => match d.text().trim() {
+                "merge" => DefaultOp::Merge,
+                "replace" => DefaultOp::Replace,
+                "none" => DefaultOp::None,
+                other => return Err(invalid_param("default-operation", other).into()),
+            },
+        };
+        if op.child("url", NMDA_NS).is_some() {
+            return Err(proto(
+                ErrorTag::OperationNotSupported,
+                "the :url capability is not supported",
+            )
+            .into());
+        }
+        let config = required(op, "config", NMDA_NS)?;
+        self.edit(
+            None,
+            ds,
+            default_op,
+            ErrorOption::RollbackOnError,
+            false,
+            config,
+        )
+        .await
+    }
+
+    /// RFC 5277 create-subscription.
+    async fn create_subscription(&mut self, op: &Element) -> OpResult {
+        if self.subscription.is_some() {
+            return Err(proto(
+                ErrorTag::OperationFailed,
+                "this session already has a subscription",
+            )
+            .into());
+        }
+        let Some(log) = self.shared.notifications.clone() else {
+            return Err(proto(
+                ErrorTag::OperationNotSupported,
+                "notifications are not enabled",
+            )
+            .into());
+        };
+        let sub = crate::notif::subscribe(
+            self.shared.ctx,
+            self.shared.mgmt.clone(),
+            self.user.clone(),
+            log,
+            op,
+        )?;
+        Ok(Reply::Subscribed(sub))
+    }
+
+    /// Any other operation: a YANG RPC of an implemented module.
+    async fn yang_rpc(&mut self, op: &Element) -> OpResult {
+        let ctx = self.shared.ctx;
+        let ns = op.ns.clone().unwrap_or_default();
+        let Some(module) = ctx.get_module_implemented_ns(&ns) else {
+            return Err(MgmtError::new(
+                ErrorType::Protocol,
+                ErrorTag::UnknownNamespace,
+                format!("no module has the namespace {ns:?}"),
+            )
+            .with_info("bad-element", op.local.clone())
+            .with_info("bad-namespace", ns)
+            .into());
+        };
+        if !module.rpcs().any(|r| r.name() == op.local) {
+            return Err(reply::unknown_element(ErrorType::Protocol, &op.local).into());
+        }
+        let mut text = op.to_xml().into_bytes();
+        text.push(0);
+        let input = DataTree::parse_op_string(ctx, text, DataFormat::XML, DataOperation::RpcYang)
+            .map_err(|e| data_error(nectar_yang::Error::from(e)))?;
+        let output = self.shared.mgmt.rpc(self.sid, input).await?;
+        let Some(out) = output else {
+            return Ok(Reply::Ok);
+        };
+        let mut body = String::new();
+        if let Some(top) = out.reference() {
+            let rpc_node = top
+                .traverse()
+                .find(|n| n.schema().name() == op.local)
+                .unwrap_or(top);
+            for c in rpc_node.children() {
+                body.push_str(
+                    &encoding::print_node(&c, &PrintOptions::xml().siblings(false))
+                        .map_err(MgmtError::from)?,
+                );
+            }
+        }
+        if body.is_empty() {
+            Ok(Reply::Ok)
+        } else {
+            Ok(Reply::Body(body))
+        }
+    }
+}
+
+/// RFC 6241 §7.2: an `operation` attribute with an unknown value is a
+/// bad-attribute.
+fn check_operations(el: &Element) -> Result<(), MgmtError> {
+    for c in el.elements() {
+        if let Some(a) = c.attr_ns("operation", BASE_NS)
+            && !matches!(
+                a.value.as_str(),
+                "merge" | "replace" | "create" | "delete" | "remove"
+            )
+        {
+            return Err(MgmtError::new(
+                ErrorType::Protocol,
+                ErrorTag::BadAttribute,
+                format!("unknown operation {:?}", a.value),
+            )
+            .with_info("bad-attribute", "operation")
+            .with_info("bad-element", c.local.clone()));
+        }
+        check_operations(c)?;
+    }
+    Ok(())
+}
+
+/// The `operation` attribute of an element, if delete or remove.
+fn delete_op(el: &Element) -> Option<Op> {
+    let a = el.attr_ns("operation", BASE_NS)?;
+    match a.value.as_str() {
+        "delete" => Some(Op::Delete),
+        "remove" => Some(Op::Remove),
+        _ => None,
+    }
+}
+
+/// Takes out of `out` (a copy of `el`) the leaves deleted or removed with an
+/// empty element (`<mtu nc:operation="delete"/>`): their value is not part
+/// of the request and may not parse, so they become delete steps by path.
+/// `path` is the JSON-style data path of `el`, `module` its module.
+fn extract_leaf_deletes(
+    ctx: &Context,
+    el: &Element,
+    out: &mut Element,
+    path: &str,
+    module: &str,
+    inherited: bool,
+    found: &mut Vec<(String, Op, bool)>,
+) {
+    let mut keep = Vec::with_capacity(el.children.len());
+    for (i, node) in el.children.iter().enumerate() {
+        let Node::Element(c) = node else {
+            keep.push(i);
+            continue;
+        };
+        let Some(cm) =
+            c.ns.as_deref()
+                .and_then(|ns| ctx.get_module_latest_ns(ns))
+                .map(|m| m.name().to_string())
+        else {
+            keep.push(i);
+            continue;
+        };
+        let step = if cm == module {
+            c.local.clone()
+        } else {
+            format!("{cm}:{}", c.local)
+        };
+        let mut cpath = format!("{path}/{step}");
+        let schema = ctx.find_path(&ly::schema_path_of(&cpath)).ok();
+        let kind = schema.as_ref().map(|s| s.kind());
+        if let (Some(op), Some(SchemaNodeKind::Leaf)) = (delete_op(c), kind)
+            && filter::is_empty(c)
+        {
+            found.push((cpath, op, inherited));
+            continue;
+        }
+        keep.push(i);
+        if let Some(s) = &schema
+            && s.kind() == SchemaNodeKind::List
+        {
+            for k in s.list_keys() {
+                let v = c
+                    .elements()
+                    .find(|e| e.local == k.name())
+                    .map(|e| e.text())
+                    .unwrap_or_default();
+                cpath.push_str(&format!("[{}={}]", k.name(), filter::quote(v.trim())));
+            }
+        }
+        if let Some(Node::Element(oc)) = out.children.get_mut(i) {
+            let inh = inherited || c.attr_ns("operation", BASE_NS).is_some();
+            extract_leaf_deletes(ctx, c, oc, &cpath, &cm, inh, found);
+        }
+    }
+    if keep.len() != el.children.len() {
+        let mut i = 0;
+        out.children.retain(|_| {
+            let k = keep.contains(&i);
+            i += 1;
+            k
+        });
+    }
+}
+
+fn invalid_param(name: &str, value: &str) -> MgmtError {
+    MgmtError::new(
+        ErrorType::Protocol,
+        ErrorTag::InvalidValue,
+        format!("invalid {name} {value:?}"),
+    )
+    .with_info("bad-element", name)
+}
+
+/// An identityref value written as `prefix:name` (or `name` in the
+/// element's default namespace), if it belongs to `ns`.
+fn identity(el: &Element, ns: &str) -> Option<String> {
+    let t = el.text();
+    let t = t.trim();
+    let (p, local) = match t.split_once(':') {
+        Some((p, l)) => (Some(p), l),
+        None => (None, t),
+    };
+    let bound = match p {
+        Some(p) => el.resolve_prefix(p),
+        None => el
+            .decls
+            .iter()
+            .chain(el.inherited.iter())
+            .find(|(p, _)| p.is_none())
+            .map(|(_, u)| u.clone()),
+    };
+    (bound.as_deref() == Some(ns)).then(|| local.to_string())
+}
+
+fn nmda_datastore(el: &Element) -> Result<Datastore, MgmtError> {
+    let name = identity(el, DS_NS).ok_or_else(|| invalid_param("datastore", &el.text()))?;
+    Datastore::parse(&name).ok_or_else(|| invalid_param("datastore", &el.text()))
+}

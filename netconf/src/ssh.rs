@@ -1,0 +1,189 @@
+//! The SSH transport (RFC 6242) with russh: password and public-key
+//! authentication against the daemon's users, the `netconf` subsystem (every
+//! other subsystem, shell and exec refused), the session limit, and one
+//! NETCONF session per subsystem channel under the authenticated user.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use nectar_mgmt::Authenticator;
+use nectar_mgmt::nacm::UserCtx;
+use russh::server::{Auth, Msg, PublicKeyOffer, Session as SshSession, VerifiedPublicKey};
+use russh::{Channel, ChannelId, MethodKind, MethodSet};
+
+use crate::server::Shared;
+
+/// One SSH connection.
+pub(crate) struct Conn {
+    pub shared: Arc<Shared>,
+    pub auth: Arc<dyn Authenticator>,
+    pub peer: Option<SocketAddr>,
+    pub user: Option<UserCtx>,
+    pub channels: HashMap<ChannelId, Channel<Msg>>,
+}
+
+fn reject() -> Auth {
+    let mut methods = MethodSet::empty();
+    methods.push(MethodKind::Password);
+    methods.push(MethodKind::PublicKey);
+    Auth::Reject {
+        proceed_with_methods: Some(methods),
+        partial_success: false,
+    }
+}
+
+impl russh::server::Handler for Conn {
+    type Error = russh::Error;
+
+    async fn auth_password(&mut self, user: &str, password: &str) -> Result<Auth, Self::Error> {
+        let auth = Arc::clone(&self.auth);
+        let (u, p) = (user.to_string(), password.to_string());
+        let ctx = tokio::task::spawn_blocking(move || auth.check_password(&u, &p))
+            .await
+            .ok()
+            .flatten();
+        match ctx {
+            Some(c) => {
+                self.user = Some(c);
+                Ok(Auth::Accept)
+            }
+            None => {
+                tracing::info!(user, peer = ?self.peer, "NETCONF password authentication failed");
+                Ok(reject())
+            }
+        }
+    }
+
+    async fn auth_publickey_offered(
+        &mut self,
+        user: &str,
+        offer: PublicKeyOffer<'_>,
+    ) -> Result<Auth, Self::Error> {
+        let known = offer
+            .public_key
+            .to_bytes()
+            .ok()
+            .and_then(|b| self.auth.check_public_key(user, &b))
+            .is_some();
+        Ok(if known { Auth::Accept } else { reject() })
+    }
+
+    async fn auth_publickey(
+        &mut self,
+        user: &str,
+        key: VerifiedPublicKey<'_>,
+    ) -> Result<Auth, Self::Error> {
+        match key
+            .public_key
+            .to_bytes()
+            .ok()
+            .and_then(|b| self.auth.check_public_key(user, &b))
+        {
+            Some(c) => {
+                self.user = Some(c);
+                Ok(Auth::Accept)
+            }
+            None => {
+                tracing::info!(user, peer = ?self.peer, "NETCONF public key authentication failed");
+                Ok(reject())
+            }
+        }
+    }
+
+    async fn channel_open_session(
+        &mut self,
+        channel: Channel<Msg>,
+        reply: russh::server::ChannelOpenHandle,
+        _session: &mut SshSession,
+    ) -> Result<(), Self::Error> {
+        self.channels.insert(channel.id(), channel);
+        reply.accept().await;
+        Ok(())
+    }
+
+    async fn subsystem_request(
+        &mut self,
+        channel_id: ChannelId,
+        name: &str,
+        session: &mut SshSession,
+    ) -> Result<(), Self::Error> {
+        let (Some(user), true) = (self.user.clone(), name == "netconf") else {
+            tracing::info!(subsystem = name, "SSH subsystem refused");
+            session.channel_failure(channel_id)?;
+            session.close(channel_id)?;
+            return Ok(());
+        };
+        let Some(channel) = self.channels.remove(&channel_id) else {
+            session.channel_failure(channel_id)?;
+            return Ok(());
+        };
+        let shared = Arc::clone(&self.shared);
+        let max = shared.settings.max_sessions;
+        let now = shared.active.fetch_add(1, Ordering::SeqCst);
+        if now >= max {
+            shared.active.fetch_sub(1, Ordering::SeqCst);
+            tracing::warn!(max, peer = ?self.peer, "NETCONF session refused: maximum number of sessions reached");
+            session.channel_failure(channel_id)?;
+            session.close(channel_id)?;
+            return Ok(());
+        }
+        session.channel_success(channel_id)?;
+        let peer = self.peer;
+        let handle = session.handle();
+        tokio::spawn(async move {
+            crate::session::run(Arc::clone(&shared), channel.into_stream(), user, peer).await;
+            shared.active.fetch_sub(1, Ordering::SeqCst);
+            // The channel is closed (the stream was dropped after its last
+            // reply): a client normally disconnects now. One that does not
+            // is disconnected after a grace period that lets the last
+            // messages reach it.
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            let _ = handle
+                .disconnect(
+                    russh::Disconnect::ByApplication,
+                    "NETCONF session ended".into(),
+                    "en".into(),
+                )
+                .await;
+        });
+        Ok(())
+    }
+
+    async fn exec_request(
+        &mut self,
+        channel: ChannelId,
+        _data: &[u8],
+        session: &mut SshSession,
+    ) -> Result<(), Self::Error> {
+        session.channel_failure(channel)?;
+        session.close(channel)?;
+        Ok(())
+    }
+
+    async fn shell_request(
+        &mut self,
+        channel: ChannelId,
+        session: &mut SshSession,
+    ) -> Result<(), Self::Error> {
+        session.channel_failure(channel)?;
+        session.close(channel)?;
+        Ok(())
+    }
+
+    async fn pty_request(
+        &mut self,
+        channel: ChannelId,
+        _term: &str,
+        _col_width: u32,
+        _row_height: u32,
+        _pix_width: u32,
+        _pix_height: u32,
+        _modes: &[(russh::Pty, u32)],
+        session: &mut SshSession,
+    ) -> Result<(), Self::Error> {
+        session.channel_failure(channel)?;
+        Ok(())
+    }
+}

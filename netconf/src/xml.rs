@@ -1,0 +1,412 @@
+//! A small namespace-aware XML element tree for the NETCONF envelope and the
+//! operation parameters (`<rpc>`, `<edit-config>`, `<filter>`, ...), read
+//! with quick-xml. YANG data inside it (`<config>`, inline sources) is not
+//! interpreted here: [`Element::to_xml`] serialises a subtree back to text
+//! with every namespace declaration in scope, so libyang parses it exactly
+//! as the client wrote it (prefixes in identityref values included).
+
+use std::fmt::Write as _;
+
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::name::ResolveResult;
+use quick_xml::reader::NsReader;
+
+/// Deepest element nesting accepted in a message.
+const MAX_DEPTH: usize = 512;
+
+/// One attribute, with its resolved namespace (unprefixed attributes have
+/// none, XML namespaces rules).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attr {
+    /// As written, e.g. `nc:operation`.
+    pub qname: String,
+    pub local: String,
+    pub ns: Option<String>,
+    pub value: String,
+}
+
+/// A namespace declaration: prefix (`None` for the default namespace) and
+/// URI.
+pub type Decl = (Option<String>, String);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Node {
+    Element(Element),
+    Text(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Element {
+    /// As written, e.g. `nc:rpc`.
+    pub qname: String,
+    pub local: String,
+    pub ns: Option<String>,
+    /// Attributes other than namespace declarations.
+    pub attrs: Vec<Attr>,
+    /// Namespace declarations made on this element.
+    pub decls: Vec<Decl>,
+    pub children: Vec<Node>,
+    /// Declarations in scope from the ancestors (not repeated in `decls`),
+    /// so a subtree can be serialised on its own.
+    pub inherited: Vec<Decl>,
+}
+
+/// An XML syntax error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct XmlError(pub String);
+
+fn err(e: impl std::fmt::Display) -> XmlError {
+    XmlError(e.to_string())
+}
+
+impl Element {
+    /// Child elements.
+    pub fn elements(&self) -> impl Iterator<Item = &Element> {
+        self.children.iter().filter_map(|n| match n {
+            Node::Element(e) => Some(e),
+            Node::Text(_) => None,
+        })
+    }
+
+    /// The first child element with this local name and namespace.
+    pub fn child(&self, local: &str, ns: &str) -> Option<&Element> {
+        self.elements()
+            .find(|e| e.local == local && e.ns.as_deref() == Some(ns))
+    }
+
+    /// The concatenated text content (direct text children only).
+    pub fn text(&self) -> String {
+        let mut s = String::new();
+        for n in &self.children {
+            if let Node::Text(t) = n {
+                s.push_str(t);
+            }
+        }
+        s
+    }
+
+    /// Whether the element has non-whitespace text.
+    pub fn has_text(&self) -> bool {
+        self.children
+            .iter()
+            .any(|n| matches!(n, Node::Text(t) if !t.trim().is_empty()))
+    }
+
+    pub fn attr(&self, local: &str) -> Option<&Attr> {
+        self.attrs
+            .iter()
+            .find(|a| a.local == local && a.ns.is_none())
+    }
+
+    pub fn attr_ns(&self, local: &str, ns: &str) -> Option<&Attr> {
+        self.attrs
+            .iter()
+            .find(|a| a.local == local && a.ns.as_deref() == Some(ns))
+    }
+
+    /// Every namespace declaration in scope here (own ones win).
+    pub fn scope(&self) -> Vec<Decl> {
+        let mut out: Vec<Decl> = self.decls.clone();
+        for d in &self.inherited {
+            if !out.iter().any(|o| o.0 == d.0) {
+                out.push(d.clone());
+            }
+        }
+        out
+    }
+
+    /// The namespace a prefix is bound to here.
+    pub fn resolve_prefix(&self, prefix: &str) -> Option<String> {
+        self.decls
+            .iter()
+            .chain(self.inherited.iter())
+            .find(|(p, _)| p.as_deref() == Some(prefix))
+            .map(|(_, u)| u.clone())
+    }
+
+    /// Serialises this element and its subtree; the declarations in scope
+    /// from the ancestors are written on it.
+    pub fn to_xml(&self) -> String {
+        let mut out = String::new();
+        self.write(&mut out, true);
+        out
+    }
+
+    /// Serialises the child nodes (elements only, each with the namespace
+    /// declarations in scope), as a document of top-level nodes.
+    pub fn children_xml(&self) -> String {
+        let mut out = String::new();
+        for e in self.elements() {
+            e.write(&mut out, true);
+        }
+        out
+    }
+
+    fn write(&self, out: &mut String, root: bool) {
+        out.push('<');
+        out.push_str(&self.qname);
+        let decls = if root {
+            self.scope()
+        } else {
+            self.decls.clone()
+        };
+        for (p, u) in &decls {
+            match p {
+                Some(p) => {
+                    let _ = write!(out, " xmlns:{p}=\"{}\"", escape_attr(u));
+                }
+                None => {
+                    let _ = write!(out, " xmlns=\"{}\"", escape_attr(u));
+                }
+            }
+        }
+        for a in &self.attrs {
+            let _ = write!(out, " {}=\"{}\"", a.qname, escape_attr(&a.value));
+        }
+        if self.children.is_empty() {
+            out.push_str("/>");
+            return;
+        }
+        out.push('>');
+        for c in &self.children {
+            match c {
+                Node::Element(e) => e.write(out, false),
+                Node::Text(t) => out.push_str(&escape_text(t)),
+            }
+        }
+        out.push_str("</");
+        out.push_str(&self.qname);
+        out.push('>');
+    }
+}
+
+/// Escapes text content.
+pub fn escape_text(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.contains(['<', '>', '&']) {
+        return s.into();
+    }
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .into()
+}
+
+/// Escapes an attribute value (double-quoted).
+pub fn escape_attr(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.contains(['<', '>', '&', '"', '\n', '\r', '\t']) {
+        return s.into();
+    }
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\n', "&#10;")
+        .replace('\r', "&#13;")
+        .replace('\t', "&#9;")
+        .into()
+}
+
+fn resolved(r: ResolveResult<'_>) -> Result<Option<String>, XmlError> {
+    match r {
+        ResolveResult::Bound(ns) => Ok(Some(ns.as_ref().to_string())),
+        ResolveResult::Unbound => Ok(None),
+        ResolveResult::Unknown(p) => Err(XmlError(format!("undeclared namespace prefix {p:?}"))),
+    }
+}
+
+fn start(
+    reader: &NsReader<&[u8]>,
+    e: &BytesStart<'_>,
+    inherited: Vec<Decl>,
+) -> Result<Element, XmlError> {
+    let qname = <str as ToOwned>::to_owned(e.name().as_ref()).to_string();
+    let (ns, local) = reader.resolver().resolve_element(e.name());
+    let ns = resolved(ns)?;
+    let local = <str as ToOwned>::to_owned(local.as_ref()).to_string();
+    let mut attrs = Vec::new();
+    let mut decls = Vec::new();
+    for a in e.attributes() {
+        let a = a.map_err(err)?;
+        let key = <str as ToOwned>::to_owned(a.key.as_ref()).to_string();
+        let value = a
+            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+            .map_err(err)?
+            .into_owned();
+        if key == "xmlns" {
+            decls.push((None, value));
+            continue;
+        }
+        if let Some(p) = key.strip_prefix("xmlns:") {
+            decls.push((Some(p.to_string()), value));
+            continue;
+        }
+        let (ans, alocal) = reader.resolver().resolve_attribute(a.key);
+        attrs.push(Attr {
+            local: <str as ToOwned>::to_owned(alocal.as_ref()).to_string(),
+            ns: resolved(ans)?,
+            qname: key,
+            value,
+        });
+    }
+    let inherited = inherited
+        .into_iter()
+        .filter(|d| !decls.iter().any(|o: &Decl| o.0 == d.0))
+        .collect();
+    Ok(Element {
+        qname,
+        local,
+        ns,
+        attrs,
+        decls,
+        children: Vec::new(),
+        inherited,
+    })
+}
+
+/// Parses a document with exactly one root element. Comments, processing
+/// instructions and the XML declaration are skipped; a DOCTYPE is refused.
+pub fn parse(text: &str) -> Result<Element, XmlError> {
+    let mut reader = NsReader::from_str(text);
+    reader.config_mut().check_end_names = true;
+    let mut stack: Vec<Element> = Vec::new();
+    let mut root: Option<Element> = None;
+    loop {
+        let ev = reader.read_event().map_err(err)?;
+        match ev {
+            Event::Start(e) => open(&reader, &e, &mut stack, &root)?,
+            Event::Empty(e) => {
+                open(&reader, &e, &mut stack, &root)?;
+                close(&mut stack, &mut root);
+            }
+            Event::End(_) => close(&mut stack, &mut root),
+            Event::Text(t) => {
+                let s = t.xml10_content();
+                push_text(&mut stack, &root, &s)?;
+            }
+            Event::CData(t) => {
+                let s = <str as ToOwned>::to_owned(t.as_ref());
+                push_text(&mut stack, &root, &s)?;
+            }
+            Event::GeneralRef(r) => {
+                let s = match r.resolve_char_ref().map_err(err)? {
+                    Some(c) => c.to_string(),
+                    None => {
+                        let name = <str as ToOwned>::to_owned(r.as_ref());
+                        quick_xml::escape::resolve_predefined_entity(&name)
+                            .ok_or_else(|| XmlError(format!("unknown entity &{name};")))?
+                            .to_string()
+                    }
+                };
+                push_text(&mut stack, &root, &s)?;
+            }
+            Event::DocType(_) => return Err(XmlError("DOCTYPE is not allowed".into())),
+            Event::Comment(_) | Event::PI(_) | Event::Decl(_) => {}
+            Event::Eof => break,
+        }
+    }
+    if !stack.is_empty() {
+        return Err(XmlError("unexpected end of document".into()));
+    }
+    root.ok_or_else(|| XmlError("no root element".into()))
+}
+
+fn open(
+    reader: &NsReader<&[u8]>,
+    e: &BytesStart<'_>,
+    stack: &mut Vec<Element>,
+    root: &Option<Element>,
+) -> Result<(), XmlError> {
+    if root.is_some() {
+        return Err(XmlError("content after the root element".into()));
+    }
+    if stack.len() >= MAX_DEPTH {
+        return Err(XmlError("elements nested too deeply".into()));
+    }
+    let inherited = stack.last().map(|p| p.scope()).unwrap_or_default();
+    let el = start(reader, e, inherited)?;
+    stack.push(el);
+    Ok(())
+}
+
+fn close(stack: &mut Vec<Element>, root: &mut Option<Element>) {
+    if let Some(el) = stack.pop() {
+        match stack.last_mut() {
+            Some(parent) => parent.children.push(Node::Element(el)),
+            None => *root = Some(el),
+        }
+    }
+}
+
+fn push_text(stack: &mut [Element], root: &Option<Element>, s: &str) -> Result<(), XmlError> {
+    match stack.last_mut() {
+        Some(el) => {
+            if let Some(Node::Text(t)) = el.children.last_mut() {
+                t.push_str(s);
+            } else {
+                el.children.push(Node::Text(s.to_string()));
+            }
+            Ok(())
+        }
+        None if s.trim().is_empty() => Ok(()),
+        None if root.is_some() => Err(XmlError("text after the root element".into())),
+        None => Err(XmlError("text before the root element".into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn namespaces_and_attributes() {
+        let doc = r#"<?xml version="1.0"?>
+<rpc xmlns="urn:ietf:params:xml:ns:netconf:base:1.0" message-id="7" xmlns:x="urn:x" x:tag="a&amp;b">
+  <edit-config><config><top xmlns="urn:t" xmlns:i="urn:i"><v>i:id</v><e/></top></config></edit-config>
+</rpc>"#;
+        let root = parse(doc).unwrap();
+        assert_eq!(root.local, "rpc");
+        assert_eq!(
+            root.ns.as_deref(),
+            Some("urn:ietf:params:xml:ns:netconf:base:1.0")
+        );
+        assert_eq!(root.attr("message-id").unwrap().value, "7");
+        assert_eq!(root.attr_ns("tag", "urn:x").unwrap().value, "a&b");
+        let cfg = root
+            .child("edit-config", "urn:ietf:params:xml:ns:netconf:base:1.0")
+            .unwrap()
+            .child("config", "urn:ietf:params:xml:ns:netconf:base:1.0")
+            .unwrap();
+        let top = cfg.elements().next().unwrap();
+        assert_eq!(top.ns.as_deref(), Some("urn:t"));
+        assert_eq!(top.elements().nth(1).unwrap().local, "e");
+        let xml = cfg.children_xml();
+        assert!(
+            xml.starts_with("<top xmlns=\"urn:t\" xmlns:i=\"urn:i\" xmlns:x=\"urn:x\">"),
+            "{xml}"
+        );
+        assert!(xml.contains("<v>i:id</v><e/></top>"), "{xml}");
+    }
+
+    #[test]
+    fn entities_and_cdata() {
+        let root = parse("<a>x &lt; &#65;<![CDATA[<b>]]></a>").unwrap();
+        assert_eq!(root.text(), "x < A<b>");
+        assert_eq!(root.to_xml(), "<a>x &lt; A&lt;b&gt;</a>");
+    }
+
+    #[test]
+    fn malformed() {
+        for bad in [
+            "<a>",
+            "<a></b>",
+            "<a/><b/>",
+            "text",
+            "<!DOCTYPE a><a/>",
+            "<p:a/>",
+            "<a>&foo;</a>",
+        ] {
+            assert!(parse(bad).is_err(), "{bad} accepted");
+        }
+    }
+}

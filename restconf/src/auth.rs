@@ -1,0 +1,153 @@
+//! HTTP Basic authentication (RFC 7617) against the daemon's users, and the
+//! management session each user's requests run in.
+//!
+//! Checking a password is argon2 (tens of milliseconds of CPU, on purpose),
+//! so it runs in `spawn_blocking`, and a successful check is remembered for
+//! [`CACHE_TTL`] keyed by the SHA-256 of the `Authorization` value (the
+//! password itself is never stored). Failures are never cached.
+//!
+//! Sessions: RESTCONF is stateless, but NACM and the datastore locks work on
+//! management sessions. Each authenticated user gets one management session
+//! (protocol `restconf`), opened on first use and shared by all of that
+//! user's requests and connections. If the session disappears (a NETCONF
+//! `kill-session`), the next request opens a new one, in the same actor call
+//! that runs the request, so a request never runs without its user's
+//! session.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::http::{HeaderMap, header};
+use base64::Engine as _;
+use nectar_mgmt::nacm::UserCtx;
+use nectar_mgmt::{Authenticator, Core, SessionId};
+use sha2::{Digest, Sha256};
+
+use crate::error::Error;
+
+/// How long a successful password check is remembered.
+pub const CACHE_TTL: Duration = Duration::from_secs(30);
+
+/// Cached credentials beyond this many are dropped (all expired first).
+const CACHE_MAX: usize = 4096;
+
+/// An authenticated user and its management session.
+#[derive(Debug)]
+pub struct Client {
+    pub user: UserCtx,
+    sid: AtomicU32,
+}
+
+impl Client {
+    /// The user's session, (re)opened if it does not exist. Runs on the
+    /// core's thread.
+    pub fn session(&self, core: &mut Core) -> SessionId {
+        let sid = self.sid.load(Ordering::Acquire);
+        if sid != 0 && core.has_session(sid) {
+            return sid;
+        }
+        let new = core.open_session(self.user.clone(), "restconf", None);
+        self.sid.store(new, Ordering::Release);
+        new
+    }
+
+    /// The session id last used (0 before the first request).
+    pub fn session_id(&self) -> SessionId {
+        self.sid.load(Ordering::Acquire)
+    }
+}
+
+/// A remembered successful check: the client and until when it holds.
+type Cached = (Arc<Client>, Instant);
+
+/// The authentication state of a server.
+pub struct Auth {
+    auth: Arc<dyn Authenticator>,
+    cache: Mutex<HashMap<[u8; 32], Cached>>,
+    clients: Mutex<HashMap<String, Arc<Client>>>,
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auth").finish_non_exhaustive()
+    }
+}
+
+impl Auth {
+    pub fn new(auth: Arc<dyn Authenticator>) -> Self {
+        Auth {
+            auth,
+            cache: Mutex::new(HashMap::new()),
+            clients: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Every client that has authenticated so far (for closing sessions).
+    pub fn clients(&self) -> Vec<Arc<Client>> {
+        lock(&self.clients).values().cloned().collect()
+    }
+
+    /// Authenticates a request from its `Authorization: Basic` header.
+    pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Arc<Client>, Error> {
+        let Some(value) = headers.get(header::AUTHORIZATION) else {
+            return Err(Error::unauthorized("authentication required"));
+        };
+        let key: [u8; 32] = Sha256::digest(value.as_bytes()).into();
+        if let Some((client, until)) = lock(&self.cache).get(&key)
+            && Instant::now() < *until
+        {
+            return Ok(Arc::clone(client));
+        }
+        let text = value
+            .to_str()
+            .map_err(|_| Error::unauthorized("malformed Authorization header"))?;
+        let (scheme, token) = text.trim().split_once(' ').unwrap_or((text, ""));
+        if !scheme.eq_ignore_ascii_case("basic") {
+            return Err(Error::unauthorized(
+                "only the Basic authentication scheme is supported",
+            ));
+        }
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(token.trim())
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(|| Error::unauthorized("malformed Basic credentials"))?;
+        let Some((user, password)) = decoded.split_once(':') else {
+            return Err(Error::unauthorized("malformed Basic credentials"));
+        };
+        let (user, password) = (user.to_string(), password.to_string());
+        let auth = Arc::clone(&self.auth);
+        let checked = tokio::task::spawn_blocking(move || auth.check_password(&user, &password))
+            .await
+            .map_err(Error::internal)?;
+        let Some(ctx) = checked else {
+            tracing::info!("restconf: authentication failed");
+            return Err(Error::unauthorized("authentication failed"));
+        };
+        let client = {
+            let mut clients = lock(&self.clients);
+            Arc::clone(clients.entry(ctx.name.clone()).or_insert_with(|| {
+                Arc::new(Client {
+                    user: ctx,
+                    sid: AtomicU32::new(0),
+                })
+            }))
+        };
+        let mut cache = lock(&self.cache);
+        if cache.len() >= CACHE_MAX {
+            let now = Instant::now();
+            cache.retain(|_, (_, until)| *until > now);
+            if cache.len() >= CACHE_MAX {
+                cache.clear();
+            }
+        }
+        cache.insert(key, (Arc::clone(&client), Instant::now() + CACHE_TTL));
+        Ok(client)
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}

@@ -1,0 +1,871 @@
+//! Data resources and datastore resources (RFC 8040 §3.5, §4; RFC 8527 §3):
+//! GET/HEAD with `content`, `depth`, `fields`, `with-defaults` (and
+//! `with-origin` on the operational datastore), PUT, POST (create a child,
+//! or invoke an action), PATCH (plain merge, or YANG Patch), DELETE and
+//! OPTIONS, with entity-tags and conditional requests.
+//!
+//! Which datastore a request works on: `{+restconf}/data` reads the
+//! operational datastore (running plus state) unless `content=config`, or
+//! the target's subtree has no state (then running, which is the same
+//! data), and writes running. `{+restconf}/ds/ietf-datastores:<name>` reads
+//! and writes that datastore; operational is read-only.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use axum::body::Body;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::Response;
+use nectar_mgmt::ly::{self, Tree};
+use nectar_mgmt::{Core, Datastore, EditStep, ErrorOption, Op, SessionId};
+use nectar_yang::encoding::{self, Content as Parse, Format, PrintOptions, WithDefaults};
+use nectar_yang::path::{DataPath, NodeKind};
+use yang2::data::DataNodeRef;
+
+use crate::conditional::{Conditions, ReadOutcome, Validators};
+use crate::error::Error;
+use crate::media::{self, BodyKind};
+use crate::ordered::{self, Entry};
+use crate::query::{Content, Insert, Query, Resource};
+use crate::tree;
+use crate::{Req, Shared};
+
+/// The datastore part of a request URI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DsSel {
+    /// `{+restconf}/data`.
+    Unified,
+    /// `{+restconf}/ds/ietf-datastores:<name>`.
+    Nmda(Datastore),
+}
+
+impl DsSel {
+    /// The datastore written by edits.
+    fn write_ds(self) -> Result<Datastore, Error> {
+        match self {
+            DsSel::Unified => Ok(Datastore::Running),
+            DsSel::Nmda(Datastore::Operational) => {
+                Err(Error::method_not_allowed("GET, HEAD, OPTIONS"))
+            }
+            DsSel::Nmda(d) => Ok(d),
+        }
+    }
+}
+
+/// A resolved request target.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub ds: DsSel,
+    pub path: DataPath,
+    /// `/restconf/data` or `/restconf/ds/ietf-datastores:<name>`.
+    pub prefix: String,
+}
+
+impl Target {
+    pub fn xpath(&self) -> Option<String> {
+        (!self.path.is_root()).then(|| self.path.to_xpath())
+    }
+
+    fn kind(&self) -> Option<NodeKind> {
+        self.path.last().map(|n| n.kind)
+    }
+
+    /// Writes need one instance: keys on every list, a value on a
+    /// leaf-list entry.
+    fn check_single(&self) -> Result<(), Error> {
+        if let Some(last) = self.path.last()
+            && (last.is_unkeyed_collection() || !self.path.is_single_instance())
+        {
+            return Err(Error::invalid(format!(
+                "{} {} must be identified by its {} to be written",
+                match last.kind {
+                    NodeKind::LeafList => "a leaf-list entry",
+                    _ => "a list entry",
+                },
+                last.name,
+                match last.kind {
+                    NodeKind::LeafList => "value",
+                    _ => "keys",
+                },
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Parses the data path of a request (`sub` is the URI path after the
+/// datastore prefix, still percent-encoded).
+pub fn target(st: &Shared, ds: DsSel, prefix: &str, sub: &str) -> Result<Target, Error> {
+    let path = if sub.is_empty() || sub == "/" {
+        DataPath::root()
+    } else {
+        st.parse_path(sub)
+            .map_err(|e| Error::invalid(e.to_string()))?
+    };
+    if path.to_xpath().contains('\0') {
+        return Err(Error::invalid("a key value must not contain NUL"));
+    }
+    Ok(Target {
+        ds,
+        path,
+        prefix: prefix.to_string(),
+    })
+}
+
+/// Entry point for data and datastore resources.
+pub async fn handle(
+    st: &Arc<Shared>,
+    rq: &mut Req,
+    ds: DsSel,
+    prefix: &str,
+    sub: &str,
+) -> Result<Response, Error> {
+    let t = target(st, ds, prefix, sub)?;
+    match t.kind() {
+        Some(NodeKind::Rpc) => {
+            return Err(Error::invalid(
+                "an RPC is invoked at {+restconf}/operations, not as a data resource",
+            ));
+        }
+        Some(NodeKind::Notification) => {
+            return Err(Error::invalid("a notification is not a data resource"));
+        }
+        Some(NodeKind::Action) => {
+            if rq.method == Method::POST {
+                return crate::ops::invoke(st, rq, &t.path).await;
+            }
+            if rq.method == Method::OPTIONS {
+                return Ok(options("POST, OPTIONS", false));
+            }
+            return Err(Error::method_not_allowed("POST, OPTIONS"));
+        }
+        _ => {}
+    }
+    let read_only = ds == DsSel::Nmda(Datastore::Operational);
+    let allow = match (read_only, t.path.is_root()) {
+        (true, _) => "GET, HEAD, OPTIONS",
+        (false, true) => "GET, HEAD, OPTIONS, POST, PUT, PATCH",
+        (false, false) => "GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE",
+    };
+    let method = rq.method.clone();
+    match method {
+        Method::GET => get(st, rq, &t, false).await,
+        Method::HEAD => get(st, rq, &t, true).await,
+        Method::OPTIONS => Ok(options(allow, !read_only)),
+        Method::PUT if !read_only => put(st, rq, &t).await,
+        Method::POST if !read_only => post(st, rq, &t).await,
+        Method::PATCH if !read_only => match media::content_type(&rq.headers)? {
+            Some(BodyKind::Patch(f)) => crate::patch::yang_patch(st, rq, &t, f).await,
+            _ => patch(st, rq, &t).await,
+        },
+        Method::DELETE if !read_only && !t.path.is_root() => delete(st, rq, &t).await,
+        _ => Err(Error::method_not_allowed(allow)),
+    }
+}
+
+fn options(allow: &str, writable: bool) -> Response {
+    let mut r = Response::builder()
+        .status(StatusCode::OK)
+        .header(header::ALLOW, allow);
+    if writable {
+        r = r.header("accept-patch", media::ACCEPT_PATCH);
+    }
+    r.body(Body::empty()).unwrap_or_default()
+}
+
+// ===== validators =====
+
+/// The validators of the resource at `xpath` (`None`: the datastore) in
+/// the configuration datastore `ds`, as the session's user sees it. See
+/// `conditional` for the rule.
+pub fn validators(
+    core: &Core,
+    sid: SessionId,
+    ds: Datastore,
+    xpath: Option<&str>,
+    started: SystemTime,
+) -> Result<Validators, Error> {
+    let last_modified = match ds {
+        Datastore::Running | Datastore::Operational => Some(
+            core.last_commit()
+                .and_then(|r| humantime::parse_rfc3339_weak(&r.time).ok())
+                .unwrap_or(started),
+        ),
+        _ => None,
+    };
+    let ds = if ds == Datastore::Operational {
+        Datastore::Running
+    } else {
+        ds
+    };
+    match xpath {
+        None => {
+            let etag = match ds {
+                Datastore::Running => format!("\"running-{}\"", core.commit_id()),
+                _ => tree::content_etag(&core.get(Some(sid), ds, None)?)?,
+            };
+            Ok(Validators {
+                exists: true,
+                etag: Some(etag),
+                last_modified,
+            })
+        }
+        Some(x) => {
+            let t = core.get(Some(sid), ds, Some(x))?;
+            Ok(validators_of(&t, x, last_modified)?)
+        }
+    }
+}
+
+fn validators_of(
+    t: &Tree,
+    xpath: &str,
+    last_modified: Option<SystemTime>,
+) -> Result<Validators, Error> {
+    let etag = tree::resource_etag(t, xpath)?;
+    Ok(Validators {
+        exists: etag.is_some(),
+        last_modified: if etag.is_some() { last_modified } else { None },
+        etag,
+    })
+}
+
+fn validator_headers(r: &mut Response, v: &Validators) {
+    if let Some(e) = &v.etag
+        && let Ok(h) = HeaderValue::from_str(e)
+    {
+        r.headers_mut().insert(header::ETAG, h);
+    }
+    if let Some(t) = v.last_modified
+        && let Ok(h) = HeaderValue::from_str(&httpdate::fmt_http_date(t))
+    {
+        r.headers_mut().insert(header::LAST_MODIFIED, h);
+    }
+}
+
+fn not_modified(v: &Validators) -> Response {
+    let mut r = Response::builder()
+        .status(StatusCode::NOT_MODIFIED)
+        .body(Body::empty())
+        .unwrap_or_default();
+    validator_headers(&mut r, v);
+    r
+}
+
+// ===== GET / HEAD =====
+
+async fn get(st: &Arc<Shared>, rq: &Req, t: &Target, head: bool) -> Result<Response, Error> {
+    let operational = t.ds == DsSel::Nmda(Datastore::Operational);
+    let q = Query::parse(
+        rq.query(),
+        rq.method.as_str(),
+        Resource::Data { operational },
+    )?;
+    let format = media::accept(&rq.headers, Format::Json)?;
+    let cond = Conditions::from_headers(&rq.headers);
+    let content = q.content.unwrap_or_default();
+    let has_state = st.has_state(&t.path);
+    let (read_ds, prune) = match t.ds {
+        DsSel::Unified => match content {
+            Content::Config => (Datastore::Running, None),
+            Content::Nonconfig => (Datastore::Operational, Some(Content::Nonconfig)),
+            Content::All if has_state => (Datastore::Operational, None),
+            Content::All => (Datastore::Running, None),
+        },
+        DsSel::Nmda(d) => (d, (content != Content::All).then_some(content)),
+    };
+    let cacheable = read_ds != Datastore::Operational || content == Content::Config || !has_state;
+    let xpath = t.xpath();
+    let local = if read_ds == Datastore::Operational {
+        crate::discovery::local_state(st, &rq.headers, &rq.uri, xpath.as_deref())?
+    } else {
+        None
+    };
+    let user = rq.client.user.clone();
+    let x = xpath.clone();
+    // One instance (keys everywhere, no concat() in the path): a path lookup
+    // instead of an XPath evaluation.
+    let single = t.path.is_single_instance()
+        && t.path.last().is_some_and(|n| !n.is_unkeyed_collection())
+        && !xpath.as_deref().is_some_and(|x| x.contains("concat("));
+    // The actor only reads; entity-tags are computed here, off its thread.
+    let (mut data, config, commit, last_commit) = st
+        .call(&rq.client, move |core, sid| -> Result<_, Error> {
+            let mut data = match (&x, single) {
+                (Some(x), true) => core.get_node(Some(sid), read_ds, x)?,
+                _ => core.get(Some(sid), read_ds, x.as_deref())?,
+            };
+            if let Some(mut local) = local {
+                core.nacm().filter_read(&user, &mut local);
+                data.merge(&local).map_err(nectar_yang::Error::from)?;
+            }
+            // Operational data carries state: the entity-tag is over the
+            // configuration behind it, running's.
+            let config = match (&x, read_ds) {
+                (Some(x), Datastore::Operational) => {
+                    Some(core.get(Some(sid), Datastore::Running, Some(x))?)
+                }
+                _ => None,
+            };
+            let last_commit = core.last_commit().map(|r| r.time.clone());
+            Ok((data, config, core.commit_id(), last_commit))
+        })
+        .await??;
+    if read_ds == Datastore::Operational
+        && xpath
+            .as_deref()
+            .is_none_or(|x| x.starts_with("/ietf-yang-library:"))
+    {
+        crate::discovery::add_schema_locations(st, &rq.headers, &rq.uri, &mut data)?;
+    }
+    let last_modified = match read_ds {
+        Datastore::Running | Datastore::Operational => Some(
+            last_commit
+                .and_then(|t| humantime::parse_rfc3339_weak(&t).ok())
+                .unwrap_or(st.started),
+        ),
+        _ => None,
+    };
+    // The default representation of a configuration resource is exactly
+    // what its entity-tag is computed over: print it once.
+    let plain = config.is_none()
+        && prune.is_none()
+        && q.fields.is_none()
+        && q.depth.is_none()
+        && !q.with_origin
+        && format == Format::Json
+        && matches!(q.with_defaults, None | Some(WithDefaults::Explicit));
+    if let (Some(x), true) = (&xpath, plain) {
+        let targets = if single {
+            tree::extract_single(&data, x)?
+        } else {
+            tree::extract_nodes(&data, x)?
+        };
+        if targets.is_empty() {
+            return Err(Error::not_found(format!(
+                "the resource {} does not exist",
+                t.path.to_uri()
+            )));
+        }
+        let body =
+            tree::print_targets(&targets, &tree::etag_print_options())?.ok_or_else(|| {
+                Error::not_found(format!(
+                    "the resource {} has no data of the requested content",
+                    t.path.to_uri()
+                ))
+            })?;
+        let v = Validators {
+            exists: true,
+            etag: Some(tree::etag_of(&body)),
+            last_modified,
+        };
+        if cond.check_read(&v, cacheable)? == ReadOutcome::NotModified {
+            return Ok(not_modified(&v));
+        }
+        let mut r = crate::respond(StatusCode::OK, media::data_type(format), body, head);
+        validator_headers(&mut r, &v);
+        r.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        return Ok(r);
+    }
+    let v = match &xpath {
+        None => Validators {
+            exists: true,
+            etag: Some(match read_ds {
+                Datastore::Running | Datastore::Operational => format!("\"running-{commit}\""),
+                _ => tree::content_etag(&data)?,
+            }),
+            last_modified,
+        },
+        Some(x) => {
+            let mut v = validators_of(config.as_ref().unwrap_or(&data), x, last_modified)?;
+            v.exists = true;
+            v
+        }
+    };
+    if let Some(x) = &xpath
+        && tree::select(&data, x)?.is_empty()
+    {
+        return Err(Error::not_found(format!(
+            "the resource {} does not exist",
+            t.path.to_uri()
+        )));
+    }
+    if cond.check_read(&v, cacheable)? == ReadOutcome::NotModified {
+        return Ok(not_modified(&v));
+    }
+    if let Some(c) = prune {
+        tree::prune_content(&mut data, c)?;
+    }
+    let level = t.path.nodes().len().max(1);
+    if let Some(fields) = &q.fields {
+        let fields = tree::expand_fields(fields)?;
+        data = tree::apply_fields(st.ctx, &data, xpath.as_deref(), level, &fields, q.depth)?;
+    } else if let Some(depth) = q.depth {
+        tree::prune_levels(&mut data, level + depth as usize - 1)?;
+    }
+    if q.with_origin {
+        let running = st
+            .call(&rq.client, |core, _| {
+                core.get(None, Datastore::Running, None)
+            })
+            .await??;
+        nectar_mgmt::origin::annotate(&mut data, &running)?;
+    }
+    let targets = tree::extract(data, xpath.as_deref())?;
+    let options = PrintOptions {
+        format,
+        with_defaults: q.with_defaults.unwrap_or(WithDefaults::Explicit),
+        siblings: true,
+        pretty: false,
+        keep_empty_containers: xpath.is_some() || q.depth.is_some() || q.fields.is_some(),
+    };
+    let printed = match tree::print_targets(&targets, &options)? {
+        Some(p) => p,
+        None if xpath.is_none() => match format {
+            Format::Json => "{}".to_string(),
+            Format::Xml => String::new(),
+        },
+        None => {
+            return Err(Error::not_found(format!(
+                "the resource {} has no data of the requested content",
+                t.path.to_uri()
+            )));
+        }
+    };
+    let body = if xpath.is_none() {
+        wrap_datastore(&printed, format)
+    } else {
+        printed
+    };
+    let mut r = crate::respond(StatusCode::OK, media::data_type(format), body, head);
+    validator_headers(&mut r, &v);
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    Ok(r)
+}
+
+/// The datastore resource's representation: the `ietf-restconf:data`
+/// container (RFC 8040 §3.3.1).
+fn wrap_datastore(printed: &str, format: Format) -> String {
+    match format {
+        Format::Json => format!("{{\"ietf-restconf:data\":{printed}}}"),
+        Format::Xml => {
+            format!("<data xmlns=\"urn:ietf:params:xml:ns:yang:ietf-restconf\">{printed}</data>")
+        }
+    }
+}
+
+// ===== bodies =====
+
+/// The format of a yang-data request body (415 for anything else).
+pub fn body_format(rq: &Req) -> Result<Format, Error> {
+    match media::content_type(&rq.headers)? {
+        Some(BodyKind::Data(f)) => Ok(f),
+        Some(BodyKind::Patch(_)) => Err(Error::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            nectar_mgmt::MgmtError::protocol(
+                nectar_mgmt::ErrorTag::InvalidValue,
+                "a YANG Patch body is only accepted by PATCH",
+            ),
+        )),
+        None => Err(Error::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            nectar_mgmt::MgmtError::protocol(
+                nectar_mgmt::ErrorTag::InvalidValue,
+                "the request body needs a Content-Type (application/yang-data+json or \
+                 application/yang-data+xml)",
+            ),
+        )),
+    }
+}
+
+fn children_of<'t>(
+    tree: &'t Tree,
+    parent: Option<&str>,
+) -> Result<Vec<DataNodeRef<'t, 'static>>, Error> {
+    Ok(match parent {
+        None => tree
+            .reference()
+            .map(|r| r.inclusive_siblings().collect())
+            .unwrap_or_default(),
+        Some(p) => match ly::find(tree, p)? {
+            Some(n) => n.children().filter(|c| !c.schema().is_list_key()).collect(),
+            None => Vec::new(),
+        },
+    })
+}
+
+/// Parses a PUT or PATCH body: exactly the target node, with key values
+/// equal to the URI's (RFC 8040 §4.5). Returns the tree from the top level.
+fn parse_replacement(st: &Shared, t: &Target, text: &str, format: Format) -> Result<Tree, Error> {
+    if text.trim().is_empty() {
+        return Err(Error::malformed("the request body is empty"));
+    }
+    if t.path.is_root() {
+        return Ok(encoding::parse(st.ctx, text, format, Parse::Edit)?);
+    }
+    let parent = t.path.parent();
+    let tree = encoding::parse_at(st.ctx, &parent, text, format, Parse::Edit)?;
+    let parent_x = (!parent.is_root()).then(|| parent.to_xpath());
+    let under = children_of(&tree, parent_x.as_deref())?;
+    let xpath = t.path.to_xpath();
+    let matches = tree::select(&tree, &xpath)?;
+    if under.len() != 1 || matches.len() != 1 {
+        let last = t.path.last().map(|n| n.name.as_str()).unwrap_or("");
+        return Err(Error::invalid(if matches.is_empty() {
+            format!(
+                "the request body must hold the target resource {last} with the key values \
+                 of the request URI"
+            )
+        } else {
+            format!("the request body must hold exactly one node: the target resource {last}")
+        }));
+    }
+    Ok(tree)
+}
+
+// ===== PUT =====
+
+async fn put(st: &Arc<Shared>, rq: &mut Req, t: &Target) -> Result<Response, Error> {
+    let q = Query::parse(rq.query(), "PUT", Resource::Data { operational: false })?;
+    t.check_single()?;
+    let format = body_format(rq)?;
+    let text = rq.text().await?;
+    let data = parse_replacement(st, t, &text, format)?;
+    let ds = t.ds.write_ds()?;
+    let cond = Conditions::from_headers(&rq.headers);
+    let placement = match q.insert {
+        None => None,
+        Some(insert) => Some(Placement::resolve(st, &t.path, insert, q.point.as_deref())?),
+    };
+    let started = st.started;
+    let xpath = t.xpath();
+    let (created, v) = st
+        .call(&rq.client, move |core, sid| -> Result<_, Error> {
+            let v = validators(core, sid, ds, xpath.as_deref(), started)?;
+            cond.check_write(&v)?;
+            let steps = match &xpath {
+                None => vec![EditStep::replace_all(data)],
+                Some(x) => {
+                    let plain = |e: Entry| match e {
+                        Entry::Put { path, data } => EditStep::at(Op::Replace, path, Some(data)),
+                        Entry::Move { path } => EditStep::at(Op::Merge, path, None),
+                    };
+                    let entry = Entry::Put {
+                        path: x.clone(),
+                        data,
+                    };
+                    match &placement {
+                        Some(p) => p.steps(core, ds, entry, plain)?,
+                        None => vec![plain(entry)],
+                    }
+                }
+            };
+            let existed = match &xpath {
+                None => true,
+                Some(x) => {
+                    let all = core.get(None, ds, Some(x))?;
+                    !tree::select(&all, x)?.is_empty()
+                }
+            };
+            core.edit(Some(sid), ds, steps, ErrorOption::RollbackOnError, false)?;
+            let v = validators(core, sid, ds, xpath.as_deref(), started)?;
+            Ok((!existed, v))
+        })
+        .await??;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::NO_CONTENT
+    };
+    let mut r = Response::builder()
+        .status(status)
+        .body(Body::empty())
+        .unwrap_or_default();
+    validator_headers(&mut r, &v);
+    Ok(r)
+}
+
+/// An `insert`/`point` request, resolved against the schema.
+#[derive(Debug, Clone)]
+pub struct Placement {
+    insert: Insert,
+    /// XPath of the point entry.
+    point: Option<String>,
+    /// XPath selecting every entry of the list under its parent.
+    list_xpath: String,
+    /// XPath of the list's parent (`None`: top level).
+    parent_xpath: Option<String>,
+}
+
+impl Placement {
+    /// The steps placing `entry` in the datastore `ds` as it is now.
+    pub fn steps(
+        &self,
+        core: &Core,
+        ds: Datastore,
+        entry: Entry,
+        plain: impl FnOnce(Entry) -> EditStep,
+    ) -> Result<Vec<EditStep>, Error> {
+        let state = core.get(None, ds, self.parent_xpath.as_deref())?;
+        self.steps_on(&state, entry, plain)
+    }
+
+    /// The same against a given state of the datastore.
+    pub fn steps_on(
+        &self,
+        state: &Tree,
+        entry: Entry,
+        plain: impl FnOnce(Entry) -> EditStep,
+    ) -> Result<Vec<EditStep>, Error> {
+        ordered::steps(
+            state,
+            &self.list_xpath,
+            entry,
+            self.insert,
+            self.point.as_deref(),
+            plain,
+        )
+    }
+
+    /// Resolves `insert`/`point` for an entry at `entry_path` (a list entry
+    /// or leaf-list entry path). `point` is an api-path (RFC 8040 §4.8.6).
+    pub fn resolve(
+        st: &Shared,
+        entry_path: &DataPath,
+        insert: Insert,
+        point: Option<&str>,
+    ) -> Result<Placement, Error> {
+        let last = entry_path
+            .last()
+            .ok_or_else(|| Error::invalid("insert needs a list entry"))?;
+        let info = nectar_yang::path::schema_info(st.ctx, entry_path)?;
+        if !matches!(last.kind, NodeKind::List | NodeKind::LeafList) || !info.user_ordered {
+            return Err(Error::invalid(format!(
+                "insert applies to ordered-by-user lists and leaf-lists; {} is not one",
+                last.name
+            )));
+        }
+        let parent = entry_path.parent();
+        let parent_xpath = (!parent.is_root()).then(|| parent.to_xpath());
+        let list_xpath = format!(
+            "{}/{}:{}",
+            parent_xpath.as_deref().unwrap_or(""),
+            last.module,
+            last.name
+        );
+        let point = match point {
+            None => None,
+            Some(p) => {
+                let pp = DataPath::parse_uri(st.ctx, p)
+                    .map_err(|e| Error::invalid(format!("point: {e}")))?;
+                let same_list = pp.parent() == parent
+                    && pp
+                        .last()
+                        .is_some_and(|n| n.module == last.module && n.name == last.name)
+                    && pp.is_single_instance()
+                    && pp.last().is_some_and(|n| !n.is_unkeyed_collection());
+                if !same_list {
+                    return Err(Error::invalid(format!(
+                        "point {p} is not an entry of the list {}",
+                        last.name
+                    )));
+                }
+                Some(pp.to_xpath())
+            }
+        };
+        Ok(Placement {
+            insert,
+            point,
+            list_xpath,
+            parent_xpath,
+        })
+    }
+}
+
+// ===== POST =====
+
+async fn post(st: &Arc<Shared>, rq: &mut Req, t: &Target) -> Result<Response, Error> {
+    let q = Query::parse(rq.query(), "POST", Resource::Data { operational: false })?;
+    t.check_single()?;
+    if matches!(
+        t.kind(),
+        Some(NodeKind::Leaf | NodeKind::LeafList | NodeKind::AnyData)
+    ) {
+        return Err(Error::invalid(
+            "POST creates a child resource; a leaf or leaf-list has none",
+        ));
+    }
+    let format = body_format(rq)?;
+    let text = rq.text().await?;
+    if text.trim().is_empty() {
+        return Err(Error::malformed("the request body is empty"));
+    }
+    let data = if t.path.is_root() {
+        encoding::parse(st.ctx, &text, format, Parse::Edit)?
+    } else {
+        encoding::parse_at(st.ctx, &t.path, &text, format, Parse::Edit)?
+    };
+    let txpath = t.xpath();
+    let children = children_of(&data, txpath.as_deref())?;
+    if children.len() != 1 {
+        return Err(Error::invalid(format!(
+            "the request body must hold exactly one child resource to create, not {}",
+            children.len()
+        )));
+    }
+    let child_path = children[0].path();
+    drop(children);
+    let child = DataPath::parse_xpath(st.ctx, &child_path)?;
+    let placement = match q.insert {
+        None => None,
+        Some(insert) => Some(Placement::resolve(st, &child, insert, q.point.as_deref())?),
+    };
+    let ds = t.ds.write_ds()?;
+    let cond = Conditions::from_headers(&rq.headers);
+    let started = st.started;
+    let parent_np = parent_is_np_chain(st, &t.path);
+    let cx = child.to_xpath();
+    let v = st
+        .call(&rq.client, move |core, sid| -> Result<_, Error> {
+            if let Some(x) = &txpath {
+                let all = core.get(None, ds, Some(x))?;
+                if tree::select(&all, x)?.is_empty() && !parent_np {
+                    return Err(Error::not_found(
+                        "the target resource of the POST does not exist",
+                    ));
+                }
+            }
+            let v = validators(core, sid, ds, txpath.as_deref(), started)?;
+            cond.check_write(&v)?;
+            let existing = core.get(None, ds, Some(&cx))?;
+            if !tree::select(&existing, &cx)?.is_empty() {
+                return Err(Error::from(
+                    nectar_mgmt::MgmtError::app(
+                        nectar_mgmt::ErrorTag::DataExists,
+                        "the resource to create already exists",
+                    )
+                    .with_path(cx.clone()),
+                ));
+            }
+            let plain = |e: Entry| match e {
+                Entry::Put { path, data } => EditStep::at(Op::Create, path, Some(data)),
+                Entry::Move { path } => EditStep::at(Op::Merge, path, None),
+            };
+            let entry = Entry::Put {
+                path: cx.clone(),
+                data,
+            };
+            let steps = match &placement {
+                Some(p) => p.steps(core, ds, entry, plain)?,
+                None => vec![plain(entry)],
+            };
+            core.edit(Some(sid), ds, steps, ErrorOption::RollbackOnError, false)?;
+            validators(core, sid, ds, Some(&cx), started)
+        })
+        .await??;
+    let location = format!(
+        "{}{}{}",
+        st.base_url(&rq.headers, &rq.uri),
+        t.prefix,
+        child.to_uri()
+    );
+    let mut r = Response::builder()
+        .status(StatusCode::CREATED)
+        .header(header::LOCATION, location)
+        .body(Body::empty())
+        .unwrap_or_default();
+    validator_headers(&mut r, &v);
+    Ok(r)
+}
+
+/// True when the path is a chain of non-presence containers from the top
+/// (they exist implicitly, so a POST may create under them).
+fn parent_is_np_chain(st: &Shared, path: &DataPath) -> bool {
+    let mut p = path.clone();
+    while !p.is_root() {
+        match nectar_yang::path::schema_info(st.ctx, &p) {
+            Ok(info) if info.kind == NodeKind::Container && !info.presence => {}
+            _ => return false,
+        }
+        p = p.parent();
+    }
+    true
+}
+
+// ===== PATCH (plain merge) =====
+
+async fn patch(st: &Arc<Shared>, rq: &mut Req, t: &Target) -> Result<Response, Error> {
+    Query::parse(rq.query(), "PATCH", Resource::Data { operational: false })?;
+    t.check_single()?;
+    let format = body_format(rq)?;
+    let text = rq.text().await?;
+    let data = parse_replacement(st, t, &text, format)?;
+    let ds = t.ds.write_ds()?;
+    let cond = Conditions::from_headers(&rq.headers);
+    let started = st.started;
+    let xpath = t.xpath();
+    let parent_np = parent_is_np_chain(st, &t.path);
+    let t2 = t.clone();
+    let v = st
+        .call(&rq.client, move |core, sid| -> Result<_, Error> {
+            let v = validators(core, sid, ds, xpath.as_deref(), started)?;
+            if !v.exists && !parent_np {
+                return Err(Error::not_found(format!(
+                    "the resource {} does not exist; PATCH does not create it",
+                    t2.path.to_uri()
+                )));
+            }
+            cond.check_write(&v)?;
+            core.edit(
+                Some(sid),
+                ds,
+                vec![EditStep::merge(data)],
+                ErrorOption::RollbackOnError,
+                false,
+            )?;
+            validators(core, sid, ds, xpath.as_deref(), started)
+        })
+        .await??;
+    let mut r = Response::builder()
+        .status(StatusCode::NO_CONTENT)
+        .body(Body::empty())
+        .unwrap_or_default();
+    validator_headers(&mut r, &v);
+    Ok(r)
+}
+
+// ===== DELETE =====
+
+async fn delete(st: &Arc<Shared>, rq: &mut Req, t: &Target) -> Result<Response, Error> {
+    Query::parse(rq.query(), "DELETE", Resource::Data { operational: false })?;
+    t.check_single()?;
+    let ds = t.ds.write_ds()?;
+    let cond = Conditions::from_headers(&rq.headers);
+    let started = st.started;
+    let xpath = t.path.to_xpath();
+    let uri = t.path.to_uri();
+    st.call(&rq.client, move |core, sid| -> Result<_, Error> {
+        let v = validators(core, sid, ds, Some(&xpath), started)?;
+        if !v.exists {
+            return Err(Error::not_found(format!(
+                "the resource {uri} does not exist"
+            )));
+        }
+        cond.check_write(&v)?;
+        core.edit(
+            Some(sid),
+            ds,
+            vec![EditStep::at(Op::Delete, xpath, None)],
+            ErrorOption::RollbackOnError,
+            false,
+        )?;
+        Ok(())
+    })
+    .await??;
+    Ok(Response::builder()
+        .status(StatusCode::NO_CONTENT)
+        .body(Body::empty())
+        .unwrap_or_default())
+}
