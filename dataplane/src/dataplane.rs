@@ -6,7 +6,8 @@
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -111,6 +112,8 @@ impl DataplaneBuilder {
             clock: self.clock,
             workers: Mutex::new(Vec::new()),
             oper: Mutex::new(Vec::new()),
+            inject_panic: AtomicBool::new(false),
+            worker_restarts: AtomicU64::new(0),
         });
         let stop = Arc::new(AtomicBool::new(false));
         let mut threads = Vec::new();
@@ -120,12 +123,13 @@ impl DataplaneBuilder {
             manual = Some(Worker::new(sh.clone(), (0..nports).collect(), true));
         } else {
             for w in 0..self.workers {
-                let ports = (0..nports).filter(|p| p % self.workers == w).collect();
-                let worker = Worker::new(sh.clone(), ports, w == 0);
+                let ports: Vec<usize> = (0..nports).filter(|p| p % self.workers == w).collect();
+                let worker = Worker::new(sh.clone(), ports.clone(), w == 0);
                 let stop = stop.clone();
+                let sh = sh.clone();
                 let h = std::thread::Builder::new()
                     .name(format!("dp-worker-{w}"))
-                    .spawn(move || worker.run(stop))
+                    .spawn(move || supervise(w, worker, &sh, ports, &stop))
                     .map_err(|e| Error::Invalid(format!("spawning worker: {e}")))?;
                 threads.push(h);
             }
@@ -138,6 +142,40 @@ impl DataplaneBuilder {
             threads,
             stop,
         })
+    }
+}
+
+/// Runs a worker thread's loop; when the worker panics, logs why, starts a new worker on
+/// the same ports (fresh graph and buffers; the dead worker's counters stay registered, so
+/// totals never go backwards) and publishes [`Event::Reset`] so the configuration is
+/// replayed.
+fn supervise(
+    id: usize,
+    first: Worker,
+    sh: &Arc<Shared>,
+    ports: Vec<usize>,
+    stop: &Arc<AtomicBool>,
+) {
+    let mut worker = first;
+    loop {
+        let s = stop.clone();
+        let Err(panic) = std::panic::catch_unwind(AssertUnwindSafe(move || worker.run(s))) else {
+            return;
+        };
+        let msg = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_string());
+        if stop.load(Ordering::Relaxed) {
+            return;
+        }
+        tracing::error!(worker = id, panic = %msg, "dataplane worker crashed; restarting it");
+        sh.worker_restarts.fetch_add(1, Ordering::Relaxed);
+        worker = Worker::new(sh.clone(), ports.clone(), id == 0);
+        sh.events.publish(Event::Reset {
+            reason: format!("worker {id} crashed ({msg}) and was restarted"),
+        });
     }
 }
 
@@ -417,17 +455,23 @@ impl Dataplane {
         self.sh.tables.load_full()
     }
 
-    /// Forgets the whole configuration, as a restarted dataplane would (ports and counters
-    /// stay; learned MACs go with it): the test hook for the management plane's replay.
-    pub fn reset(&self) -> Result<(), Error> {
-        let mut cfg = lock(&self.config);
+    /// The configuration of this dataplane freshly started: its ports, unconfigured.
+    fn fresh_config(&self) -> Config {
         let ports: Vec<_> = self
             .sh
             .ports
             .iter()
             .map(|p| (p.name.clone(), p.mac))
             .collect();
-        let mut fresh = Config::new(&ports);
+        Config::new(&ports)
+    }
+
+    /// Forgets the whole configuration, as a restarted dataplane would (ports and counters
+    /// stay; learned MACs go with it), and publishes [`Event::Reset`]: the test hook for the
+    /// management plane's replay.
+    pub fn reset(&self) -> Result<(), Error> {
+        let mut cfg = lock(&self.config);
+        let mut fresh = self.fresh_config();
         let tables = Tables::compile(&fresh, None)?;
         fresh.dirty_vrfs = Some(BTreeSet::new());
         let old = self.sh.tables.swap(Arc::new(tables));
@@ -437,7 +481,51 @@ impl Dataplane {
             self.sh.l2.flush_interface(o.index);
         }
         self.sh.check_links();
+        self.sh.events.publish(Event::Reset {
+            reason: "the dataplane was reset".to_string(),
+        });
         Ok(())
+    }
+
+    /// Replaces the whole configuration, all-or-nothing, with `ops` applied to a fresh
+    /// dataplane (a replay): whatever the dataplane ran before, it then runs exactly `ops`.
+    /// Learned MACs behind interfaces that changed go.
+    pub fn replace(&self, ops: &[Op]) -> Result<(), Error> {
+        let mut cfg = lock(&self.config);
+        let mut next = self.fresh_config();
+        for op in ops {
+            next.apply_op(op)?;
+        }
+        let tables = Tables::compile(&next, Some(&self.sh.tables.load()))?;
+        next.dirty_vrfs = Some(BTreeSet::new());
+        let old = self.sh.tables.swap(Arc::new(tables));
+        *cfg = next;
+        drop(cfg);
+        let t = self.sh.tables.load();
+        for o in old.ifs.iter().flatten() {
+            let now = t.iface(o.index);
+            if now.map(|n| (&n.name, &n.mode)) != Some((&o.name, &o.mode)) {
+                self.sh.l2.flush_interface(o.index);
+            }
+        }
+        self.sh.check_links();
+        Ok(())
+    }
+
+    /// Fault injection (tests): the next worker thread to poll panics, as a bug in a graph
+    /// node would make it. Its supervisor restarts it and publishes [`Event::Reset`].
+    /// Returns false (and injects nothing) without worker threads.
+    pub fn inject_worker_panic(&self) -> bool {
+        if self.threads.is_empty() {
+            return false;
+        }
+        self.sh.inject_panic.store(true, Ordering::Relaxed);
+        true
+    }
+
+    /// Worker threads restarted after a panic since start.
+    pub fn worker_restarts(&self) -> u64 {
+        self.sh.worker_restarts.load(Ordering::Relaxed)
     }
 
     /// Runs table aging and link checks now (workers also do it periodically).

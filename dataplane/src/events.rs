@@ -1,4 +1,4 @@
-//! The event stream: link changes and table overflows, fanned out to every subscriber
+//! The event stream: link changes, table overflows and restarts, fanned out to every subscriber
 //! (each gets its own `std::sync::mpsc` receiver; dead subscribers are pruned). Table-full
 //! events are rate-limited to one per table per second.
 
@@ -25,6 +25,14 @@ pub enum Event {
         table: &'static str,
         /// Its limit.
         limit: usize,
+    },
+    /// The dataplane's configuration was lost or is suspect: it was reset
+    /// ([`Dataplane::reset`](crate::Dataplane::reset), a restart) or a worker thread crashed
+    /// and was restarted. Whoever owns the configuration must replay all of it
+    /// ([`Dataplane::replace`](crate::Dataplane::replace)).
+    Reset {
+        /// Why, for logs and notifications.
+        reason: String,
     },
 }
 

@@ -1,7 +1,7 @@
 //! State shared by the control side and every worker: the published tables, the ports, the
 //! dynamic tables, events, trace and clock.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
@@ -75,6 +75,11 @@ pub struct Shared {
     pub workers: Mutex<Vec<WorkerReg>>,
     /// Last oper state published per interface index.
     pub oper: Mutex<Vec<bool>>,
+    /// Fault injection: the next worker thread to see it set panics (see
+    /// `Dataplane::inject_worker_panic`).
+    pub inject_panic: AtomicBool,
+    /// Worker threads restarted after a panic.
+    pub worker_restarts: AtomicU64,
 }
 
 impl Shared {

@@ -164,6 +164,11 @@ impl Worker {
     pub fn run(mut self, stop: Arc<AtomicBool>) {
         let mut idle: u32 = 0;
         while !stop.load(Ordering::Relaxed) {
+            if self.sh.inject_panic.load(Ordering::Relaxed)
+                && self.sh.inject_panic.swap(false, Ordering::AcqRel)
+            {
+                panic!("injected worker fault (Dataplane::inject_worker_panic)");
+            }
             if self.poll() > 0 {
                 idle = 0;
                 continue;

@@ -19,6 +19,8 @@ use crate::types::{IpNet, Mac};
 pub const ETHERNET: &str = "iana-if-type:ethernetCsmacd";
 /// Interface types accepted for the routed interface (BVI) of a bridge domain.
 pub const BVI_TYPES: [&str; 2] = ["iana-if-type:bridge", "iana-if-type:l3ipvlan"];
+/// The interface type of an 802.1Q sub-interface.
+pub const L2VLAN: &str = "iana-if-type:l2vlan";
 
 /// One interface's effective configuration.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -27,6 +29,8 @@ pub struct IfEff {
     pub addrs: BTreeSet<IpNet>,
     /// The interface type, when a model configures the interface.
     pub if_type: Option<String>,
+    /// Parent port and VLAN id of a sub-interface.
+    pub sub: Option<(String, u16)>,
 }
 
 /// One bridge domain's effective configuration.
@@ -229,6 +233,33 @@ impl Effective {
             let v = self.plan_if(&plan, &name, &facts)?;
             plan.ifs.insert(name, v);
         }
+        // One sub-interface per parent and VLAN.
+        let sub_of = |n: &str| match plan.ifs.get(n) {
+            Some(v) => v.as_ref().and_then(|i| i.sub.as_ref()),
+            None => self.ifs.get(n).and_then(|i| i.sub.as_ref()),
+        };
+        for (name, v) in &plan.ifs {
+            let Some(s) = v.as_ref().and_then(|i| i.sub.as_ref()) else {
+                continue;
+            };
+            let other = plan
+                .ifs
+                .keys()
+                .chain(self.ifs.keys())
+                .find(|n| *n != name && sub_of(n) == Some(s));
+            if let Some(other) = other {
+                let path = facts_of(&Target::If(name.clone()))
+                    .iter()
+                    .find(|f| matches!(f.prop, Prop::SubIf(_)))
+                    .map(|f| f.path.clone())
+                    .unwrap_or_default();
+                return Err(MgmtError::invalid_value(format!(
+                    "VLAN {} of {} is sub-interface {other} already: sub-interface {name} needs another VLAN",
+                    s.1, s.0
+                ))
+                .with_path(path));
+            }
+        }
         Ok(plan)
     }
 
@@ -244,18 +275,44 @@ impl Effective {
         } else {
             self.bvi_owner(plan, name)
         };
-        if !is_port && bvi_of.is_none() {
+        let obj = format!("interface {name}");
+        let sub = single(facts, "the parent and VLAN", &obj, |p| match p {
+            Prop::SubIf(s) => Some(s),
+            _ => None,
+        })?;
+        let sub_path = || {
+            facts
+                .iter()
+                .find(|f| matches!(f.prop, Prop::SubIf(_)))
+                .map(|f| f.path.clone())
+                .unwrap_or_default()
+        };
+        if let Some((parent, _)) = &sub {
+            if let Some(bd) = bvi_of {
+                return Err(MgmtError::invalid_value(format!(
+                    "interface {name} is the routed interface of bridge domain {bd}: it cannot be a VLAN sub-interface too"
+                ))
+                .with_path(sub_path()));
+            }
+            if !self.ports.contains(parent) {
+                return Err(MgmtError::invalid_value(format!(
+                    "the parent of sub-interface {name}, {parent}, is not a port (ports: {})",
+                    self.ports.iter().cloned().collect::<Vec<_>>().join(", ")
+                ))
+                .with_path(sub_path()));
+            }
+        }
+        if !is_port && bvi_of.is_none() && sub.is_none() {
             return match facts.first() {
                 None => Ok(None),
                 Some(f) => Err(MgmtError::invalid_value(format!(
-                    "interface {name} does not exist in the vswitch: it is neither a port (ports: {}) \
-                     nor the routed interface of a bridge domain",
+                    "interface {name} does not exist in the vswitch: it is neither a port (ports: {}), \
+                     the routed interface of a bridge domain, nor a VLAN sub-interface (type {L2VLAN})",
                     self.ports.iter().cloned().collect::<Vec<_>>().join(", ")
                 ))
                 .with_path(f.path.clone())),
             };
         }
-        let obj = format!("interface {name}");
         let if_type = single(facts, "the type", &obj, |p| match p {
             Prop::IfType(t) => Some(t),
             _ => None,
@@ -263,6 +320,8 @@ impl Effective {
         if let Some(t) = &if_type {
             let ok = if is_port {
                 t == ETHERNET
+            } else if sub.is_some() {
+                t == L2VLAN
             } else {
                 BVI_TYPES.contains(&t.as_str())
             };
@@ -276,6 +335,8 @@ impl Effective {
                     "interface {name}: type {t} is not supported here: {}",
                     if is_port {
                         format!("{name} is a port, of type {ETHERNET}")
+                    } else if sub.is_some() {
+                        format!("{name} is a VLAN sub-interface, of type {L2VLAN}")
                     } else {
                         format!(
                             "{name} is the routed interface of bridge domain {}, of type {} or {}",
@@ -359,6 +420,7 @@ impl Effective {
                 .map(|(addr, (len, _))| IpNet { addr, len })
                 .collect(),
             if_type,
+            sub,
         }))
     }
 
@@ -389,8 +451,23 @@ impl Effective {
         let fresh = IfEff::default();
         for (name, v) in &plan.ifs {
             let Some(new) = v else { continue };
-            // A routed interface the transaction creates starts unconfigured.
-            let old = self.ifs.get(name).unwrap_or(&fresh);
+            let had = self.ifs.get(name);
+            // A sub-interface is created (again, when its parent or VLAN changes) before it
+            // is configured.
+            let create = new.sub.is_some() && had.map(|o| &o.sub) != Some(&new.sub);
+            if let Some((parent, vlan)) = new.sub.as_ref().filter(|_| create) {
+                if had.is_some_and(|o| o.sub.is_some()) {
+                    ops.push(Op::DelSubInterface { name: name.clone() });
+                }
+                ops.push(Op::AddSubInterface {
+                    name: name.clone(),
+                    parent: parent.clone(),
+                    vlan: *vlan,
+                });
+            }
+            // A routed interface or sub-interface the transaction creates starts
+            // unconfigured.
+            let old = had.filter(|_| !create).unwrap_or(&fresh);
             if new.cfg != old.cfg {
                 ops.push(Op::SetInterface {
                     name: name.clone(),
@@ -460,6 +537,12 @@ impl Effective {
                     local: *local,
                     external: *ext,
                 });
+            }
+        }
+        // Sub-interfaces go once nothing (routes, static MACs) refers to them any more.
+        for (name, v) in &plan.ifs {
+            if v.is_none() && self.ifs.get(name).is_some_and(|o| o.sub.is_some()) {
+                ops.push(Op::DelSubInterface { name: name.clone() });
             }
         }
         for (name, v) in &plan.acls {

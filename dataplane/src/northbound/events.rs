@@ -1,6 +1,8 @@
 //! Dataplane events into the management event bus: link up/down becomes `OperChanged` for
 //! the IETF and OpenConfig oper-status leaves and a `nectar-interfaces:link-state-change`
-//! notification; a full table becomes a `nectar-interfaces:table-full` notification.
+//! notification; a full table becomes a `nectar-interfaces:table-full` notification; a
+//! dataplane reset or worker crash becomes `nectar-interfaces:dataplane-restart` (the
+//! mapping replays the configuration on its own, see `Northbound::new`).
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -47,6 +49,16 @@ pub fn convert(e: &Event, time: SystemTime) -> Vec<MgmtEvent> {
         Event::TableFull { table, limit } => {
             let note = serde_json::json!({
                 "nectar-interfaces:table-full": { "table": table, "limit": limit.to_string() }
+            });
+            vec![MgmtEvent::Notification {
+                json: Arc::from(note.to_string()),
+                time,
+            }]
+        }
+        // The mapping itself replays the configuration (see `Northbound::new`).
+        Event::Reset { reason } => {
+            let note = serde_json::json!({
+                "nectar-interfaces:dataplane-restart": { "reason": reason }
             });
             vec![MgmtEvent::Notification {
                 json: Arc::from(note.to_string()),

@@ -46,7 +46,7 @@ pub type SourceKey = (Kind, String);
 /// A dataplane object facts are about.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Target {
-    /// An interface (a port or a BVI), by name.
+    /// An interface (a port, a BVI or a sub-interface), by name.
     If(String),
     /// A non-default VRF.
     Vrf(String),
@@ -65,6 +65,8 @@ pub enum Target {
 pub enum Prop {
     /// The interface type identity (`iana-if-type:ethernetCsmacd`).
     IfType(String),
+    /// The interface is an 802.1Q sub-interface: parent port and VLAN id.
+    SubIf((String, u16)),
     /// Administrative state.
     Enabled(bool),
     /// IP MTU.

@@ -35,6 +35,9 @@ pub struct Mapping {
     pub(crate) started: SystemTime,
     /// The operations of the last applied transaction (for conformance tests).
     pub(crate) last_ops: Vec<Op>,
+    /// Replays done since start, and the operations of the last one.
+    pub(crate) replays: u64,
+    pub(crate) last_replay_ops: Vec<Op>,
 }
 
 impl Mapping {
@@ -49,6 +52,8 @@ impl Mapping {
             pending: None,
             started: SystemTime::now(),
             last_ops: Vec::new(),
+            replays: 0,
+            last_replay_ops: Vec::new(),
         }
     }
 
@@ -148,11 +153,14 @@ impl Mapping {
     }
 
     /// Replays the whole effective configuration into the dataplane after it lost its
-    /// configuration (a restart): the dataplane converges to what running says.
+    /// configuration or it became suspect (a restart, a worker crash): the dataplane's
+    /// configuration is replaced by what running says, whatever it held before. Counters
+    /// survive a reset, so discontinuity-time stays.
     pub fn replay(&mut self) -> Result<(), crate::control::Error> {
         let ops = self.replay_ops();
-        self.dp.apply(&ops)?;
-        self.started = SystemTime::now();
-        Ok(())
+        let r = self.dp.replace(&ops);
+        self.replays += 1;
+        self.last_replay_ops = ops;
+        r
     }
 }

@@ -3,7 +3,8 @@
 //! dirty; state callbacks for operational data. The side effect (programming the
 //! dataplane) runs once per transaction in `prepare_done` / `apply_done`.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::mpsc::Receiver;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use nectar_mgmt::MgmtError;
 use nectar_mgmt::ly::Tree;
@@ -14,6 +15,7 @@ use super::mapping::Mapping;
 use super::{read, state};
 use crate::control::Op;
 use crate::dataplane::Dataplane;
+use crate::events::Event;
 
 /// The dataplane northbound provider (register it in the mgmt `Registry`).
 #[derive(Debug)]
@@ -21,8 +23,8 @@ pub struct Northbound {
     m: Arc<Mutex<Mapping>>,
 }
 
-/// A handle on the mapping from outside the management core: replay after a dataplane
-/// restart, the last applied operations (tests).
+/// A handle on the mapping from outside the management core: an explicit replay, the last
+/// applied operations and replays (tests).
 #[derive(Debug, Clone)]
 pub struct NorthboundHandle {
     m: Arc<Mutex<Mapping>>,
@@ -33,9 +35,20 @@ fn lock(m: &Mutex<Mapping>) -> MutexGuard<'_, Mapping> {
 }
 
 impl Northbound {
-    /// A provider driving `dp`, and a handle on it.
+    /// A provider driving `dp`, and a handle on it. A thread of its own replays the whole
+    /// configuration whenever the dataplane reports [`Event::Reset`] (a restart or a worker
+    /// crash); it ends when the dataplane or the provider goes away.
     pub fn new(dp: Arc<Dataplane>) -> (Northbound, NorthboundHandle) {
+        let rx = dp.subscribe();
         let m = Arc::new(Mutex::new(Mapping::new(dp)));
+        let weak = Arc::downgrade(&m);
+        let spawned = std::thread::Builder::new()
+            .name("dp-replay".into())
+            .spawn(move || replay_on_reset(rx, weak));
+        if let Err(e) = spawned {
+            // Without the thread nothing replays after a dataplane restart; say so loudly.
+            tracing::error!(error = %e, "cannot start the dataplane replay thread");
+        }
         (Northbound { m: m.clone() }, NorthboundHandle { m })
     }
 
@@ -59,6 +72,30 @@ impl NorthboundHandle {
     /// The operations a replay would send to a fresh dataplane.
     pub fn replay_ops(&self) -> Vec<Op> {
         lock(&self.m).replay_ops()
+    }
+
+    /// Replays done since start (automatic ones included).
+    pub fn replays(&self) -> u64 {
+        lock(&self.m).replays
+    }
+
+    /// The operations the last replay sent.
+    pub fn last_replay_ops(&self) -> Vec<Op> {
+        lock(&self.m).last_replay_ops.clone()
+    }
+}
+
+/// Replays the configuration on every [`Event::Reset`] of the dataplane.
+fn replay_on_reset(rx: Receiver<Event>, m: Weak<Mutex<Mapping>>) {
+    while let Ok(e) = rx.recv() {
+        let Event::Reset { reason } = e else { continue };
+        let Some(m) = m.upgrade() else { return };
+        let mut g = lock(&m);
+        match g.replay() {
+            Ok(()) => tracing::info!(%reason, "dataplane restarted: configuration replayed"),
+            // The effective configuration was accepted before, so this is a bug.
+            Err(e) => tracing::error!(%reason, error = %e, "replaying the configuration failed"),
+        }
     }
 }
 
@@ -125,6 +162,9 @@ const IETF_IF_NODES: &[&str] = &[
     "/ietf-ip:ipv6/mtu",
     "/ietf-ip:ipv6/address",
     "/ietf-ip:ipv6/address/prefix-length",
+    "/nectar-interfaces:sub-interface",
+    "/nectar-interfaces:sub-interface/parent-interface",
+    "/nectar-interfaces:sub-interface/vlan-id",
     "/nectar-bridge:switchport",
     "/nectar-bridge:switchport/bridge-domain",
     "/nectar-bridge:switchport/allowed-vlan",

@@ -37,7 +37,12 @@ pub struct Rig {
 }
 
 pub fn rig() -> Rig {
-    let mut b = Dataplane::builder();
+    rig_with_workers(0)
+}
+
+/// The rig with `workers` forwarding threads (0: the test drives forwarding with `poll`).
+pub fn rig_with_workers(workers: usize) -> Rig {
+    let mut b = Dataplane::builder().workers(workers);
     let mut pgs = Vec::new();
     for i in 0..3u8 {
         let (p, h) = pg(Mac([0x02, 0x6e, 0x63, 0, 0, i + 1]));

@@ -203,6 +203,8 @@ impl Monitor {
                 self.check_ports()
             }
             nectar_dataplane::Event::TableFull { table, limit } => self.table_full(table, limit),
+            // The northbound replays the configuration; link changes follow as their own events.
+            nectar_dataplane::Event::Reset { .. } => {}
         }
     }
 

@@ -32,6 +32,15 @@ pub(super) fn interface(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError
             format!("{path}/enabled"),
         ));
     }
+    if let Some(sub) = child(n, "sub-interface") {
+        let p = format!("{path}/nectar-interfaces:sub-interface");
+        let parent = leaf(&sub, "parent-interface").unwrap_or_default();
+        let vlan = leaf(&sub, "vlan-id").unwrap_or_default();
+        let vlan = vlan
+            .parse::<u16>()
+            .map_err(|_| bad(&p, format!("{vlan} is not a VLAN id")))?;
+        out.push(Fact::new(t.clone(), Prop::SubIf((parent, vlan)), p));
+    }
     if let Some(sp) = switchport(n, path)? {
         out.push(Fact::new(
             t.clone(),
