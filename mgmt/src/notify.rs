@@ -14,7 +14,7 @@
 //! receiver under one lock, so a subscriber sees every notification once, in
 //! order, with no gap between the replay and the live stream.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
@@ -323,28 +323,35 @@ fn source_host(peer: &str) -> Option<IpAddr> {
 }
 
 /// The RFC 6470 `edit` list of a commit: one entry per created or deleted
-/// subtree (its descendants are implied) and per modified leaf.
+/// subtree (its descendants are implied) and per modified leaf. Linear in
+/// the number of changes (times the path depth): a commit of many thousand
+/// nodes must not cost quadratic time on the event path.
 fn edits(changes: &[Change]) -> Vec<Value> {
-    let mut roots: Vec<(&str, ChangeOp)> = Vec::new();
+    let mut created: HashSet<&str> = HashSet::new();
+    let mut deleted: HashSet<&str> = HashSet::new();
     let mut out = Vec::new();
     for c in changes {
-        let inside = roots.iter().any(|(root, op)| {
-            *op == c.op
-                && c.path.len() > root.len()
-                && c.path.starts_with(root)
-                && c.path.as_bytes()[root.len()] == b'/'
-        });
-        if inside {
-            continue;
+        let roots = match c.op {
+            ChangeOp::Create => Some(&mut created),
+            ChangeOp::Delete => Some(&mut deleted),
+            ChangeOp::Modify => None,
+        };
+        if let Some(roots) = roots {
+            let steps = crate::ly::steps(&c.path);
+            let inside = (1..steps.len()).any(|k| {
+                let ancestor = format!("/{}", steps[..k].join("/"));
+                roots.contains(ancestor.as_str())
+            });
+            if inside {
+                continue;
+            }
+            roots.insert(&c.path);
         }
         let op = match c.op {
             ChangeOp::Create => "create",
             ChangeOp::Delete => "delete",
             ChangeOp::Modify => "replace",
         };
-        if c.op != ChangeOp::Modify {
-            roots.push((&c.path, c.op));
-        }
         out.push(json!({ "target": c.path, "operation": op }));
     }
     out
