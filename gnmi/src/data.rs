@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use nectar_mgmt::ly::{self, Tree};
 use nectar_yang::encoding::scalar_value;
 use yang2::context::Context;
-use yang2::data::{Data, DataNodeRef};
+use yang2::data::DataNodeRef;
 use yang2::schema::{SchemaNode, SchemaNodeKind};
 
 use crate::error::{Error, Result};
@@ -259,13 +259,8 @@ fn leaf_list_path(n: &DataNodeRef<'_, '_>) -> String {
 
 /// The nodes of `tree` an XPath selects.
 pub fn select<'t>(tree: &'t Tree, xpath: &str) -> Result<Vec<DataNodeRef<'t, 'static>>> {
-    if tree.reference().is_none() {
-        return Ok(Vec::new());
-    }
-    let set = tree
-        .find_xpath(xpath)
-        .map_err(|e| Error::invalid(format!("cannot evaluate {xpath}: {e}")))?;
-    Ok(set.collect())
+    nectar_mgmt::ly::find_all(tree, xpath)
+        .map_err(|e| Error::invalid(format!("cannot evaluate {xpath}: {}", e.message)))
 }
 
 /// The XPath to ask the core for when reading `xpath` from the operational

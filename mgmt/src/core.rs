@@ -519,10 +519,10 @@ impl Core {
         xpath: Option<&str>,
     ) -> Result<Tree, MgmtError> {
         let mut out = match ds {
-            Datastore::Running => select(&self.running, xpath)?,
-            Datastore::Startup => select(&self.startup, xpath)?,
+            Datastore::Running => ly::select(&self.running, xpath)?,
+            Datastore::Startup => ly::select(&self.startup, xpath)?,
             Datastore::Candidate => {
-                select(self.candidate.tree.as_ref().unwrap_or(&self.running), xpath)?
+                ly::select(self.candidate.tree.as_ref().unwrap_or(&self.running), xpath)?
             }
             Datastore::Operational => {
                 let mut state = DataTree::new(self.ctx);
@@ -536,7 +536,7 @@ impl Core {
                 let mut tree = ly::dup_tree(&self.running)?;
                 tree.merge(&state)?;
                 match xpath {
-                    Some(x) => select(&tree, Some(x))?,
+                    Some(x) => ly::select(&tree, Some(x))?,
                     None => tree,
                 }
             }
@@ -1306,32 +1306,6 @@ fn find_leaf(op: &DataNodeRef<'_, 'static>, name: &str) -> Option<String> {
     op.children()
         .find(|c| c.schema().name() == name)
         .and_then(|c| c.value_canonical())
-}
-
-/// The nodes an XPath selects, with their parents (the whole tree if none).
-fn select(tree: &Tree, xpath: Option<&str>) -> Result<Tree, MgmtError> {
-    let Some(xpath) = xpath else {
-        return ly::dup_tree(tree);
-    };
-    if xpath.contains('\0') {
-        // libyang takes the expression as a C string (and yang2 panics).
-        return Err(
-            MgmtError::invalid_value("the XPath contains a NUL character").with_path(xpath),
-        );
-    }
-    let mut out = DataTree::new(tree.context());
-    if tree.reference().is_none() {
-        // libyang cannot evaluate an XPath on an empty tree: nothing matches.
-        return Ok(out);
-    }
-    let set = tree
-        .find_xpath(xpath)
-        .map_err(|e| MgmtError::from(e).with_path(xpath))?;
-    for node in set {
-        let d = ly::dup_with_parents(&node)?;
-        out.merge(&d)?;
-    }
-    Ok(out)
 }
 
 fn check_nacm(

@@ -253,6 +253,40 @@ pub fn strip_meta(tree: &mut Tree) {
     }
 }
 
+/// The nodes an XPath selects in `tree` (none in an empty tree, which libyang
+/// cannot evaluate on). A NUL in the expression is refused: libyang takes it
+/// as a C string (and yang2 panics on it).
+pub fn find_all<'t>(
+    tree: &'t Tree,
+    xpath: &str,
+) -> Result<Vec<DataNodeRef<'t, 'static>>, MgmtError> {
+    if xpath.contains('\0') {
+        return Err(
+            MgmtError::invalid_value("the XPath contains a NUL character").with_path(xpath),
+        );
+    }
+    if tree.reference().is_none() {
+        return Ok(Vec::new());
+    }
+    let set = tree
+        .find_xpath(xpath)
+        .map_err(|e| MgmtError::from(e).with_path(xpath))?;
+    Ok(set.collect())
+}
+
+/// The nodes an XPath selects, with their ancestors, as a new tree (the
+/// whole tree if no XPath is given).
+pub fn select(tree: &Tree, xpath: Option<&str>) -> Result<Tree, MgmtError> {
+    let Some(xpath) = xpath else {
+        return dup_tree(tree);
+    };
+    let mut out = DataTree::new(tree.context());
+    for node in find_all(tree, xpath)? {
+        out.merge(&dup_with_parents(&node)?)?;
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::{parent_path, schema_path_of};

@@ -13,7 +13,7 @@ use nectar_mgmt::{CommitOptions, Datastore, DefaultOp, ErrorOption, Op, Source};
 use nectar_yang::encoding::{self, Content, Format, PrintOptions, WithDefaults};
 use tokio::io::AsyncWrite;
 use yang2::context::Context;
-use yang2::data::{Data, DataFormat, DataOperation, DataTree};
+use yang2::data::{DataFormat, DataOperation, DataTree};
 use yang2::schema::{SchemaNodeKind, SchemaOutputFormat, SchemaPrinterFlags};
 
 use crate::filter::{self, Selection};
@@ -161,22 +161,6 @@ pub(crate) fn print_xml_keep(
     })
 }
 
-/// The nodes an XPath selects in `tree`, with their ancestors.
-pub(crate) fn select(tree: &Tree, xpath: &str) -> Result<Tree, MgmtError> {
-    let mut out = DataTree::new(tree.context());
-    if tree.reference().is_none() {
-        return Ok(out);
-    }
-    let set = tree
-        .find_xpath(xpath)
-        .map_err(|e| MgmtError::from(e).with_path(xpath))?;
-    for node in set {
-        let d = ly::dup_with_parents(&node)?;
-        out.merge(&d)?;
-    }
-    Ok(out)
-}
-
 fn parse_filter(ctx: &Context, op: &Element) -> Result<Selection, MgmtError> {
     match op.child("filter", BASE_NS) {
         None => Ok(Selection::All),
@@ -314,7 +298,7 @@ impl<W: AsyncWrite + Unpin + Send> Session<W> {
                             .collect();
                     let mut mon = shared.monitoring_state(&locks)?;
                     if let Some(x) = xpath {
-                        mon = select(&mon, x)?;
+                        mon = ly::select(&mon, Some(x))?;
                     }
                     core.nacm().filter_read(&user, &mut mon);
                     tree.merge(&mon)?;

@@ -12,7 +12,7 @@ use nectar_yang::encoding::{self, PrintOptions};
 use nectar_yang::path::{DataPath, is_identifier};
 use sha2::{Digest, Sha256};
 use yang2::context::Context;
-use yang2::data::{Data, DataNodeRef, DataTree};
+use yang2::data::{DataNodeRef, DataTree};
 use yang2::schema::{SchemaNode, SchemaNodeKind};
 
 use crate::error::Error;
@@ -20,11 +20,7 @@ use crate::query::Content;
 
 /// The nodes an XPath selects (none in an empty tree).
 pub fn select<'t>(tree: &'t Tree, xpath: &str) -> Result<Vec<DataNodeRef<'t, 'static>>, Error> {
-    if tree.reference().is_none() {
-        return Ok(Vec::new());
-    }
-    let set = tree.find_xpath(xpath).map_err(nectar_yang::Error::from)?;
-    Ok(set.collect())
+    Ok(nectar_mgmt::ly::find_all(tree, xpath)?)
 }
 
 fn level(node: &DataNodeRef<'_, '_>) -> usize {
