@@ -9,15 +9,9 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_nectar");
+mod common;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use common::{BIN, free_port};
 
 /// GET a path over plain HTTP/1.1; returns (status line, body).
 fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<(String, String)> {

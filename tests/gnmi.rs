@@ -5,12 +5,12 @@
 //! down) arriving as an ON_CHANGE update of oper-status.
 
 use std::io::{BufRead, BufReader};
-use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_nectar");
+mod common;
+
+use common::{Daemon, Options};
 
 fn python() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python")
@@ -22,116 +22,14 @@ fn script(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Daemon {
-    child: Child,
-    dir: tempfile::TempDir,
-    gnmi: u16,
-    netconf: u16,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Daemon {
-    fn state(&self) -> PathBuf {
-        self.dir.path().join("state")
-    }
-
-    fn password(&self) -> String {
-        std::fs::read_to_string(self.state().join("initial-admin-password"))
-            .unwrap()
-            .trim()
-            .to_string()
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("nectar.log")).unwrap_or_default()
-    }
-}
-
 /// Starts nectar with every listener on a free port; `extra` is appended to
 /// the configuration; `netns` runs it inside a network namespace.
 fn start(tls: bool, extra: &str, netns: Option<&str>) -> Daemon {
-    let dir = tempfile::tempdir().unwrap();
-    let (gnmi, netconf) = (free_port(), free_port());
-    let cfg = dir.path().join("nectar.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "state_dir = \"{}\"\n[netconf]\nlisten = \"127.0.0.1:{netconf}\"\n\
-             [restconf]\nlisten = \"127.0.0.1:{}\"\n[metrics]\nlisten = \"127.0.0.1:{}\"\n\
-             [gnmi]\nlisten = \"127.0.0.1:{gnmi}\"\ntls = {tls}\n{extra}",
-            dir.path().join("state").display(),
-            free_port(),
-            free_port(),
-        ),
-    )
-    .unwrap();
-    let log = std::fs::File::create(dir.path().join("nectar.log")).unwrap();
-    let mut cmd = match netns {
-        Some(ns) => {
-            let mut c = Command::new("ip");
-            c.args(["netns", "exec", ns, BIN]);
-            c
-        }
-        None => Command::new(BIN),
-    };
-    let child = cmd
-        .arg("--config")
-        .arg(&cfg)
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let mut d = Daemon {
-        child,
-        dir,
-        gnmi,
-        netconf,
-    };
-    let addr = SocketAddr::from(([127, 0, 0, 1], gnmi));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let up = match netns {
-            None => TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok(),
-            // Inside the namespace: the log says when gNMI serves.
-            Some(_) => d.log().contains("gnmi: serving"),
-        };
-        if up && d.state().join("initial-admin-password").exists() {
-            return d;
-        }
-        if let Some(st) = d.child.try_wait().unwrap() {
-            panic!("nectar exited early: {st}\n{}", d.log());
-        }
-        assert!(
-            Instant::now() < deadline,
-            "nectar did not serve gNMI\n{}",
-            d.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    Daemon::start(Options {
+        extra: extra.to_string(),
+        netns: netns.map(str::to_string),
+        gnmi_plaintext: !tls,
+    })
 }
 
 fn run_pygnmi(d: &Daemon, tls: bool) {

@@ -17,7 +17,9 @@ use nectar_dataplane::port::pg::pg;
 use nectar_dataplane::{Dataplane, Mac};
 use nectar_mgmt::{Core, CoreConfig, Datastore, EditStep, ErrorOption, LoadFrom, Registry};
 
-const BIN: &str = env!("CARGO_BIN_EXE_nectar");
+mod common;
+
+use common::{BIN, free_port};
 
 // The dataplane's own namespace helpers: uniquely named namespaces removed on drop, veth
 // wiring with offloads off, ICMP echo from inside a namespace.
@@ -156,14 +158,4 @@ host_interface = "{}"
     let text = std::fs::read_to_string(dir.path().join("nectar.log")).unwrap_or_default();
     assert!(exited.is_none(), "nectar exited: {exited:?}\n{text}");
     assert!(reached, "no ping through the daemon's vswitch\n{text}");
-}
-
-/// A port nobody listens on now: the daemon must not take the default ports,
-/// which the embedded-default test uses.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }

@@ -5,69 +5,18 @@
 //! parameters, YANG Patch, operations, ETags, the event stream, and changes
 //! crossing between RESTCONF and NETCONF).
 
-use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_nectar");
+mod common;
+
+use common::{Daemon, Options};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Daemon {
-    child: Child,
-    dir: tempfile::TempDir,
-    restconf: u16,
-    netconf: u16,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 impl Daemon {
-    fn state(&self) -> PathBuf {
-        self.dir.path().join("state")
-    }
-
-    fn cert(&self) -> PathBuf {
-        self.state().join("tls/cert.pem")
-    }
-
-    fn password(&self) -> String {
-        std::fs::read_to_string(self.state().join("initial-admin-password"))
-            .unwrap()
-            .trim()
-            .to_string()
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("nectar.log")).unwrap_or_default()
-    }
-
     fn url(&self, path: &str) -> String {
         format!("https://127.0.0.1:{}{path}", self.restconf)
     }
@@ -96,57 +45,7 @@ fn stderr(out: &Output) -> String {
 }
 
 fn start() -> Daemon {
-    let dir = tempfile::tempdir().unwrap();
-    let (restconf, netconf) = (free_port(), free_port());
-    let cfg = dir.path().join("nectar.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "state_dir = \"{}\"\n[netconf]\nlisten = \"127.0.0.1:{netconf}\"\n\
-             [restconf]\nlisten = \"127.0.0.1:{restconf}\"\n[metrics]\nlisten = \"127.0.0.1:{}\"\n\
-             [gnmi]\nlisten = \"127.0.0.1:{}\"\n",
-            dir.path().join("state").display(),
-            free_port(),
-            free_port(),
-        ),
-    )
-    .unwrap();
-    let log = std::fs::File::create(dir.path().join("nectar.log")).unwrap();
-    let child = Command::new(BIN)
-        .arg("--config")
-        .arg(&cfg)
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let mut d = Daemon {
-        child,
-        dir,
-        restconf,
-        netconf,
-    };
-    let addrs = [
-        SocketAddr::from(([127, 0, 0, 1], restconf)),
-        SocketAddr::from(([127, 0, 0, 1], netconf)),
-    ];
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let up = addrs
-            .iter()
-            .all(|a| TcpStream::connect_timeout(a, Duration::from_millis(200)).is_ok());
-        if up && d.state().join("initial-admin-password").exists() {
-            return d;
-        }
-        if let Some(st) = d.child.try_wait().unwrap() {
-            panic!("nectar exited early: {st}\n{}", d.log());
-        }
-        assert!(
-            Instant::now() < deadline,
-            "nectar did not serve RESTCONF\n{}",
-            d.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    Daemon::start(Options::default())
 }
 
 #[test]

@@ -14,19 +14,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_nectar");
+mod common;
+
+use common::{BIN, free_port};
 #[path = "telemetry/harness.rs"]
 mod harness;
 
 use harness::*;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 // ===== the daemon =====
 

@@ -1,0 +1,157 @@
+//! The daemon as the end-to-end tests start it: every listener on a free
+//! port (the default ports belong to the embedded-default test), a temporary
+//! state directory, the log in a file, SIGTERM on drop.
+#![allow(dead_code)]
+
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_nectar");
+
+/// A port nobody listens on now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// How to start the daemon.
+#[derive(Debug, Default)]
+pub struct Options {
+    /// TOML appended to the generated configuration (must not repeat the
+    /// listener tables).
+    pub extra: String,
+    /// Run it inside this network namespace.
+    pub netns: Option<String>,
+    /// `[gnmi] tls = false` (plaintext gRPC) when set.
+    pub gnmi_plaintext: bool,
+}
+
+/// A running nectar.
+#[derive(Debug)]
+pub struct Daemon {
+    pub child: Child,
+    pub dir: tempfile::TempDir,
+    pub netconf: u16,
+    pub restconf: u16,
+    pub gnmi: u16,
+    pub metrics: u16,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Daemon {
+    /// Starts nectar and waits until every door serves.
+    pub fn start(opts: Options) -> Daemon {
+        let dir = tempfile::tempdir().unwrap();
+        let (netconf, restconf, gnmi, metrics) =
+            (free_port(), free_port(), free_port(), free_port());
+        let cfg = dir.path().join("nectar.toml");
+        std::fs::write(
+            &cfg,
+            format!(
+                "state_dir = \"{}\"\n[netconf]\nlisten = \"127.0.0.1:{netconf}\"\n\
+                 [restconf]\nlisten = \"127.0.0.1:{restconf}\"\n\
+                 [metrics]\nlisten = \"127.0.0.1:{metrics}\"\n\
+                 [gnmi]\nlisten = \"127.0.0.1:{gnmi}\"\ntls = {}\n{}",
+                dir.path().join("state").display(),
+                !opts.gnmi_plaintext,
+                opts.extra,
+            ),
+        )
+        .unwrap();
+        let log = std::fs::File::create(dir.path().join("nectar.log")).unwrap();
+        let mut cmd = match &opts.netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, BIN]);
+                c
+            }
+            None => Command::new(BIN),
+        };
+        let child = cmd
+            .arg("--config")
+            .arg(&cfg)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let mut d = Daemon {
+            child,
+            dir,
+            netconf,
+            restconf,
+            gnmi,
+            metrics,
+        };
+        let ports = [netconf, restconf, gnmi, metrics];
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let up = match opts.netns {
+                None => ports.iter().all(|p| {
+                    let addr = SocketAddr::from(([127, 0, 0, 1], *p));
+                    TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
+                }),
+                // Inside a namespace its loopback is not ours: the log tells.
+                Some(_) => {
+                    let log = d.log();
+                    ["netconf: serving", "restconf: serving", "gnmi: serving"]
+                        .iter()
+                        .all(|l| log.contains(l))
+                }
+            };
+            if up && d.state().join("initial-admin-password").exists() {
+                return d;
+            }
+            if let Some(st) = d.child.try_wait().unwrap() {
+                panic!("nectar exited early: {st}\n{}", d.log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "nectar did not start serving\n{}",
+                d.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn state(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    /// The generated certificate, the CA for RESTCONF and gNMI clients.
+    pub fn cert(&self) -> PathBuf {
+        self.state().join("tls/cert.pem")
+    }
+
+    /// The generated admin password.
+    pub fn password(&self) -> String {
+        std::fs::read_to_string(self.state().join("initial-admin-password"))
+            .unwrap()
+            .trim()
+            .to_string()
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("nectar.log")).unwrap_or_default()
+    }
+}
