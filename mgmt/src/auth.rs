@@ -3,7 +3,14 @@
 //! receive it as an [`Authenticator`] and turn a successful check into the
 //! [`UserCtx`] that NACM evaluates.
 
+use std::collections::HashMap;
+use std::collections::hash_map::RandomState;
 use std::fmt;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
 
 use crate::nacm::UserCtx;
 
@@ -22,5 +29,138 @@ pub trait Authenticator: Send + Sync + 'static {
 impl fmt::Debug for dyn Authenticator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Authenticator")
+    }
+}
+
+/// Password checks for doors that authenticate every request (RESTCONF,
+/// gNMI): the argon2 check runs on tokio's blocking pool, and a success is
+/// remembered for `ttl`, keyed by the user and a salted SHA-256 of the
+/// password (never the password itself), so a client sending a request per
+/// call does not pay argon2 each time. Failures are never cached, so
+/// guessing keeps its full cost.
+pub struct PasswordCache {
+    users: Arc<dyn Authenticator>,
+    ttl: Duration,
+    salt: [u8; 16],
+    recent: Mutex<Recent>,
+}
+
+/// Recent successes: (user, salted password digest) → (identity, when).
+type Recent = HashMap<(String, [u8; 32]), (UserCtx, Instant)>;
+
+/// Remembered successes beyond this many are dropped (expired ones first).
+const CACHE_MAX: usize = 4096;
+
+impl fmt::Debug for PasswordCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PasswordCache")
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PasswordCache {
+    /// `ttl` zero disables the cache.
+    pub fn new(users: Arc<dyn Authenticator>, ttl: Duration) -> PasswordCache {
+        PasswordCache {
+            users,
+            ttl,
+            salt: random_salt(),
+            recent: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The user `user`/`password` authenticates, if any.
+    pub async fn check_password(&self, user: &str, password: &str) -> Option<UserCtx> {
+        let mut h = Sha256::new();
+        h.update(self.salt);
+        h.update(password.as_bytes());
+        let key = (user.to_string(), <[u8; 32]>::from(h.finalize()));
+        let now = Instant::now();
+        if !self.ttl.is_zero()
+            && let Some((ctx, at)) = self.lock().get(&key)
+            && now.duration_since(*at) < self.ttl
+        {
+            return Some(ctx.clone());
+        }
+        let users = Arc::clone(&self.users);
+        let (u, p) = (user.to_string(), password.to_string());
+        let ctx = tokio::task::spawn_blocking(move || users.check_password(&u, &p))
+            .await
+            .ok()
+            .flatten()?;
+        if !self.ttl.is_zero() {
+            let mut recent = self.lock();
+            if recent.len() >= CACHE_MAX {
+                recent.retain(|_, (_, at)| now.duration_since(*at) < self.ttl);
+                if recent.len() >= CACHE_MAX {
+                    recent.clear();
+                }
+            }
+            recent.insert(key, (ctx.clone(), now));
+        }
+        Some(ctx)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Recent> {
+        self.recent.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A per-process random salt (std's RandomState is seeded from the OS).
+fn random_salt() -> [u8; 16] {
+    let mut out = [0u8; 16];
+    for chunk in out.chunks_mut(8) {
+        let mut h = RandomState::new().build_hasher();
+        h.write_u64(0x6e65_6374_6172);
+        chunk.copy_from_slice(&h.finish().to_le_bytes());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    struct Counting(AtomicUsize);
+
+    impl Authenticator for Counting {
+        fn check_password(&self, user: &str, password: &str) -> Option<UserCtx> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            (password == "right").then(|| UserCtx::new(user, vec![]))
+        }
+        fn check_public_key(&self, _: &str, _: &[u8]) -> Option<UserCtx> {
+            None
+        }
+    }
+
+    #[tokio::test]
+    async fn successes_are_remembered_and_failures_are_not() {
+        let users = Arc::new(Counting(AtomicUsize::new(0)));
+        let cache = PasswordCache::new(users.clone(), Duration::from_secs(60));
+        assert_eq!(
+            cache.check_password("bob", "right").await.unwrap().name,
+            "bob"
+        );
+        assert!(cache.check_password("bob", "right").await.is_some());
+        assert_eq!(
+            users.0.load(Ordering::SeqCst),
+            1,
+            "the second check is cached"
+        );
+        assert!(cache.check_password("bob", "wrong").await.is_none());
+        assert!(cache.check_password("bob", "wrong").await.is_none());
+        assert_eq!(users.0.load(Ordering::SeqCst), 3, "failures always pay");
+        assert!(cache.check_password("eve", "right").await.is_some());
+        assert_eq!(
+            users.0.load(Ordering::SeqCst),
+            4,
+            "the key includes the user"
+        );
+        let off = PasswordCache::new(users.clone(), Duration::ZERO);
+        off.check_password("bob", "right").await;
+        off.check_password("bob", "right").await;
+        assert_eq!(users.0.load(Ordering::SeqCst), 6);
     }
 }

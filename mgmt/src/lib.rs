@@ -19,7 +19,7 @@ pub mod types;
 pub mod yanglib;
 
 pub use crate::core::{CommitOptions, Core, CoreConfig, EditOutcome, LoadFrom, Source};
-pub use auth::Authenticator;
+pub use auth::{Authenticator, PasswordCache};
 pub use edit::{DefaultOp, EditStep, ErrorOption, Op};
 pub use error::{ErrorTag, ErrorType, Errors, MgmtError};
 pub use handle::MgmtHandle;

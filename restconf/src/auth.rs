@@ -1,10 +1,9 @@
 //! HTTP Basic authentication (RFC 7617) against the daemon's users, and the
 //! management session each user's requests run in.
 //!
-//! Checking a password is argon2 (tens of milliseconds of CPU, on purpose),
-//! so it runs in `spawn_blocking`, and a successful check is remembered for
-//! [`CACHE_TTL`] keyed by the SHA-256 of the `Authorization` value (the
-//! password itself is never stored). Failures are never cached.
+//! Checking a password is argon2 (tens of milliseconds of CPU, on purpose):
+//! mgmt's [`PasswordCache`] runs it on the blocking pool and remembers a
+//! success for [`CACHE_TTL`]; failures are never cached.
 //!
 //! Sessions: RESTCONF is stateless, but NACM and the datastore locks work on
 //! management sessions. Each authenticated user gets one management session
@@ -17,21 +16,17 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::http::{HeaderMap, header};
 use base64::Engine as _;
 use nectar_mgmt::nacm::UserCtx;
-use nectar_mgmt::{Authenticator, Core, SessionId};
-use sha2::{Digest, Sha256};
+use nectar_mgmt::{Authenticator, Core, PasswordCache, SessionId};
 
 use crate::error::Error;
 
 /// How long a successful password check is remembered.
 pub const CACHE_TTL: Duration = Duration::from_secs(30);
-
-/// Cached credentials beyond this many are dropped (all expired first).
-const CACHE_MAX: usize = 4096;
 
 /// An authenticated user and its management session.
 #[derive(Debug)]
@@ -59,13 +54,9 @@ impl Client {
     }
 }
 
-/// A remembered successful check: the client and until when it holds.
-type Cached = (Arc<Client>, Instant);
-
 /// The authentication state of a server.
 pub struct Auth {
-    auth: Arc<dyn Authenticator>,
-    cache: Mutex<HashMap<[u8; 32], Cached>>,
+    passwords: PasswordCache,
     clients: Mutex<HashMap<String, Arc<Client>>>,
 }
 
@@ -78,8 +69,7 @@ impl std::fmt::Debug for Auth {
 impl Auth {
     pub fn new(auth: Arc<dyn Authenticator>) -> Self {
         Auth {
-            auth,
-            cache: Mutex::new(HashMap::new()),
+            passwords: PasswordCache::new(auth, CACHE_TTL),
             clients: Mutex::new(HashMap::new()),
         }
     }
@@ -94,12 +84,6 @@ impl Auth {
         let Some(value) = headers.get(header::AUTHORIZATION) else {
             return Err(Error::unauthorized("authentication required"));
         };
-        let key: [u8; 32] = Sha256::digest(value.as_bytes()).into();
-        if let Some((client, until)) = lock(&self.cache).get(&key)
-            && Instant::now() < *until
-        {
-            return Ok(Arc::clone(client));
-        }
         let text = value
             .to_str()
             .map_err(|_| Error::unauthorized("malformed Authorization header"))?;
@@ -117,34 +101,19 @@ impl Auth {
         let Some((user, password)) = decoded.split_once(':') else {
             return Err(Error::unauthorized("malformed Basic credentials"));
         };
-        let (user, password) = (user.to_string(), password.to_string());
-        let auth = Arc::clone(&self.auth);
-        let checked = tokio::task::spawn_blocking(move || auth.check_password(&user, &password))
-            .await
-            .map_err(Error::internal)?;
-        let Some(ctx) = checked else {
+        let Some(ctx) = self.passwords.check_password(user, password).await else {
             tracing::info!("restconf: authentication failed");
             return Err(Error::unauthorized("authentication failed"));
         };
-        let client = {
-            let mut clients = lock(&self.clients);
-            Arc::clone(clients.entry(ctx.name.clone()).or_insert_with(|| {
+        let mut clients = lock(&self.clients);
+        Ok(Arc::clone(clients.entry(ctx.name.clone()).or_insert_with(
+            || {
                 Arc::new(Client {
                     user: ctx,
                     sid: AtomicU32::new(0),
                 })
-            }))
-        };
-        let mut cache = lock(&self.cache);
-        if cache.len() >= CACHE_MAX {
-            let now = Instant::now();
-            cache.retain(|_, (_, until)| *until > now);
-            if cache.len() >= CACHE_MAX {
-                cache.clear();
-            }
-        }
-        cache.insert(key, (Arc::clone(&client), Instant::now() + CACHE_TTL));
-        Ok(client)
+            },
+        )))
     }
 }
 
