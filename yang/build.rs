@@ -1,10 +1,56 @@
 //! Embeds every YANG module of the model set into the crate: the standard
 //! modules extracted by `scripts/fetch-models` into `yang/models/` and
 //! nectar's own modules in `yang/modules/`. The binary never reads YANG files
-//! from the filesystem at run time.
+//! from the filesystem at run time. The few published errata of the pinned
+//! standard modules ([`ERRATA`]) are applied here, each checked against the
+//! exact text it replaces.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+
+/// Published bugs of the pinned standard modules that make a part of them
+/// unusable, fixed the way their issue says: (file, the exact text of the
+/// pinned module, its replacement). The build fails if the text is not there
+/// (the pin changed: drop the erratum if the new release fixed it).
+const ERRATA: &[(&str, &str, &str)] = &[
+    // openconfig/public#181: the `ethernet` container (MAC address,
+    // switched-vlan) is conditioned on the interface's *state* type, which a
+    // configuration datastore never holds (RFC 7950 section 6.4.1), so no
+    // configuration could ever contain it. The condition is on the configured
+    // type instead.
+    (
+        "openconfig-if-ethernet.yang",
+        "when \"oc-if:state/oc-if:type = 'ianaift:ethernetCsmacd'\"",
+        "when \"oc-if:config/oc-if:type = 'ianaift:ethernetCsmacd'\"",
+    ),
+];
+
+/// The file to embed for `path`: the module itself, or its corrected copy in
+/// `OUT_DIR` when an erratum applies to it.
+fn with_errata(path: &Path) -> PathBuf {
+    let file = path
+        .file_name()
+        .and_then(|f| f.to_str())
+        .unwrap_or_default();
+    let fixes: Vec<_> = ERRATA.iter().filter(|(f, _, _)| *f == file).collect();
+    if fixes.is_empty() {
+        return path.to_path_buf();
+    }
+    let mut text = std::fs::read_to_string(path).unwrap();
+    for (_, old, new) in fixes {
+        assert!(
+            text.matches(old).count() == 1,
+            "{}: the erratum expects exactly one `{old}`",
+            path.display()
+        );
+        text = text.replace(old, new);
+    }
+    let dir = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("errata");
+    std::fs::create_dir_all(&dir).unwrap();
+    let dest = dir.join(file);
+    std::fs::write(&dest, text).unwrap();
+    dest
+}
 
 struct Found {
     name: String,
@@ -67,7 +113,7 @@ fn main() {
             f.revision,
             f.belongs_to,
             f.family,
-            f.path.display().to_string()
+            with_errata(&f.path).display().to_string()
         )
         .unwrap();
     }

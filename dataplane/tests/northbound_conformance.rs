@@ -14,7 +14,8 @@
 //! - `NN-output-dataplane.txt`: the control-API operations the step sent, one per line, or
 //!   the error that refused the commit (then nothing may have changed).
 //! - `NN-output-state.json`: the operational datastore (interfaces in both models, the RIB,
-//!   ACL counters in both models, NAT instances, network instances), volatile leaves masked.
+//!   ACL counters in both models, NAT instances, network instances, bridge domains), volatile
+//!   leaves masked.
 //! - `NN-output-notif.jsonl`: the management events the dataplane raised during the step.
 
 use std::path::{Path, PathBuf};
@@ -47,6 +48,7 @@ const STATE_ROOTS: &[&str] = &[
     "/openconfig-acl:acl",
     "/ietf-nat:nat",
     "/openconfig-network-instance:network-instances",
+    "/nectar-bridge:bridge-domains",
 ];
 
 fn cases_dir() -> PathBuf {
@@ -318,4 +320,59 @@ fn openconfig_network_instance() {
 #[test]
 fn ietf_subinterfaces() {
     run("ietf-subinterfaces");
+}
+
+// Input: openconfig-vlan: VLANs 10 and 20 of the DEFAULT instance with an fdb aging time,
+// an ACCESS port, a TRUNK with a native VLAN and a trunk-vlans range, an l3ipvlan
+// routed-vlan interface with addresses; an access-vlan naming no VLAN (refused); deleting
+// a VLAN that a port and the routed-vlan use (refused); moving the access port, a trunk
+// listing a VLAN no domain has; a dataplane restart; removal.
+// Output: SetBridgeDomain vlan10 (with the routed-vlan as its BVI) and vlan20, Access /
+// Trunk switchports, the BVI's addresses; the refusals name the VLAN and change nothing;
+// the replay rebuilds the domains, the BVI and the members; the VLANs, members,
+// switched-vlan and routed-vlan in both models' state.
+#[test]
+fn openconfig_vlan() {
+    run("openconfig-vlan");
+}
+
+// Input: OpenConfig VLAN subinterfaces of eth0: 100 (single-tagged match) with IPv4 and
+// IPv6 addresses, 200 (the inline vlan-id) bound to an L3VRF with a static route through
+// it by interface + subinterface; a subinterface whose two VLAN ids disagree and one on a
+// VLAN already taken (both refused); the same sub-interface through ietf-interfaces
+// (agreeing VLAN and address) with OpenConfig disabling it; the VLAN changed; removal.
+// Output: AddSubInterface eth0.100 / eth0.200 before their addresses, eth0.200 in VRF
+// red, the route in red; the refusals naming both paths; the IETF view adds nothing but
+// the admin state; DelSubInterface + AddSubInterface for VLAN 150; the subinterfaces in
+// both views' state.
+#[test]
+fn openconfig_subinterfaces() {
+    run("openconfig-subinterfaces");
+}
+
+// Input: an L2VSI instance with one VLAN, fdb settings (no learning, 120 s aging), a static
+// MAC behind a VLAN subinterface, a port and that subinterface as members; an L2VSI without
+// VLAN; a second VLAN in the L2VSI and a STATIC protocol in an L2VSI (both refused);
+// learning on and aging 0 (never); removal.
+// Output: SetBridgeDomain for each instance, AddSubInterface, the members as Access
+// switchports, AddStaticMac; the refusals say why; both instances in nectar-bridge and
+// OpenConfig state (the static MAC in both MAC tables).
+#[test]
+fn openconfig_l2vsi() {
+    run("openconfig-l2vsi");
+}
+
+// Input: nectar-bridge domain vlan10 (aging 30 s) and OpenConfig VLAN 10 of the DEFAULT
+// instance (no learning): the same domain; a different OpenConfig aging time (refused);
+// OpenConfig VLAN 30 while nectar-bridge domain lab has VLAN 30 (refused); eth0 an access
+// port of vlan10 in both models, eth1 an OpenConfig access port of VLAN 30 (lab); a
+// nectar-bridge routed-interface and an OpenConfig routed-vlan for VLAN 10 that differ
+// (refused); lab moved to VLAN 31 while eth1 uses VLAN 30 (refused); an OpenConfig
+// routed-vlan for lab's VLAN agreeing with nectar-bridge; the OpenConfig VLAN removed.
+// Output: one SetBridgeDomain combining both models; refusals naming both paths and
+// changing nothing; one SetInterface for eth0; eth1 in lab; irb30 as lab's BVI; removing
+// the OpenConfig VLAN keeps the nectar-bridge domain with its own settings.
+#[test]
+fn cross_model_l2() {
+    run("cross-model-l2");
 }

@@ -12,7 +12,7 @@ const VRF: &str = r#"{"openconfig-interfaces:interfaces":{"interface":[
    "subinterfaces":{"subinterface":[{"index":0,"config":{"index":0},
      "openconfig-if-ip:ipv4":{"addresses":{"address":[{"ip":"10.1.0.1","config":{"ip":"10.1.0.1","prefix-length":24}}]}}}]}}]},
  "openconfig-network-instance:network-instances":{"network-instance":[
-  {"name":"red","config":{"name":"red","type":"openconfig-network-instance-types:L3VRF"},
+  {"name":"red","config":{"name":"red","type":"L3VRF"},
    "interfaces":{"interface":[{"id":"up","config":{"id":"up","interface":"eth1"}}]},
    "protocols":{"protocol":[{"identifier":"STATIC","name":"st","config":{"identifier":"STATIC","name":"st"},
      "static-routes":{"static":[{"prefix":"192.0.2.0/24","config":{"prefix":"192.0.2.0/24"},
@@ -89,7 +89,7 @@ fn a_route_in_both_models_is_one_route_and_must_agree() {
     let oc = |hops: &str| {
         format!(
             r#"{{"openconfig-network-instance:network-instances":{{"network-instance":[
-              {{"name":"DEFAULT","config":{{"name":"DEFAULT","type":"openconfig-network-instance-types:DEFAULT_INSTANCE"}},
+              {{"name":"DEFAULT","config":{{"name":"DEFAULT","type":"DEFAULT_INSTANCE"}},
                "protocols":{{"protocol":[{{"identifier":"STATIC","name":"DEFAULT","config":{{"identifier":"STATIC","name":"DEFAULT"}},
                  "static-routes":{{"static":[{{"prefix":"198.51.100.0/24","config":{{"prefix":"198.51.100.0/24"}},
                    "next-hops":{{"next-hop":[{hops}]}}}}]}}}}]}}}}]}}}}"#
@@ -121,13 +121,13 @@ fn a_route_in_both_models_is_one_route_and_must_agree() {
         "{err}"
     );
     assert_eq!(r.running(), running);
-    // Unsupported values are refused precisely.
-    let err = r
-        .merge(
-            r#"{"openconfig-network-instance:network-instances":{"network-instance":[
-              {"name":"l2","config":{"name":"l2","type":"openconfig-network-instance-types:L2P2P"}}]}}"#,
-        )
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("DEFAULT_INSTANCE and L3VRF"), "{err}");
+    // Unsupported instance types are refused precisely (by the deviated type).
+    let err = nectar_mgmt::core::parse_json(
+        northbound_rig::ctx(),
+        r#"{"openconfig-network-instance:network-instances":{"network-instance":[
+          {"name":"l2","config":{"name":"l2","type":"L2P2P"}}]}}"#,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("DEFAULT_INSTANCE, L3VRF or L2VSI"), "{err}");
 }

@@ -71,7 +71,7 @@ pub struct Plan {
     pub default_ni: Option<Option<String>>,
 }
 
-fn conflict(what: &str, obj: &str, a: &str, pa: &str, b: &str, pb: &str) -> MgmtError {
+pub(crate) fn conflict(what: &str, obj: &str, a: &str, pa: &str, b: &str, pb: &str) -> MgmtError {
     MgmtError::invalid_value(format!(
         "{what} of {obj} is {a} at {pa} but {b} at {pb}: where several nodes (in either model) set it, the values must agree"
     ))
@@ -79,7 +79,7 @@ fn conflict(what: &str, obj: &str, a: &str, pa: &str, b: &str, pb: &str) -> Mgmt
 }
 
 /// The one value a property has over all facts, refusing disagreement.
-fn single<T: PartialEq + Clone + Debug>(
+pub(crate) fn single<T: PartialEq + Clone + Debug>(
     facts: &[&Fact],
     what: &str,
     obj: &str,
@@ -143,6 +143,7 @@ impl Effective {
     ) -> Result<Plan, MgmtError> {
         let mut plan = Plan::default();
         let mut ifs: BTreeSet<String> = BTreeSet::new();
+        let mut vlans: BTreeSet<u16> = BTreeSet::new();
         for t in affected {
             let facts = facts_of(t);
             match t {
@@ -164,23 +165,7 @@ impl Effective {
                     plan.vrfs.insert(name.clone(), !facts.is_empty());
                 }
                 Target::Bd(name) => {
-                    let obj = format!("bridge domain {name}");
-                    let cfg = single(&facts, "the settings", &obj, |p| match p {
-                        Prop::Bd(c) => Some(c),
-                        _ => None,
-                    })?;
-                    let v = match cfg {
-                        None => None,
-                        Some(cfg) => {
-                            let mut statics = BTreeMap::new();
-                            for f in &facts {
-                                if let Prop::StaticMac(mac, ifname) = &f.prop {
-                                    statics.insert(*mac, ifname.clone());
-                                }
-                            }
-                            Some(BdEff { cfg, statics })
-                        }
-                    };
+                    let v = self.plan_bd(name, &facts, &facts_of)?;
                     // The routed interfaces the domain had and will have change too.
                     if let Some(b) = self.bds.get(name).and_then(|b| b.cfg.bvi.clone()) {
                         ifs.insert(b);
@@ -192,6 +177,9 @@ impl Effective {
                 }
                 Target::If(name) => {
                     ifs.insert(name.clone());
+                }
+                Target::Vlan(v) => {
+                    vlans.insert(*v);
                 }
                 Target::Route(vrf, prefix) => {
                     let obj = format!("route {prefix} in VRF {vrf}");
@@ -228,6 +216,7 @@ impl Effective {
                 }
             }
         }
+        self.plan_vlans(&mut plan, vlans, &mut ifs, &facts_of)?;
         for name in ifs {
             let facts = facts_of(&Target::If(name.clone()));
             let v = self.plan_if(&plan, &name, &facts)?;
@@ -361,10 +350,7 @@ impl Effective {
             Prop::Mac(m) => Some(m),
             _ => None,
         })?;
-        let switchport = single(facts, "the switchport mode", &obj, |p| match p {
-            Prop::Switchport(s) => Some(s),
-            _ => None,
-        })?;
+        let switchport = self.switchport_of(plan, name, facts)?;
         let vrf = single(facts, "the VRF", &obj, |p| match p {
             Prop::Vrf(v) => Some(v),
             _ => None,

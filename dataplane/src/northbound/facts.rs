@@ -4,7 +4,7 @@
 
 use std::net::Ipv4Addr;
 
-use crate::control::{AclConfig, BridgeDomainConfig, NatRole, NextHop, RouteTarget, Switchport};
+use crate::control::{AclConfig, NatRole, NextHop, RouteTarget, Switchport};
 use crate::types::{IpNet, Mac};
 
 /// Which kind of source object a config node belongs to; with the object's data path it
@@ -56,6 +56,9 @@ pub enum Target {
     Route(String, IpNet),
     /// An ACL, by its dataplane name.
     Acl(String),
+    /// References to an 802.1Q VLAN by its id (an OpenConfig `routed-vlan`): they apply to
+    /// the bridge domain that has this VLAN, whichever model defined it.
+    Vlan(u16),
     /// A NAT44 static mapping, by inside address.
     NatStatic(Ipv4Addr),
 }
@@ -89,8 +92,24 @@ pub enum Prop {
     Exists,
     /// The default VRF is the OpenConfig DEFAULT_INSTANCE of this name.
     DefaultInstance(String),
-    /// A bridge domain's settings.
-    Bd(BridgeDomainConfig),
+    /// The bridge domain exists (a nectar-bridge entry, an OpenConfig VLAN of the DEFAULT
+    /// instance, an L2VSI instance).
+    BdDefined,
+    /// A bridge domain's 802.1Q VLAN.
+    BdVlan(u16),
+    /// A bridge domain learns MACs.
+    BdLearning(bool),
+    /// A bridge domain's MAC aging time in seconds (0 = never).
+    BdAging(u64),
+    /// A bridge domain floods unknown unicast.
+    BdFlood(bool),
+    /// The routed interface (BVI) of a bridge domain (on [`Target::Bd`], or on
+    /// [`Target::Vlan`] for the domain of that VLAN).
+    BdBvi(String),
+    /// Access member of the bridge domain that has this VLAN (OpenConfig `access-vlan`).
+    AccessVlan(u16),
+    /// The `config/name` of an OpenConfig VLAN (for its state; the vswitch has no use for it).
+    VlanName(String),
     /// A static MAC entry of a bridge domain (several facts).
     StaticMac(Mac, String),
     /// A route's target.

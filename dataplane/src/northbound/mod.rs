@@ -23,10 +23,18 @@
 //!   only one family is effective, and the other family shows it as operational state (the
 //!   OpenConfig `state` containers, the IETF `admin-status`, `nectar-interfaces:dataplane`).
 //!   The rule is stateless, so a restart or a replay always yields the same dataplane.
+//! - Bridge domains follow the same rule ([`effective_bd`]): OpenConfig VLAN N of the
+//!   DEFAULT instance is the bridge domain named `vlanN`, an L2VSI instance is the bridge
+//!   domain of its name, and a nectar-bridge domain of that name is the same domain (its
+//!   VLAN, learning, aging, routed interface and static MACs must agree where both set
+//!   them). A reference by VLAN id (`access-vlan`, `routed-vlan`, trunk VLANs) means the
+//!   domain that has that VLAN, whichever model defined it; two domains claiming one VLAN
+//!   are refused, naming both.
 //! - [`state`] serves operational data on demand from dataplane snapshots; [`events`]
 //!   forwards link changes to the management event bus.
 
 pub mod effective;
+pub mod effective_bd;
 pub mod events;
 pub mod facts;
 pub mod keys;
@@ -35,6 +43,7 @@ pub mod provider;
 pub mod read;
 pub mod state;
 pub mod state_acl;
+pub mod state_l2;
 pub mod state_nat;
 pub mod state_ni;
 

@@ -171,6 +171,7 @@ const IETF_IF_NODES: &[&str] = &[
     "/nectar-bridge:switchport/native-vlan",
 ];
 
+const BRIDGE_DOMAINS: &str = "/nectar-bridge:bridge-domains";
 const BD: &str = "/nectar-bridge:bridge-domains/bridge-domain";
 
 /// Config nodes of a nectar-bridge bridge domain (relative to the domain).
@@ -222,6 +223,23 @@ const OC_IF_NODES: &[&str] = &[
     "/subinterfaces/subinterface/openconfig-if-ip:ipv6/addresses/address",
     "/subinterfaces/subinterface/openconfig-if-ip:ipv6/addresses/address/config/ip",
     "/subinterfaces/subinterface/openconfig-if-ip:ipv6/addresses/address/config/prefix-length",
+    "/subinterfaces/subinterface/openconfig-vlan:vlan/config/vlan-id",
+    "/subinterfaces/subinterface/openconfig-vlan:vlan/match/single-tagged/config/vlan-id",
+    "/openconfig-if-ethernet:ethernet/openconfig-vlan:switched-vlan/config/interface-mode",
+    "/openconfig-if-ethernet:ethernet/openconfig-vlan:switched-vlan/config/access-vlan",
+    "/openconfig-if-ethernet:ethernet/openconfig-vlan:switched-vlan/config/trunk-vlans",
+    "/openconfig-if-ethernet:ethernet/openconfig-vlan:switched-vlan/config/native-vlan",
+    "/openconfig-vlan:routed-vlan/config/vlan",
+    "/openconfig-vlan:routed-vlan/openconfig-if-ip:ipv4/config/enabled",
+    "/openconfig-vlan:routed-vlan/openconfig-if-ip:ipv4/config/mtu",
+    "/openconfig-vlan:routed-vlan/openconfig-if-ip:ipv4/addresses/address",
+    "/openconfig-vlan:routed-vlan/openconfig-if-ip:ipv4/addresses/address/config/ip",
+    "/openconfig-vlan:routed-vlan/openconfig-if-ip:ipv4/addresses/address/config/prefix-length",
+    "/openconfig-vlan:routed-vlan/openconfig-if-ip:ipv6/config/enabled",
+    "/openconfig-vlan:routed-vlan/openconfig-if-ip:ipv6/config/mtu",
+    "/openconfig-vlan:routed-vlan/openconfig-if-ip:ipv6/addresses/address",
+    "/openconfig-vlan:routed-vlan/openconfig-if-ip:ipv6/addresses/address/config/ip",
+    "/openconfig-vlan:routed-vlan/openconfig-if-ip:ipv6/addresses/address/config/prefix-length",
 ];
 
 const ACL: &str = "/ietf-access-control-list:acls";
@@ -290,6 +308,17 @@ const OC_NI_NODES: &[&str] = &[
     "/interfaces/interface/config/id",
     "/interfaces/interface/config/interface",
     "/interfaces/interface/config/subinterface",
+    "/vlans/vlan",
+    "/vlans/vlan/config/vlan-id",
+    "/vlans/vlan/config/name",
+    "/vlans/vlan/config/status",
+    "/fdb/config/mac-learning",
+    "/fdb/config/mac-aging-time",
+    "/fdb/mac-table/entries/entry",
+    "/fdb/mac-table/entries/entry/config/mac-address",
+    "/fdb/mac-table/entries/entry/config/vlan",
+    "/fdb/mac-table/entries/entry/interface/interface-ref/config/interface",
+    "/fdb/mac-table/entries/entry/interface/interface-ref/config/subinterface",
 ];
 
 /// Config nodes of an OpenConfig static route (relative to the route).
@@ -422,6 +451,7 @@ impl Provider for Northbound {
                 "/openconfig-network-instance:network-instances",
                 super::state_ni::oc_network_instances,
             )
+            .state(BRIDGE_DOMAINS, super::state_l2::nectar_bridge)
     }
 
     fn prepare_done(&mut self, tree: &Tree) -> Result<(), MgmtError> {

@@ -362,6 +362,7 @@ pub fn oc_interfaces(
                 Some(&i.mac.to_string()),
             )?;
         }
+        super::state_l2::oc_interface_l2(&m, &tables, &name, &b, out)?;
         if i.mode != crate::tables::L2Mode::Routed {
             continue;
         }

@@ -2,8 +2,6 @@
 //! their interfaces and static routes, whichever model configured them (a route configured
 //! through ietf-routing shows here under the STATIC protocol named `DEFAULT`).
 
-use std::collections::BTreeMap;
-
 use nectar_mgmt::MgmtError;
 use nectar_mgmt::ly::Tree;
 use nectar_mgmt::provider::StateArgs;
@@ -49,19 +47,7 @@ pub fn oc_network_instances(
     let m = p.lock();
     let only = args.path.and_then(|x| key_at(x, 1, "name"));
     // Interface bindings made through OpenConfig, by interface: their list key.
-    let mut ids: BTreeMap<&str, String> = BTreeMap::new();
-    for ((kind, _), facts) in &m.facts {
-        if *kind != Kind::OcNi {
-            continue;
-        }
-        for f in facts {
-            if let (Target::If(name), Prop::Vrf(_)) = (&f.target, &f.prop)
-                && let Some(id) = key_at(&f.path, 3, "id")
-            {
-                ids.insert(name, id);
-            }
-        }
-    }
+    let ids = super::state_l2::binding_ids(&m, |p| matches!(p, Prop::Vrf(_)));
     let vrfs = std::iter::once(DEFAULT_VRF.to_string()).chain(m.eff.vrfs.iter().cloned());
     for vrf in vrfs {
         let name = ni_name(&m, &vrf);
@@ -81,13 +67,19 @@ pub fn oc_network_instances(
         set(out, &format!("{b}/state/type"), Some(ty))?;
         for (ifname, i) in &m.eff.ifs {
             let bound = ids.contains_key(ifname.as_str());
-            if i.cfg.vrf != vrf || (vrf == DEFAULT_VRF && i.if_type.is_none() && !bound) {
+            if i.cfg.vrf != vrf
+                || (vrf == DEFAULT_VRF && i.if_type.is_none() && !bound)
+                || super::state_l2::in_l2vsi(&m, i)
+            {
                 continue;
             }
             let id = ids.get(ifname.as_str()).unwrap_or(ifname);
             let e = format!("{b}/interfaces/interface[id={}]/state", quote(id));
             set(out, &format!("{e}/id"), Some(id))?;
-            set(out, &format!("{e}/interface"), Some(ifname))?;
+            super::state_l2::set_ref(&m, out, &e, ifname)?;
+        }
+        if vrf == DEFAULT_VRF {
+            super::state_l2::oc_default_l2(&m, &b, out)?;
         }
         for ((rvrf, prefix), target) in &m.eff.routes {
             if *rvrf != vrf {
@@ -132,10 +124,10 @@ pub fn oc_network_instances(
                     set(out, &format!("{e}/state/next-hop"), Some(&v.to_string()))?;
                 }
                 if let Some(i) = &h.interface {
-                    set(out, &format!("{e}/interface-ref/state/interface"), Some(i))?;
+                    super::state_l2::set_ref(&m, out, &format!("{e}/interface-ref/state"), i)?;
                 }
             }
         }
     }
-    Ok(())
+    super::state_l2::oc_l2vsi(&m, only.as_deref(), out)
 }

@@ -22,6 +22,8 @@ static SEQ: AtomicU32 = AtomicU32::new(0);
 pub struct Topo {
     pub id: String,
     pub ns: Vec<String>,
+    /// Part of every namespace name (after `nx`), naming the test that owns it.
+    pub tag: String,
 }
 
 impl Drop for Topo {
@@ -52,6 +54,11 @@ impl Topo {
     /// Namespaces `h1`, `h2` (hosts) and `dp`, veth `h1:e0 <-> dp:d1` and `h2:e0 <-> dp:d2`.
     /// `None` (with a message) when namespaces cannot be created here.
     pub fn new() -> Option<Topo> {
+        Topo::named("", &["h1", "h2", "dp"])
+    }
+
+    /// Namespaces `nx<tag><role><id>` for each role (wire them with [`Topo::wire`]).
+    pub fn named(tag: &str, roles: &[&str]) -> Option<Topo> {
         let id = format!(
             "{}x{}",
             std::process::id() % 100_000,
@@ -60,9 +67,10 @@ impl Topo {
         let mut t = Topo {
             id: id.clone(),
             ns: Vec::new(),
+            tag: tag.to_string(),
         };
-        for role in ["h1", "h2", "dp"] {
-            let n = format!("nx{role}{id}");
+        for role in roles {
+            let n = t.ns(role);
             if let Err(e) = ip(&["netns", "add", &n]) {
                 eprintln!("skipping namespace test: cannot create network namespaces ({e})");
                 return None;
@@ -73,7 +81,7 @@ impl Topo {
     }
 
     pub fn ns(&self, role: &str) -> String {
-        format!("nx{role}{}", self.id)
+        format!("nx{}{role}{}", self.tag, self.id)
     }
 
     pub fn path(&self, role: &str) -> String {

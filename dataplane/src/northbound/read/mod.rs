@@ -14,13 +14,16 @@ use crate::types::IpNet;
 mod ietf;
 mod nat;
 mod oc_acl;
+mod oc_l2ni;
 mod oc_ni;
+mod oc_vlan;
 mod openconfig;
 
 pub(crate) use ietf::acl_name as ietf_acl_name;
 pub(crate) use nat::NAPT44;
 pub(crate) use oc_acl::parse_acl_name as oc_acl_parts;
-pub(crate) use oc_ni::{DEFAULT_INSTANCE, L3VRF, routes_of as oc_routes_of};
+pub(crate) use oc_l2ni::vlan_bd;
+pub(crate) use oc_ni::{DEFAULT_INSTANCE, L2VSI, L3VRF, routes_of as oc_routes_of};
 
 pub(crate) type Node<'a> = DataNodeRef<'a, 'static>;
 

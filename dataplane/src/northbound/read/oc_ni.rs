@@ -1,5 +1,6 @@
 //! OpenConfig network instances: DEFAULT_INSTANCE and L3VRF instances (the interfaces bound
-//! to them), the STATIC protocol and its static routes.
+//! to them), the STATIC protocol and its static routes; the L2 parts (VLANs, fdb, L2VSI
+//! instances) are in [`super::oc_l2ni`].
 
 use std::net::IpAddr;
 
@@ -12,6 +13,18 @@ use crate::northbound::keys::quote;
 
 pub(crate) const DEFAULT_INSTANCE: &str = "openconfig-network-instance-types:DEFAULT_INSTANCE";
 pub(crate) const L3VRF: &str = "openconfig-network-instance-types:L3VRF";
+pub(crate) const L2VSI: &str = "openconfig-network-instance-types:L2VSI";
+
+/// An instance's `config/type` without a module prefix (a string in nectar's deviation:
+/// `DEFAULT_INSTANCE`, `L3VRF`, `L2VSI`).
+pub(crate) fn type_of(ni: &Node<'_>) -> Option<String> {
+    let ty = child(ni, "config").and_then(|c| leaf(&c, "type"))?;
+    Some(match ty.rsplit_once(':') {
+        Some((_, local)) => local.to_string(),
+        None => ty,
+    })
+}
+
 /// The STATIC protocol (a plain string: see nectar-deviations-openconfig).
 pub(crate) const STATIC: &str = "STATIC";
 
@@ -19,14 +32,19 @@ pub(crate) const STATIC: &str = "STATIC";
 /// map.
 fn vrf_of(ni: &Node<'_>, path: &str) -> Result<String, MgmtError> {
     let name = leaf(ni, "name").unwrap_or_default();
-    let ty = child(ni, "config").and_then(|c| leaf(&c, "type"));
-    match ty.as_deref() {
-        Some(DEFAULT_INSTANCE) => Ok(DEFAULT_VRF.to_string()),
-        Some(L3VRF) => Ok(name),
+    match type_of(ni).as_deref() {
+        Some("DEFAULT_INSTANCE") => Ok(DEFAULT_VRF.to_string()),
+        Some("L3VRF") => Ok(name),
+        Some("L2VSI") => Err(bad(
+            &format!("{path}/config/type"),
+            format!(
+                "network instance {name} is an L2VSI instance (a bridge domain): it has no routes or routing protocols"
+            ),
+        )),
         Some(other) => Err(bad(
             &format!("{path}/config/type"),
             format!(
-                "network instance {name}: type {other} is not supported: the vswitch maps DEFAULT_INSTANCE and L3VRF instances"
+                "network instance {name}: type {other} is not supported: the vswitch maps DEFAULT_INSTANCE, L3VRF and L2VSI instances"
             ),
         )),
         None => Err(bad(
@@ -36,25 +54,43 @@ fn vrf_of(ni: &Node<'_>, path: &str) -> Result<String, MgmtError> {
     }
 }
 
-/// A subinterface reference: only 0 (the interface itself) is a routed interface.
-fn subif_zero(n: &Node<'_>, path: &str, ifname: &str) -> Result<(), MgmtError> {
-    match leaf(n, "subinterface").as_deref() {
-        None | Some("0") => Ok(()),
-        Some(i) => Err(bad(
-            &format!("{path}/subinterface"),
-            format!("{ifname}: subinterface {i} is not supported here; use subinterface 0"),
-        )),
+/// The vswitch interface an interface reference (`interface` and `subinterface` leaves of
+/// `n`) names: the interface for subinterface 0, else its VLAN sub-interface.
+pub(super) fn if_ref(n: &Node<'_>, ifname: &str) -> String {
+    super::oc_vlan::oc_if_name(ifname, leaf(n, "subinterface").as_deref())
+}
+
+/// The interfaces bound to a network instance (`interfaces/interface`): the vswitch
+/// interface each names and the data path of its `config/interface`.
+pub(super) fn bindings(n: &Node<'_>, path: &str) -> Result<Vec<(String, String)>, MgmtError> {
+    let mut out = Vec::new();
+    let Some(ifs) = child(n, "interfaces") else {
+        return Ok(out);
+    };
+    for i in children(&ifs, "interface") {
+        let id = leaf(&i, "id").unwrap_or_default();
+        let cp = format!("{path}/interfaces/interface[id={}]/config", quote(&id));
+        let Some(c) = child(&i, "config") else {
+            continue;
+        };
+        let Some(ifname) = leaf(&c, "interface") else {
+            return Err(bad(&cp, format!("interface {id} names no interface")));
+        };
+        out.push((if_ref(&c, &ifname), format!("{cp}/interface")));
     }
+    Ok(out)
 }
 
 /// `/openconfig-network-instance:network-instances/network-instance`: the instance and
 /// the interfaces bound to it.
 pub(super) fn instance(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> {
     let name = leaf(n, "name").unwrap_or_default();
+    if type_of(n).as_deref() == Some("L2VSI") {
+        return super::oc_l2ni::l2vsi(n, path, &name);
+    }
     let vrf = vrf_of(n, path)?;
     let tp = format!("{path}/config/type");
-    let is_default =
-        child(n, "config").and_then(|c| leaf(&c, "type")).as_deref() == Some(DEFAULT_INSTANCE);
+    let is_default = type_of(n).as_deref() == Some("DEFAULT_INSTANCE");
     let mut out = vec![if is_default {
         Fact::new(
             Target::Vrf(DEFAULT_VRF.to_string()),
@@ -64,29 +100,27 @@ pub(super) fn instance(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError>
     } else {
         Fact::new(Target::Vrf(vrf.clone()), Prop::Exists, tp)
     }];
-    if let Some(ifs) = child(n, "interfaces") {
-        for i in children(&ifs, "interface") {
-            let id = leaf(&i, "id").unwrap_or_default();
-            let cp = format!("{path}/interfaces/interface[id={}]/config", quote(&id));
-            let Some(c) = child(&i, "config") else {
-                continue;
-            };
-            let Some(ifname) = leaf(&c, "interface") else {
-                return Err(bad(&cp, format!("interface {id} names no interface")));
-            };
-            subif_zero(&c, &cp, &ifname)?;
-            out.push(Fact::new(
-                Target::If(ifname),
-                Prop::Vrf(vrf.clone()),
-                format!("{cp}/interface"),
-            ));
-        }
+    for (ifname, p) in bindings(n, path)? {
+        out.push(Fact::new(Target::If(ifname), Prop::Vrf(vrf.clone()), p));
+    }
+    if is_default {
+        out.extend(super::oc_l2ni::default_l2(n, path)?);
+    } else if child(n, "vlans").is_some_and(|v| children(&v, "vlan").next().is_some()) {
+        return Err(bad(
+            &format!("{path}/vlans"),
+            format!(
+                "network instance {name} is an L3VRF instance: VLANs belong to the DEFAULT instance or to an L2VSI instance"
+            ),
+        ));
     }
     Ok(out)
 }
 
 /// A protocol instance of a network instance: only STATIC is implemented.
 pub(super) fn protocol(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> {
+    if let Some(ni) = instance_of(n) {
+        vrf_of(&ni, &ni.path())?;
+    }
     let id = leaf(n, "identifier").unwrap_or_default();
     if id != STATIC {
         return Err(bad(
@@ -135,13 +169,7 @@ pub(super) fn route(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> {
             let index = leaf(&e, "index").unwrap_or_default();
             let p = format!("{path}/next-hops/next-hop[index={}]", quote(&index));
             let interface = match child(&e, "interface-ref").and_then(|r| child(&r, "config")) {
-                Some(c) => match leaf(&c, "interface") {
-                    Some(i) => {
-                        subif_zero(&c, &format!("{p}/interface-ref/config"), &i)?;
-                        Some(i)
-                    }
-                    None => None,
-                },
+                Some(c) => leaf(&c, "interface").map(|i| if_ref(&c, &i)),
                 None => None,
             };
             let nh = child(&e, "config").and_then(|c| leaf(&c, "next-hop"));

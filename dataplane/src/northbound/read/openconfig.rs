@@ -1,4 +1,5 @@
-//! OpenConfig sources: openconfig-interfaces with if-ethernet and if-ip.
+//! OpenConfig sources: openconfig-interfaces with if-ethernet, if-ip and vlan (the VLAN
+//! parts are in [`super::oc_vlan`]).
 
 use nectar_mgmt::MgmtError;
 
@@ -6,8 +7,9 @@ use super::{Node, bad, child, children, explicit, leaf, mtu, parse_net};
 use crate::northbound::facts::{Fact, Prop, Target};
 use crate::northbound::keys::quote;
 
-/// `/openconfig-interfaces:interfaces/interface`: type, enabled, MTU, MAC, and the
-/// addresses of subinterface 0 (the interface itself; VLAN subinterfaces are refused).
+/// `/openconfig-interfaces:interfaces/interface`: type, enabled, MTU, MAC, the addresses of
+/// subinterface 0 (the interface itself), its VLAN subinterfaces, switched-vlan membership
+/// and routed-vlan.
 pub(super) fn interface(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> {
     let name = leaf(n, "name").unwrap_or_default();
     let t = Target::If(name.clone());
@@ -39,6 +41,8 @@ pub(super) fn interface(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError
             .map_err(|_| bad(&p, format!("{mac} is not a MAC address")))?;
         out.push(Fact::new(t.clone(), Prop::Mac(m), p));
     }
+    out.extend(super::oc_vlan::switched_vlan(n, path, &name)?);
+    out.extend(super::oc_vlan::routed_vlan(n, path, &name)?);
     let Some(subs) = child(n, "subinterfaces") else {
         return Ok(out);
     };
@@ -46,45 +50,54 @@ pub(super) fn interface(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError
         let index = leaf(&sub, "index").unwrap_or_default();
         let sp = format!("{path}/subinterfaces/subinterface[index={}]", quote(&index));
         if index != "0" {
-            return Err(bad(
-                &sp,
-                format!(
-                    "interface {name}: subinterface {index} is not supported; configure the interface's own addresses on subinterface 0"
-                ),
-            ));
+            out.extend(super::oc_vlan::subinterface(&name, &index, &sub, &sp)?);
+            continue;
         }
         let sub_on = child(&sub, "config")
             .and_then(|c| leaf(&c, "enabled"))
             .as_deref()
             != Some("false");
-        for fam in ["ipv4", "ipv6"] {
-            let Some(ip) = child(&sub, fam) else { continue };
-            let base = format!("{sp}/openconfig-if-ip:{fam}");
-            let cfg = child(&ip, "config");
-            if let Some(m) = cfg.as_ref().and_then(|c| leaf(c, "mtu")) {
-                let p = format!("{base}/config/mtu");
-                out.push(Fact::new(t.clone(), Prop::Mtu(mtu(&p, &m)?), p));
-            }
-            let fam_on = cfg.as_ref().and_then(|c| leaf(c, "enabled")).as_deref() != Some("false");
-            if !(sub_on && fam_on) {
-                continue;
-            }
-            let Some(addrs) = child(&ip, "addresses") else {
-                continue;
-            };
-            for a in children(&addrs, "address") {
-                let ipv = leaf(&a, "ip").unwrap_or_default();
-                let p = format!("{base}/addresses/address[ip={}]", quote(&ipv));
-                let len = child(&a, "config")
-                    .and_then(|c| leaf(&c, "prefix-length"))
-                    .ok_or_else(|| bad(&p, format!("address {ipv} has no prefix-length")))?;
-                out.push(Fact::new(
-                    t.clone(),
-                    Prop::Addr(parse_net(&p, &ipv, &len)?),
-                    p,
-                ));
-            }
-        }
+        ip_facts(&t, &sub, &sp, sub_on, &mut out)?;
     }
     Ok(out)
+}
+
+/// The openconfig-if-ip `ipv4` / `ipv6` containers below `n` (a subinterface or a
+/// routed-vlan, at `np`): MTU and, when `on`, the addresses of interface target `t`.
+pub(super) fn ip_facts(
+    t: &Target,
+    n: &Node<'_>,
+    np: &str,
+    on: bool,
+    out: &mut Vec<Fact>,
+) -> Result<(), MgmtError> {
+    for fam in ["ipv4", "ipv6"] {
+        let Some(ip) = child(n, fam) else { continue };
+        let base = format!("{np}/openconfig-if-ip:{fam}");
+        let cfg = child(&ip, "config");
+        if let Some(m) = cfg.as_ref().and_then(|c| leaf(c, "mtu")) {
+            let p = format!("{base}/config/mtu");
+            out.push(Fact::new(t.clone(), Prop::Mtu(mtu(&p, &m)?), p));
+        }
+        let fam_on = cfg.as_ref().and_then(|c| leaf(c, "enabled")).as_deref() != Some("false");
+        if !(on && fam_on) {
+            continue;
+        }
+        let Some(addrs) = child(&ip, "addresses") else {
+            continue;
+        };
+        for a in children(&addrs, "address") {
+            let ipv = leaf(&a, "ip").unwrap_or_default();
+            let p = format!("{base}/addresses/address[ip={}]", quote(&ipv));
+            let len = child(&a, "config")
+                .and_then(|c| leaf(&c, "prefix-length"))
+                .ok_or_else(|| bad(&p, format!("address {ipv} has no prefix-length")))?;
+            out.push(Fact::new(
+                t.clone(),
+                Prop::Addr(parse_net(&p, &ipv, &len)?),
+                p,
+            ));
+        }
+    }
+    Ok(())
 }
