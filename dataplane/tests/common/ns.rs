@@ -21,6 +21,8 @@ static SEQ: AtomicU32 = AtomicU32::new(0);
 /// Namespaces of one test; deleted on drop.
 pub struct Topo {
     pub id: String,
+    /// Part of every namespace name (`nx{tag}{role}{id}`), naming the suite.
+    pub tag: String,
     pub ns: Vec<String>,
 }
 
@@ -52,6 +54,11 @@ impl Topo {
     /// Namespaces `h1`, `h2` (hosts) and `dp`, veth `h1:e0 <-> dp:d1` and `h2:e0 <-> dp:d2`.
     /// `None` (with a message) when namespaces cannot be created here.
     pub fn new() -> Option<Topo> {
+        Topo::tagged("")
+    }
+
+    /// [`Topo::new`] with `tag` in the namespace names.
+    pub fn tagged(tag: &str) -> Option<Topo> {
         let id = format!(
             "{}x{}",
             std::process::id() % 100_000,
@@ -59,10 +66,11 @@ impl Topo {
         );
         let mut t = Topo {
             id: id.clone(),
+            tag: tag.to_string(),
             ns: Vec::new(),
         };
         for role in ["h1", "h2", "dp"] {
-            let n = format!("nx{role}{id}");
+            let n = t.ns(role);
             if let Err(e) = ip(&["netns", "add", &n]) {
                 eprintln!("skipping namespace test: cannot create network namespaces ({e})");
                 return None;
@@ -73,7 +81,7 @@ impl Topo {
     }
 
     pub fn ns(&self, role: &str) -> String {
-        format!("nx{role}{}", self.id)
+        format!("nx{}{role}{}", self.tag, self.id)
     }
 
     pub fn path(&self, role: &str) -> String {
