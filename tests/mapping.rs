@@ -1,7 +1,9 @@
 //! The daemon's dataplane wiring end to end: running is written through the management core
 //! (ietf-interfaces, ietf-ip, ietf-routing), then `nectar` starts with two afpacket ports on
 //! veths into two host namespaces, replays running into its vswitch at start-up, and the
-//! hosts ping each other (and a prefix only a static route reaches) through it.
+//! hosts ping each other (and a prefix only a static route reaches) through it. And a daemon
+//! without ports in its configuration file gets afpacket ports and a loopback created on
+//! demand through RESTCONF (`nectar-interfaces:host-port`, `softwareLoopback`).
 //!
 //! The model-mapping conformance cases (golden files) live in `tests/mapping/` and run from
 //! `dataplane/tests/northbound_conformance.rs`. Needs root (namespaces); skipped with a
@@ -158,4 +160,173 @@ host_interface = "{}"
     let text = std::fs::read_to_string(dir.path().join("nectar.log")).unwrap_or_default();
     assert!(exited.is_none(), "nectar exited: {exited:?}\n{text}");
     assert!(reached, "no ping through the daemon's vswitch\n{text}");
+}
+
+/// A RESTCONF request made with curl from inside namespace `ns` (where the daemon's
+/// listeners are); returns the status and the body.
+fn restconf_in(
+    d: &common::Daemon,
+    ns: &str,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+) -> (u16, String) {
+    let mut c = Command::new("ip");
+    c.args(["netns", "exec", ns, "curl", "-sS", "--cacert"])
+        .arg(d.cert())
+        .args(["-u", &format!("admin:{}", d.password())])
+        .args(["-X", method, "-w", "\n%{http_code}"])
+        .args(["-H", "Content-Type: application/yang-data+json"])
+        .args(["-H", "Accept: application/yang-data+json"]);
+    if let Some(b) = body {
+        c.args(["-d", b]);
+    }
+    let out = c
+        .arg(format!("https://127.0.0.1:{}{path}", d.restconf))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "curl {method} {path}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let (body, code) = text.rsplit_once('\n').unwrap();
+    (code.trim().parse().unwrap(), body.to_string())
+}
+
+const HP2: &str = r#"{"name":"hp2","type":"iana-if-type:ethernetCsmacd",
+  "nectar-interfaces:host-port":{"driver":"afpacket","host-interface":"HOST2"},
+  "ietf-ip:ipv4":{"address":[{"ip":"10.2.0.1","prefix-length":24}]}}"#;
+
+// Input: a daemon in its own namespace whose configuration file declares no port at all;
+// through RESTCONF, two ietf-interfaces interfaces created on demand as afpacket ports
+// (nectar-interfaces:host-port) on the veths into two host namespaces, each with an address,
+// and a softwareLoopback with an address; then one of the ports deleted, then created again;
+// then the daemon restarted on the same state.
+// Output: the hosts ping each other across the vswitch and both ping the loopback's address;
+// the operational view shows the ports (driver afpacket, host interface, oper-status up)
+// and the loopback; once the port is deleted, traffic to its side stops, the loopback still
+// answers from the other side, and the interface is gone from the operational view; created
+// again, it forwards again; after the restart, the start-up replay opens the ports again and
+// the hosts ping across.
+#[test]
+fn ports_created_on_demand_through_restconf_route_between_namespaces() {
+    let Some(t) = ns::Topo::tagged("eng") else {
+        return;
+    };
+    t.wire("h1", "10.1.0.2/24", Some("10.1.0.1")).unwrap();
+    t.wire("h2", "10.2.0.2/24", Some("10.2.0.1")).unwrap();
+    let dp = t.ns("dp");
+    ns::ip(&["-n", &dp, "link", "set", "lo", "up"]).unwrap();
+    let keep = tempfile::tempdir().unwrap();
+    let start = || {
+        common::Daemon::start_on(
+            common::Options {
+                extra: "[dataplane]\nworkers = 1\nports = []\n".into(),
+                netns: Some(dp.clone()),
+                ..Default::default()
+            },
+            Some(keep.path().join("state")),
+        )
+    };
+    let d = start();
+    let hp2 = HP2.replace("HOST2", &t.dev("dh2"));
+    let body = format!(
+        r#"{{"ietf-interfaces:interfaces":{{"interface":[
+          {{"name":"hp1","type":"iana-if-type:ethernetCsmacd",
+            "nectar-interfaces:host-port":{{"driver":"afpacket","host-interface":"{}"}},
+            "ietf-ip:ipv4":{{"address":[{{"ip":"10.1.0.1","prefix-length":24}}]}}}},
+          {hp2},
+          {{"name":"lo0","type":"iana-if-type:softwareLoopback",
+            "ietf-ip:ipv4":{{"address":[{{"ip":"10.255.0.1","prefix-length":32}}]}}}}]}}}}"#,
+        t.dev("dh1")
+    );
+    let (code, out) = restconf_in(
+        &d,
+        &dp,
+        "PATCH",
+        "/restconf/data/ietf-interfaces:interfaces",
+        Some(&body),
+    );
+    assert_eq!(code, 204, "{out}\n{}", d.log());
+
+    let (h1, h2) = (t.path("h1"), t.path("h2"));
+    let lo = Ipv4Addr::new(10, 255, 0, 1);
+    assert!(
+        ns::ping(&h1, Ipv4Addr::new(10, 2, 0, 2), Duration::from_secs(30)),
+        "h1 -> h2 across the ports created on demand\n{}",
+        d.log()
+    );
+    assert!(ns::ping(&h1, lo, Duration::from_secs(5)), "h1 -> loopback");
+    assert!(ns::ping(&h2, lo, Duration::from_secs(5)), "h2 -> loopback");
+
+    let oper = "/restconf/ds/ietf-datastores:operational/ietf-interfaces:interfaces";
+    let (code, out) = restconf_in(&d, &dp, "GET", &format!("{oper}/interface=hp2"), None);
+    assert_eq!(code, 200, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let i = &v["ietf-interfaces:interface"][0];
+    assert_eq!(i["oper-status"], "up", "{out}");
+    assert_eq!(
+        i["nectar-interfaces:dataplane"]["driver"], "afpacket",
+        "{out}"
+    );
+    assert_eq!(
+        i["nectar-interfaces:dataplane"]["host-interface"],
+        t.dev("dh2").as_str(),
+        "{out}"
+    );
+    let (code, out) = restconf_in(&d, &dp, "GET", &format!("{oper}/interface=lo0"), None);
+    assert_eq!(code, 200, "{out}");
+    assert!(
+        out.contains(r#""driver":"loopback""#) && out.contains(r#""oper-status":"up""#),
+        "{out}"
+    );
+
+    let (code, out) = restconf_in(
+        &d,
+        &dp,
+        "DELETE",
+        "/restconf/data/ietf-interfaces:interfaces/interface=hp2",
+        None,
+    );
+    assert_eq!(code, 204, "{out}");
+    assert!(
+        !ns::ping(&h1, Ipv4Addr::new(10, 2, 0, 2), Duration::from_secs(3)),
+        "traffic to the deleted port's side stops"
+    );
+    assert!(
+        ns::ping(&h1, lo, Duration::from_secs(5)),
+        "the other port keeps forwarding"
+    );
+    let (code, out) = restconf_in(&d, &dp, "GET", oper, None);
+    assert_eq!(code, 200, "{out}");
+    assert!(
+        out.contains(r#""name":"hp1""#) && !out.contains(r#""name":"hp2""#),
+        "hp2 is gone from the operational view: {out}"
+    );
+
+    let (code, out) = restconf_in(
+        &d,
+        &dp,
+        "POST",
+        "/restconf/data/ietf-interfaces:interfaces",
+        Some(&format!(r#"{{"ietf-interfaces:interface":[{hp2}]}}"#)),
+    );
+    assert_eq!(code, 201, "{out}");
+    assert!(
+        ns::ping(&h1, Ipv4Addr::new(10, 2, 0, 2), Duration::from_secs(10)),
+        "created again, it forwards again\n{}",
+        d.log()
+    );
+
+    // A new daemon on the same state: the start-up replay opens the ports again.
+    drop(d);
+    let d = start();
+    assert!(
+        ns::ping(&h1, Ipv4Addr::new(10, 2, 0, 2), Duration::from_secs(30))
+            && ns::ping(&h2, lo, Duration::from_secs(5)),
+        "after a restart, running is replayed into new ports\n{}",
+        d.log()
+    );
 }

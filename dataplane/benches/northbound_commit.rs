@@ -1,12 +1,15 @@
 //! Commit cost through the northbound mapping, until forwarding: a pg dataplane behind the
-//! management core; one commit of N IETF static routes (or of addresses on every port) is
-//! timed from `Core::edit` to its return, when the new tables are already swapped in and
-//! forwarding with them. Prints the figures (run with `cargo bench --bench northbound_commit`).
+//! management core; one commit of N IETF static routes (or of addresses on every port, or of
+//! N VLAN sub-interfaces or loopbacks created with an address each) is timed from
+//! `Core::edit` to its return, when the new tables are already swapped in and forwarding
+//! with them; then one more small commit on top of those interfaces. Prints the figures
+//! (run with `cargo bench --bench northbound_commit`).
 
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Instant;
 
+use nectar_dataplane::control::{InterfaceConfig, Op};
 use nectar_dataplane::northbound::Northbound;
 use nectar_dataplane::port::pg::pg;
 use nectar_dataplane::{Dataplane, Mac};
@@ -108,6 +111,80 @@ fn interfaces(n: usize) {
     );
 }
 
+/// N interfaces created on demand in one commit, each with an IPv4 address: `l2vlan`
+/// sub-interfaces of eth0 (`sub`) or loopbacks; then one commit adding one more.
+fn created(n: usize, sub: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut c, dp) = core(1, dir.path());
+    let entry = |i: usize| {
+        let a = format!("10.{}.{}.1", 100 + (i >> 8), i & 255);
+        if sub {
+            format!(
+                r#"{{"name":"eth0.{v}","type":"iana-if-type:l2vlan",
+                   "nectar-interfaces:sub-interface":{{"parent-interface":"eth0","vlan-id":{v}}},
+                   "ietf-ip:ipv4":{{"address":[{{"ip":"{a}","prefix-length":24}}]}}}}"#,
+                v = i + 1
+            )
+        } else {
+            format!(
+                r#"{{"name":"lo{i}","type":"iana-if-type:softwareLoopback",
+                   "ietf-ip:ipv4":{{"address":[{{"ip":"{a}","prefix-length":32}}]}}}}"#
+            )
+        }
+    };
+    let mut l = String::from(r#"{"name":"eth0","type":"iana-if-type:ethernetCsmacd"}"#);
+    for i in 0..n {
+        l.push(',');
+        l.push_str(&entry(i));
+    }
+    let s = commit(
+        &mut c,
+        &format!(r#"{{"ietf-interfaces:interfaces":{{"interface":[{l}]}}}}"#),
+    );
+    let last = format!("10.{}.{}.1", 100 + ((n - 1) >> 8), (n - 1) & 255);
+    assert!(dp.lookup("default", last.parse().unwrap()).is_some());
+    assert_eq!(dp.interfaces().len(), n + 1);
+    let one = commit(
+        &mut c,
+        &format!(
+            r#"{{"ietf-interfaces:interfaces":{{"interface":[{}]}}}}"#,
+            entry(n)
+        ),
+    );
+    // The engine's share of such a commit: the control API alone (check, then apply).
+    let ops = [
+        Op::AddLoopback {
+            name: "bench-lo".into(),
+        },
+        Op::SetInterface {
+            name: "bench-lo".into(),
+            config: InterfaceConfig {
+                admin_up: true,
+                ..Default::default()
+            },
+        },
+        Op::AddAddress {
+            interface: "bench-lo".into(),
+            prefix: "10.250.0.1/32".parse().unwrap(),
+        },
+    ];
+    let start = Instant::now();
+    dp.check(&ops).unwrap();
+    dp.apply(&ops).unwrap();
+    let engine = start.elapsed().as_secs_f64();
+    let kind = if sub {
+        "l2vlan sub-interfaces"
+    } else {
+        "loopbacks"
+    };
+    println!(
+        "commit of {n} {kind} with an address each until forwarding: {s:.3} s; \
+         then one more: {:.1} ms (of which the engine's check + apply: {:.1} ms)",
+        one * 1e3,
+        engine * 1e3
+    );
+}
+
 fn main() {
     // `cargo test --benches` runs this with --bench absent: keep it quick then.
     let full = std::env::args().any(|a| a == "--bench");
@@ -115,8 +192,13 @@ fn main() {
         routes(10_000);
         routes(100_000);
         interfaces(128);
+        created(1000, true);
+        created(1000, false);
+        created(4000, false);
     } else {
         routes(100);
         interfaces(4);
+        created(8, true);
+        created(8, false);
     }
 }

@@ -1,25 +1,29 @@
-//! [`Dataplane`]: the control API. Ports are fixed at construction (they are the box's
-//! hardware); configuration changes come as batches of [`Op`]s, checked (`check`) or applied
-//! all-or-nothing (`apply`) by compiling a new [`Tables`] snapshot and swapping it in, so
-//! forwarding never pauses. Also: stats snapshots, events, packet trace, table read-outs,
+//! [`Dataplane`]: the control API. The ports given at construction are the box's hardware
+//! and always exist; configuration changes come as batches of [`Op`]s, checked (`check`) or
+//! applied all-or-nothing (`apply`) by compiling a new [`Tables`] snapshot and swapping it
+//! in, so forwarding never pauses. Ports created on demand ([`Op::AddHostPort`]) open their
+//! host resource in a transaction's prepare phase ([`Dataplane::open_ports`]); the apply
+//! ([`Dataplane::apply_with`]) publishes a new port table that workers pick up without
+//! stopping the other ports. Also: stats snapshots, events, packet trace, table read-outs,
 //! and worker threads (or synchronous polling for tests and benchmarks).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 
 use crate::clock::{Clock, SystemClock};
-use crate::control::{Config, Error, Op};
+use crate::control::{Config, Error, HostPort, Op};
 use crate::events::{Event, EventBus};
 use crate::graph::trace::{TraceCtl, TraceLine};
 use crate::port::Port;
-use crate::shared::{PortSlot, Shared};
+use crate::shared::{Baseline, PortSlot, PortTable, Shared};
 use crate::state::conntrack::{ConnTrack, CtSession};
 use crate::state::nat::{Nat44, NatSessionInfo};
 use crate::stats::{InterfaceStats, NodeDrop, NodeStats, StatsSnapshot};
@@ -30,11 +34,16 @@ use crate::tables::neighbor::{Neighbor, NeighborTable};
 use crate::types::IpNet;
 use crate::worker::Worker;
 
+/// Opens the host resource of a port created on demand ([`Op::AddHostPort`]). The default,
+/// [`crate::port::open_host`], opens it in the calling thread's network namespace.
+pub type PortOpener = Arc<dyn Fn(&HostPort) -> std::io::Result<Box<dyn Port>> + Send + Sync>;
+
 /// Builds a [`Dataplane`].
 pub struct DataplaneBuilder {
     ports: Vec<(String, Box<dyn Port>)>,
     workers: usize,
     clock: Arc<dyn Clock>,
+    opener: PortOpener,
 }
 
 impl std::fmt::Debug for DataplaneBuilder {
@@ -71,6 +80,14 @@ impl DataplaneBuilder {
         self
     }
 
+    /// Opens the ports created on demand with `opener` instead of
+    /// [`crate::port::open_host`] (e.g. inside another network namespace, or in-memory
+    /// stand-ins in tests).
+    pub fn port_opener(mut self, opener: PortOpener) -> Self {
+        self.opener = opener;
+        self
+    }
+
     /// Builds and, with workers configured, starts forwarding.
     pub fn build(self) -> Result<Dataplane, Error> {
         let mut names = BTreeSet::new();
@@ -82,27 +99,32 @@ impl DataplaneBuilder {
         if self.ports.len() > crate::control::MAX_INTERFACES / 2 {
             return Err(Error::TableFull("ports".into()));
         }
-        let port_macs: Vec<_> = self
+        let fixed: Vec<_> = self
             .ports
             .iter()
             .map(|(n, p)| (n.clone(), p.mac()))
             .collect();
-        let mut config = Config::new(&port_macs);
+        let mut config = Config::new(&fixed);
         let tables = Tables::compile(&config, None)?;
         config.dirty_vrfs = Some(BTreeSet::new());
+        let baselines = fixed
+            .iter()
+            .map(|(name, _)| {
+                Some(Baseline {
+                    name: name.clone(),
+                    counters: InterfaceStats::default(),
+                    since: None,
+                })
+            })
+            .collect();
         let sh = Arc::new(Shared {
             tables: ArcSwap::from_pointee(tables),
-            ports: self
-                .ports
-                .into_iter()
-                .map(|(name, p)| PortSlot {
-                    mac: p.mac(),
-                    driver: p.driver(),
-                    link_up: AtomicBool::new(p.link_up()),
-                    port: Mutex::new(p),
-                    name,
-                })
-                .collect(),
+            ports: ArcSwap::from_pointee(PortTable::new(
+                self.ports
+                    .into_iter()
+                    .map(|(_, p)| Some(Arc::new(PortSlot::new(p, None))))
+                    .collect(),
+            )),
             l2: L2Fib::default(),
             neigh: NeighborTable::default(),
             ct: ConnTrack::default(),
@@ -112,24 +134,25 @@ impl DataplaneBuilder {
             clock: self.clock,
             workers: Mutex::new(Vec::new()),
             oper: Mutex::new(Vec::new()),
+            baselines: Mutex::new(baselines),
             inject_panic: AtomicBool::new(false),
             worker_restarts: AtomicU64::new(0),
         });
         let stop = Arc::new(AtomicBool::new(false));
         let mut threads = Vec::new();
         let mut manual = None;
-        let nports = sh.ports.len();
+        let nports = fixed.len();
         if self.workers == 0 {
-            manual = Some(Worker::new(sh.clone(), (0..nports).collect(), true));
+            manual = Some(Worker::new(sh.clone(), 0, 1, true));
         } else {
             for w in 0..self.workers {
-                let ports: Vec<usize> = (0..nports).filter(|p| p % self.workers == w).collect();
-                let worker = Worker::new(sh.clone(), ports.clone(), w == 0);
+                let worker = Worker::new(sh.clone(), w, self.workers, w == 0);
                 let stop = stop.clone();
                 let sh = sh.clone();
+                let of = self.workers;
                 let h = std::thread::Builder::new()
                     .name(format!("dp-worker-{w}"))
-                    .spawn(move || supervise(w, worker, &sh, ports, &stop))
+                    .spawn(move || supervise(w, of, worker, &sh, &stop))
                     .map_err(|e| Error::Invalid(format!("spawning worker: {e}")))?;
                 threads.push(h);
             }
@@ -138,9 +161,12 @@ impl DataplaneBuilder {
         Ok(Dataplane {
             sh,
             config: Mutex::new(config),
+            parked: Mutex::new(Vec::new()),
             manual: Mutex::new(manual),
             threads,
             stop,
+            fixed,
+            opener: self.opener,
         })
     }
 }
@@ -149,13 +175,7 @@ impl DataplaneBuilder {
 /// the same ports (fresh graph and buffers; the dead worker's counters stay registered, so
 /// totals never go backwards) and publishes [`Event::Reset`] so the configuration is
 /// replayed.
-fn supervise(
-    id: usize,
-    first: Worker,
-    sh: &Arc<Shared>,
-    ports: Vec<usize>,
-    stop: &Arc<AtomicBool>,
-) {
+fn supervise(id: usize, of: usize, first: Worker, sh: &Arc<Shared>, stop: &Arc<AtomicBool>) {
     let mut worker = first;
     loop {
         let s = stop.clone();
@@ -172,39 +192,78 @@ fn supervise(
         }
         tracing::error!(worker = id, panic = %msg, "dataplane worker crashed; restarting it");
         sh.worker_restarts.fetch_add(1, Ordering::Relaxed);
-        worker = Worker::new(sh.clone(), ports.clone(), id == 0);
+        worker = Worker::new(sh.clone(), id, of, id == 0);
         sh.events.publish(Event::Reset {
             reason: format!("worker {id} crashed ({msg}) and was restarted"),
         });
     }
 }
 
-/// A port as [`Dataplane::ports`] describes it.
+/// A port as [`Dataplane::ports`] and [`Dataplane::port`] describe it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortInfo {
     /// Interface name.
     pub name: String,
+    /// Port index (= interface index).
+    pub index: usize,
     /// Driver ("pg", "afpacket", "tap", "dpdk").
     pub driver: &'static str,
     /// Hardware MAC.
     pub mac: crate::types::Mac,
     /// Link state at the last link check.
     pub link_up: bool,
+    /// The host interface it is attached to, if any.
+    pub host_interface: Option<String>,
+    /// For a port created on demand, what it was opened on (`None`: a port of the box).
+    pub host: Option<HostPort>,
+}
+
+/// Host resources [`Dataplane::open_ports`] opened for the new ports of a batch, to be
+/// handed to [`Dataplane::apply_with`]. Dropping it (an aborted transaction) closes them.
+#[derive(Default)]
+pub struct OpenedPorts {
+    ports: Vec<(HostPort, Box<dyn Port>)>,
+}
+
+impl OpenedPorts {
+    /// Number of resources opened.
+    pub fn len(&self) -> usize {
+        self.ports.len()
+    }
+
+    /// True if nothing was opened.
+    pub fn is_empty(&self) -> bool {
+        self.ports.is_empty()
+    }
+}
+
+impl std::fmt::Debug for OpenedPorts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.ports.iter().map(|(s, _)| s))
+            .finish()
+    }
 }
 
 /// A running dataplane.
 pub struct Dataplane {
     sh: Arc<Shared>,
     config: Mutex<Config>,
+    /// Ports created on demand that a reset took out of the configuration, kept open for
+    /// the replay to take back (locked after `config`).
+    parked: Mutex<Vec<Arc<PortSlot>>>,
     manual: Mutex<Option<Worker>>,
     threads: Vec<JoinHandle<()>>,
     stop: Arc<AtomicBool>,
+    /// The box's ports (name, MAC), by index.
+    fixed: Vec<(String, crate::types::Mac)>,
+    opener: PortOpener,
 }
 
 impl std::fmt::Debug for Dataplane {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Dataplane")
-            .field("ports", &self.sh.ports.len())
+            .field("ports", &self.sh.ports.load().present().len())
             .field("workers", &self.threads.len())
             .finish()
     }
@@ -214,6 +273,20 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Drops the ports that went once no worker holds them any more (workers let go at their
+/// next poll, within about a millisecond), so that their host resource is closed when this
+/// returns. Gives up waiting after a second (a worker stuck in a long burst): the resource
+/// then closes when that worker lets go.
+fn release(mut gone: Vec<Arc<PortSlot>>) {
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while !gone.is_empty() && Instant::now() < deadline {
+        gone.retain(|s| Arc::strong_count(s) > 1);
+        if !gone.is_empty() {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    }
+}
+
 impl Dataplane {
     /// A builder.
     pub fn builder() -> DataplaneBuilder {
@@ -221,44 +294,228 @@ impl Dataplane {
             ports: Vec::new(),
             workers: 0,
             clock: Arc::new(SystemClock::default()),
+            opener: Arc::new(crate::port::open_host),
         }
     }
 
-    fn prepare(&self, cfg: &Config, ops: &[Op]) -> Result<(Config, Tables), Error> {
+    /// `cfg` with `ops` applied (references and limits not yet checked).
+    fn next_config(cfg: &Config, ops: &[Op]) -> Result<Config, Error> {
         let mut next = cfg.clone();
         next.dirty_vrfs = Some(BTreeSet::new());
         for op in ops {
             next.apply_op(op)?;
         }
-        let tables = Tables::compile(&next, Some(&self.sh.tables.load()))?;
-        next.dirty_vrfs = Some(BTreeSet::new());
-        Ok((next, tables))
+        Ok(next)
     }
 
     /// Validates `ops` against the current configuration without changing anything
-    /// (a transaction's prepare phase): unknown objects, bad values, full tables.
+    /// (a transaction's prepare phase): unknown objects, bad values, full tables. It opens
+    /// nothing: see [`Dataplane::open_ports`].
     pub fn check(&self, ops: &[Op]) -> Result<(), Error> {
         let cfg = lock(&self.config);
-        self.prepare(&cfg, ops).map(|_| ())
+        let next = Self::next_config(&cfg, ops)?;
+        Tables::compile(&next, Some(&self.sh.tables.load())).map(|_| ())
+    }
+
+    /// Opens the host resources of the ports `ops` create ([`Op::AddHostPort`]), for
+    /// [`Dataplane::apply_with`]: the part of a transaction's prepare phase that can fail
+    /// for reasons outside the configuration (a host interface that does not exist, a TAP
+    /// device the system refuses). On error nothing stays open and nothing changed. A port
+    /// whose resource is already open (the same driver on the same host interface, e.g. a
+    /// port re-created under another name in the same batch) is not opened twice.
+    pub fn open_ports(&self, ops: &[Op]) -> Result<OpenedPorts, Error> {
+        if !ops.iter().any(|o| matches!(o, Op::AddHostPort { .. })) {
+            return Ok(OpenedPorts::default());
+        }
+        let cfg = lock(&self.config);
+        let next = Self::next_config(&cfg, ops)?;
+        // Refuse a batch the configuration refuses before opening anything for it.
+        next.validate()?;
+        self.open_missing(&next)
     }
 
     /// Applies `ops` all-or-nothing: either every op takes effect in one atomic swap of the
-    /// forwarding tables, or none does and the error says why.
-    pub fn apply(&self, ops: &[Op]) -> Result<(), Error> {
+    /// forwarding tables (and of the port table when ports come or go), or none does and
+    /// the error says why. `opened` must come from [`Dataplane::open_ports`] for the same
+    /// `ops` (what it holds that the batch does not use is closed).
+    pub fn apply_with(&self, ops: &[Op], opened: OpenedPorts) -> Result<(), Error> {
         let mut cfg = lock(&self.config);
-        let (next, tables) = self.prepare(&cfg, ops)?;
-        let old = self.sh.tables.swap(Arc::new(tables));
-        *cfg = next;
-        drop(cfg);
-        // Forget learned MACs behind interfaces that left their bridge domain.
-        let t = self.sh.tables.load();
-        for o in old.ifs.iter().flatten() {
-            if t.iface(o.index).map(|n| &n.mode) != Some(&o.mode) {
-                self.sh.l2.flush_interface(o.index);
+        let next = Self::next_config(&cfg, ops)?;
+        self.install(&mut cfg, next, opened)
+    }
+
+    /// [`Dataplane::open_ports`] then [`Dataplane::apply_with`]: applies `ops`
+    /// all-or-nothing, opening what new ports need.
+    pub fn apply(&self, ops: &[Op]) -> Result<(), Error> {
+        let opened = self.open_ports(ops)?;
+        self.apply_with(ops, opened)
+    }
+
+    /// The host resources that are open now: the live ports created on demand and the
+    /// parked ones.
+    fn open_specs(&self) -> BTreeSet<HostPort> {
+        let ports = self.sh.ports.load();
+        let mut v: BTreeSet<HostPort> = ports
+            .slots()
+            .iter()
+            .flatten()
+            .filter_map(|s| s.host.clone())
+            .collect();
+        v.extend(lock(&self.parked).iter().filter_map(|s| s.host.clone()));
+        v
+    }
+
+    /// Opens the resources of the ports of `next` that are not open yet.
+    fn open_missing(&self, next: &Config) -> Result<OpenedPorts, Error> {
+        let mut open = self.open_specs();
+        let mut opened = OpenedPorts::default();
+        for (name, spec) in &next.host_ports {
+            if !open.insert(spec.clone()) {
+                continue;
+            }
+            match (self.opener)(spec) {
+                Ok(p) => opened.ports.push((spec.clone(), p)),
+                Err(e) => {
+                    let not_found = e.kind() == std::io::ErrorKind::NotFound
+                        || matches!(e.raw_os_error(), Some(libc::ENODEV | libc::ENXIO));
+                    return Err(Error::PortOpen {
+                        name: name.clone(),
+                        spec: spec.clone(),
+                        reason: e.to_string(),
+                        not_found,
+                    });
+                }
             }
         }
-        self.sh.check_links();
+        Ok(opened)
+    }
+
+    /// Makes `next` the configuration: gives its ports created on demand their resource
+    /// (the open one with the same spec, else the one in `opened`), compiles, publishes the
+    /// port table and the tables, closes the resources no port uses any more. Fails (and
+    /// changes nothing) only if compiling fails or a resource is missing.
+    fn install(
+        &self,
+        cfg: &mut MutexGuard<'_, Config>,
+        mut next: Config,
+        opened: OpenedPorts,
+    ) -> Result<(), Error> {
+        let old_ports = self.sh.ports.load_full();
+        let mut parked = lock(&self.parked);
+        let mut pool: BTreeMap<HostPort, Arc<PortSlot>> = old_ports
+            .slots()
+            .iter()
+            .flatten()
+            .chain(parked.iter())
+            .filter_map(|s| s.host.clone().map(|h| (h, s.clone())))
+            .collect();
+        let mut fresh: BTreeMap<HostPort, Box<dyn Port>> = opened.ports.into_iter().collect();
+        let mut slots: Vec<Option<Arc<PortSlot>>> = old_ports
+            .slots()
+            .iter()
+            .take(self.fixed.len())
+            .cloned()
+            .collect();
+        for (name, spec) in &next.host_ports {
+            let Some(st) = next.ifs.get_mut(name) else {
+                continue;
+            };
+            let slot = match pool.remove(spec) {
+                Some(s) => s,
+                None => match fresh.remove(spec) {
+                    Some(p) => Arc::new(PortSlot::new(p, Some(spec.clone()))),
+                    None => {
+                        return Err(Error::Invalid(format!(
+                            "port {name}: {spec} was not opened (Dataplane::open_ports)"
+                        )));
+                    }
+                },
+            };
+            st.hw_mac = slot.mac;
+            let ix = st.index as usize;
+            if slots.len() <= ix {
+                slots.resize(ix + 1, None);
+            }
+            slots[ix] = Some(slot);
+        }
+        let tables = Tables::compile(&next, Some(&self.sh.tables.load()))?;
+        next.dirty_vrfs = Some(BTreeSet::new());
+        next.index_hints.clear();
+        // Nothing below fails.
+        let same = slots.len() == old_ports.len()
+            && slots
+                .iter()
+                .zip(old_ports.slots())
+                .all(|(a, b)| match (a, b) {
+                    (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                    (None, None) => true,
+                    _ => false,
+                });
+        if !same {
+            self.sh.ports.store(Arc::new(PortTable::new(slots)));
+        }
+        let old = self.sh.tables.swap(Arc::new(tables));
+        **cfg = next;
+        // Parked ports not taken back close now; so do the new resources nobody took.
+        parked.clear();
+        drop(parked);
+        drop(fresh);
+        self.after_swap(&old, true);
+        // Live ports that went: wait until no worker holds them, so their resource is
+        // closed (and, for a TAP device, gone) when the batch returns.
+        let gone: Vec<Arc<PortSlot>> = pool
+            .into_values()
+            .filter(|s| {
+                old_ports
+                    .slots()
+                    .iter()
+                    .flatten()
+                    .any(|o| Arc::ptr_eq(o, s))
+            })
+            .collect();
+        drop(old_ports);
+        if !same {
+            if let Some(w) = lock(&self.manual).as_mut() {
+                w.refresh_ports();
+            }
+            release(gone);
+        }
         Ok(())
+    }
+
+    /// What follows a swap of the tables: learned MACs and neighbors behind interfaces that
+    /// went or changed go, interfaces new on their index get fresh counters, and link states
+    /// are checked (publishing oper-status changes). With `forget`, what is known of the
+    /// interfaces that went (their counters, their last oper state) goes too, so one created
+    /// again later starts afresh; a reset keeps it, for the replay to continue.
+    fn after_swap(&self, old: &Tables, forget: bool) {
+        let t = self.sh.tables.load();
+        let mut l2_gone = BTreeSet::new();
+        let mut neigh_gone = BTreeSet::new();
+        for o in old.ifs.iter().flatten() {
+            match t.iface(o.index) {
+                Some(n) if n.name == o.name => {
+                    if n.mode != o.mode {
+                        l2_gone.insert(o.index);
+                    }
+                }
+                _ => {
+                    l2_gone.insert(o.index);
+                    neigh_gone.insert(o.index);
+                }
+            }
+        }
+        if !l2_gone.is_empty() {
+            self.sh.l2.flush_interfaces(&l2_gone);
+        }
+        if !neigh_gone.is_empty() {
+            self.sh.neigh.flush_interfaces(&neigh_gone);
+            if forget {
+                self.sh.forget(&neigh_gone);
+            }
+        }
+        self.sh.renew_baselines();
+        self.sh.check_links();
     }
 
     /// Drives forwarding synchronously (only without worker threads): polls every port and
@@ -294,21 +551,15 @@ impl Dataplane {
     /// A snapshot of every counter.
     pub fn stats(&self) -> StatsSnapshot {
         let t = self.sh.tables.load();
-        let workers = lock(&self.sh.workers).clone();
-        let oper = lock(&self.sh.oper).clone();
         let mut interfaces = Vec::new();
         for i in t.ifs.iter().flatten() {
-            let mut s = InterfaceStats {
-                name: i.name.clone(),
-                admin_up: i.admin_up,
-                oper_up: oper.get(i.index as usize).copied().unwrap_or(false),
-                ..Default::default()
-            };
-            for w in &workers {
-                s.add(&w.stats.ifs[i.index as usize]);
-            }
+            let mut s = self.sh.counters(i.index, &i.name);
+            s.name = i.name.clone();
+            s.admin_up = i.admin_up;
+            s.oper_up = self.sh.oper_up(i.index, &i.name);
             interfaces.push(s);
         }
+        let workers = lock(&self.sh.workers).clone();
         let mut nodes: Vec<NodeStats> = Vec::new();
         let mut drops: Vec<NodeDrop> = Vec::new();
         let mut no_buffers = 0;
@@ -407,7 +658,7 @@ impl Dataplane {
         self.sh.tables.load().if_index(name)
     }
 
-    /// Interface names (ports first, then BVIs), by index.
+    /// Interface names, by index.
     pub fn interfaces(&self) -> Vec<String> {
         self.sh
             .tables
@@ -419,34 +670,41 @@ impl Dataplane {
             .collect()
     }
 
-    /// The ports (the box's hardware), in index order.
+    /// The ports of the box (given at construction; they always exist), in index order.
     pub fn ports(&self) -> Vec<PortInfo> {
-        self.sh
-            .ports
-            .iter()
-            .map(|p| PortInfo {
-                name: p.name.clone(),
-                driver: p.driver,
-                mac: p.mac,
-                link_up: p.link_up.load(Ordering::Relaxed),
-            })
+        (0..self.fixed.len())
+            .filter_map(|ix| self.port(ix))
             .collect()
     }
 
-    /// The counters of one interface (summed over workers), without walking the others.
+    /// The port at index `ix` (a port of the box or one created on demand).
+    pub fn port(&self, ix: usize) -> Option<PortInfo> {
+        let ports = self.sh.ports.load();
+        let p = ports.get(ix)?;
+        let name = match self.fixed.get(ix) {
+            Some((n, _)) => n.clone(),
+            None => self.sh.tables.load().iface(ix as u32)?.name.clone(),
+        };
+        Some(PortInfo {
+            name,
+            index: ix,
+            driver: p.driver,
+            mac: p.mac,
+            link_up: p.link_up.load(Ordering::Relaxed),
+            host_interface: p.host_interface.clone(),
+            host: p.host.clone(),
+        })
+    }
+
+    /// The counters of one interface (summed over workers, from its creation), without
+    /// walking the others.
     pub fn interface_stats(&self, name: &str) -> Option<InterfaceStats> {
         let t = self.sh.tables.load();
         let i = t.iface(t.if_index(name)?)?;
-        let oper = lock(&self.sh.oper).get(i.index as usize).copied();
-        let mut s = InterfaceStats {
-            name: i.name.clone(),
-            admin_up: i.admin_up,
-            oper_up: oper.unwrap_or(false),
-            ..Default::default()
-        };
-        for w in lock(&self.sh.workers).iter() {
-            s.add(&w.stats.ifs[i.index as usize]);
-        }
+        let mut s = self.sh.counters(i.index, &i.name);
+        s.name = i.name.clone();
+        s.admin_up = i.admin_up;
+        s.oper_up = self.sh.oper_up(i.index, &i.name);
         Some(s)
     }
 
@@ -457,30 +715,58 @@ impl Dataplane {
 
     /// The configuration of this dataplane freshly started: its ports, unconfigured.
     fn fresh_config(&self) -> Config {
-        let ports: Vec<_> = self
-            .sh
-            .ports
-            .iter()
-            .map(|p| (p.name.clone(), p.mac))
-            .collect();
-        Config::new(&ports)
+        Config::new(&self.fixed)
     }
 
-    /// Forgets the whole configuration, as a restarted dataplane would (ports and counters
-    /// stay; learned MACs go with it), and publishes [`Event::Reset`]: the test hook for the
-    /// management plane's replay.
+    /// Every interface's index in `cfg`, and the indices it promised, for the next replay.
+    fn hints_of(cfg: &Config) -> BTreeMap<String, u32> {
+        let mut h = cfg.index_hints.clone();
+        h.extend(cfg.ifs.iter().map(|(n, s)| (n.clone(), s.index)));
+        h
+    }
+
+    /// Forgets the whole configuration, as a restarted dataplane would, and publishes
+    /// [`Event::Reset`]: the test hook for the management plane's replay. The box's ports
+    /// and all counters stay; learned MACs and neighbors go. Ports created on demand leave
+    /// the configuration (they stop forwarding and are no interfaces any more) but their
+    /// host resources are *parked*, still open: the replay ([`Dataplane::replace`]) takes
+    /// back those it creates again with the same driver and host interface (so a TAP
+    /// device is not destroyed and re-created under the host's feet), and the next
+    /// `replace` or `apply` closes the others. A replay gives every interface the index it
+    /// had, so if-indexes and counters continue.
     pub fn reset(&self) -> Result<(), Error> {
         let mut cfg = lock(&self.config);
         let mut fresh = self.fresh_config();
         let tables = Tables::compile(&fresh, None)?;
         fresh.dirty_vrfs = Some(BTreeSet::new());
+        fresh.index_hints = Self::hints_of(&cfg);
+        let old_ports = self.sh.ports.load_full();
+        {
+            let mut parked = lock(&self.parked);
+            parked.extend(
+                old_ports
+                    .slots()
+                    .iter()
+                    .flatten()
+                    .filter(|s| s.host.is_some())
+                    .cloned(),
+            );
+        }
+        let fixed: Vec<_> = old_ports
+            .slots()
+            .iter()
+            .take(self.fixed.len())
+            .cloned()
+            .collect();
+        self.sh.ports.store(Arc::new(PortTable::new(fixed)));
+        drop(old_ports);
         let old = self.sh.tables.swap(Arc::new(tables));
         *cfg = fresh;
         drop(cfg);
-        for o in old.ifs.iter().flatten() {
-            self.sh.l2.flush_interface(o.index);
+        if let Some(w) = lock(&self.manual).as_mut() {
+            w.refresh_ports();
         }
-        self.sh.check_links();
+        self.after_swap(&old, false);
         self.sh.events.publish(Event::Reset {
             reason: "the dataplane was reset".to_string(),
         });
@@ -489,27 +775,20 @@ impl Dataplane {
 
     /// Replaces the whole configuration, all-or-nothing, with `ops` applied to a fresh
     /// dataplane (a replay): whatever the dataplane ran before, it then runs exactly `ops`.
-    /// Learned MACs behind interfaces that changed go.
+    /// Interfaces keep the index they had (or had before a reset). Ports created on demand
+    /// keep their open resource when `ops` create them again with the same driver and host
+    /// interface (live or parked by [`Dataplane::reset`]); the others are opened here (an
+    /// error then changes nothing) and those `ops` do not create are closed. Learned MACs
+    /// behind interfaces that changed go.
     pub fn replace(&self, ops: &[Op]) -> Result<(), Error> {
         let mut cfg = lock(&self.config);
         let mut next = self.fresh_config();
+        next.index_hints = Self::hints_of(&cfg);
         for op in ops {
             next.apply_op(op)?;
         }
-        let tables = Tables::compile(&next, Some(&self.sh.tables.load()))?;
-        next.dirty_vrfs = Some(BTreeSet::new());
-        let old = self.sh.tables.swap(Arc::new(tables));
-        *cfg = next;
-        drop(cfg);
-        let t = self.sh.tables.load();
-        for o in old.ifs.iter().flatten() {
-            let now = t.iface(o.index);
-            if now.map(|n| (&n.name, &n.mode)) != Some((&o.name, &o.mode)) {
-                self.sh.l2.flush_interface(o.index);
-            }
-        }
-        self.sh.check_links();
-        Ok(())
+        let opened = self.open_missing(&next)?;
+        self.install(&mut cfg, next, opened)
     }
 
     /// Fault injection (tests): the next worker thread to poll panics, as a bug in a graph

@@ -136,9 +136,35 @@ pub struct InterfaceStats {
     pub tx_drops: u64,
     /// Transmit errors.
     pub tx_errors: u64,
+    /// When these counters started, for an interface created after the dataplane started
+    /// (`None`: they started with the dataplane).
+    pub since: Option<std::time::SystemTime>,
 }
 
 impl InterfaceStats {
+    /// Subtracts `base` (the counters when the interface was created).
+    pub fn subtract(&mut self, base: &InterfaceStats) {
+        let pairs = [
+            (&mut self.rx_packets, base.rx_packets),
+            (&mut self.rx_bytes, base.rx_bytes),
+            (&mut self.rx_unicast, base.rx_unicast),
+            (&mut self.rx_multicast, base.rx_multicast),
+            (&mut self.rx_broadcast, base.rx_broadcast),
+            (&mut self.rx_drops, base.rx_drops),
+            (&mut self.rx_errors, base.rx_errors),
+            (&mut self.tx_packets, base.tx_packets),
+            (&mut self.tx_bytes, base.tx_bytes),
+            (&mut self.tx_unicast, base.tx_unicast),
+            (&mut self.tx_multicast, base.tx_multicast),
+            (&mut self.tx_broadcast, base.tx_broadcast),
+            (&mut self.tx_drops, base.tx_drops),
+            (&mut self.tx_errors, base.tx_errors),
+        ];
+        for (v, b) in pairs {
+            *v = v.saturating_sub(b);
+        }
+    }
+
     /// Adds one worker's counters.
     pub fn add(&mut self, c: &IfCounters) {
         let l = |a: &AtomicU64| a.load(Ordering::Relaxed);

@@ -2,6 +2,10 @@
 //! A worker thread loops poll → run graph → transmit; when idle it backs off (sleeping up to
 //! a millisecond) so a small machine keeps cycles for the management plane. The dataplane
 //! can also drive one worker synchronously (tests, benchmarks).
+//!
+//! Worker `id` of `of` polls the ports whose index is `id` modulo `of`. It takes the
+//! published [`PortTable`] at the start of every poll, so ports created or deleted on
+//! demand are picked up (or let go) without stopping the others.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,7 +15,7 @@ use crate::buffer::{BufPool, Packet};
 use crate::graph::trace::TraceLine;
 use crate::graph::{Ctx, Graph, VECTOR_SIZE};
 use crate::nodes;
-use crate::shared::{Shared, WorkerReg};
+use crate::shared::{PortTable, Shared, WorkerReg};
 use crate::stats::{WorkerStats, bump};
 
 /// Buffers a worker preallocates.
@@ -28,7 +32,10 @@ pub struct Worker {
     graph: Graph,
     pool: BufPool,
     stats: Arc<WorkerStats>,
-    ports: Vec<usize>,
+    id: usize,
+    of: usize,
+    ports: Arc<PortTable>,
+    mine: Vec<usize>,
     tx: Vec<Vec<Packet>>,
     rx: Vec<Packet>,
     trace: Vec<TraceLine>,
@@ -40,14 +47,16 @@ pub struct Worker {
 impl std::fmt::Debug for Worker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Worker")
-            .field("ports", &self.ports)
+            .field("id", &self.id)
+            .field("ports", &self.mine)
             .finish()
     }
 }
 
 impl Worker {
-    /// A worker polling `ports`; `maintenance` makes it also sweep tables and check links.
-    pub fn new(sh: Arc<Shared>, ports: Vec<usize>, maintenance: bool) -> Worker {
+    /// Worker `id` of `of` (polling the ports whose index is `id` modulo `of`);
+    /// `maintenance` makes it also sweep tables and check links.
+    pub fn new(sh: Arc<Shared>, id: usize, of: usize, maintenance: bool) -> Worker {
         let graph = Graph::new(nodes::all()).expect("built-in graph is consistent");
         let stats = Arc::new(WorkerStats::default());
         sh.workers
@@ -58,21 +67,45 @@ impl Worker {
                 nodes: graph.counters(),
             });
         let port_input = graph.index("port-input").expect("port-input node");
-        let nports = sh.ports.len();
-        Worker {
+        let mut w = Worker {
             sh,
             graph,
             pool: BufPool::new(POOL_INITIAL, POOL_MAX),
             stats,
-            ports,
-            tx: (0..nports)
-                .map(|_| Vec::with_capacity(VECTOR_SIZE))
-                .collect(),
+            id,
+            of: of.max(1),
+            ports: Arc::new(PortTable::default()),
+            mine: Vec::new(),
+            tx: Vec::new(),
             rx: Vec::with_capacity(VECTOR_SIZE),
             trace: Vec::new(),
             port_input,
             maintenance,
             last_maint: 0,
+        };
+        w.refresh_ports();
+        w
+    }
+
+    /// Takes the published port table if it changed: polls the new ports that are its own,
+    /// lets go of the ports that went (their resources close once no worker holds them).
+    pub fn refresh_ports(&mut self) {
+        let cur = self.sh.ports.load();
+        if Arc::ptr_eq(&cur, &self.ports) {
+            return;
+        }
+        self.ports = arc_swap::Guard::into_inner(cur);
+        self.mine = self
+            .ports
+            .present()
+            .iter()
+            .copied()
+            .filter(|p| p % self.of == self.id)
+            .collect();
+        // Transmit queues are empty between polls.
+        self.tx.resize_with(self.ports.len(), Vec::new);
+        for &p in self.ports.present() {
+            self.tx[p].reserve(VECTOR_SIZE);
         }
     }
 
@@ -86,9 +119,12 @@ impl Worker {
             self.sh.check_links();
             self.sh.sweep();
         }
+        self.refresh_ports();
         let mut received = 0;
-        for &pi in &self.ports {
-            let slot = &self.sh.ports[pi];
+        for &pi in &self.mine {
+            let Some(slot) = self.ports.get(pi) else {
+                continue;
+            };
             let n = {
                 let mut port = slot.port.lock().unwrap_or_else(|e| e.into_inner());
                 port.rx_burst(&mut self.pool, &mut self.rx, VECTOR_SIZE)
@@ -116,6 +152,7 @@ impl Worker {
         let mut cx = Ctx {
             t: &tables,
             sh: &self.sh,
+            ports: &self.ports,
             pool: &mut self.pool,
             now,
             stats: &self.stats,
@@ -124,16 +161,17 @@ impl Worker {
             trace: &mut self.trace,
         };
         self.graph.run(&mut cx);
-        for (pi, q) in self.tx.iter_mut().enumerate() {
+        for &pi in self.ports.present() {
+            let q = &mut self.tx[pi];
             if q.is_empty() {
                 continue;
             }
-            let n = q.len();
+            let Some(slot) = self.ports.get(pi) else {
+                self.pool.free_all(q);
+                continue;
+            };
             let r = {
-                let mut port = self.sh.ports[pi]
-                    .port
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner());
+                let mut port = slot.port.lock().unwrap_or_else(|e| e.into_inner());
                 port.tx_burst(q, &mut self.pool)
             };
             self.pool.free_all(q);
@@ -141,17 +179,17 @@ impl Worker {
                 && let Some(c) = self.stats.ifs.get(pi)
             {
                 bump(&c.tx_drops, r.dropped as u64);
-                let _ = n;
             }
         }
         self.sh.trace.append(&mut self.trace);
     }
 
     fn poll_fds(&self) -> Vec<i32> {
-        self.ports
+        self.mine
             .iter()
             .filter_map(|&p| {
-                self.sh.ports[p]
+                self.ports
+                    .get(p)?
                     .port
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
@@ -178,7 +216,7 @@ impl Worker {
                 // Ports with a descriptor wake us as soon as a frame arrives; in-memory ports
                 // are polled at least every millisecond.
                 let fds = self.poll_fds();
-                if !fds.is_empty() && fds.len() == self.ports.len() {
+                if !fds.is_empty() && fds.len() == self.mine.len() {
                     crate::port::sys::wait_readable(&fds, 1);
                 } else {
                     let us = (1u64 << ((idle - 64) / 16).min(10)).min(1000);

@@ -307,6 +307,77 @@ fn tap_port_answers_ping_from_host() {
     assert!(dp.stats().interface("t0").unwrap().tx_packets >= 2);
 }
 
+// Input: a dataplane without ports whose port opener works inside a host namespace; a TAP
+// port created on demand there (`Op::AddHostPort`), addressed on both sides; an afpacket
+// port on a host interface that does not exist; the TAP port deleted.
+// Output: the host pings the dataplane through the TAP device created on demand; the
+// missing host interface is refused as not found and changes nothing; once deleted, the TAP
+// device is gone from the namespace when the batch returns.
+#[test]
+fn tap_port_created_on_demand_answers_ping_and_goes_with_it() {
+    use nectar_dataplane::dataplane::PortOpener;
+    use nectar_dataplane::port::open_host;
+    let Some(t) = Topo::tagged("eng") else { return };
+    let path = t.path("h1");
+    let opener: PortOpener = std::sync::Arc::new(move |spec: &HostPort| {
+        let spec = spec.clone();
+        in_netns(&path, move || open_host(&spec)).and_then(|r| r)
+    });
+    let dp = Dataplane::builder()
+        .workers(1)
+        .port_opener(opener)
+        .build()
+        .unwrap();
+    let name = t.dev("tp");
+    dp.apply(&[
+        Op::AddHostPort {
+            name: "t0".into(),
+            spec: HostPort::Tap {
+                host_interface: name.clone(),
+            },
+        },
+        up("t0", InterfaceConfig::default()),
+        addr("t0", "10.0.5.1/24"),
+    ])
+    .unwrap();
+    let hns = t.ns("h1");
+    ip(&["-n", &hns, "addr", "add", "10.0.5.10/24", "dev", &name]).unwrap();
+    ip(&["-n", &hns, "link", "set", &name, "up"]).unwrap();
+    assert!(ping(
+        &t.path("h1"),
+        "10.0.5.1".parse().unwrap(),
+        Duration::from_secs(5)
+    ));
+    assert_eq!(dp.port(0).unwrap().driver, "tap");
+
+    let tables = dp.tables();
+    let e = dp
+        .apply(&[Op::AddHostPort {
+            name: "a0".into(),
+            spec: HostPort::AfPacket {
+                host_interface: "nxengnone".into(),
+            },
+        }])
+        .unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            nectar_dataplane::Error::PortOpen {
+                not_found: true,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(std::sync::Arc::ptr_eq(&tables, &dp.tables()));
+
+    dp.apply(&[Op::DelHostPort { name: "t0".into() }]).unwrap();
+    assert!(
+        ip(&["-n", &hns, "link", "show", &name]).is_err(),
+        "the TAP device went with the port"
+    );
+}
+
 /// What came back for an ICMP echo request.
 #[derive(Debug, PartialEq, Eq)]
 enum Echo {

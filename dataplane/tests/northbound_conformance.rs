@@ -3,6 +3,10 @@
 //!
 //! Base topology: a pg dataplane with ports eth0, eth1, eth2, no traffic, the daemon's model
 //! set (network models + nectar's deviations) and the `Northbound` provider in the core.
+//! Ports created on demand (`nectar-interfaces:host-port`) open in-memory stand-ins for the
+//! host: the host interfaces `veth-a` and `veth-b` exist (an afpacket port on any other one
+//! fails with "No such device", as the kernel answers), and every TAP device can be created.
+//! A stand-in reports the driver asked for and a MAC derived from the host interface name.
 //!
 //! Inputs of step NN (any of them, applied in this order):
 //! - `NN-input-config.json`: RFC 7951 JSON merged into running (one commit).
@@ -21,8 +25,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
+use nectar_dataplane::buffer::{BufPool, Packet};
+use nectar_dataplane::control::HostPort;
 use nectar_dataplane::northbound::{Northbound, NorthboundHandle, events};
-use nectar_dataplane::port::pg::pg;
+use nectar_dataplane::port::pg::{PgPort, pg};
+use nectar_dataplane::port::{Port, TxResult};
 use nectar_dataplane::{Dataplane, Mac};
 use nectar_mgmt::{Core, CoreConfig, Datastore, EditStep, ErrorOption, Event, Op, Registry};
 use nectar_yang::ModelSet;
@@ -111,9 +118,59 @@ fn state_of(core: &Core) -> serde_json::Value {
     state
 }
 
+/// An in-memory stand-in for a host resource of a port created on demand.
+struct StandIn {
+    inner: PgPort,
+    spec: HostPort,
+}
+
+impl Port for StandIn {
+    fn driver(&self) -> &'static str {
+        self.spec.driver()
+    }
+    fn mac(&self) -> Mac {
+        self.inner.mac()
+    }
+    fn link_up(&self) -> bool {
+        self.inner.link_up()
+    }
+    fn rx_burst(&mut self, pool: &mut BufPool, out: &mut Vec<Packet>, max: usize) -> usize {
+        self.inner.rx_burst(pool, out, max)
+    }
+    fn tx_burst(&mut self, pkts: &mut Vec<Packet>, pool: &mut BufPool) -> TxResult {
+        self.inner.tx_burst(pkts, pool)
+    }
+    fn host_interface(&self) -> Option<&str> {
+        Some(self.spec.host_interface())
+    }
+}
+
+/// Opens a stand-in (see the module documentation).
+fn open_stand_in(spec: &HostPort) -> std::io::Result<Box<dyn Port>> {
+    let host = spec.host_interface();
+    if matches!(spec, HostPort::AfPacket { .. }) && !["veth-a", "veth-b"].contains(&host) {
+        return Err(std::io::Error::from_raw_os_error(libc::ENODEV));
+    }
+    let h = host
+        .bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32));
+    let (p, _) = pg(Mac([
+        0x02,
+        0x68,
+        (h >> 16) as u8,
+        (h >> 8) as u8,
+        h as u8,
+        1,
+    ]));
+    Ok(Box::new(StandIn {
+        inner: p,
+        spec: spec.clone(),
+    }))
+}
+
 fn run(case: &str) {
     let dir = cases_dir().join(case);
-    let mut b = Dataplane::builder();
+    let mut b = Dataplane::builder().port_opener(Arc::new(open_stand_in));
     for i in 0..3u8 {
         let (p, _h) = pg(Mac([0x02, 0x6e, 0x63, 0, 0, i + 1]));
         b = b.port(&format!("eth{i}"), p);
@@ -375,4 +432,46 @@ fn openconfig_l2vsi() {
 #[test]
 fn cross_model_l2() {
     run("cross-model-l2");
+}
+
+// Input: an ietf-interfaces softwareLoopback interface with IPv4 and IPv6 addresses next to
+// a routed port; a sub-interface of it and a loopback as a bridge-domain member (both
+// refused); disabled; deleted.
+// Output: AddLoopback before its SetInterface/AddAddress; the loopback up in both views
+// (driver loopback, no phys-address), its /32 and /128 as receive routes and the rest of
+// its /24 as a discard in the RIB; the refusals naming the cause; oper-status down when
+// disabled; DelLoopback.
+#[test]
+fn ietf_loopback() {
+    run("ietf-loopback");
+}
+
+// Input: a loopback created through openconfig-interfaces (type softwareLoopback, an
+// address on subinterface 0); the same interface in ietf-interfaces as ethernetCsmacd, then
+// with the address at another prefix length (both refused: the models disagree); then
+// agreeing, disabled and with an IPv6 address; bound to an L3VRF network instance; the
+// OpenConfig entry and the instance deleted, then the IETF entry.
+// Output: AddLoopback from OpenConfig, shown in the IETF view; the conflicts refused naming
+// both paths; the agreeing IETF entry sends only what it adds (admin down, the IPv6
+// address), and the OpenConfig state shows it disabled; AddVrf and the loopback in the VRF;
+// deleting the OpenConfig entry keeps the address IETF still sets and takes the loopback
+// back to the default VRF; deleting the IETF entry deletes the loopback.
+#[test]
+fn openconfig_loopback() {
+    run("openconfig-loopback");
+}
+
+// Input: ietf-interfaces ports created on demand (nectar-interfaces:host-port): one on a
+// host interface that does not exist; one afpacket and one tap port with addresses; host-port
+// on a port of the box, and a second port on the same host interface (refused); a restart;
+// the host interface changed; the host-port container removed alone (refused); the
+// interfaces deleted.
+// Output: the first commit refused at host-interface with "No such device" and nothing
+// changed (no operation, the same state); AddHostPort before SetInterface/AddAddress; the
+// ports in both views with their driver, host interface and MAC; the refusals naming the
+// cause; the replay re-creating them; DelHostPort + AddHostPort for the new host interface;
+// DelHostPort.
+#[test]
+fn host_port() {
+    run("host-port");
 }

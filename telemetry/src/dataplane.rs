@@ -253,6 +253,7 @@ impl Collector for DataplaneCollector {
             let kind = match i.kind {
                 Kind::Port(_) => "port",
                 Kind::Bvi(_) => "bvi",
+                Kind::Loopback => "loopback",
             };
             f.info
                 .with_label_values(&[i.name.as_str(), kind, &i.mac.to_string()])

@@ -36,6 +36,7 @@ pub struct Options {
 pub struct Daemon {
     pub child: Child,
     pub dir: tempfile::TempDir,
+    pub state_dir: PathBuf,
     pub netconf: u16,
     pub restconf: u16,
     pub gnmi: u16,
@@ -62,10 +63,17 @@ impl Drop for Daemon {
 impl Daemon {
     /// Starts nectar and waits until every door serves.
     pub fn start(opts: Options) -> Daemon {
+        Daemon::start_on(opts, None)
+    }
+
+    /// [`Daemon::start`] on the state directory `state_dir` (kept after the daemon stops,
+    /// e.g. to start another one on it) instead of one in the daemon's temporary directory.
+    pub fn start_on(opts: Options, state_dir: Option<PathBuf>) -> Daemon {
         let dir = tempfile::tempdir().unwrap();
         let (netconf, restconf, gnmi, metrics) =
             (free_port(), free_port(), free_port(), free_port());
         let cfg = dir.path().join("nectar.toml");
+        let state_dir = state_dir.unwrap_or_else(|| dir.path().join("state"));
         std::fs::write(
             &cfg,
             format!(
@@ -73,7 +81,7 @@ impl Daemon {
                  [restconf]\nlisten = \"127.0.0.1:{restconf}\"\n\
                  [metrics]\nlisten = \"127.0.0.1:{metrics}\"\n\
                  [gnmi]\nlisten = \"127.0.0.1:{gnmi}\"\ntls = {}\n{}",
-                dir.path().join("state").display(),
+                state_dir.display(),
                 !opts.gnmi_plaintext,
                 opts.extra,
             ),
@@ -98,6 +106,7 @@ impl Daemon {
         let mut d = Daemon {
             child,
             dir,
+            state_dir,
             netconf,
             restconf,
             gnmi,
@@ -135,7 +144,7 @@ impl Daemon {
     }
 
     pub fn state(&self) -> PathBuf {
-        self.dir.path().join("state")
+        self.state_dir.clone()
     }
 
     /// The generated certificate, the CA for RESTCONF and gNMI clients.

@@ -13,13 +13,15 @@ use super::Error;
 use super::ops::*;
 use crate::types::{IpNet, Mac};
 
-/// Most interfaces (ports + BVIs) a dataplane has; counters are preallocated for them.
-pub const MAX_INTERFACES: usize = 256;
+/// Most interfaces (ports, sub-interfaces, loopbacks, BVIs) a dataplane has; every worker
+/// preallocates counters for them (112 bytes per interface and worker).
+pub const MAX_INTERFACES: usize = 4096;
 
 /// What an interface is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IfKind {
-    /// A port (index into the dataplane's ports).
+    /// A port: a port of the box or one created on demand. Its port index is its
+    /// interface index.
     Port(usize),
     /// The routed interface of a bridge domain.
     Bvi(String),
@@ -30,6 +32,8 @@ pub enum IfKind {
         /// VLAN id.
         vlan: u16,
     },
+    /// A loopback interface (no port).
+    Loopback,
 }
 
 /// One interface's state in the config.
@@ -87,6 +91,12 @@ pub struct Config {
     pub limits: Limits,
     /// VRFs whose FIB must be rebuilt (names); `None` = all.
     pub dirty_vrfs: Option<BTreeSet<String>>,
+    /// Ports created on demand ([`Op::AddHostPort`]): name → host resource. Their kind is
+    /// [`IfKind::Port`] with their own interface index as port index.
+    pub host_ports: BTreeMap<String, HostPort>,
+    /// Interface indices to give back to names that had them (a replay after a reset keeps
+    /// every interface's index, hence its if-index and counters); empty otherwise.
+    pub index_hints: BTreeMap<String, u32>,
 }
 
 impl Config {
@@ -116,7 +126,65 @@ impl Config {
             nat_static: BTreeMap::new(),
             limits: Limits::default(),
             dirty_vrfs: None,
+            host_ports: BTreeMap::new(),
+            index_hints: BTreeMap::new(),
         }
+    }
+
+    /// A free interface index for a new interface `name`: the one it had before a reset if
+    /// that is free, else the lowest free one not promised to another name, else the lowest
+    /// free one.
+    fn alloc_index(&self, name: &str) -> Result<u32, Error> {
+        let mut used = vec![false; MAX_INTERFACES];
+        for i in self.ifs.values() {
+            if let Some(u) = used.get_mut(i.index as usize) {
+                *u = true;
+            }
+        }
+        if let Some(&h) = self.index_hints.get(name)
+            && used.get(h as usize) == Some(&false)
+        {
+            return Ok(h);
+        }
+        if self.index_hints.is_empty() {
+            return (0..MAX_INTERFACES)
+                .find(|&i| !used[i])
+                .map(|i| i as u32)
+                .ok_or_else(|| Error::TableFull(format!("interfaces (at most {MAX_INTERFACES})")));
+        }
+        let mut promised = vec![false; MAX_INTERFACES];
+        for (n, &h) in &self.index_hints {
+            if n != name
+                && let Some(p) = promised.get_mut(h as usize)
+            {
+                *p = true;
+            }
+        }
+        (0..MAX_INTERFACES)
+            .find(|&i| !used[i] && !promised[i])
+            .or_else(|| (0..MAX_INTERFACES).find(|&i| !used[i]))
+            .map(|i| i as u32)
+            .ok_or_else(|| Error::TableFull(format!("interfaces (at most {MAX_INTERFACES})")))
+    }
+
+    /// Adds a new interface of `kind` (unconfigured, without addresses: no FIB changes),
+    /// refusing a name in use.
+    fn add_iface(&mut self, name: &str, kind: IfKind, hw_mac: Mac) -> Result<u32, Error> {
+        if self.ifs.contains_key(name) {
+            return Err(Error::Exists(format!("interface {name}")));
+        }
+        let index = self.alloc_index(name)?;
+        self.ifs.insert(
+            name.to_string(),
+            IfState {
+                index,
+                kind,
+                cfg: InterfaceConfig::default(),
+                addrs: BTreeSet::new(),
+                hw_mac,
+            },
+        );
+        Ok(index)
     }
 
     fn mark_dirty(&mut self, vrf: &str) {
@@ -217,10 +285,7 @@ impl Config {
                         if self.ifs.contains_key(bvi) {
                             return Err(Error::Exists(format!("interface {bvi}")));
                         }
-                        let used: BTreeSet<u32> = self.ifs.values().map(|i| i.index).collect();
-                        let index = (0..MAX_INTERFACES as u32)
-                            .find(|i| !used.contains(i))
-                            .ok_or_else(|| Error::TableFull("interfaces".into()))?;
+                        let index = self.alloc_index(bvi)?;
                         let hw_mac = Mac([0x02, 0xfe, 0, 0, (index >> 8) as u8, index as u8]);
                         self.ifs.insert(
                             bvi.clone(),
@@ -369,24 +434,14 @@ impl Config {
                     )));
                 }
                 let hw_mac = p.hw_mac;
-                let used: BTreeSet<u32> = self.ifs.values().map(|i| i.index).collect();
-                let index = (0..MAX_INTERFACES as u32)
-                    .find(|i| !used.contains(i))
-                    .ok_or_else(|| Error::TableFull("interfaces".into()))?;
-                self.ifs.insert(
-                    name.clone(),
-                    IfState {
-                        index,
-                        kind: IfKind::Sub {
-                            parent: parent.clone(),
-                            vlan: *vlan,
-                        },
-                        cfg: InterfaceConfig::default(),
-                        addrs: BTreeSet::new(),
-                        hw_mac,
+                self.add_iface(
+                    name,
+                    IfKind::Sub {
+                        parent: parent.clone(),
+                        vlan: *vlan,
                     },
-                );
-                self.mark_all_dirty();
+                    hw_mac,
+                )?;
             }
             Op::DelSubInterface { name } => {
                 match self.ifs.get(name).map(|s| &s.kind) {
@@ -395,6 +450,51 @@ impl Config {
                         return Err(Error::Invalid(format!("{name} is not a sub-interface")));
                     }
                     None => return Err(Error::UnknownInterface(name.clone())),
+                }
+                self.ifs.remove(name);
+                self.mark_all_dirty();
+            }
+            Op::AddLoopback { name } => {
+                self.add_iface(name, IfKind::Loopback, Mac::ZERO)?;
+            }
+            Op::DelLoopback { name } => {
+                match self.ifs.get(name).map(|s| &s.kind) {
+                    Some(IfKind::Loopback) => {}
+                    Some(_) => return Err(Error::Invalid(format!("{name} is not a loopback"))),
+                    None => return Err(Error::UnknownInterface(name.clone())),
+                }
+                self.ifs.remove(name);
+                self.mark_all_dirty();
+            }
+            Op::AddHostPort { name, spec } => {
+                let host = spec.host_interface();
+                if host.is_empty()
+                    || host.len() > 15
+                    || host == "."
+                    || host == ".."
+                    || host.contains(['/', ':', '\0'])
+                    || host.contains(char::is_whitespace)
+                {
+                    return Err(Error::Invalid(format!(
+                        "{name}: {host:?} is not a Linux interface name"
+                    )));
+                }
+                // The MAC is the port's, known once it is opened (see Dataplane::apply_with).
+                let index = self.add_iface(name, IfKind::Port(0), Mac::ZERO)?;
+                if let Some(st) = self.ifs.get_mut(name) {
+                    st.kind = IfKind::Port(index as usize);
+                }
+                self.host_ports.insert(name.clone(), spec.clone());
+            }
+            Op::DelHostPort { name } => {
+                if self.host_ports.remove(name).is_none() {
+                    return Err(match self.ifs.get(name) {
+                        Some(st) if matches!(st.kind, IfKind::Port(_)) => Error::Invalid(format!(
+                            "{name} is a port of the box, not a port created on demand"
+                        )),
+                        Some(_) => Error::Invalid(format!("{name} is not a port")),
+                        None => Error::UnknownInterface(name.clone()),
+                    });
                 }
                 self.ifs.remove(name);
                 self.mark_all_dirty();
@@ -428,6 +528,14 @@ impl Config {
                 }
             }
         }
+        let mut specs: BTreeMap<&HostPort, &String> = BTreeMap::new();
+        for (name, spec) in &self.host_ports {
+            if let Some(other) = specs.insert(spec, name) {
+                return Err(Error::Invalid(format!(
+                    "ports {other} and {name} are both {spec}"
+                )));
+            }
+        }
         for (name, st) in &self.ifs {
             if !self.vrfs.contains_key(&st.cfg.vrf) {
                 return Err(Error::UnknownVrf(st.cfg.vrf.clone()));
@@ -437,7 +545,17 @@ impl Config {
                     return Err(Error::UnknownAcl(acl.clone()));
                 }
             }
+            if matches!(st.kind, IfKind::Loopback) && st.cfg.switchport != Switchport::Routed {
+                return Err(Error::Invalid(format!(
+                    "{name}: a loopback cannot be a switchport"
+                )));
+            }
             if let IfKind::Sub { parent, vlan } = &st.kind {
+                if !matches!(self.ifs.get(parent).map(|p| &p.kind), Some(IfKind::Port(_))) {
+                    return Err(Error::Invalid(format!(
+                        "sub-interface {name}: its parent port {parent} does not exist"
+                    )));
+                }
                 if matches!(st.cfg.switchport, Switchport::Trunk { .. }) {
                     return Err(Error::Invalid(format!(
                         "{name}: a sub-interface cannot be a trunk"

@@ -1,6 +1,6 @@
 //! The control API's vocabulary: operations ([`ops`]), the desired configuration they edit
-//! ([`config`]), and the one error type. The [`crate::Dataplane`] methods `check` and
-//! `apply` take batches of [`Op`]s.
+//! ([`config`]), and the one error type. The [`crate::Dataplane`] methods `check`,
+//! `open_ports` and `apply` take batches of [`Op`]s.
 
 pub mod config;
 pub mod ops;
@@ -35,4 +35,17 @@ pub enum Error {
     /// A table would exceed its limit.
     #[error("table full: {0}")]
     TableFull(String),
+    /// A port created on demand ([`Op::AddHostPort`]) could not be opened on its host
+    /// resource.
+    #[error("cannot open port {name} ({spec}): {reason}")]
+    PortOpen {
+        /// Interface name.
+        name: String,
+        /// What it was to be opened on.
+        spec: HostPort,
+        /// The system's reason.
+        reason: String,
+        /// The host interface does not exist (rather than another failure).
+        not_found: bool,
+    },
 }

@@ -117,6 +117,79 @@ pub enum Op {
         /// Sub-interface name.
         name: String,
     },
+    /// Creates a loopback interface: no port, no link (operationally up whenever it is
+    /// admin up). Its addresses belong to the box (the vswitch answers ICMP echo to them
+    /// from any interface of its VRF); the rest of their prefixes goes nowhere (dropped),
+    /// as on a router's loopback. It starts admin down; configure it with
+    /// [`Op::SetInterface`] (routed only) and [`Op::AddAddress`].
+    AddLoopback {
+        /// Name of the new interface (e.g. "lo0").
+        name: String,
+    },
+    /// Deletes a loopback interface (refused while routes refer to it).
+    DelLoopback {
+        /// Loopback name.
+        name: String,
+    },
+    /// Creates a port on demand on a host resource (an AF_PACKET socket on an existing
+    /// host interface, or a TAP device it creates). The resource is opened by
+    /// [`crate::Dataplane::open_ports`] in a transaction's prepare phase, so a host
+    /// interface that does not exist refuses the batch before anything changes. The port
+    /// then behaves like a port of the box (link state, counters, sub-interfaces); it
+    /// starts admin down and routed.
+    AddHostPort {
+        /// Name of the new interface.
+        name: String,
+        /// What it is opened on.
+        spec: HostPort,
+    },
+    /// Deletes a port created by [`Op::AddHostPort`] and closes its host resource (refused
+    /// for the box's own ports, and while routes, static MACs or sub-interfaces refer to
+    /// it).
+    DelHostPort {
+        /// Port name.
+        name: String,
+    },
+}
+
+/// The host resource of a port created on demand ([`Op::AddHostPort`]).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum HostPort {
+    /// An AF_PACKET socket attached to an existing host interface (e.g. a veth).
+    AfPacket {
+        /// The Linux interface name.
+        host_interface: String,
+    },
+    /// A TAP device of this name, created by the dataplane (removed when the port goes).
+    Tap {
+        /// The Linux interface name.
+        host_interface: String,
+    },
+}
+
+impl HostPort {
+    /// The driver name the port reports ("afpacket", "tap").
+    pub fn driver(&self) -> &'static str {
+        match self {
+            HostPort::AfPacket { .. } => "afpacket",
+            HostPort::Tap { .. } => "tap",
+        }
+    }
+
+    /// The host interface it is opened on.
+    pub fn host_interface(&self) -> &str {
+        match self {
+            HostPort::AfPacket { host_interface } | HostPort::Tap { host_interface } => {
+                host_interface
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for HostPort {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} on {}", self.driver(), self.host_interface())
+    }
 }
 
 /// Desired configuration of one interface.

@@ -14,7 +14,7 @@ pub mod runtime;
 pub mod trace;
 
 use crate::buffer::{BufPool, Meta, Packet};
-use crate::shared::Shared;
+use crate::shared::{PortTable, Shared};
 use crate::stats::WorkerStats;
 use crate::tables::Tables;
 use trace::TraceLine;
@@ -136,6 +136,8 @@ pub struct Ctx<'a> {
     pub t: &'a Tables,
     /// Shared dynamic state.
     pub sh: &'a Shared,
+    /// The ports as this worker last loaded them.
+    pub ports: &'a PortTable,
     /// The worker's buffer pool.
     pub pool: &'a mut BufPool,
     /// Time of this dispatch (ns, dataplane clock).

@@ -186,6 +186,7 @@ impl Graph {
         let mut cx = Ctx {
             t: outer.t,
             sh: outer.sh,
+            ports: outer.ports,
             pool: &mut *outer.pool,
             now: outer.now,
             stats: outer.stats,

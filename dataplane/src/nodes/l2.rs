@@ -351,7 +351,7 @@ impl Node for L2Flood {
 
 /// `interface-output`: admin/link state, L2 MTU, VLAN push on trunks and sub-interfaces, tx
 /// counters (a sub-interface's frames count on its parent port too); frames routed out of a
-/// BVI enter its bridge domain.
+/// BVI enter its bridge domain; nothing leaves by a loopback.
 #[derive(Debug, Default)]
 pub struct InterfaceOutput;
 
@@ -365,6 +365,7 @@ impl Node for InterfaceOutput {
                 "unknown interface",
                 "mtu exceeded",
                 "no headroom",
+                "loopback (no link)",
             ],
         }
     }
@@ -392,14 +393,19 @@ impl Node for InterfaceOutput {
                     v.next(i, 1);
                     continue;
                 }
+                Kind::Loopback => {
+                    v.drop(i, 4);
+                    continue;
+                }
                 Kind::Port(port) => port,
             };
             let parent = ifx.parent.and_then(|x| cx.t.iface(x));
             if !ifx.admin_up
                 || parent.is_some_and(|x| !x.admin_up)
-                || !cx.sh.ports[port]
-                    .link_up
-                    .load(std::sync::atomic::Ordering::Relaxed)
+                || !cx
+                    .ports
+                    .get(port)
+                    .is_some_and(|s| s.link_up.load(std::sync::atomic::Ordering::Relaxed))
             {
                 if let Some(c) = cx.stats.ifs.get(tx as usize) {
                     bump(&c.tx_drops, 1);
@@ -474,7 +480,9 @@ impl Node for PortOutput {
     fn process(&mut self, cx: &mut Ctx<'_>, v: &mut Vector) {
         for p in v.pkts.drain(..) {
             match cx.t.iface(p.meta.tx_if).map(|f| (f.kind, f.name.as_str())) {
-                Some((Kind::Port(port), name)) if port < cx.tx.len() => {
+                Some((Kind::Port(port), name))
+                    if port < cx.tx.len() && cx.ports.get(port).is_some() =>
+                {
                     if p.meta.trace != 0 {
                         let text = format!("tx on {name}, {} bytes", p.len());
                         cx.trace(&p, "port-output", || text);

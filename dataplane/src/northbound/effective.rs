@@ -10,8 +10,8 @@ use nectar_mgmt::MgmtError;
 
 use super::facts::{Fact, Prop, Target};
 use crate::control::{
-    AclConfig, BridgeDomainConfig, DEFAULT_VRF, InterfaceConfig, NatRole, Op, RouteTarget,
-    Switchport,
+    AclConfig, BridgeDomainConfig, DEFAULT_VRF, HostPort, InterfaceConfig, NatRole, Op,
+    RouteTarget, Switchport,
 };
 use crate::types::{IpNet, Mac};
 
@@ -21,6 +21,8 @@ pub const ETHERNET: &str = "iana-if-type:ethernetCsmacd";
 pub const BVI_TYPES: [&str; 2] = ["iana-if-type:bridge", "iana-if-type:l3ipvlan"];
 /// The interface type of an 802.1Q sub-interface.
 pub const L2VLAN: &str = "iana-if-type:l2vlan";
+/// The interface type of a loopback interface (created on demand).
+pub const LOOPBACK: &str = "iana-if-type:softwareLoopback";
 
 /// One interface's effective configuration.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -31,6 +33,49 @@ pub struct IfEff {
     pub if_type: Option<String>,
     /// Parent port and VLAN id of a sub-interface.
     pub sub: Option<(String, u16)>,
+    /// A loopback interface (type softwareLoopback), created on demand.
+    pub loopback: bool,
+    /// A port created on demand on this host resource (`nectar-interfaces:host-port`).
+    pub host_port: Option<HostPort>,
+}
+
+impl IfEff {
+    /// The operation that creates this interface, for the interfaces the mapping creates
+    /// (sub-interfaces, loopbacks, ports on demand); `None` for the box's ports and BVIs.
+    fn creation(&self, name: &str) -> Option<Op> {
+        if let Some((parent, vlan)) = &self.sub {
+            Some(Op::AddSubInterface {
+                name: name.to_string(),
+                parent: parent.clone(),
+                vlan: *vlan,
+            })
+        } else if let Some(spec) = &self.host_port {
+            Some(Op::AddHostPort {
+                name: name.to_string(),
+                spec: spec.clone(),
+            })
+        } else if self.loopback {
+            Some(Op::AddLoopback {
+                name: name.to_string(),
+            })
+        } else {
+            None
+        }
+    }
+
+    /// The operation that deletes an interface the mapping created.
+    fn deletion(&self, name: &str) -> Option<Op> {
+        let name = name.to_string();
+        if self.sub.is_some() {
+            Some(Op::DelSubInterface { name })
+        } else if self.host_port.is_some() {
+            Some(Op::DelHostPort { name })
+        } else if self.loopback {
+            Some(Op::DelLoopback { name })
+        } else {
+            None
+        }
+    }
 }
 
 /// One bridge domain's effective configuration.
@@ -249,7 +294,48 @@ impl Effective {
                 .with_path(path));
             }
         }
+        self.check_host_ports(&plan, &facts_of)?;
         Ok(plan)
+    }
+
+    /// One port created on demand per driver and host interface.
+    fn check_host_ports<'f>(
+        &self,
+        plan: &Plan,
+        facts_of: &impl Fn(&Target) -> Vec<&'f Fact>,
+    ) -> Result<(), MgmtError> {
+        if !plan.ifs.values().flatten().any(|i| i.host_port.is_some()) {
+            return Ok(());
+        }
+        let mut users: BTreeMap<&HostPort, &str> = BTreeMap::new();
+        let remaining = self
+            .ifs
+            .iter()
+            .filter(|(n, _)| !plan.ifs.contains_key(*n))
+            .map(|(n, i)| (n, Some(i)));
+        for (name, v) in remaining.chain(plan.ifs.iter().map(|(n, v)| (n, v.as_ref()))) {
+            let Some(spec) = v.and_then(|i| i.host_port.as_ref()) else {
+                continue;
+            };
+            if let Some(other) = users.insert(spec, name) {
+                // Name the commit's node (one of the two is in the plan).
+                let (mine, theirs) = if plan.ifs.contains_key(name) {
+                    (name.as_str(), other)
+                } else {
+                    (other, name.as_str())
+                };
+                let path = facts_of(&Target::If(mine.to_string()))
+                    .iter()
+                    .find(|f| matches!(f.prop, Prop::HostPort(_)))
+                    .map(|f| f.path.clone())
+                    .unwrap_or_default();
+                return Err(MgmtError::invalid_value(format!(
+                    "interface {mine}: {spec} is port {theirs} already: a host interface takes one port"
+                ))
+                .with_path(path));
+            }
+        }
+        Ok(())
     }
 
     fn plan_if(
@@ -276,6 +362,35 @@ impl Effective {
                 .map(|f| f.path.clone())
                 .unwrap_or_default()
         };
+        let if_type = single(facts, "the type", &obj, |p| match p {
+            Prop::IfType(t) => Some(t),
+            _ => None,
+        })?;
+        let loopback = if_type.as_deref() == Some(LOOPBACK);
+        let host_port = single(facts, "the host port", &obj, |p| match p {
+            Prop::HostPort(h) => Some(h),
+            _ => None,
+        })?;
+        if host_port.is_some() {
+            let path = facts
+                .iter()
+                .find(|f| matches!(f.prop, Prop::HostPort(_)))
+                .map(|f| f.path.clone())
+                .unwrap_or_default();
+            let clash = if is_port {
+                Some(format!(
+                    "{name} is a port of the box (declared in the configuration file)"
+                ))
+            } else {
+                bvi_of.map(|bd| format!("{name} is the routed interface of bridge domain {bd}"))
+            };
+            if let Some(c) = clash {
+                return Err(MgmtError::invalid_value(format!(
+                    "interface {name} cannot be a port created on demand: {c}"
+                ))
+                .with_path(path));
+            }
+        }
         if let Some((parent, _)) = &sub {
             if let Some(bd) = bvi_of {
                 return Err(MgmtError::invalid_value(format!(
@@ -284,35 +399,61 @@ impl Effective {
                 .with_path(sub_path()));
             }
             if !self.ports.contains(parent) {
+                let on_demand = match plan.ifs.get(parent) {
+                    Some(v) => v.as_ref().is_some_and(|i| i.host_port.is_some()),
+                    None => self.ifs.get(parent).is_some_and(|i| i.host_port.is_some()),
+                };
                 return Err(MgmtError::invalid_value(format!(
-                    "the parent of sub-interface {name}, {parent}, is not a port (ports: {})",
+                    "the parent of sub-interface {name}, {parent}, is not a port{} (ports: {})",
+                    if on_demand {
+                        " of the box: sub-interfaces ride on the ports of the configuration file"
+                    } else {
+                        ""
+                    },
                     self.ports.iter().cloned().collect::<Vec<_>>().join(", ")
                 ))
                 .with_path(sub_path()));
             }
         }
-        if !is_port && bvi_of.is_none() && sub.is_none() {
+        if !is_port
+            && bvi_of.is_none()
+            && host_port.is_none()
+            && if_type.as_deref() == Some(ETHERNET)
+        {
+            let path = facts
+                .iter()
+                .find(|f| matches!(f.prop, Prop::IfType(_)))
+                .map(|f| f.path.clone())
+                .unwrap_or_default();
+            return Err(MgmtError::invalid_value(format!(
+                "interface {name} of type {ETHERNET} is not a port of the box (ports: {}): \
+                 a port on a host interface is created with nectar-interfaces:host-port",
+                self.ports.iter().cloned().collect::<Vec<_>>().join(", ")
+            ))
+            .with_path(path));
+        }
+        if !is_port && bvi_of.is_none() && sub.is_none() && host_port.is_none() && !loopback {
             return match facts.first() {
                 None => Ok(None),
                 Some(f) => Err(MgmtError::invalid_value(format!(
-                    "interface {name} does not exist in the vswitch: it is neither a port (ports: {}), \
-                     the routed interface of a bridge domain, nor a VLAN sub-interface (type {L2VLAN})",
+                    "interface {name} does not exist in the vswitch: it is neither a port (ports: {}) \
+                     nor the routed interface of a bridge domain; the interfaces created on demand are \
+                     VLAN sub-interfaces (type {L2VLAN}), loopbacks (type {LOOPBACK}) and ports on a \
+                     host interface (type {ETHERNET} with nectar-interfaces:host-port)",
                     self.ports.iter().cloned().collect::<Vec<_>>().join(", ")
                 ))
                 .with_path(f.path.clone())),
             };
         }
-        let if_type = single(facts, "the type", &obj, |p| match p {
-            Prop::IfType(t) => Some(t),
-            _ => None,
-        })?;
         if let Some(t) = &if_type {
-            let ok = if is_port {
+            let ok = if is_port || host_port.is_some() {
                 t == ETHERNET
             } else if sub.is_some() {
                 t == L2VLAN
-            } else {
+            } else if bvi_of.is_some() {
                 BVI_TYPES.contains(&t.as_str())
+            } else {
+                loopback
             };
             if !ok {
                 let path = facts
@@ -351,6 +492,18 @@ impl Effective {
             _ => None,
         })?;
         let switchport = self.switchport_of(plan, name, facts)?;
+        if loopback
+            && let Some(f) = facts.iter().find(|f| match &f.prop {
+                Prop::Switchport(s) => *s != Switchport::Routed,
+                Prop::AccessVlan(_) => true,
+                _ => false,
+            })
+        {
+            return Err(MgmtError::invalid_value(format!(
+                "interface {name} is a loopback: it routes and cannot be a bridge-domain member"
+            ))
+            .with_path(f.path.clone()));
+        }
         let vrf = single(facts, "the VRF", &obj, |p| match p {
             Prop::Vrf(v) => Some(v),
             _ => None,
@@ -407,6 +560,8 @@ impl Effective {
                 .collect(),
             if_type,
             sub,
+            loopback,
+            host_port,
         }))
     }
 
@@ -438,18 +593,16 @@ impl Effective {
         for (name, v) in &plan.ifs {
             let Some(new) = v else { continue };
             let had = self.ifs.get(name);
-            // A sub-interface is created (again, when its parent or VLAN changes) before it
-            // is configured.
-            let create = new.sub.is_some() && had.map(|o| &o.sub) != Some(&new.sub);
-            if let Some((parent, vlan)) = new.sub.as_ref().filter(|_| create) {
-                if had.is_some_and(|o| o.sub.is_some()) {
-                    ops.push(Op::DelSubInterface { name: name.clone() });
+            // A sub-interface, loopback or port on demand is created (again, when what it
+            // is changes: another parent or VLAN, another host interface) before it is
+            // configured.
+            let creation = new.creation(name);
+            let create = creation.is_some() && had.and_then(|o| o.creation(name)) != creation;
+            if let Some(op) = creation.filter(|_| create) {
+                if let Some(del) = had.and_then(|o| o.deletion(name)) {
+                    ops.push(del);
                 }
-                ops.push(Op::AddSubInterface {
-                    name: name.clone(),
-                    parent: parent.clone(),
-                    vlan: *vlan,
-                });
+                ops.push(op);
             }
             // A routed interface or sub-interface the transaction creates starts
             // unconfigured.
@@ -525,12 +678,18 @@ impl Effective {
                 });
             }
         }
-        // Sub-interfaces go once nothing (routes, static MACs) refers to them any more.
+        // Sub-interfaces, loopbacks and ports on demand go once nothing (routes, static
+        // MACs) refers to them any more; ports after their sub-interfaces.
+        let mut dels = Vec::new();
         for (name, v) in &plan.ifs {
-            if v.is_none() && self.ifs.get(name).is_some_and(|o| o.sub.is_some()) {
-                ops.push(Op::DelSubInterface { name: name.clone() });
+            if v.is_none()
+                && let Some(op) = self.ifs.get(name).and_then(|o| o.deletion(name))
+            {
+                dels.push(op);
             }
         }
+        dels.sort_by_key(|op| matches!(op, Op::DelHostPort { .. }));
+        ops.extend(dels);
         for (name, v) in &plan.acls {
             if v.is_none() && self.acls.contains_key(name) {
                 ops.push(Op::DelAcl { name: name.clone() });

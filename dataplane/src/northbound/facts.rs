@@ -4,7 +4,7 @@
 
 use std::net::Ipv4Addr;
 
-use crate::control::{AclConfig, NatRole, NextHop, RouteTarget, Switchport};
+use crate::control::{AclConfig, HostPort, NatRole, NextHop, RouteTarget, Switchport};
 use crate::types::{IpNet, Mac};
 
 /// Which kind of source object a config node belongs to; with the object's data path it
@@ -70,6 +70,8 @@ pub enum Prop {
     IfType(String),
     /// The interface is an 802.1Q sub-interface: parent port and VLAN id.
     SubIf((String, u16)),
+    /// The interface is a port created on demand on this host resource.
+    HostPort(HostPort),
     /// Administrative state.
     Enabled(bool),
     /// IP MTU.

@@ -9,17 +9,58 @@ use nectar_mgmt::ly::Tree;
 use nectar_mgmt::{ErrorTag, MgmtError};
 
 use super::effective::{Effective, Plan};
-use super::facts::{Fact, Kind, SourceKey, Target};
+use super::facts::{Fact, Kind, Prop, SourceKey, Target};
 use super::keys::truncate;
 use super::read;
-use crate::control::Op;
-use crate::dataplane::Dataplane;
+use crate::control::{Error, HostPort, Op};
+use crate::dataplane::{Dataplane, OpenedPorts};
 
 #[derive(Debug)]
 struct Pending {
     staged: BTreeMap<SourceKey, Vec<Fact>>,
     plan: Plan,
     ops: Vec<Op>,
+    /// Host resources opened for the ports the transaction creates (closed on abort).
+    opened: OpenedPorts,
+}
+
+/// A port created on demand that could not be opened, as the commit's error: at the
+/// `host-port` node that asked for it (`invalid-value` when the host interface does not
+/// exist).
+fn port_open_error(e: &Error, path_of: impl Fn(&str) -> Option<String>) -> MgmtError {
+    let Error::PortOpen {
+        name,
+        spec,
+        reason,
+        not_found,
+    } = e
+    else {
+        return MgmtError::app(
+            ErrorTag::OperationFailed,
+            format!("the vswitch refuses the configuration: {e}"),
+        );
+    };
+    let what = match spec {
+        HostPort::AfPacket { host_interface } => format!(
+            "cannot attach an AF_PACKET socket to host interface {host_interface}{}",
+            if *not_found {
+                " (no such interface)"
+            } else {
+                ""
+            }
+        ),
+        HostPort::Tap { host_interface } => format!("cannot create TAP device {host_interface}"),
+    };
+    let msg = format!("interface {name}: {what}: {reason}");
+    let err = if *not_found {
+        MgmtError::invalid_value(msg)
+    } else {
+        MgmtError::app(ErrorTag::OperationFailed, msg)
+    };
+    match path_of(name) {
+        Some(p) => err.with_path(format!("{p}/host-interface")),
+        None => err,
+    }
 }
 
 /// See the module documentation.
@@ -104,14 +145,33 @@ impl Mapping {
                 format!("the vswitch refuses the configuration: {e}"),
             )
         })?;
-        self.pending = Some(Pending { staged, plan, ops });
+        // Opening a port on demand can fail for reasons outside the configuration (a host
+        // interface that does not exist): here, before anything changes.
+        let opened = self.dp.open_ports(&ops).map_err(|e| {
+            port_open_error(&e, |name| {
+                staged
+                    .values()
+                    .flatten()
+                    .find(|f| {
+                        f.target == Target::If(name.to_string())
+                            && matches!(f.prop, Prop::HostPort(_))
+                    })
+                    .map(|f| f.path.clone())
+            })
+        })?;
+        self.pending = Some(Pending {
+            staged,
+            plan,
+            ops,
+            opened,
+        });
         Ok(())
     }
 
     /// Applies the prepared plan: one all-or-nothing batch for the dataplane.
     pub fn apply(&mut self) {
         let Some(p) = self.pending.take() else { return };
-        if let Err(e) = self.dp.apply(&p.ops) {
+        if let Err(e) = self.dp.apply_with(&p.ops, p.opened) {
             // check() accepted this batch and nothing else changes the dataplane's
             // configuration in between, so this is a bug; keep the model in step anyway.
             tracing::error!(error = %e, "the dataplane refused a checked batch");
@@ -141,7 +201,7 @@ impl Mapping {
         self.last_ops = p.ops;
     }
 
-    /// Drops the transaction in progress.
+    /// Drops the transaction in progress (closing what it opened).
     pub fn abort(&mut self) {
         self.dirty.clear();
         self.pending = None;

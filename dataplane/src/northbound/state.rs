@@ -8,7 +8,7 @@ use nectar_mgmt::MgmtError;
 use nectar_mgmt::ly::Tree;
 use nectar_mgmt::provider::StateArgs;
 
-use super::effective::{BVI_TYPES, ETHERNET};
+use super::effective::{BVI_TYPES, ETHERNET, LOOPBACK};
 use super::keys::{key_at, quote};
 use super::mapping::Mapping;
 use super::provider::Northbound;
@@ -45,6 +45,7 @@ pub(crate) fn if_type(m: &Mapping, name: &str, kind: Kind) -> String {
         .unwrap_or_else(|| match kind {
             Kind::Port(_) => ETHERNET.to_string(),
             Kind::Bvi(_) => BVI_TYPES[0].to_string(),
+            Kind::Loopback => LOOPBACK.to_string(),
         })
 }
 
@@ -56,8 +57,6 @@ pub fn ietf_interfaces(
 ) -> Result<(), MgmtError> {
     let m = p.lock();
     let tables = m.dp.tables();
-    let ports = m.dp.ports();
-    let started = rfc3339(m.started);
     for name in wanted(&m, args.path) {
         let Some(ix) = tables.if_index(&name) else {
             continue;
@@ -83,16 +82,34 @@ pub fn ietf_interfaces(
             Some(if st.oper_up { "up" } else { "down" }),
         )?;
         set(out, &format!("{b}/if-index"), Some(&(ix + 1).to_string()))?;
-        set(out, &format!("{b}/phys-address"), Some(&i.mac.to_string()))?;
+        if i.kind != Kind::Loopback {
+            set(out, &format!("{b}/phys-address"), Some(&i.mac.to_string()))?;
+        }
+        let port = match i.kind {
+            Kind::Port(p) => m.dp.port(p),
+            _ => None,
+        };
         let driver = match i.kind {
-            Kind::Port(p) => ports.get(p).map(|p| p.driver).unwrap_or("pg"),
+            Kind::Port(_) => port.as_ref().map(|p| p.driver).unwrap_or("pg"),
             Kind::Bvi(_) => "bvi",
+            Kind::Loopback => "loopback",
         };
         set(
             out,
             &format!("{b}/nectar-interfaces:dataplane/driver"),
             Some(driver),
         )?;
+        if let Some(host) = port
+            .as_ref()
+            .filter(|_| i.parent.is_none())
+            .and_then(|p| p.host_interface.as_deref())
+        {
+            set(
+                out,
+                &format!("{b}/nectar-interfaces:dataplane/host-interface"),
+                Some(host),
+            )?;
+        }
         let vrf = tables
             .vrf_names
             .iter()
@@ -110,7 +127,13 @@ pub fn ietf_interfaces(
             Some(&i.mtu.to_string()),
         )?;
         let s = format!("{b}/statistics");
-        set(out, &format!("{s}/discontinuity-time"), Some(&started))?;
+        // Counters of an interface created later start with it.
+        let since = st.since.map_or(m.started, |t| t.max(m.started));
+        set(
+            out,
+            &format!("{s}/discontinuity-time"),
+            Some(&rfc3339(since)),
+        )?;
         for (leaf, v) in [
             ("in-octets", st.rx_bytes),
             ("in-unicast-pkts", st.rx_unicast),

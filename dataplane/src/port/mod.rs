@@ -5,7 +5,8 @@
 //! interface such as a veth), [`tap`] (a TAP interface it creates) and, with the cargo
 //! feature `dpdk`, `dpdk` (DPDK poll-mode drivers, e.g. the virtual devices net_memif,
 //! net_tap, net_af_packet, net_ring). A port copies frames between its medium and pooled
-//! buffers; it knows nothing of the graph.
+//! buffers; it knows nothing of the graph. [`open_host`] opens the afpacket and tap ports
+//! that configuration creates on demand.
 
 pub mod afpacket;
 #[cfg(feature = "dpdk")]
@@ -15,6 +16,7 @@ pub mod sys;
 pub mod tap;
 
 use crate::buffer::{BufPool, Packet};
+use crate::control::HostPort;
 use crate::types::Mac;
 
 /// Result of a transmit burst.
@@ -43,4 +45,19 @@ pub trait Port: Send {
     fn poll_fd(&self) -> Option<i32> {
         None
     }
+    /// The host (Linux) interface the port is attached to, if it has one.
+    fn host_interface(&self) -> Option<&str> {
+        None
+    }
+}
+
+/// Opens a port created on demand ([`HostPort`]) in the calling thread's network
+/// namespace: an AF_PACKET socket on an existing interface, or a new TAP device.
+pub fn open_host(spec: &HostPort) -> std::io::Result<Box<dyn Port>> {
+    Ok(match spec {
+        HostPort::AfPacket { host_interface } => {
+            Box::new(afpacket::AfPacketPort::open(host_interface)?)
+        }
+        HostPort::Tap { host_interface } => Box::new(tap::TapPort::create(host_interface)?),
+    })
 }

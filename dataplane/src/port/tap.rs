@@ -105,4 +105,8 @@ impl Port for TapPort {
     fn poll_fd(&self) -> Option<i32> {
         Some(self.fd.as_raw_fd())
     }
+
+    fn host_interface(&self) -> Option<&str> {
+        Some(&self.name)
+    }
 }

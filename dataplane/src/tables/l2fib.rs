@@ -114,6 +114,12 @@ impl L2Fib {
             .retain(|_, e| e.ifidx.load(Ordering::Relaxed) != ifidx)
     }
 
+    /// Removes every entry learned behind one of `ifidx`.
+    pub fn flush_interfaces(&self, ifidx: &std::collections::BTreeSet<u32>) -> usize {
+        self.map
+            .retain(|_, e| !ifidx.contains(&e.ifidx.load(Ordering::Relaxed)))
+    }
+
     /// All learned MACs.
     pub fn entries(&self, now: u64) -> Vec<LearnedMac> {
         let mut v = Vec::new();

@@ -71,10 +71,12 @@ pub type FxBuild = BuildHasherDefault<FxHasher>;
 /// What an interface is, compiled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    /// A port (index into the dataplane's ports).
+    /// A port (its port index; a sub-interface has its parent's).
     Port(usize),
     /// The BVI of a bridge domain (index).
     Bvi(u16),
+    /// A loopback interface: no port, nothing is transmitted on it.
+    Loopback,
 }
 
 /// L2 role of an interface, compiled to bridge-domain indices.
@@ -245,6 +247,8 @@ pub struct Tables {
     pub limits: LimitsNs,
     /// Connection tracking is on (some ACL reflects).
     pub conntrack_on: bool,
+    /// Interface name → index.
+    pub names: HashMap<String, u32, FxBuild>,
 }
 
 impl Tables {
@@ -268,11 +272,7 @@ impl Tables {
 
     /// Interface index by name.
     pub fn if_index(&self, name: &str) -> Option<u32> {
-        self.ifs
-            .iter()
-            .flatten()
-            .find(|i| i.name == name)
-            .map(|i| i.index)
+        self.names.get(name).copied()
     }
 
     /// Compiles `cfg`, reusing FIBs and ACLs of `prev` that did not change.
@@ -331,7 +331,14 @@ impl Tables {
                 .map(|b| b.index)
         };
 
-        let mut ifs: Vec<Option<IfEntry>> = vec![None; crate::control::MAX_INTERFACES];
+        let len = cfg
+            .ifs
+            .values()
+            .map(|i| i.index as usize + 1)
+            .max()
+            .unwrap_or(0);
+        let mut ifs: Vec<Option<IfEntry>> = vec![None; len];
+        let mut names = HashMap::with_capacity_and_hasher(cfg.ifs.len(), FxBuild::default());
         for (name, st) in &cfg.ifs {
             let c = &st.cfg;
             let mode = match &c.switchport {
@@ -363,6 +370,7 @@ impl Tables {
             let (kind, vlan, parent, mac) = match &st.kind {
                 IfKind::Port(p) => (Kind::Port(*p), None, None, st.mac()),
                 IfKind::Bvi(bd) => (Kind::Bvi(cfg.bds[bd].index), None, None, st.mac()),
+                IfKind::Loopback => (Kind::Loopback, None, None, st.mac()),
                 IfKind::Sub { parent, vlan } => {
                     let p = &cfg.ifs[parent];
                     let IfKind::Port(port) = p.kind else {
@@ -381,7 +389,8 @@ impl Tables {
                     IpAddr::V6(a) => v6.push((a, p.len)),
                 }
             }
-            if mode == L2Mode::Routed {
+            // A loopback has no link, hence no link-local address.
+            if mode == L2Mode::Routed && kind != Kind::Loopback {
                 v6.push((mac.link_local(), 64));
             }
             let mut features = [0u32; NUM_ARCS];
@@ -414,6 +423,7 @@ impl Tables {
                     features[ARC_IP6_OUTPUT] |= arcs.bit(ARC_IP6_OUTPUT, "acl-out-ip6");
                 }
             }
+            names.insert(name.clone(), st.index);
             ifs[st.index as usize] = Some(IfEntry {
                 name: name.clone(),
                 index: st.index,
@@ -482,6 +492,7 @@ impl Tables {
                 icmp_ns: l.icmp_timeout.as_nanos() as u64,
             },
             conntrack_on,
+            names,
         })
     }
 }
@@ -496,24 +507,32 @@ fn push_member(bds: &mut [Option<BdEntry>], bd: u16, ifidx: u32) {
 
 /// Builds one VRF's FIB: local and connected routes first (they win over a static route to
 /// the same prefix), then static routes with next hops resolved through connected subnets.
+/// A loopback's prefixes are local addresses and a discard for the rest (nothing is behind
+/// a loopback, so no next hop resolves through them).
 fn build_vrf(cfg: &Config, vrf: &str, ifs: &[Option<IfEntry>]) -> VrfFib {
     let vrf_ix = cfg.vrfs[vrf];
     let mut entries = Vec::new();
     let mut connected: Vec<(IpNet, u32)> = Vec::new();
+    let mut discard: Vec<IpNet> = Vec::new();
     for i in ifs
         .iter()
         .flatten()
         .filter(|i| i.vrf == vrf_ix && i.mode == L2Mode::Routed)
     {
+        let lo = i.kind == Kind::Loopback;
         for (a, l) in &i.v4 {
             entries.push((IpNet::v4(*a, 32), Adj::Local));
-            if *l < 32 {
+            if *l < 32 && lo {
+                discard.push(IpNet::v4(*a, *l).network());
+            } else if *l < 32 {
                 connected.push((IpNet::v4(*a, *l).network(), i.index));
             }
         }
         for (a, l) in &i.v6 {
             entries.push((IpNet::v6(*a, 128), Adj::Local));
-            if *l < 128 && !is_link_local(a) {
+            if *l < 128 && lo {
+                discard.push(IpNet::v6(*a, *l).network());
+            } else if *l < 128 && !is_link_local(a) {
                 connected.push((IpNet::v6(*a, *l).network(), i.index));
             }
         }
@@ -521,6 +540,8 @@ fn build_vrf(cfg: &Config, vrf: &str, ifs: &[Option<IfEntry>]) -> VrfFib {
     for (p, ifidx) in &connected {
         entries.push((*p, Adj::Glean { ifidx: *ifidx }));
     }
+    // (A prefix another interface connects stays connected: the first entry wins.)
+    entries.extend(discard.into_iter().map(|p| (p, Adj::Drop)));
     let resolve = |via: IpAddr| {
         connected
             .iter()

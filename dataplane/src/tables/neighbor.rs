@@ -122,6 +122,11 @@ impl NeighborTable {
             .retain(|_, n| now.saturating_sub(n.updated.load(Ordering::Relaxed)) <= timeout_ns)
     }
 
+    /// Removes every entry of one of the interfaces `ifidx` (they went away).
+    pub fn flush_interfaces(&self, ifidx: &std::collections::BTreeSet<u32>) -> usize {
+        self.map.retain(|(i, _), _| !ifidx.contains(i))
+    }
+
     /// All entries.
     pub fn entries(&self, now: u64) -> Vec<Neighbor> {
         let mut v = Vec::new();

@@ -21,9 +21,9 @@ static SEQ: AtomicU32 = AtomicU32::new(0);
 /// Namespaces of one test; deleted on drop.
 pub struct Topo {
     pub id: String,
-    pub ns: Vec<String>,
-    /// Part of every namespace name (after `nx`), naming the test that owns it.
+    /// Part of every namespace name (`nx{tag}{role}{id}`), naming the suite.
     pub tag: String,
+    pub ns: Vec<String>,
 }
 
 impl Drop for Topo {
@@ -57,6 +57,11 @@ impl Topo {
         Topo::named("", &["h1", "h2", "dp"])
     }
 
+    /// [`Topo::new`] with `tag` in the namespace names.
+    pub fn tagged(tag: &str) -> Option<Topo> {
+        Topo::named(tag, &["h1", "h2", "dp"])
+    }
+
     /// Namespaces `nx<tag><role><id>` for each role (wire them with [`Topo::wire`]).
     pub fn named(tag: &str, roles: &[&str]) -> Option<Topo> {
         let id = format!(
@@ -66,8 +71,8 @@ impl Topo {
         );
         let mut t = Topo {
             id: id.clone(),
-            ns: Vec::new(),
             tag: tag.to_string(),
+            ns: Vec::new(),
         };
         for role in roles {
             let n = t.ns(role);

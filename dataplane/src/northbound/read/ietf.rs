@@ -7,7 +7,7 @@ use nectar_mgmt::MgmtError;
 
 use super::{Node, bad, child, children, explicit, leaf, mtu, parse_net, parse_prefix};
 use crate::control::{
-    AclAction, AclConfig, AclRule, DEFAULT_VRF, NextHop, RouteTarget, Switchport,
+    AclAction, AclConfig, AclRule, DEFAULT_VRF, HostPort, NextHop, RouteTarget, Switchport,
 };
 use crate::northbound::facts::{Fact, Prop, Target};
 use crate::northbound::keys::quote;
@@ -40,6 +40,9 @@ pub(super) fn interface(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError
             .map_err(|_| bad(&p, format!("{vlan} is not a VLAN id")))?;
         out.push(Fact::new(t.clone(), Prop::SubIf((parent, vlan)), p));
     }
+    if let Some(hp) = child(n, "host-port") {
+        out.push(host_port(&hp, path, n)?);
+    }
     if let Some(sp) = switchport(n, path)? {
         out.push(Fact::new(
             t.clone(),
@@ -69,6 +72,33 @@ pub(super) fn interface(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError
         }
     }
     Ok(out)
+}
+
+/// `nectar-interfaces:host-port` of an IETF interface: the port to open on demand.
+fn host_port(hp: &Node<'_>, path: &str, n: &Node<'_>) -> Result<Fact, MgmtError> {
+    let p = format!("{path}/nectar-interfaces:host-port");
+    let name = leaf(n, "name").unwrap_or_default();
+    // The host interface defaults to the interface's own name.
+    let host_interface = leaf(hp, "host-interface").unwrap_or_else(|| name.clone());
+    if host_interface.len() > 15 {
+        return Err(bad(
+            &p,
+            format!(
+                "interface {name}: a Linux interface name has at most 15 characters: give host-interface"
+            ),
+        ));
+    }
+    let spec = match leaf(hp, "driver").as_deref() {
+        Some("afpacket") => HostPort::AfPacket { host_interface },
+        Some("tap") => HostPort::Tap { host_interface },
+        other => {
+            return Err(bad(
+                &format!("{p}/driver"),
+                format!("driver {other:?} is not supported: use afpacket or tap"),
+            ));
+        }
+    };
+    Ok(Fact::new(Target::If(name), Prop::HostPort(spec), p))
 }
 
 /// A control-plane-protocol instance: only `static` is implemented.
