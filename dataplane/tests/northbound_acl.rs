@@ -14,7 +14,7 @@ const OC_ETH0: &str = r#"{"openconfig-interfaces:interfaces":{"interface":[{"nam
   "config":{"name":"eth0","type":"iana-if-type:ethernetCsmacd"}}]}}"#;
 
 const OC_ACL: &str = r#"{"openconfig-acl:acl":{"acl-sets":{"acl-set":[
-  {"name":"edge","type":"ACL_IPV4","config":{"name":"edge","type":"ACL_IPV4"},
+  {"name":"edge","type":"openconfig-acl:ACL_IPV4","config":{"name":"edge","type":"openconfig-acl:ACL_IPV4"},
    "acl-entries":{"acl-entry":[
     {"sequence-id":20,"config":{"sequence-id":20},
      "ipv4":{"config":{"destination-address":"10.0.0.0/24","protocol":"openconfig-packet-match-types:IP_TCP"}},
@@ -27,8 +27,8 @@ const OC_ACL: &str = r#"{"openconfig-acl:acl":{"acl-sets":{"acl-set":[
      "actions":{"config":{"forwarding-action":"openconfig-acl:ACCEPT"}}}]}}]},
   "interfaces":{"interface":[{"id":"eth0","config":{"id":"eth0"},
     "interface-ref":{"config":{"interface":"eth0"}},
-    "ingress-acl-sets":{"ingress-acl-set":[{"set-name":"edge","type":"ACL_IPV4",
-      "config":{"set-name":"edge","type":"ACL_IPV4"}}]}}]}}}"#;
+    "ingress-acl-sets":{"ingress-acl-set":[{"set-name":"edge","type":"openconfig-acl:ACL_IPV4",
+      "config":{"set-name":"edge","type":"openconfig-acl:ACL_IPV4"}}]}}]}}}"#;
 
 #[test]
 fn an_openconfig_acl_set_filters_in_sequence_order_and_counts_per_entry() {
@@ -77,6 +77,15 @@ fn an_openconfig_acl_set_filters_in_sequence_order_and_counts_per_entry() {
     };
     assert_eq!(count(10), Some("3".into()));
     assert_eq!(count(20), Some("0".into()));
+    // A get for one set names its type by identity.
+    let one = |ty: &str| {
+        r.oper(&format!(
+            "/openconfig-acl:acl/acl-sets/acl-set[name='edge'][type='{ty}']/state/type"
+        ))["openconfig-acl:acl"]["acl-sets"]["acl-set"][0]["state"]["type"]
+            .clone()
+    };
+    assert_eq!(one("openconfig-acl:ACL_IPV4"), "ACL_IPV4");
+    assert!(one("openconfig-acl:ACL_IPV6").is_null());
 
     // Unbinding removes it from the interface; then the set can go.
     r.delete("/openconfig-acl:acl/interfaces").unwrap();
@@ -97,19 +106,23 @@ fn unsupported_openconfig_acl_values_are_refused_precisely() {
     r.merge(OC_ETH0).unwrap();
     let before = r.running();
     let reject = r#"{"openconfig-acl:acl":{"acl-sets":{"acl-set":[
-      {"name":"r","type":"ACL_IPV6","config":{"name":"r","type":"ACL_IPV6"},
+      {"name":"r","type":"openconfig-acl:ACL_IPV6","config":{"name":"r","type":"openconfig-acl:ACL_IPV6"},
        "acl-entries":{"acl-entry":[{"sequence-id":1,"config":{"sequence-id":1},
          "actions":{"config":{"forwarding-action":"openconfig-acl:REJECT"}}}]}}]}}}"#;
     let err = r.merge(reject).unwrap_err().to_string();
     assert!(err.contains("REJECT is not supported"), "{err}");
     let mixed = r#"{"openconfig-acl:acl":{"acl-sets":{"acl-set":[
-      {"name":"m","type":"ACL_MIXED","config":{"name":"m","type":"ACL_MIXED"}}]}}}"#;
-    let err = nectar_mgmt::core::parse_json(northbound_rig::ctx(), mixed)
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("ACL_IPV4, ACL_IPV6 or ACL_L2"), "{err}");
+      {"name":"m","type":"openconfig-acl:ACL_MIXED","config":{"name":"m","type":"openconfig-acl:ACL_MIXED"}}]}}}"#;
+    // ACL_MIXED is a type of the model (allowing no match fields): the mapping refuses it.
+    let err = r.merge(mixed).unwrap_err().to_string();
+    assert!(
+        err.contains("type openconfig-acl:ACL_MIXED is not supported")
+            && err.contains("openconfig-acl:ACL_IPV4, openconfig-acl:ACL_IPV6 or openconfig-acl:ACL_L2")
+            && err.contains("/openconfig-acl:acl/acl-sets/acl-set[name='m'][type='openconfig-acl:ACL_MIXED']/config/type"),
+        "{err}"
+    );
     let masked = r#"{"openconfig-acl:acl":{"acl-sets":{"acl-set":[
-      {"name":"l","type":"ACL_L2","config":{"name":"l","type":"ACL_L2"},
+      {"name":"l","type":"openconfig-acl:ACL_L2","config":{"name":"l","type":"openconfig-acl:ACL_L2"},
        "acl-entries":{"acl-entry":[{"sequence-id":1,"config":{"sequence-id":1},
          "l2":{"config":{"source-mac":"02:00:00:00:00:01","source-mac-mask":"ff:ff:ff:00:00:00"}},
          "actions":{"config":{"forwarding-action":"openconfig-acl:DROP"}}}]}}]}}}"#;
@@ -127,15 +140,15 @@ fn an_l2_set_matches_macs_and_ethertypes() {
     r.merge(OC_ETH0).unwrap();
     r.merge(
         r#"{"openconfig-acl:acl":{"acl-sets":{"acl-set":[
-      {"name":"l","type":"ACL_L2","config":{"name":"l","type":"ACL_L2"},
+      {"name":"l","type":"openconfig-acl:ACL_L2","config":{"name":"l","type":"openconfig-acl:ACL_L2"},
        "acl-entries":{"acl-entry":[{"sequence-id":1,"config":{"sequence-id":1},
          "l2":{"config":{"source-mac":"02:00:00:00:00:01","ethertype":"openconfig-packet-match-types:ETHERTYPE_IPV6"}},
          "actions":{"config":{"forwarding-action":"openconfig-acl:DROP"}}},
          {"sequence-id":2,"config":{"sequence-id":2},"l2":{"config":{"ethertype":2054}},
          "actions":{"config":{"forwarding-action":"openconfig-acl:ACCEPT"}}}]}}]},
       "interfaces":{"interface":[{"id":"eth0","config":{"id":"eth0"},
-        "egress-acl-sets":{"egress-acl-set":[{"set-name":"l","type":"ACL_L2",
-          "config":{"set-name":"l","type":"ACL_L2"}}]}}]}}}"#,
+        "egress-acl-sets":{"egress-acl-set":[{"set-name":"l","type":"openconfig-acl:ACL_L2",
+          "config":{"set-name":"l","type":"openconfig-acl:ACL_L2"}}]}}]}}}"#,
     )
     .unwrap();
     let t = r.dp.tables();

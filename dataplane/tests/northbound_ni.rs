@@ -12,9 +12,9 @@ const VRF: &str = r#"{"openconfig-interfaces:interfaces":{"interface":[
    "subinterfaces":{"subinterface":[{"index":0,"config":{"index":0},
      "openconfig-if-ip:ipv4":{"addresses":{"address":[{"ip":"10.1.0.1","config":{"ip":"10.1.0.1","prefix-length":24}}]}}}]}}]},
  "openconfig-network-instance:network-instances":{"network-instance":[
-  {"name":"red","config":{"name":"red","type":"L3VRF"},
+  {"name":"red","config":{"name":"red","type":"openconfig-network-instance-types:L3VRF"},
    "interfaces":{"interface":[{"id":"up","config":{"id":"up","interface":"eth1"}}]},
-   "protocols":{"protocol":[{"identifier":"STATIC","name":"st","config":{"identifier":"STATIC","name":"st"},
+   "protocols":{"protocol":[{"identifier":"openconfig-policy-types:STATIC","name":"st","config":{"identifier":"openconfig-policy-types:STATIC","name":"st"},
      "static-routes":{"static":[{"prefix":"192.0.2.0/24","config":{"prefix":"192.0.2.0/24"},
        "next-hops":{"next-hop":[{"index":"a","config":{"index":"a","next-hop":"10.1.0.2"}},
                                 {"index":"b","config":{"index":"b","next-hop":"10.1.0.3"}}]}}]}}]}}]}}"#;
@@ -89,8 +89,8 @@ fn a_route_in_both_models_is_one_route_and_must_agree() {
     let oc = |hops: &str| {
         format!(
             r#"{{"openconfig-network-instance:network-instances":{{"network-instance":[
-              {{"name":"DEFAULT","config":{{"name":"DEFAULT","type":"DEFAULT_INSTANCE"}},
-               "protocols":{{"protocol":[{{"identifier":"STATIC","name":"DEFAULT","config":{{"identifier":"STATIC","name":"DEFAULT"}},
+              {{"name":"DEFAULT","config":{{"name":"DEFAULT","type":"openconfig-network-instance-types:DEFAULT_INSTANCE"}},
+               "protocols":{{"protocol":[{{"identifier":"openconfig-policy-types:STATIC","name":"DEFAULT","config":{{"identifier":"openconfig-policy-types:STATIC","name":"DEFAULT"}},
                  "static-routes":{{"static":[{{"prefix":"198.51.100.0/24","config":{{"prefix":"198.51.100.0/24"}},
                    "next-hops":{{"next-hop":[{hops}]}}}}]}}}}]}}}}]}}}}"#
         )
@@ -121,13 +121,33 @@ fn a_route_in_both_models_is_one_route_and_must_agree() {
         "{err}"
     );
     assert_eq!(r.running(), running);
-    // Unsupported instance types are refused precisely (by the deviated type).
-    let err = nectar_mgmt::core::parse_json(
-        northbound_rig::ctx(),
-        r#"{"openconfig-network-instance:network-instances":{"network-instance":[
-          {"name":"l2","config":{"name":"l2","type":"L2P2P"}}]}}"#,
-    )
-    .unwrap_err()
-    .to_string();
-    assert!(err.contains("DEFAULT_INSTANCE, L3VRF or L2VSI"), "{err}");
+    // Unsupported instance types and protocols are refused precisely, changing nothing.
+    let err = r
+        .merge(
+            r#"{"openconfig-network-instance:network-instances":{"network-instance":[
+          {"name":"l2","config":{"name":"l2","type":"openconfig-network-instance-types:L2P2P"}}]}}"#,
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("type openconfig-network-instance-types:L2P2P is not supported")
+            && err.contains("network-instance[name='l2']/config/type"),
+        "{err}"
+    );
+    let err = r
+        .merge(
+            r#"{"openconfig-network-instance:network-instances":{"network-instance":[
+          {"name":"DEFAULT","protocols":{"protocol":[{"identifier":"openconfig-policy-types:BGP","name":"b",
+            "config":{"identifier":"openconfig-policy-types:BGP","name":"b"}}]}}]}}"#,
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("protocol openconfig-policy-types:BGP is not supported")
+            && err.contains(
+                "protocol[identifier='openconfig-policy-types:BGP'][name='b']/config/identifier"
+            ),
+        "{err}"
+    );
+    assert_eq!(r.running(), running);
 }

@@ -12,7 +12,7 @@ use northbound_rig::rig;
 
 const VLAN10: &str = r#"{
  "openconfig-network-instance:network-instances":{"network-instance":[
-  {"name":"DEFAULT","config":{"name":"DEFAULT","type":"DEFAULT_INSTANCE"},
+  {"name":"DEFAULT","config":{"name":"DEFAULT","type":"openconfig-network-instance-types:DEFAULT_INSTANCE"},
    "vlans":{"vlan":[{"vlan-id":10,"config":{"vlan-id":10,"name":"office"}}]}}]},
  "openconfig-interfaces:interfaces":{"interface":[
   {"name":"eth0","config":{"name":"eth0","type":"iana-if-type:ethernetCsmacd"},
@@ -182,7 +182,7 @@ const L2VSI: &str = r#"{
   {"name":"eth0","config":{"name":"eth0","type":"iana-if-type:ethernetCsmacd"}},
   {"name":"eth1","config":{"name":"eth1","type":"iana-if-type:ethernetCsmacd"}}]},
  "openconfig-network-instance:network-instances":{"network-instance":[
-  {"name":"tenant","config":{"name":"tenant","type":"L2VSI"},
+  {"name":"tenant","config":{"name":"tenant","type":"openconfig-network-instance-types:L2VSI"},
    "vlans":{"vlan":[{"vlan-id":30,"config":{"vlan-id":30}}]},
    "fdb":{"config":{"mac-learning":false}},
    "interfaces":{"interface":[{"id":"a","config":{"id":"a","interface":"eth0"}},
@@ -266,10 +266,10 @@ fn what_the_vswitch_cannot_do_is_not_in_the_schema() {
     // learned MACs over all domains: no per-instance maximum-entries.
     for json in [
         r#"{"openconfig-network-instance:network-instances":{"network-instance":[
-          {"name":"DEFAULT","config":{"name":"DEFAULT","type":"DEFAULT_INSTANCE"},
+          {"name":"DEFAULT","config":{"name":"DEFAULT","type":"openconfig-network-instance-types:DEFAULT_INSTANCE"},
            "vlans":{"vlan":[{"vlan-id":10,"config":{"vlan-id":10,"status":"SUSPENDED"}}]}}]}}"#,
         r#"{"openconfig-network-instance:network-instances":{"network-instance":[
-          {"name":"x","config":{"name":"x","type":"L2VSI"},"fdb":{"config":{"maximum-entries":10}}}]}}"#,
+          {"name":"x","config":{"name":"x","type":"openconfig-network-instance-types:L2VSI"},"fdb":{"config":{"maximum-entries":10}}}]}}"#,
         r#"{"openconfig-interfaces:interfaces":{"interface":[{"name":"eth0",
           "subinterfaces":{"subinterface":[{"index":1,"openconfig-vlan:vlan":{"match":
             {"double-tagged":{"config":{"inner-vlan-id":1,"outer-vlan-id":2}}}}}]}}]}}"#,
@@ -281,9 +281,9 @@ fn what_the_vswitch_cannot_do_is_not_in_the_schema() {
     nectar_mgmt::core::parse_json(
         northbound_rig::ctx(),
         r#"{"openconfig-network-instance:network-instances":{"network-instance":[
-          {"name":"DEFAULT","config":{"name":"DEFAULT","type":"DEFAULT_INSTANCE"},
+          {"name":"DEFAULT","config":{"name":"DEFAULT","type":"openconfig-network-instance-types:DEFAULT_INSTANCE"},
            "vlans":{"vlan":[{"vlan-id":10,"config":{"vlan-id":10,"status":"ACTIVE"}}]}},
-          {"name":"x","config":{"name":"x","type":"L2VSI"},"fdb":{"config":{"mac-aging-time":10}}}]}}"#,
+          {"name":"x","config":{"name":"x","type":"openconfig-network-instance-types:L2VSI"},"fdb":{"config":{"mac-aging-time":10}}}]}}"#,
     )
     .unwrap();
 }

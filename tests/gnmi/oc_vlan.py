@@ -54,7 +54,8 @@ INTERFACES = {"interface": [
 
 INSTANCES = {"network-instance": [{
     "name": "DEFAULT",
-    "config": {"name": "DEFAULT", "type": "DEFAULT_INSTANCE"},
+    "config": {"name": "DEFAULT",
+               "type": "openconfig-network-instance-types:DEFAULT_INSTANCE"},
     "vlans": {"vlan": [{"vlan-id": 10, "config": {"vlan-id": 10, "name": "lab"}}]},
 }]}
 

@@ -8,7 +8,7 @@ use nectar_mgmt::provider::StateArgs;
 
 use super::keys::{key_at, quote};
 use super::provider::Northbound;
-use super::read::oc_acl_parts;
+use super::read::{oc_acl_parts, oc_acl_type};
 use super::state::set;
 
 /// `/openconfig-acl:acl` state.
@@ -26,22 +26,26 @@ pub fn oc_acl(p: &Northbound, args: &StateArgs<'_>, out: &mut Tree) -> Result<()
         let Some((set_name, ty)) = oc_acl_parts(name) else {
             continue;
         };
+        let Some(ty) = oc_acl_type(ty) else { continue };
+        // A key names the identity with its module, or without it (RFC 7951 section 6.8: the
+        // identity is the leaf's module's).
+        let same_type = |o: &str| match o.split_once(':') {
+            Some((module, name)) => module == ty.module && name == ty.name,
+            None => o == ty.name,
+        };
         if only_name.as_deref().is_some_and(|o| o != set_name)
-            || only_type.as_deref().is_some_and(|o| o != ty)
+            || only_type.as_deref().is_some_and(|o| !same_type(o))
         {
             continue;
         }
+        let ty = ty.to_string();
         let b = format!(
             "/openconfig-acl:acl/acl-sets/acl-set[name={}][type={}]",
             quote(set_name),
-            quote(ty)
+            quote(&ty)
         );
         set(out, &format!("{b}/state/name"), Some(set_name))?;
-        set(
-            out,
-            &format!("{b}/state/type"),
-            Some(&format!("openconfig-acl:{ty}")),
-        )?;
+        set(out, &format!("{b}/state/type"), Some(&ty))?;
         let hits = tables.acls.get(name).map(|a| a.hits()).unwrap_or_default();
         for (i, seq) in entries.iter().enumerate() {
             let e = format!(

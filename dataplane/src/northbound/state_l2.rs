@@ -362,7 +362,7 @@ pub(crate) fn oc_l2vsi(m: &Mapping, only: Option<&str>, out: &mut Tree) -> Resul
             quote(name)
         );
         set(out, &format!("{b}/state/name"), Some(name))?;
-        set(out, &format!("{b}/state/type"), Some(L2VSI))?;
+        set(out, &format!("{b}/state/type"), Some(&L2VSI.to_string()))?;
         for (ifname, i) in &m.eff.ifs {
             if i.cfg.switchport
                 != (Switchport::Access {

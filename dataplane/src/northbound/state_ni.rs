@@ -10,12 +10,10 @@ use super::facts::{Kind, Prop, Target};
 use super::keys::{key_at, quote};
 use super::mapping::Mapping;
 use super::provider::Northbound;
-use super::read::{DEFAULT_INSTANCE, L3VRF};
+use super::read::{DEFAULT_INSTANCE, L3VRF, STATIC};
 use super::state::set;
 use crate::control::{DEFAULT_VRF, NextHop, RouteTarget};
 
-/// The protocol's identity (state) and its key (a string, see nectar-deviations-openconfig).
-const STATIC: &str = "openconfig-policy-types:STATIC";
 const DROP: &str = "openconfig-local-routing:DROP";
 
 /// The OpenConfig name of a dataplane VRF.
@@ -64,7 +62,7 @@ pub fn oc_network_instances(
         } else {
             L3VRF
         };
-        set(out, &format!("{b}/state/type"), Some(ty))?;
+        set(out, &format!("{b}/state/type"), Some(&ty.to_string()))?;
         for (ifname, i) in &m.eff.ifs {
             let bound = ids.contains_key(ifname.as_str());
             if i.cfg.vrf != vrf
@@ -102,11 +100,13 @@ pub fn oc_network_instances(
                     ("DEFAULT".to_string(), hops)
                 }
             };
+            let id = STATIC.to_string();
             let pb = format!(
-                "{b}/protocols/protocol[identifier='STATIC'][name={}]",
+                "{b}/protocols/protocol[identifier={}][name={}]",
+                quote(&id),
                 quote(&proto)
             );
-            set(out, &format!("{pb}/state/identifier"), Some(STATIC))?;
+            set(out, &format!("{pb}/state/identifier"), Some(&id))?;
             set(out, &format!("{pb}/state/name"), Some(&proto))?;
             let prefix = prefix.network().to_string();
             let sb = format!("{pb}/static-routes/static[prefix={}]", quote(&prefix));

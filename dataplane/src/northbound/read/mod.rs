@@ -6,6 +6,7 @@ use std::net::IpAddr;
 
 use nectar_mgmt::MgmtError;
 use nectar_mgmt::ly::{self, Tree};
+use nectar_yang::encoding::{ScalarValue, scalar_value};
 use nectar_yang::yang2::data::DataNodeRef;
 
 use super::facts::{Fact, Kind, SourceKey};
@@ -21,9 +22,10 @@ mod openconfig;
 
 pub(crate) use ietf::acl_name as ietf_acl_name;
 pub(crate) use nat::NAPT44;
+pub(crate) use oc_acl::acl_type as oc_acl_type;
 pub(crate) use oc_acl::parse_acl_name as oc_acl_parts;
 pub(crate) use oc_l2ni::vlan_bd;
-pub(crate) use oc_ni::{DEFAULT_INSTANCE, L2VSI, L3VRF, routes_of as oc_routes_of};
+pub(crate) use oc_ni::{DEFAULT_INSTANCE, L2VSI, L3VRF, STATIC, routes_of as oc_routes_of};
 
 pub(crate) type Node<'a> = DataNodeRef<'a, 'static>;
 
@@ -47,6 +49,52 @@ pub(crate) fn explicit(n: &Node<'_>, name: &str) -> Option<String> {
     child(n, name)
         .filter(|c| !c.is_default())
         .and_then(|c| c.value_canonical())
+}
+
+/// An identity of a YANG module, as the mapping compares and emits identityref values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Identity {
+    pub(crate) module: &'static str,
+    pub(crate) name: &'static str,
+}
+
+impl Identity {
+    pub(crate) const fn new(module: &'static str, name: &'static str) -> Self {
+        Identity { module, name }
+    }
+
+    /// True if `v` is this identity.
+    pub(crate) fn is(self, v: &IdentityValue) -> bool {
+        v.module == self.module && v.name == self.name
+    }
+}
+
+/// The RFC 7951 form (`module:name`), as state leaves and list keys take it.
+impl std::fmt::Display for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.module, self.name)
+    }
+}
+
+/// The value of an identityref leaf: the identity's module and name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct IdentityValue {
+    pub(crate) module: String,
+    pub(crate) name: String,
+}
+
+impl std::fmt::Display for IdentityValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.module, self.name)
+    }
+}
+
+/// The identity identityref leaf child `name` holds (a leafref to one included).
+pub(crate) fn identity(n: &Node<'_>, name: &str) -> Option<IdentityValue> {
+    match scalar_value(&child(n, name)?).ok()? {
+        ScalarValue::IdentityRef { module, name } => Some(IdentityValue { module, name }),
+        _ => None,
+    }
 }
 
 pub(crate) fn bad(path: &str, msg: String) -> MgmtError {

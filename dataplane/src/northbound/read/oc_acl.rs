@@ -4,21 +4,35 @@
 
 use nectar_mgmt::MgmtError;
 
-use super::{Node, bad, child, children, leaf, parse_prefix};
+use super::{Identity, IdentityValue, Node, bad, child, children, identity, leaf, parse_prefix};
 use crate::control::{AclAction, AclConfig, AclRule};
 use crate::northbound::facts::{Fact, Prop, Target};
 use crate::northbound::keys::quote;
 
-/// The ACL types (plain strings: see nectar-deviations-openconfig).
-pub(crate) const ACL_IPV4: &str = "ACL_IPV4";
-pub(crate) const ACL_IPV6: &str = "ACL_IPV6";
+const OC_ACL: &str = "openconfig-acl";
+/// The ACL set types the vswitch implements (ACL_MIXED allows no match fields).
+const ACL_IPV4: Identity = Identity::new(OC_ACL, "ACL_IPV4");
+const ACL_IPV6: Identity = Identity::new(OC_ACL, "ACL_IPV6");
+const ACL_L2: Identity = Identity::new(OC_ACL, "ACL_L2");
+const ACL_TYPES: [Identity; 3] = [ACL_IPV4, ACL_IPV6, ACL_L2];
 
-/// The dataplane name of an openconfig-acl ACL set (the set's key is its name and type).
-pub(crate) fn acl_name(name: &str, ty: &str) -> String {
-    format!("oc/{ty}/{name}")
+/// The implemented ACL set type of identity value `v`.
+fn implemented(v: &IdentityValue) -> Option<Identity> {
+    ACL_TYPES.into_iter().find(|t| t.is(v))
 }
 
-/// The set name and type of a dataplane ACL made from openconfig-acl.
+/// The ACL set type named `name` (the type part of a dataplane ACL name).
+pub(crate) fn acl_type(name: &str) -> Option<Identity> {
+    ACL_TYPES.into_iter().find(|t| t.name == name)
+}
+
+/// The dataplane name of an openconfig-acl ACL set (the set's key is its name and type;
+/// the type by its identity name).
+pub(crate) fn acl_name(name: &str, ty: Identity) -> String {
+    format!("oc/{}/{name}", ty.name)
+}
+
+/// The set name and type (its identity name) of a dataplane ACL made from openconfig-acl.
 pub(crate) fn parse_acl_name(name: &str) -> Option<(&str, &str)> {
     let rest = name.strip_prefix("oc/")?;
     let (ty, set) = rest.split_once('/')?;
@@ -89,7 +103,7 @@ fn ports(path: &str, v: &str) -> Result<Option<(u16, u16)>, MgmtError> {
 }
 
 /// One ACL entry as a dataplane rule, for a set of type `ty`.
-fn entry(n: &Node<'_>, path: &str, ty: &str) -> Result<AclRule, MgmtError> {
+fn entry(n: &Node<'_>, path: &str, ty: Identity) -> Result<AclRule, MgmtError> {
     let ap = format!("{path}/actions/config/forwarding-action");
     let action = match child(n, "actions")
         .and_then(|a| child(&a, "config"))
@@ -115,10 +129,12 @@ fn entry(n: &Node<'_>, path: &str, ty: &str) -> Result<AclRule, MgmtError> {
     };
     let mut r = AclRule::any(action);
     // An IPv4 (IPv6) ACL's entries match IPv4 (IPv6) packets only.
-    r.ethertype = match ty {
-        ACL_IPV4 => Some(0x0800),
-        ACL_IPV6 => Some(0x86dd),
-        _ => None,
+    r.ethertype = if ty == ACL_IPV4 {
+        Some(0x0800)
+    } else if ty == ACL_IPV6 {
+        Some(0x86dd)
+    } else {
+        None
     };
     let cfg = |name: &str| child(n, name).and_then(|c| child(&c, "config"));
     if let Some(c) = cfg("l2") {
@@ -171,11 +187,26 @@ fn entry(n: &Node<'_>, path: &str, ty: &str) -> Result<AclRule, MgmtError> {
     Ok(r)
 }
 
+/// The type of ACL set `set` (its key leaf `type` in `n`), refusing the types the vswitch
+/// does not implement.
+fn set_type(n: &Node<'_>, path: &str, set: &str) -> Result<Identity, MgmtError> {
+    let v = identity(n, "type");
+    v.as_ref().and_then(implemented).ok_or_else(|| {
+        let ty = v.map(|v| v.to_string()).unwrap_or_default();
+        bad(
+            path,
+            format!(
+                "ACL set {set}: type {ty} is not supported: the vswitch takes {ACL_IPV4}, {ACL_IPV6} or {ACL_L2} sets"
+            ),
+        )
+    })
+}
+
 /// `/openconfig-acl:acl/acl-sets/acl-set`: its entries in sequence-id order.
 pub(super) fn acl_set(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> {
     let set = leaf(n, "name").unwrap_or_default();
-    let ty = leaf(n, "type").unwrap_or_default();
-    let name = acl_name(&set, &ty);
+    let ty = set_type(n, &format!("{path}/config/type"), &set)?;
+    let name = acl_name(&set, ty);
     let mut entries: Vec<(u32, Node<'_>)> = Vec::new();
     if let Some(es) = child(n, "acl-entries") {
         for e in children(&es, "acl-entry") {
@@ -194,7 +225,7 @@ pub(super) fn acl_set(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> 
             "{path}/acl-entries/acl-entry[sequence-id={}]",
             quote(&seq.to_string())
         );
-        rules.push(entry(e, &p, &ty)?);
+        rules.push(entry(e, &p, ty)?);
         names.push(seq.to_string());
     }
     Ok(vec![
@@ -233,20 +264,30 @@ pub(super) fn binding(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> 
         ("egress", "egress-acl-sets", "egress-acl-set"),
     ] {
         let Some(sets) = child(n, list) else { continue };
-        let bound: Vec<(String, String)> = children(&sets, entry)
-            .map(|s| {
-                (
-                    leaf(&s, "set-name").unwrap_or_default(),
-                    leaf(&s, "type").unwrap_or_default(),
-                )
-            })
-            .collect();
+        let bound: Vec<Node<'_>> = children(&sets, entry).collect();
         let p = format!("{path}/{list}");
         match bound.as_slice() {
             [] => {}
-            [(set, ty)] => {
-                let acl = acl_name(set, ty);
-                let sp = format!("{p}/{entry}[set-name={}][type={}]", quote(set), quote(ty));
+            [s] => {
+                let set = leaf(s, "set-name").unwrap_or_default();
+                let ty = identity(s, "type");
+                let key = ty.as_ref().map(|t| t.to_string()).unwrap_or_default();
+                let sp = format!(
+                    "{p}/{entry}[set-name={}][type={}]",
+                    quote(&set),
+                    quote(&key)
+                );
+                // (The type is a reference to the set's: a set of a type the vswitch does not
+                // implement is refused with the set.)
+                let Some(ty) = ty.as_ref().and_then(implemented) else {
+                    return Err(bad(
+                        &sp,
+                        format!(
+                            "ACL set {set} of type {key} cannot be bound: the vswitch does not implement it"
+                        ),
+                    ));
+                };
+                let acl = acl_name(&set, ty);
                 out.push(Fact::new(
                     Target::If(ifname.clone()),
                     if dir == "ingress" {

@@ -6,36 +6,37 @@ use std::net::IpAddr;
 
 use nectar_mgmt::MgmtError;
 
-use super::{Node, bad, child, children, leaf, parse_prefix};
+use super::{Identity, IdentityValue, Node, bad, child, children, identity, leaf, parse_prefix};
 use crate::control::{DEFAULT_VRF, NextHop, RouteTarget};
 use crate::northbound::facts::{Fact, Prop, Target};
 use crate::northbound::keys::quote;
 
-pub(crate) const DEFAULT_INSTANCE: &str = "openconfig-network-instance-types:DEFAULT_INSTANCE";
-pub(crate) const L3VRF: &str = "openconfig-network-instance-types:L3VRF";
-pub(crate) const L2VSI: &str = "openconfig-network-instance-types:L2VSI";
+const NI_TYPES: &str = "openconfig-network-instance-types";
+pub(crate) const DEFAULT_INSTANCE: Identity = Identity::new(NI_TYPES, "DEFAULT_INSTANCE");
+pub(crate) const L3VRF: Identity = Identity::new(NI_TYPES, "L3VRF");
+pub(crate) const L2VSI: Identity = Identity::new(NI_TYPES, "L2VSI");
 
-/// An instance's `config/type` without a module prefix (a string in nectar's deviation:
-/// `DEFAULT_INSTANCE`, `L3VRF`, `L2VSI`).
-pub(crate) fn type_of(ni: &Node<'_>) -> Option<String> {
-    let ty = child(ni, "config").and_then(|c| leaf(&c, "type"))?;
-    Some(match ty.rsplit_once(':') {
-        Some((_, local)) => local.to_string(),
-        None => ty,
-    })
+/// The STATIC protocol, the only one the vswitch implements.
+pub(crate) const STATIC: Identity = Identity::new("openconfig-policy-types", "STATIC");
+
+/// An instance's `config/type`.
+fn type_of(ni: &Node<'_>) -> Option<IdentityValue> {
+    child(ni, "config").and_then(|c| identity(&c, "type"))
 }
 
-/// The STATIC protocol (a plain string: see nectar-deviations-openconfig).
-pub(crate) const STATIC: &str = "STATIC";
+/// True if the instance's type is `ty`.
+fn is_type(ni: &Node<'_>, ty: Identity) -> bool {
+    type_of(ni).is_some_and(|v| ty.is(&v))
+}
 
 /// The dataplane VRF of a network-instance entry, refusing the types the vswitch does not
 /// map.
 fn vrf_of(ni: &Node<'_>, path: &str) -> Result<String, MgmtError> {
     let name = leaf(ni, "name").unwrap_or_default();
-    match type_of(ni).as_deref() {
-        Some("DEFAULT_INSTANCE") => Ok(DEFAULT_VRF.to_string()),
-        Some("L3VRF") => Ok(name),
-        Some("L2VSI") => Err(bad(
+    match type_of(ni) {
+        Some(t) if DEFAULT_INSTANCE.is(&t) => Ok(DEFAULT_VRF.to_string()),
+        Some(t) if L3VRF.is(&t) => Ok(name),
+        Some(t) if L2VSI.is(&t) => Err(bad(
             &format!("{path}/config/type"),
             format!(
                 "network instance {name} is an L2VSI instance (a bridge domain): it has no routes or routing protocols"
@@ -44,7 +45,7 @@ fn vrf_of(ni: &Node<'_>, path: &str) -> Result<String, MgmtError> {
         Some(other) => Err(bad(
             &format!("{path}/config/type"),
             format!(
-                "network instance {name}: type {other} is not supported: the vswitch maps DEFAULT_INSTANCE, L3VRF and L2VSI instances"
+                "network instance {name}: type {other} is not supported: the vswitch maps {DEFAULT_INSTANCE}, {L3VRF} and {L2VSI} instances"
             ),
         )),
         None => Err(bad(
@@ -85,12 +86,12 @@ pub(super) fn bindings(n: &Node<'_>, path: &str) -> Result<Vec<(String, String)>
 /// the interfaces bound to it.
 pub(super) fn instance(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> {
     let name = leaf(n, "name").unwrap_or_default();
-    if type_of(n).as_deref() == Some("L2VSI") {
+    if is_type(n, L2VSI) {
         return super::oc_l2ni::l2vsi(n, path, &name);
     }
     let vrf = vrf_of(n, path)?;
     let tp = format!("{path}/config/type");
-    let is_default = type_of(n).as_deref() == Some("DEFAULT_INSTANCE");
+    let is_default = is_type(n, DEFAULT_INSTANCE);
     let mut out = vec![if is_default {
         Fact::new(
             Target::Vrf(DEFAULT_VRF.to_string()),
@@ -121,14 +122,17 @@ pub(super) fn protocol(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError>
     if let Some(ni) = instance_of(n) {
         vrf_of(&ni, &ni.path())?;
     }
-    let id = leaf(n, "identifier").unwrap_or_default();
-    if id != STATIC {
-        return Err(bad(
-            &format!("{path}/config/identifier"),
-            format!(
-                "protocol {id} is not supported: the vswitch takes static routes only (STATIC)"
-            ),
-        ));
+    match identity(n, "identifier") {
+        Some(id) if STATIC.is(&id) => {}
+        id => {
+            let id = id.map(|i| i.to_string()).unwrap_or_default();
+            return Err(bad(
+                &format!("{path}/config/identifier"),
+                format!(
+                    "protocol {id} is not supported: the vswitch takes static routes only ({STATIC})"
+                ),
+            ));
+        }
     }
     Ok(Vec::new())
 }
