@@ -80,6 +80,41 @@ fn write_running(state: &std::path::Path, json: &str) {
 
 #[test]
 fn the_daemon_replays_running_into_afpacket_ports_and_routes_between_namespaces() {
+    replays_and_routes(
+        r#"{"ietf-interfaces:interfaces":{"interface":[
+          {"name":"eth0","type":"iana-if-type:ethernetCsmacd","ietf-ip:ipv4":{"address":[{"ip":"10.1.0.1","prefix-length":24}]}},
+          {"name":"eth1","type":"iana-if-type:ethernetCsmacd","ietf-ip:ipv4":{"address":[{"ip":"10.2.0.1","prefix-length":24}]}}]},
+         "ietf-routing:routing":{"control-plane-protocols":{"control-plane-protocol":[
+          {"type":"ietf-routing:static","name":"st","static-routes":{"ietf-ipv4-unicast-routing:ipv4":{"route":[
+            {"destination-prefix":"10.99.0.0/16","next-hop":{"next-hop-address":"10.2.0.2"}}]}}}]}}}"#,
+    );
+}
+
+/// The same network as the IETF test above, on a fresh daemon, configured only through
+/// openconfig-interfaces, openconfig-if-ip and openconfig-network-instance.
+#[test]
+fn the_same_network_through_openconfig_routes_between_namespaces() {
+    replays_and_routes(
+        r#"{"openconfig-interfaces:interfaces":{"interface":[
+          {"name":"eth0","config":{"name":"eth0","type":"iana-if-type:ethernetCsmacd"},
+           "subinterfaces":{"subinterface":[{"index":0,"config":{"index":0},
+             "openconfig-if-ip:ipv4":{"addresses":{"address":[{"ip":"10.1.0.1","config":{"ip":"10.1.0.1","prefix-length":24}}]}}}]}},
+          {"name":"eth1","config":{"name":"eth1","type":"iana-if-type:ethernetCsmacd"},
+           "subinterfaces":{"subinterface":[{"index":0,"config":{"index":0},
+             "openconfig-if-ip:ipv4":{"addresses":{"address":[{"ip":"10.2.0.1","config":{"ip":"10.2.0.1","prefix-length":24}}]}}}]}}]},
+         "openconfig-network-instance:network-instances":{"network-instance":[
+          {"name":"DEFAULT","config":{"name":"DEFAULT","type":"openconfig-network-instance-types:DEFAULT_INSTANCE"},
+           "protocols":{"protocol":[{"identifier":"openconfig-policy-types:STATIC","name":"DEFAULT",
+             "config":{"identifier":"openconfig-policy-types:STATIC","name":"DEFAULT"},
+             "static-routes":{"static":[{"prefix":"10.99.0.0/16","config":{"prefix":"10.99.0.0/16"},
+               "next-hops":{"next-hop":[{"index":"gw","config":{"index":"gw","next-hop":"10.2.0.2"}}]}}]}}]}}]}}"#,
+    );
+}
+
+/// Writes `running` (RFC 7951 JSON) into a fresh state directory, starts the daemon in a
+/// dataplane namespace with two afpacket ports wired to host namespaces, and pings from h1
+/// to h2 and to a prefix behind h2 reached by the static route.
+fn replays_and_routes(running: &str) {
     let Some(t) = ns::Topo::new() else { return };
     t.wire("h1", "10.1.0.2/24", Some("10.1.0.1")).unwrap();
     t.wire("h2", "10.2.0.2/24", Some("10.2.0.1")).unwrap();
@@ -98,15 +133,7 @@ fn the_daemon_replays_running_into_afpacket_ports_and_routes_between_namespaces(
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
     std::fs::create_dir_all(&state).unwrap();
-    write_running(
-        &state,
-        r#"{"ietf-interfaces:interfaces":{"interface":[
-          {"name":"eth0","type":"iana-if-type:ethernetCsmacd","ietf-ip:ipv4":{"address":[{"ip":"10.1.0.1","prefix-length":24}]}},
-          {"name":"eth1","type":"iana-if-type:ethernetCsmacd","ietf-ip:ipv4":{"address":[{"ip":"10.2.0.1","prefix-length":24}]}}]},
-         "ietf-routing:routing":{"control-plane-protocols":{"control-plane-protocol":[
-          {"type":"ietf-routing:static","name":"st","static-routes":{"ietf-ipv4-unicast-routing:ipv4":{"route":[
-            {"destination-prefix":"10.99.0.0/16","next-hop":{"next-hop-address":"10.2.0.2"}}]}}}]}}}"#,
-    );
+    write_running(&state, running);
     let cfg = dir.path().join("nectar.toml");
     std::fs::write(
         &cfg,
