@@ -369,6 +369,11 @@ fn egress_acl_on_a_bridged_port() {
     lab.send(0, &[ping(host(3))]);
     assert_eq!((lab.out(1).len(), lab.out(2).len()), (0, 0));
     assert_eq!(lab.dp.tables().acls["no-icmp"].hits(), vec![2, 1]);
+    // Matched octets are the IP packets' lengths (header total length), padding excluded.
+    let p = ping(host(3));
+    let ip_len = u64::from(u16::from_be_bytes([p[16], p[17]]));
+    assert!(ip_len >= 28 && (ip_len as usize) < p.len() - 14 + 1);
+    assert_eq!(lab.dp.tables().acls["no-icmp"].octets()[0], 2 * ip_len);
 }
 
 // Input: a reflexive ACL on one bridged port and deny-all on the other. Output: a TCP

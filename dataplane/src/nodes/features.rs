@@ -56,6 +56,16 @@ fn ip_offset(p: &crate::buffer::Packet, l2: bool) -> Option<usize> {
         .then_some(14)
 }
 
+/// The length an IP packet's header gives (Ethernet padding excluded), or what there is.
+fn ip_len(ip: &[u8]) -> usize {
+    let said = match ip.first().map(|b| b >> 4) {
+        Some(4) if ip.len() >= 4 => usize::from(u16::from_be_bytes([ip[2], ip[3]])),
+        Some(6) if ip.len() >= 6 => 40 + usize::from(u16::from_be_bytes([ip[4], ip[5]])),
+        _ => ip.len(),
+    };
+    said.min(ip.len())
+}
+
 impl Node for AclNode {
     fn reg(&self) -> NodeReg {
         NodeReg {
@@ -94,7 +104,12 @@ impl Node for AclNode {
                 continue;
             }
             let d = p.data();
-            let flow = match ip_offset(p, self.l2) {
+            let l3 = ip_offset(p, self.l2);
+            let octets = match l3 {
+                Some(o) => ip_len(d.get(o..).unwrap_or_default()),
+                None => d.len(),
+            };
+            let flow = match l3 {
                 Some(l3) => match flow_of(&d[l3..]) {
                     Some(f) => Some(f),
                     None => {
@@ -114,7 +129,7 @@ impl Node for AclNode {
                 src: Mac::from_slice(&d[6..12]),
                 ethertype,
             };
-            let verdict = acl.eval_frame(&l2, flow.as_ref());
+            let verdict = acl.eval_frame(&l2, flow.as_ref(), octets);
             if p.meta.trace != 0 {
                 let name = self.name;
                 cx.trace(p, name, || {

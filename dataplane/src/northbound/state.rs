@@ -311,7 +311,9 @@ pub fn ietf_acls(p: &Northbound, args: &StateArgs<'_>, out: &mut Tree) -> Result
         if only.as_ref().is_some_and(|o| o != name) {
             continue;
         }
-        let hits = tables.acls.get(name).map(|a| a.hits()).unwrap_or_default();
+        let acl = tables.acls.get(name);
+        let hits = acl.map(|a| a.hits()).unwrap_or_default();
+        let octets = acl.map(|a| a.octets()).unwrap_or_default();
         for (i, ace) in aces.iter().enumerate() {
             let b = format!(
                 "/ietf-access-control-list:acls/acl[name={}]/aces/ace[name={}]/statistics",
@@ -320,6 +322,8 @@ pub fn ietf_acls(p: &Northbound, args: &StateArgs<'_>, out: &mut Tree) -> Result
             );
             let n = hits.get(i).copied().unwrap_or(0).to_string();
             set(out, &format!("{b}/matched-packets"), Some(&n))?;
+            let n = octets.get(i).copied().unwrap_or(0).to_string();
+            set(out, &format!("{b}/matched-octets"), Some(&n))?;
         }
     }
     Ok(())

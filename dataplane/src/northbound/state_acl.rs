@@ -46,7 +46,9 @@ pub fn oc_acl(p: &Northbound, args: &StateArgs<'_>, out: &mut Tree) -> Result<()
         );
         set(out, &format!("{b}/state/name"), Some(set_name))?;
         set(out, &format!("{b}/state/type"), Some(&ty))?;
-        let hits = tables.acls.get(name).map(|a| a.hits()).unwrap_or_default();
+        let acl = tables.acls.get(name);
+        let hits = acl.map(|a| a.hits()).unwrap_or_default();
+        let octets = acl.map(|a| a.octets()).unwrap_or_default();
         for (i, seq) in entries.iter().enumerate() {
             let e = format!(
                 "{b}/acl-entries/acl-entry[sequence-id={}]/state",
@@ -55,6 +57,8 @@ pub fn oc_acl(p: &Northbound, args: &StateArgs<'_>, out: &mut Tree) -> Result<()
             set(out, &format!("{e}/sequence-id"), Some(seq))?;
             let n = hits.get(i).copied().unwrap_or(0).to_string();
             set(out, &format!("{e}/matched-packets"), Some(&n))?;
+            let n = octets.get(i).copied().unwrap_or(0).to_string();
+            set(out, &format!("{e}/matched-octets"), Some(&n))?;
         }
     }
     Ok(())

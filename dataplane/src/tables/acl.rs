@@ -1,5 +1,5 @@
 //! Compiled ACLs: ordered rules evaluated first-match-wins over L2 and L3/L4 fields, with a
-//! hit counter per rule. No match means deny.
+//! packet and octet counter per rule. No match means deny.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -24,6 +24,7 @@ pub struct Acl {
     /// The configuration it was built from.
     pub config: AclConfig,
     hits: Vec<AtomicU64>,
+    octets: Vec<AtomicU64>,
     /// True if any rule is permit-and-reflect (needs connection tracking).
     pub reflect: bool,
 }
@@ -33,6 +34,7 @@ impl Acl {
     pub fn new(config: AclConfig) -> Acl {
         Acl {
             hits: config.rules.iter().map(|_| AtomicU64::new(0)).collect(),
+            octets: config.rules.iter().map(|_| AtomicU64::new(0)).collect(),
             reflect: config
                 .rules
                 .iter()
@@ -41,29 +43,44 @@ impl Acl {
         }
     }
 
-    /// Evaluates the rules; returns the index and action of the first match (counted), or
-    /// `None` when nothing matches (the caller denies).
+    /// Evaluates the rules for a packet of `octets` bytes; returns the index and action of the
+    /// first match (counted), or `None` when nothing matches (the caller denies).
     #[inline]
-    pub fn eval(&self, l2: &L2Fields, flow: &Flow) -> Option<(usize, AclAction)> {
-        self.eval_frame(l2, Some(flow))
+    pub fn eval(&self, l2: &L2Fields, flow: &Flow, octets: usize) -> Option<(usize, AclAction)> {
+        self.eval_frame(l2, Some(flow), octets)
     }
 
     /// Evaluates the rules for a frame that may not carry IP (`flow` is `None`): then only
-    /// rules without L3/L4 fields can match.
+    /// rules without L3/L4 fields can match. `octets` is what the match counts: the IP
+    /// packet's length for an IP packet, the frame's otherwise.
     #[inline]
-    pub fn eval_frame(&self, l2: &L2Fields, flow: Option<&Flow>) -> Option<(usize, AclAction)> {
+    pub fn eval_frame(
+        &self,
+        l2: &L2Fields,
+        flow: Option<&Flow>,
+        octets: usize,
+    ) -> Option<(usize, AclAction)> {
         for (i, r) in self.config.rules.iter().enumerate() {
             if matches(r, l2, flow) {
                 self.hits[i].fetch_add(1, Ordering::Relaxed);
+                self.octets[i].fetch_add(octets as u64, Ordering::Relaxed);
                 return Some((i, r.action));
             }
         }
         None
     }
 
-    /// Hit counts per rule.
+    /// Matched packets per rule.
     pub fn hits(&self) -> Vec<u64> {
         self.hits
+            .iter()
+            .map(|h| h.load(Ordering::Relaxed))
+            .collect()
+    }
+
+    /// Matched octets per rule.
+    pub fn octets(&self) -> Vec<u64> {
+        self.octets
             .iter()
             .map(|h| h.load(Ordering::Relaxed))
             .collect()
@@ -147,15 +164,20 @@ mod tests {
             },
         };
         assert_eq!(
-            acl.eval(&l2, &flow(PROTO_ICMP, 0, 8)).map(|x| x.1),
+            acl.eval(&l2, &flow(PROTO_ICMP, 0, 8), 84).map(|x| x.1),
             Some(AclAction::Deny)
         );
         assert_eq!(
-            acl.eval(&l2, &flow(PROTO_TCP, 80, 0)).map(|x| x.1),
+            acl.eval(&l2, &flow(PROTO_TCP, 80, 0), 60).map(|x| x.1),
             Some(AclAction::Permit)
         );
-        assert_eq!(acl.eval(&l2, &flow(PROTO_TCP, 22, 0)), None);
-        assert_eq!(acl.eval(&l2, &flow(PROTO_ICMP, 0, 0)), None);
+        assert_eq!(acl.eval(&l2, &flow(PROTO_TCP, 22, 0), 60), None);
+        assert_eq!(acl.eval(&l2, &flow(PROTO_ICMP, 0, 0), 84), None);
         assert_eq!(acl.hits(), vec![1, 1]);
+        assert_eq!(
+            acl.octets(),
+            vec![84, 60],
+            "unmatched packets count nowhere"
+        );
     }
 }
