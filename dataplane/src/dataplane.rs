@@ -201,6 +201,21 @@ pub struct Dataplane {
     stop: Arc<AtomicBool>,
 }
 
+/// A batch [`Dataplane::check_batch`] accepted: the configuration and tables it leads to
+/// from the tables it was checked against.
+pub struct Checked {
+    /// The tables running when the batch was checked (held, so never reused for others).
+    base: Arc<Tables>,
+    next: Config,
+    tables: Tables,
+}
+
+impl std::fmt::Debug for Checked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Checked").finish_non_exhaustive()
+    }
+}
+
 impl std::fmt::Debug for Dataplane {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Dataplane")
@@ -242,11 +257,40 @@ impl Dataplane {
         self.prepare(&cfg, ops).map(|_| ())
     }
 
+    /// [`Dataplane::check`] that keeps what it worked out (the new configuration and
+    /// compiled tables) for [`Dataplane::apply_checked`], so that a transaction compiles
+    /// its tables once.
+    pub fn check_batch(&self, ops: &[Op]) -> Result<Checked, Error> {
+        let cfg = lock(&self.config);
+        let base = self.sh.tables.load_full();
+        let (next, tables) = self.prepare(&cfg, ops)?;
+        Ok(Checked { base, next, tables })
+    }
+
+    /// [`Dataplane::apply`] of the batch `checked` was made from. Its result is installed
+    /// as is while the dataplane still runs the tables it was checked against (every change
+    /// of the configuration publishes new tables); otherwise `ops` are applied anew.
+    pub fn apply_checked(&self, ops: &[Op], checked: Checked) -> Result<(), Error> {
+        let cfg = lock(&self.config);
+        if !Arc::ptr_eq(&self.sh.tables.load_full(), &checked.base) {
+            drop(cfg);
+            return self.apply(ops);
+        }
+        self.install(cfg, checked.next, checked.tables);
+        Ok(())
+    }
+
     /// Applies `ops` all-or-nothing: either every op takes effect in one atomic swap of the
     /// forwarding tables, or none does and the error says why.
     pub fn apply(&self, ops: &[Op]) -> Result<(), Error> {
-        let mut cfg = lock(&self.config);
+        let cfg = lock(&self.config);
         let (next, tables) = self.prepare(&cfg, ops)?;
+        self.install(cfg, next, tables);
+        Ok(())
+    }
+
+    /// Publishes the tables of configuration `next` and makes it current.
+    fn install(&self, mut cfg: MutexGuard<'_, Config>, next: Config, tables: Tables) {
         let old = self.sh.tables.swap(Arc::new(tables));
         *cfg = next;
         drop(cfg);
@@ -258,7 +302,6 @@ impl Dataplane {
             }
         }
         self.sh.check_links();
-        Ok(())
     }
 
     /// Drives forwarding synchronously (only without worker threads): polls every port and
