@@ -260,6 +260,21 @@ pub struct Dataplane {
     opener: PortOpener,
 }
 
+/// A batch [`Dataplane::check_batch`] accepted: the configuration and tables it leads to
+/// from the tables it was checked against.
+pub struct Checked {
+    /// The tables running when the batch was checked (held, so never reused for others).
+    base: Arc<Tables>,
+    next: Config,
+    tables: Tables,
+}
+
+impl std::fmt::Debug for Checked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Checked").finish_non_exhaustive()
+    }
+}
+
 impl std::fmt::Debug for Dataplane {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Dataplane")
@@ -332,6 +347,51 @@ impl Dataplane {
         // Refuse a batch the configuration refuses before opening anything for it.
         next.validate()?;
         self.open_missing(&next)
+    }
+
+    /// [`Dataplane::check`] that keeps what it worked out (the new configuration and
+    /// compiled tables) for [`Dataplane::apply_checked`], so that a transaction compiles
+    /// its tables once.
+    pub fn check_batch(&self, ops: &[Op]) -> Result<Checked, Error> {
+        let cfg = lock(&self.config);
+        let base = self.sh.tables.load_full();
+        let next = Self::next_config(&cfg, ops)?;
+        let tables = Tables::compile(&next, Some(&base))?;
+        Ok(Checked { base, next, tables })
+    }
+
+    /// [`Dataplane::apply_with`] of the batch `checked` was made from. Its compiled tables
+    /// are installed as they are while the dataplane still runs the tables it was checked
+    /// against (every change of the configuration publishes new tables) and the batch
+    /// neither creates nor deletes ports on demand (their MACs and the port table are set
+    /// up at install); otherwise `ops` are applied anew.
+    pub fn apply_checked(
+        &self,
+        ops: &[Op],
+        checked: Checked,
+        opened: OpenedPorts,
+    ) -> Result<(), Error> {
+        let ports_change = !opened.is_empty()
+            || ops
+                .iter()
+                .any(|o| matches!(o, Op::AddHostPort { .. } | Op::DelHostPort { .. }));
+        let mut cfg = lock(&self.config);
+        if ports_change
+            || !lock(&self.parked).is_empty()
+            || !Arc::ptr_eq(&self.sh.tables.load_full(), &checked.base)
+        {
+            let next = Self::next_config(&cfg, ops)?;
+            return self.install(&mut cfg, next, opened);
+        }
+        let Checked {
+            mut next, tables, ..
+        } = checked;
+        next.dirty_vrfs = Some(BTreeSet::new());
+        next.index_hints.clear();
+        let old = self.sh.tables.swap(Arc::new(tables));
+        *cfg = next;
+        self.after_swap(&old, true);
+        Ok(())
     }
 
     /// Applies `ops` all-or-nothing: either every op takes effect in one atomic swap of the

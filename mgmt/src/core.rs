@@ -20,7 +20,7 @@ use crate::ly::{self, Tree};
 use crate::nacm::{self, Nacm, UserCtx};
 use crate::provider::{Change, ChangeOp, Registry, RpcArgs};
 use crate::scope::Scope;
-use crate::store::{CommitRecord, PrimOp, Store};
+use crate::store::{CommitRecord, Encoded, PrimOp, Store};
 use crate::types::{ConfirmEvent, Datastore, Event, SessionId, SessionInfo, now_rfc3339};
 
 /// Which datastore the daemon boots from.
@@ -113,6 +113,23 @@ struct PendingConfirm {
 struct Session {
     info: SessionInfo,
     user: UserCtx,
+}
+
+/// The steps of an edit: owned when nothing needs them afterwards (their
+/// content is then moved into the datastore instead of copied), borrowed
+/// when the caller keeps them (a candidate's steps, kept for a retry).
+enum Steps<'a> {
+    Owned(Vec<EditStep>),
+    Borrowed(&'a [EditStep]),
+}
+
+impl Steps<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Steps::Owned(v) => v.len(),
+            Steps::Borrowed(v) => v.len(),
+        }
+    }
 }
 
 /// The management core. See the module documentation.
@@ -274,10 +291,11 @@ impl Core {
                 implicit: false,
             })
             .collect();
-        let changes = changes_from_log(&self.running, &log);
-        self.registry.validate(&changes, &self.running)?;
-        self.registry.prepare(&changes, &self.running)?;
-        self.registry.apply(&changes, &self.running);
+        let (changes, schemas) = changes_with_schema(&self.running, &log);
+        let sel = self.registry.select(&changes, &schemas);
+        self.registry.validate(&sel, &self.running)?;
+        self.registry.prepare(&sel, &self.running)?;
+        self.registry.apply(&sel, &self.running);
         Ok(())
     }
 
@@ -561,7 +579,9 @@ impl Core {
     ) -> Result<EditOutcome, Errors> {
         self.check_not_locked(sid, target)?;
         match target {
-            Datastore::Running => self.transaction(sid, &steps, error_option, test_only, None),
+            Datastore::Running => {
+                self.transaction(sid, Steps::Owned(steps), error_option, test_only, None)
+            }
             Datastore::Candidate => self.edit_candidate(sid, steps, error_option, test_only),
             Datastore::Startup => self.edit_startup(sid, &steps, error_option, test_only),
             Datastore::Operational => Err(MgmtError::protocol(
@@ -574,15 +594,27 @@ impl Core {
 
     fn apply_steps(
         tree: &mut Tree,
-        steps: &[EditStep],
+        steps: Steps<'_>,
         error_option: ErrorOption,
         log: &mut Vec<Touched>,
     ) -> Result<(Vec<MgmtError>, Vec<bool>), Errors> {
         let mut errors = Vec::new();
         let mut ok = Vec::with_capacity(steps.len());
-        for step in steps {
+        let (mut owned, borrowed) = match steps {
+            Steps::Owned(v) => (v.into_iter(), &[][..]),
+            Steps::Borrowed(v) => (Vec::new().into_iter(), v),
+        };
+        let mut borrowed = borrowed.iter();
+        loop {
             let mut slog = Vec::new();
-            match edit::apply_step(tree, step, &mut slog) {
+            let applied = if let Some(step) = owned.next() {
+                edit::apply_step_owned(tree, step, &mut slog)
+            } else if let Some(step) = borrowed.next() {
+                edit::apply_step(tree, step, &mut slog)
+            } else {
+                break;
+            };
+            match applied {
                 Ok(()) => {
                     log.extend(slog);
                     ok.push(true);
@@ -623,7 +655,8 @@ impl Core {
         }
         let tree = self.candidate.tree.as_mut().expect("just made");
         let mut log = Vec::new();
-        let (errors, ok) = Self::apply_steps(tree, &steps, error_option, &mut log)?;
+        let (errors, ok) =
+            Self::apply_steps(tree, Steps::Borrowed(&steps), error_option, &mut log)?;
         if !user.superuser {
             let changes = changes_from_log(tree, &log);
             if let Err(e) = check_nacm(&self.nacm, self.ctx, &user, &changes) {
@@ -665,7 +698,8 @@ impl Core {
         let user = self.user(sid);
         let mut tree = ly::dup_tree(&self.startup)?;
         let mut log = Vec::new();
-        let (errors, _) = Self::apply_steps(&mut tree, steps, error_option, &mut log)?;
+        let (errors, _) =
+            Self::apply_steps(&mut tree, Steps::Borrowed(steps), error_option, &mut log)?;
         let changes = changes_from_log(&tree, &log);
         check_nacm(&self.nacm, self.ctx, &user, &changes)?;
         if let (_, Err(errs)) = ly::validate_all(&mut tree, DataValidationFlags::NO_STATE) {
@@ -685,7 +719,7 @@ impl Core {
     fn transaction(
         &mut self,
         sid: Option<SessionId>,
-        steps: &[EditStep],
+        steps: Steps<'_>,
         error_option: ErrorOption,
         test_only: bool,
         comment: Option<String>,
@@ -710,7 +744,7 @@ impl Core {
     fn transaction_steps(
         &mut self,
         sid: Option<SessionId>,
-        steps: &[EditStep],
+        steps: Steps<'_>,
         error_option: ErrorOption,
         test_only: bool,
         comment: Option<String>,
@@ -735,7 +769,7 @@ impl Core {
                 return Err(Errors(errs));
             }
         }
-        let changes = changes_from_log(&self.running, &log);
+        let (changes, schemas) = changes_with_schema(&self.running, &log);
         if changes.is_empty() {
             // Only default flags changed, e.g. a leaf set to its default.
             if test_only {
@@ -750,7 +784,8 @@ impl Core {
             edit::undo(&mut self.running, log);
             return Err(e.into());
         }
-        if let Err(e) = self.registry.validate(&changes, &self.running) {
+        let sel = self.registry.select(&changes, &schemas);
+        if let Err(e) = self.registry.validate(&sel, &self.running) {
             crate::metrics::validation_failed(crate::metrics::ValidationStage::Provider);
             edit::undo(&mut self.running, log);
             return Err(e.into());
@@ -762,24 +797,27 @@ impl Core {
                 errors,
             });
         }
-        if let Err(e) = self.registry.prepare(&changes, &self.running) {
+        let (prepared, rec) = self.prepare_and_record(&sel, &user, &log, comment);
+        if let Err(e) = prepared {
             edit::undo(&mut self.running, log);
             return Err(e.into());
         }
-        let rec = match self.record(&user, &log, changes.len(), comment) {
+        let (rec, encoded) = match rec {
             Ok(r) => r,
             Err(e) => {
-                self.registry.abort(&changes, &self.running);
+                self.registry.abort(&sel, &self.running);
                 edit::undo(&mut self.running, log);
                 return Err(e.into());
             }
         };
-        if let Err(e) = self.store.append(&rec) {
-            self.registry.abort(&changes, &self.running);
+        let appended = self.store.append_encoded(&encoded);
+        drop(encoded);
+        if let Err(e) = appended {
+            self.registry.abort(&sel, &self.running);
             edit::undo(&mut self.running, log);
             return Err(e.into());
         }
-        self.registry.apply(&changes, &self.running);
+        self.registry.apply(&sel, &self.running);
         if changes.iter().any(|c| c.schema_path.starts_with(NACM_TOP)) {
             match self.nacm.reload(&self.running) {
                 Ok(n) => self.nacm = n,
@@ -809,21 +847,64 @@ impl Core {
         })
     }
 
-    fn record(
-        &self,
+    /// The providers' prepare, and the journal record of the transaction
+    /// (its operations printed from running, read-only). For a large
+    /// transaction the record is printed on a thread of its own while the
+    /// providers prepare: both only read running, whose values the record
+    /// reads are made canonical beforehand, so that no lazy write of libyang
+    /// happens on a node both read. The record is written to the journal
+    /// only after a successful prepare, as for a small transaction.
+    fn prepare_and_record(
+        &mut self,
+        sel: &crate::provider::Selection<'_>,
         user: &UserCtx,
         log: &[Touched],
-        changes: usize,
         comment: Option<String>,
-    ) -> Result<CommitRecord, MgmtError> {
-        Ok(CommitRecord {
-            id: self.commit_id + 1,
-            user: user.name.clone(),
-            time: now_rfc3339(),
-            comment: comment.unwrap_or_default(),
-            changes: changes as u32,
-            ops: forward_ops(&self.running, log)?,
-            undo: undo_ops(log)?,
+    ) -> (
+        Result<(), MgmtError>,
+        Result<(CommitRecord, Encoded), MgmtError>,
+    ) {
+        let id = self.commit_id + 1;
+        let changes = sel.len();
+        let running = &self.running;
+        let registry = &mut self.registry;
+        let one_after_the_other =
+            |registry: &mut Registry, comment| match registry.prepare(sel, running) {
+                Ok(()) => (Ok(()), record(running, id, user, log, changes, comment)),
+                Err(e) => (Err(e), Err(MgmtError::operation_failed("not recorded"))),
+            };
+        if changes < PARALLEL_RECORD {
+            return one_after_the_other(registry, comment);
+        }
+        ly::canonical_ancestor_keys(
+            running,
+            log.iter().filter_map(|t| match t {
+                Touched::Created {
+                    path,
+                    implicit: false,
+                }
+                | Touched::Modified { path, .. } => Some(path.as_str()),
+                _ => None,
+            }),
+        );
+        std::thread::scope(|s| {
+            let theirs = comment.clone();
+            let printing = std::thread::Builder::new()
+                .name("mgmt-record".into())
+                .spawn_scoped(s, move || record(running, id, user, log, changes, theirs));
+            match printing {
+                Ok(h) => {
+                    let prepared = registry.prepare(sel, running);
+                    let rec = h.join().unwrap_or_else(|_| {
+                        Err(MgmtError::operation_failed(
+                            "printing the journal record panicked",
+                        ))
+                    });
+                    (prepared, rec)
+                }
+                // No thread to be had: one after the other.
+                Err(_) => one_after_the_other(registry, comment),
+            }
         })
     }
 
@@ -927,12 +1008,24 @@ impl Core {
         let steps = std::mem::take(&mut self.candidate.steps);
         let fast = self.candidate.base == self.commit_id;
         let result = if fast {
-            self.transaction(sid, &steps, ErrorOption::RollbackOnError, false, comment)
+            self.transaction(
+                sid,
+                Steps::Borrowed(&steps),
+                ErrorOption::RollbackOnError,
+                false,
+                comment,
+            )
         } else {
             // Running moved on since the candidate was taken: make running
             // equal to the candidate, touching only what differs.
             let all = vec![EditStep::replace_all(ly::dup_tree(&tree)?)];
-            self.transaction(sid, &all, ErrorOption::RollbackOnError, false, comment)
+            self.transaction(
+                sid,
+                Steps::Owned(all),
+                ErrorOption::RollbackOnError,
+                false,
+                comment,
+            )
         };
         match result {
             Ok(out) => {
@@ -1085,7 +1178,13 @@ impl Core {
         let step = vec![EditStep::replace_all(tree)];
         match target {
             Datastore::Running => self
-                .transaction(sid, &step, ErrorOption::RollbackOnError, false, None)
+                .transaction(
+                    sid,
+                    Steps::Owned(step),
+                    ErrorOption::RollbackOnError,
+                    false,
+                    None,
+                )
                 .map(|_| ()),
             Datastore::Candidate => {
                 self.candidate = Candidate {
@@ -1180,8 +1279,14 @@ impl Core {
             }
         }
         let comment = comment.or_else(|| Some(format!("rollback to commit {id}")));
-        self.transaction(sid, &steps, ErrorOption::RollbackOnError, false, comment)
-            .map(|o| o.commit)
+        self.transaction(
+            sid,
+            Steps::Owned(steps),
+            ErrorOption::RollbackOnError,
+            false,
+            comment,
+        )
+        .map(|o| o.commit)
     }
 
     // ===== RPCs =====
@@ -1318,8 +1423,14 @@ fn check_nacm(
         return Ok(());
     }
     let mut list = Vec::with_capacity(changes.len());
+    // Many changes share a schema node (every entry of a list): each schema
+    // path is resolved once.
+    let mut schemas = HashMap::new();
     for c in changes {
-        let Ok(schema) = ctx.find_path(&c.schema_path) else {
+        let found = schemas
+            .entry(c.schema_path.as_str())
+            .or_insert_with(|| ctx.find_path(&c.schema_path).ok());
+        let Some(schema) = found.clone() else {
             continue;
         };
         let op = match c.op {
@@ -1341,60 +1452,83 @@ fn check_nacm(
 /// (parents before children on creation, children first on deletion), with
 /// a deletion and re-creation of the same leaf folded into a modification.
 pub fn changes_from_log(tree: &Tree, log: &[Touched]) -> Vec<Change> {
-    // A deletion folded away (leaf re-created with the same value) leaves None.
-    let mut out: Vec<Option<Change>> = Vec::new();
+    changes_with_schema(tree, log).0
+}
+
+/// [`changes_from_log`], with the schema node of each change (as an opaque
+/// identity: equal for changes of the same schema node, whose schema paths
+/// are then equal too), for the provider selection.
+fn changes_with_schema(tree: &Tree, log: &[Touched]) -> (Vec<Change>, Vec<usize>) {
+    let mut out: Vec<Change> = Vec::new();
+    let mut schemas: Vec<usize> = Vec::new();
+    // Deletions folded away (a leaf re-created with the same value).
+    let mut gone: Vec<usize> = Vec::new();
     let mut deleted_leaf: HashMap<String, usize> = HashMap::new();
     let leaf_value = |n: &DataNodeRef<'_, 'static>| match n.schema().kind() {
         SchemaNodeKind::Leaf | SchemaNodeKind::LeafList => n.value_canonical(),
         _ => None,
     };
+    let schema_of = |n: &DataNodeRef<'_, 'static>| n.schema().as_raw() as usize;
     for t in log {
         match t {
             Touched::Created { path, .. } => {
                 let Ok(Some(root)) = ly::find(tree, path) else {
                     continue;
                 };
-                for n in root.traverse() {
-                    let p = n.path();
-                    let new = leaf_value(&n);
-                    if let Some(i) = deleted_leaf.remove(&p) {
-                        let slot = &mut out[i];
-                        match slot {
-                            Some(c) if c.old != new => {
-                                c.op = ChangeOp::Modify;
-                                c.new = new;
-                            }
-                            _ => *slot = None,
+                // One change per node: room for them all at once (a subtree may
+                // hold most of the datastore).
+                let count = root.traverse().count();
+                out.reserve(count);
+                schemas.reserve(count);
+                ly::walk_paths(&root, |n, p, schema_path| {
+                    let new = leaf_value(n);
+                    if !deleted_leaf.is_empty()
+                        && let Some(i) = deleted_leaf.remove(p)
+                    {
+                        let c = &mut out[i];
+                        if c.old != new {
+                            c.op = ChangeOp::Modify;
+                            c.new = new;
+                        } else {
+                            gone.push(i);
                         }
-                        continue;
+                        return;
                     }
-                    out.push(Some(Change {
+                    out.push(Change {
                         op: ChangeOp::Create,
-                        schema_path: ly::schema_path_of(&p),
-                        path: p,
+                        schema_path: schema_path.to_string(),
+                        path: p.to_string(),
                         old: None,
                         new,
-                    }));
-                }
+                    });
+                    schemas.push(schema_of(n));
+                });
             }
             Touched::Deleted { path, backup } => {
                 let Ok(Some(root)) = ly::find(backup, path) else {
                     continue;
                 };
-                let nodes: Vec<DataNodeRef<'_, 'static>> = root.traverse().collect();
-                for n in nodes.iter().rev() {
-                    let p = n.path();
-                    let old = leaf_value(n);
+                let mut nodes = Vec::new();
+                ly::walk_paths(&root, |n, p, schema_path| {
+                    nodes.push((
+                        leaf_value(n),
+                        p.to_string(),
+                        schema_path.to_string(),
+                        schema_of(n),
+                    ));
+                });
+                for (old, p, schema_path, schema) in nodes.into_iter().rev() {
                     if old.is_some() {
                         deleted_leaf.insert(p.clone(), out.len());
                     }
-                    out.push(Some(Change {
+                    out.push(Change {
                         op: ChangeOp::Delete,
-                        schema_path: ly::schema_path_of(&p),
+                        schema_path,
                         path: p,
                         old,
                         new: None,
-                    }));
+                    });
+                    schemas.push(schema);
                 }
             }
             Touched::Modified { path, old, .. } => {
@@ -1403,18 +1537,57 @@ pub fn changes_from_log(tree: &Tree, log: &[Touched]) -> Vec<Change> {
                 };
                 let new = n.value_canonical();
                 if new.as_deref() != Some(old.as_str()) {
-                    out.push(Some(Change {
+                    out.push(Change {
                         op: ChangeOp::Modify,
                         schema_path: ly::schema_path_of(path),
                         path: path.clone(),
                         old: Some(old.clone()),
                         new,
-                    }));
+                    });
+                    schemas.push(schema_of(&n));
                 }
             }
         }
     }
-    out.into_iter().flatten().collect()
+    if !gone.is_empty() {
+        gone.sort_unstable();
+        let mut keep = vec![true; out.len()];
+        for i in gone {
+            keep[i] = false;
+        }
+        let mut k = keep.iter();
+        out.retain(|_| *k.next().unwrap_or(&true));
+        let mut k = keep.iter();
+        schemas.retain(|_| *k.next().unwrap_or(&true));
+    }
+    (out, schemas)
+}
+
+/// From this many changes on, a transaction's journal record is printed
+/// while the providers prepare ([`Core::prepare_and_record`]).
+const PARALLEL_RECORD: usize = 4096;
+
+/// The journal record of a transaction (commit `id`) on `running`, and its
+/// encoding for the journal.
+fn record(
+    running: &Tree,
+    id: u64,
+    user: &UserCtx,
+    log: &[Touched],
+    changes: usize,
+    comment: Option<String>,
+) -> Result<(CommitRecord, Encoded), MgmtError> {
+    let rec = CommitRecord {
+        id,
+        user: user.name.clone(),
+        time: now_rfc3339(),
+        comment: comment.unwrap_or_default(),
+        changes: changes as u32,
+        ops: forward_ops(running, log)?,
+        undo: undo_ops(log)?,
+    };
+    let encoded = Encoded::new(&rec)?;
+    Ok((rec, encoded))
 }
 
 /// The operations that replay a logged transaction onto the content before
@@ -1527,5 +1700,84 @@ impl crate::provider::Provider for NacmProvider {
         Nacm::from_tree(tree)
             .map(|_| ())
             .map_err(|e| MgmtError::invalid_value(e.to_string()).with_path(NACM_TOP))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ChangeOp, changes_from_log, parse_json};
+    use crate::edit::Touched;
+    use crate::ly;
+
+    const IF: &str = "/ietf-interfaces:interfaces/interface";
+
+    fn iface(name: &str, rest: &str) -> String {
+        format!(
+            r#"{{"ietf-interfaces:interfaces":{{"interface":[{{"name":"{name}","type":"iana-if-type:ethernetCsmacd"{rest}}}]}}}}"#
+        )
+    }
+
+    /// A leaf deleted then re-created (validation putting a default back)
+    /// becomes one modification, or nothing when its value is the same; the
+    /// other changes keep their order around the ones folded away.
+    #[test]
+    fn deleted_then_recreated_leaves_fold() {
+        let ctx = ly::test_ctx();
+        let before = parse_json(ctx, &iface("a", r#","enabled":true,"description":"x""#)).unwrap();
+        let after = parse_json(
+            ctx,
+            r#"{"ietf-interfaces:interfaces":{"interface":[
+                {"name":"a","type":"iana-if-type:ethernetCsmacd","enabled":true,"description":"y"},
+                {"name":"b","type":"iana-if-type:ethernetCsmacd"}]}}"#,
+        )
+        .unwrap();
+        let a = format!("{IF}[name='a']");
+        let b = format!("{IF}[name='b']");
+        let backup = |leaf: &str| {
+            let n = ly::find(&before, &format!("{a}/{leaf}")).unwrap().unwrap();
+            ly::dup_with_parents(&n).unwrap()
+        };
+        let log = vec![
+            Touched::Deleted {
+                path: format!("{a}/enabled"),
+                backup: backup("enabled"),
+            },
+            Touched::Deleted {
+                path: format!("{a}/description"),
+                backup: backup("description"),
+            },
+            Touched::Created {
+                path: b.clone(),
+                implicit: false,
+            },
+            Touched::Created {
+                path: format!("{a}/enabled"),
+                implicit: true,
+            },
+            Touched::Created {
+                path: format!("{a}/description"),
+                implicit: false,
+            },
+        ];
+        let got: Vec<(ChangeOp, String, Option<String>, Option<String>)> =
+            changes_from_log(&after, &log)
+                .into_iter()
+                .map(|c| (c.op, c.path, c.old, c.new))
+                .collect();
+        let s = |v: &str| Some(v.to_string());
+        assert_eq!(
+            got,
+            vec![
+                (ChangeOp::Modify, format!("{a}/description"), s("x"), s("y")),
+                (ChangeOp::Create, b.clone(), None, None),
+                (ChangeOp::Create, format!("{b}/name"), None, s("b")),
+                (
+                    ChangeOp::Create,
+                    format!("{b}/type"),
+                    None,
+                    s("iana-if-type:ethernetCsmacd")
+                ),
+            ]
+        );
     }
 }

@@ -123,11 +123,47 @@ pub enum Touched {
     },
 }
 
+/// The content a step merges: borrowed (copied into the datastore) or owned
+/// (its nodes are moved into the datastore, no copy).
+enum Content<'a> {
+    Borrowed(&'a Tree),
+    Owned(Tree),
+}
+
+impl Content<'_> {
+    fn tree(&self) -> &Tree {
+        match self {
+            Content::Borrowed(t) => t,
+            Content::Owned(t) => t,
+        }
+    }
+}
+
 /// Applies one step to `tree`, appending what it did to `log`. On error the
 /// step has changed nothing (its checks run before any change).
 pub fn apply_step(
     tree: &mut Tree,
     step: &EditStep,
+    log: &mut Vec<Touched>,
+) -> Result<(), MgmtError> {
+    apply(tree, step, step.data.as_ref().map(Content::Borrowed), log)
+}
+
+/// [`apply_step`] for a step that is not needed afterwards: its content is
+/// moved into `tree` instead of being copied.
+pub fn apply_step_owned(
+    tree: &mut Tree,
+    mut step: EditStep,
+    log: &mut Vec<Touched>,
+) -> Result<(), MgmtError> {
+    let data = step.data.take().map(Content::Owned);
+    apply(tree, &step, data, log)
+}
+
+fn apply(
+    tree: &mut Tree,
+    step: &EditStep,
+    data: Option<Content<'_>>,
     log: &mut Vec<Touched>,
 ) -> Result<(), MgmtError> {
     if step.parents_must_exist
@@ -141,8 +177,9 @@ pub fn apply_step(
         )
         .with_path(parent));
     }
+    let data_of = |data| need(data, step.op);
     match step.op {
-        Op::Merge => merge(tree, data_of(step)?, log),
+        Op::Merge => merge(tree, data_of(data)?, log),
         Op::Create => {
             let path = step
                 .path
@@ -157,10 +194,10 @@ pub fn apply_step(
                 )
                 .with_path(path));
             }
-            merge(tree, data_of(step)?, log)
+            merge(tree, data_of(data)?, log)
         }
         Op::Replace => {
-            let data = data_of(step)?;
+            let data = data_of(data)?;
             match &step.path {
                 None => {
                     let tops: Vec<String> = top_level(tree)
@@ -168,12 +205,12 @@ pub fn apply_step(
                         .map(|n| n.path())
                         .collect();
                     for p in tops {
-                        prune_absent(tree, data, &p, log)?;
+                        prune_absent(tree, data.tree(), &p, log)?;
                     }
                 }
                 Some(path) => {
                     if ly::find(tree, path)?.is_some() {
-                        prune_absent(tree, data, path, log)?;
+                        prune_absent(tree, data.tree(), path, log)?;
                     }
                 }
             }
@@ -203,10 +240,8 @@ pub fn apply_step(
     }
 }
 
-fn data_of(step: &EditStep) -> Result<&Tree, MgmtError> {
-    step.data
-        .as_ref()
-        .ok_or_else(|| MgmtError::invalid_value(format!("{} needs data", step.op.as_str())))
+fn need(data: Option<Content<'_>>, op: Op) -> Result<Content<'_>, MgmtError> {
+    data.ok_or_else(|| MgmtError::invalid_value(format!("{} needs data", op.as_str())))
 }
 
 fn top_level(tree: &Tree) -> impl Iterator<Item = DataNodeRef<'_, 'static>> {
@@ -241,11 +276,14 @@ fn delete(tree: &mut Tree, path: &str, log: &mut Vec<Touched>) -> Result<(), Mgm
 }
 
 /// Records what merging `data` into `tree` will do, then merges.
-fn merge(tree: &mut Tree, data: &Tree, log: &mut Vec<Touched>) -> Result<(), MgmtError> {
-    for top in top_level(data) {
+fn merge(tree: &mut Tree, data: Content<'_>, log: &mut Vec<Touched>) -> Result<(), MgmtError> {
+    for top in top_level(data.tree()) {
         scan_merge(tree, &top, log)?;
     }
-    tree.merge(data).map_err(MgmtError::from)
+    match data {
+        Content::Borrowed(data) => tree.merge(data).map_err(MgmtError::from),
+        Content::Owned(data) => ly::merge_owned(tree, data),
+    }
 }
 
 fn scan_merge(
@@ -449,17 +487,171 @@ fn node_op(node: &DataNodeRef<'_, 'static>) -> Result<Option<Op>, MgmtError> {
     Ok(None)
 }
 
+/// How [`subtree_json`] prints a subtree.
+#[derive(Debug, PartialEq, Eq)]
+enum InPlace {
+    /// From a copy with its parents.
+    No,
+    /// A top-level subtree, as it stands.
+    TopLevel,
+    /// Set into a copy of its parents ([`ly::print_json_in_parents`]).
+    InParents,
+}
+
+/// Below this many nodes, a nested subtree is copied and printed: the copy
+/// costs less than printing it and its parents apart.
+const IN_PLACE_MIN: usize = 64;
+
+/// A subtree without metadata prints the same in place as its copy would: no
+/// copy of what may be most of the datastore.
+fn in_place(node: &DataNodeRef<'_, 'static>) -> InPlace {
+    if ly::has_printable_meta(node) {
+        InPlace::No
+    } else if node.ancestors().next().is_none() {
+        InPlace::TopLevel
+    } else if node.traverse().nth(IN_PLACE_MIN).is_some() {
+        InPlace::InParents
+    } else {
+        InPlace::No
+    }
+}
+
 /// Prints a subtree (with parents) as compact RFC 7951 JSON, explicit nodes
 /// only.
 pub fn subtree_json(tree: &Tree, path: &str) -> Result<Option<String>, MgmtError> {
     let Some(node) = ly::find(tree, path)? else {
         return Ok(None);
     };
-    let dup = ly::dup_with_parents(&node)?;
-    Ok(dup
-        .print_string(
+    let in_place = match in_place(&node) {
+        InPlace::No => None,
+        InPlace::TopLevel => node.print_string(DataFormat::JSON, DataPrinterFlags::SHRINK)?,
+        InPlace::InParents => ly::print_json_in_parents(&node)?,
+    };
+    let text = match in_place {
+        Some(text) => Some(text),
+        None => ly::dup_with_parents(&node)?.print_string(
             DataFormat::JSON,
             DataPrinterFlags::WITH_SIBLINGS | DataPrinterFlags::SHRINK,
-        )?
-        .filter(|s| s != "{}" && !s.is_empty()))
+        )?,
+    };
+    Ok(text.filter(|s| s != "{}" && !s.is_empty()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::subtree_json;
+    use crate::ly;
+    use yang2::data::{Data, DataFormat, DataPrinterFlags};
+
+    fn via_copy(tree: &ly::Tree, path: &str) -> Option<String> {
+        let node = ly::find(tree, path).unwrap()?;
+        ly::dup_with_parents(&node)
+            .unwrap()
+            .print_string(
+                DataFormat::JSON,
+                DataPrinterFlags::WITH_SIBLINGS | DataPrinterFlags::SHRINK,
+            )
+            .unwrap()
+    }
+
+    /// Subtrees are printed in place (no copy): for every node of a tree
+    /// (top-level, nested containers and list entries, members of another
+    /// module and of the same one, keys needing either quote, several
+    /// entries per list, defaults) the text must be what printing its copy
+    /// with parents gives, and nested containers and list entries must take
+    /// the in-place path.
+    #[test]
+    fn subtree_json_in_place_equals_the_copy() {
+        let ctx = ly::test_ctx();
+        let json = r#"{
+          "ietf-interfaces:interfaces": {"interface": [
+            {"name": "eth0", "type": "iana-if-type:ethernetCsmacd", "description": "d",
+             "ietf-ip:ipv4": {"mtu": 1400, "address": [{"ip": "10.0.0.1", "prefix-length": 24},
+                                                       {"ip": "10.0.1.1", "prefix-length": 16}]},
+             "ietf-ip:ipv6": {"address": [{"ip": "2001:db8::1", "prefix-length": 64}]}},
+            {"name": "it's", "type": "iana-if-type:softwareLoopback"},
+            {"name": "a\"b", "type": "iana-if-type:softwareLoopback"},
+            {"name": "b", "type": "iana-if-type:softwareLoopback", "enabled": false}]},
+          "ietf-routing:routing": {"control-plane-protocols": {"control-plane-protocol": [
+            {"type": "ietf-routing:static", "name": "st",
+             "static-routes": {"ietf-ipv4-unicast-routing:ipv4": {"route": [
+               ROUTES
+               {"destination-prefix": "11.0.0.0/24", "next-hop": {"next-hop-address": "10.0.0.2"}},
+               {"destination-prefix": "11.0.1.0/24", "next-hop": {"next-hop-list": {"next-hop": [
+                  {"index": "a", "next-hop-address": "10.0.0.3"},
+                  {"index": "b", "outgoing-interface": "eth0"}]}}}]}}},
+            {"type": "ietf-routing:static", "name": "other"}]}},
+          "ietf-netconf-acm:nacm": {"groups": {"group": [{"name": "g", "user-name": ["u1", "u2"]}]}}
+        }"#;
+        let routes: String = (0..30)
+            .map(|i| {
+                format!(
+                    r#"{{"destination-prefix": "12.0.{i}.0/24", "next-hop": {{"next-hop-address": "10.0.0.2"}}}},"#
+                )
+            })
+            .collect();
+        let json = json.replace("ROUTES", &routes);
+        let mut tree = crate::core::parse_json(ctx, &json).unwrap();
+        tree.validate(yang2::data::DataValidationFlags::NO_STATE)
+            .unwrap();
+        // Large subtrees are printed in place, nested or not; small nested
+        // ones from a copy.
+        let decision = |p: &str| super::in_place(&ly::find(&tree, p).unwrap().unwrap());
+        let st = "/ietf-routing:routing/control-plane-protocols/control-plane-protocol[type='ietf-routing:static'][name='st']";
+        assert_eq!(decision(st), super::InPlace::InParents);
+        assert_eq!(
+            decision(&format!("{st}/static-routes")),
+            super::InPlace::InParents
+        );
+        assert_eq!(decision("/ietf-routing:routing"), super::InPlace::TopLevel);
+        assert_eq!(
+            decision("/ietf-interfaces:interfaces/interface[name='b']"),
+            super::InPlace::No
+        );
+        let (mut checked, mut in_place) = (0, 0);
+        for node in tree.traverse() {
+            let path = node.path();
+            assert_eq!(
+                subtree_json(&tree, &path).unwrap(),
+                via_copy(&tree, &path),
+                "{path}"
+            );
+            checked += 1;
+            let inner = matches!(
+                node.schema().kind(),
+                yang2::schema::SchemaNodeKind::Container | yang2::schema::SchemaNodeKind::List
+            );
+            // What subtree_json checks before printing in place: only
+            // internal metadata (sorted lists) here.
+            assert!(!ly::has_printable_meta(&node), "{path}");
+            if inner && node.ancestors().next().is_some() && !super::is_implicit(&node) {
+                assert!(
+                    ly::print_json_in_parents(&node).unwrap().is_some(),
+                    "{path} printed in place"
+                );
+                in_place += 1;
+            }
+        }
+        assert!(checked > 60 && in_place > 20, "{checked} {in_place}");
+        // Defaults added by validation are not printed either way.
+        assert!(
+            !subtree_json(&tree, "/ietf-interfaces:interfaces")
+                .unwrap()
+                .unwrap()
+                .contains("enabled\":true")
+        );
+        let mut with_meta = crate::core::parse_json(
+            ctx,
+            r#"{"ietf-interfaces:interfaces": {"interface": [{"name": "lo",
+                "@": {"ietf-netconf:operation": "merge"}}]}}"#,
+        )
+        .unwrap();
+        let top = with_meta.reference().unwrap();
+        assert!(ly::has_printable_meta(&top));
+        let got = subtree_json(&with_meta, "/ietf-interfaces:interfaces").unwrap();
+        assert_eq!(got, via_copy(&with_meta, "/ietf-interfaces:interfaces"));
+        assert!(!got.unwrap().contains("operation"));
+        ly::strip_meta(&mut with_meta);
+        assert!(!ly::has_printable_meta(&with_meta.reference().unwrap()));
+    }
 }

@@ -1,7 +1,11 @@
 //! The few libyang calls yang2 does not wrap, or wraps in a way that breaks
 //! nectar's invariants (removing a tree's first top-level node, duplicating
-//! without metadata, validation that reports what it changed). This is the
-//! only module of mgmt with unsafe code.
+//! without metadata, validation that reports what it changed), or that cost
+//! too much at the scale of a large commit through yang2's wrappers (data
+//! paths printed step by step down a subtree instead of from the root for
+//! every node, merging without copying, printing a subtree with its parents
+//! without copying it). Also the data path grammar helpers (steps, parents,
+//! schema paths). This is the only module of mgmt with unsafe code.
 #![allow(unsafe_code)]
 
 use std::ffi::CString;
@@ -14,6 +18,12 @@ use yang2::utils::Binding;
 use crate::error::MgmtError;
 
 pub type Tree = DataTree<'static>;
+
+mod paths;
+
+pub use paths::{
+    child_path, child_path_into, parent_path, schema_path_of, steps, truncate_steps, walk_paths,
+};
 
 /// Finds the node at a data path; `Ok(None)` when it does not exist, `Err`
 /// when the path itself is invalid.
@@ -36,49 +46,6 @@ pub fn find<'t>(tree: &'t Tree, path: &str) -> Result<Option<DataNodeRef<'t, 'st
         ffi::LY_ERR::LY_ENOTFOUND | ffi::LY_ERR::LY_EINCOMPLETE => Ok(None),
         _ => Err(MgmtError::from(yang2::Error::new(tree.context())).with_path(path)),
     }
-}
-
-/// Splits a data path into its steps (`module:name[predicates]`), treating
-/// `/` inside predicates and quoted key values as part of the step.
-pub fn steps(path: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let (mut depth, mut quote, mut start) = (0usize, None::<char>, 1usize);
-    for (i, c) in path.char_indices() {
-        match quote {
-            Some(q) if c == q => quote = None,
-            Some(_) => {}
-            None => match c {
-                '[' => depth += 1,
-                ']' => depth = depth.saturating_sub(1),
-                '\'' | '"' if depth > 0 => quote = Some(c),
-                '/' if depth == 0 && i > 0 => {
-                    out.push(&path[start..i]);
-                    start = i + 1;
-                }
-                _ => {}
-            },
-        }
-    }
-    if start < path.len() {
-        out.push(&path[start..]);
-    }
-    out
-}
-
-/// The schema path of a data path: predicates dropped.
-pub fn schema_path_of(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    for step in steps(path) {
-        out.push('/');
-        out.push_str(step.split_once('[').map_or(step, |(name, _)| name));
-    }
-    out
-}
-
-/// The data path of a node's parent, `None` for a top-level node.
-pub fn parent_path(path: &str) -> Option<String> {
-    let s = steps(path);
-    (s.len() > 1).then(|| format!("/{}", s[..s.len() - 1].join("/")))
 }
 
 /// Removes the subtree at `path`; returns whether something was removed. Keeps
@@ -108,6 +75,32 @@ pub fn remove(tree: &mut Tree, path: &str) -> Result<bool, MgmtError> {
     Ok(true)
 }
 
+/// Merges `source` into `tree` (as `tree.merge(&source)`), moving its nodes
+/// instead of copying them (`LYD_MERGE_DESTRUCT`): the same result, without
+/// a copy of the source and its freeing.
+pub fn merge_owned(tree: &mut Tree, source: Tree) -> Result<(), MgmtError> {
+    let ctx = tree.context();
+    let src = source.into_raw();
+    if src.is_null() {
+        return Ok(());
+    }
+    let old = std::mem::replace(tree, DataTree::new(ctx));
+    let mut first = old.into_raw();
+    // SAFETY: we own both trees (taken out of `tree`, and `source` by value).
+    // libyang moves the source's nodes into the target or frees them, success
+    // or not, so the source is never touched again; the target's root
+    // pointer, which the merge may change, is put back into `tree`.
+    let r = unsafe {
+        let r = ffi::lyd_merge_siblings(&mut first, src, ffi::LYD_MERGE_DESTRUCT as u16);
+        *tree = DataTree::from_raw(ctx, first);
+        r
+    };
+    if r != ffi::LY_ERR::LY_SUCCESS {
+        return Err(MgmtError::from(yang2::Error::new(ctx)));
+    }
+    Ok(())
+}
+
 /// Duplicates a node with its subtree and all its parents (list keys
 /// included), without metadata: the result is a tree of its own.
 pub fn dup_with_parents(node: &DataNodeRef<'_, 'static>) -> Result<Tree, MgmtError> {
@@ -132,6 +125,116 @@ pub fn dup_with_parents(node: &DataNodeRef<'_, 'static>) -> Result<Tree, MgmtErr
             dup = (*dup).parent as *mut ffi::lyd_node;
         }
         Ok(DataTree::from_raw(ctx, dup))
+    }
+}
+
+/// Prints a nested container or list entry (`node`, without metadata) with
+/// its parents as compact RFC 7951 JSON: the text `dup_with_parents(node)`
+/// prints, without copying the subtree. Only the parents and `node` itself
+/// (with its keys) are copied and printed; the subtree is printed in place and
+/// set into that envelope where the envelope printed `node`. `None` when
+/// `node` is not such a node or the envelope is not as expected (the caller
+/// then prints a copy).
+pub fn print_json_in_parents(node: &DataNodeRef<'_, 'static>) -> Result<Option<String>, MgmtError> {
+    use yang2::data::{DataFormat, DataPrinterFlags};
+    use yang2::schema::SchemaNodeKind;
+    let schema = node.schema();
+    if !matches!(
+        schema.kind(),
+        SchemaNodeKind::Container | SchemaNodeKind::List
+    ) {
+        return Ok(None);
+    }
+    let Some(parent) = node.ancestors().next() else {
+        return Ok(None);
+    };
+    let ctx = node.context();
+    let mut shallow = std::ptr::null_mut();
+    // SAFETY: node.as_raw() is a valid node of a live tree; the duplicate (the
+    // node without its subtree, keys kept, with new parents) is a new tree,
+    // owned by `envelope` from its root.
+    let envelope = unsafe {
+        let r = ffi::lyd_dup_single(
+            node.as_raw(),
+            std::ptr::null_mut(),
+            ffi::LYD_DUP_WITH_PARENTS | ffi::LYD_DUP_NO_META | ffi::LYD_DUP_WITH_FLAGS,
+            &mut shallow,
+        );
+        if r != ffi::LY_ERR::LY_SUCCESS {
+            return Err(MgmtError::from(yang2::Error::new(ctx)));
+        }
+        let mut root = shallow;
+        while !(*root).parent.is_null() {
+            root = (*root).parent as *mut ffi::lyd_node;
+        }
+        DataTree::from_raw(ctx, root)
+    };
+    // SAFETY: `shallow` is a node of `envelope`, which outlives the reference.
+    let shallow = unsafe { DataNodeRef::from_raw(&envelope, shallow) };
+    let (Some(env), Some(alone), Some(full)) = (
+        envelope.print_string(
+            DataFormat::JSON,
+            DataPrinterFlags::WITH_SIBLINGS | DataPrinterFlags::SHRINK,
+        )?,
+        shallow.print_string(DataFormat::JSON, DataPrinterFlags::SHRINK)?,
+        node.print_string(DataFormat::JSON, DataPrinterFlags::SHRINK)?,
+    ) else {
+        return Ok(None);
+    };
+    // Printed alone, the node is `{"module:name":...}`; inside its parent the
+    // member name is qualified only when the modules differ (RFC 7951 §4).
+    let module = schema.module().name().to_string();
+    let qualified = format!("\"{module}:{}\":", schema.name());
+    let member = if parent.schema().module().name() == module {
+        format!("\"{}\":", schema.name())
+    } else {
+        qualified.clone()
+    };
+    let core = |text: &str| -> Option<String> {
+        let inner = text.strip_prefix('{')?.strip_suffix('}')?;
+        let rest = inner.strip_prefix(qualified.as_str())?;
+        Some(format!("{member}{rest}"))
+    };
+    let (Some(alone), Some(full)) = (core(&alone), core(&full)) else {
+        return Ok(None);
+    };
+    // The envelope must end with the node as printed alone, then only the
+    // parents' closing brackets.
+    let Some(at) = env.rfind(alone.as_str()) else {
+        return Ok(None);
+    };
+    let tail = &env[at + alone.len()..];
+    if !tail.bytes().all(|b| b == b'}' || b == b']') {
+        return Ok(None);
+    }
+    let mut out = String::with_capacity(at + full.len() + tail.len());
+    out.push_str(&env[..at]);
+    out.push_str(&full);
+    out.push_str(tail);
+    Ok(Some(out))
+}
+
+/// Makes libyang work out (and keep) the canonical value of every list key
+/// on the way to the nodes at `paths` (paths of `tree`), so that later reads
+/// of those values, also from another thread, write nothing.
+pub fn canonical_ancestor_keys<'p>(tree: &Tree, paths: impl Iterator<Item = &'p str>) {
+    let mut last_parent: Option<String> = None;
+    for path in paths {
+        let Some(parent) = parent_path(path) else {
+            continue;
+        };
+        // Nodes of one parent come together: the way to them is done once.
+        if last_parent.as_deref() == Some(parent.as_str()) {
+            continue;
+        }
+        if let Ok(Some(node)) = find(tree, &parent) {
+            for a in node.inclusive_ancestors() {
+                for key in a.list_keys() {
+                    let _ = key.value_canonical();
+                }
+            }
+        }
+        last_parent = Some(parent);
     }
 }
 
@@ -237,6 +340,24 @@ pub fn mark_default(tree: &mut Tree, path: &str) -> Result<(), MgmtError> {
     Ok(())
 }
 
+/// Whether `node` or a node below it carries metadata annotations that a
+/// printer prints (not libyang's internal ones, such as the `lyds_tree` of
+/// sorted lists).
+pub fn has_printable_meta(node: &DataNodeRef<'_, 'static>) -> bool {
+    // SAFETY: every node the traversal yields is a live node of the borrowed
+    // tree; its metadata list is only read.
+    node.traverse().any(|n| unsafe {
+        let mut m = (*n.as_raw()).meta;
+        while !m.is_null() {
+            if ffi::lyd_metadata_should_print(m) != 0 {
+                return true;
+            }
+            m = (*m).next;
+        }
+        false
+    })
+}
+
 /// Removes every metadata annotation (e.g. `ietf-netconf:operation`) from a
 /// tree.
 pub fn strip_meta(tree: &mut Tree) {
@@ -287,26 +408,23 @@ pub fn select(tree: &Tree, xpath: Option<&str>) -> Result<Tree, MgmtError> {
     Ok(out)
 }
 
+/// A context with the management modules, interfaces and routing, for unit
+/// tests.
 #[cfg(test)]
-mod tests {
-    use super::{parent_path, schema_path_of};
-
-    #[test]
-    fn parent_path_respects_predicates() {
-        assert_eq!(
-            parent_path("/m:a/b[k='x/y']/c"),
-            Some("/m:a/b[k='x/y']".into())
-        );
-        assert_eq!(parent_path("/m:a"), None);
-        assert_eq!(parent_path("/m:a/b[k=\"]\"]"), Some("/m:a".into()));
-    }
-
-    #[test]
-    fn schema_path_drops_predicates_with_quoted_brackets() {
-        assert_eq!(
-            schema_path_of("/a:x/y[name='p]q'][k=\"z'\"]/leaf"),
-            "/a:x/y/leaf"
-        );
-        assert_eq!(schema_path_of("/a:ll[.='v']"), "/a:ll");
-    }
+pub(crate) fn test_ctx() -> &'static Context {
+    use nectar_yang::ModuleSpec;
+    static CTX: std::sync::OnceLock<&'static Context> = std::sync::OnceLock::new();
+    CTX.get_or_init(|| {
+        nectar_yang::ModelSet::management()
+            .with(&[
+                ModuleSpec::new("iana-if-type", &[]),
+                ModuleSpec::new("ietf-interfaces", &[]),
+                ModuleSpec::new("ietf-ip", &[]),
+                ModuleSpec::new("ietf-routing", &[]),
+                ModuleSpec::new("ietf-ipv4-unicast-routing", &[]),
+                ModuleSpec::new("ietf-ipv6-unicast-routing", &[]),
+            ])
+            .build()
+            .unwrap()
+    })
 }

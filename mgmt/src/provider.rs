@@ -84,6 +84,14 @@ pub struct NodeCallbacks<P> {
     pub abort: Option<ApplyFn<P>>,
 }
 
+impl<P> Clone for NodeCallbacks<P> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<P> Copy for NodeCallbacks<P> {}
+
 impl<P> Default for NodeCallbacks<P> {
     fn default() -> Self {
         NodeCallbacks {
@@ -99,23 +107,21 @@ impl<P> Default for NodeCallbacks<P> {
 /// `Callbacks::new().path(P).validate(f).apply(g).path(Q).apply(h)`.
 #[derive(Debug)]
 pub struct Callbacks<P> {
-    nodes: HashMap<String, NodeCallbacks<P>>,
+    /// The callbacks of every node and subtree, indexed by `nodes` and `subtrees`.
+    table: Vec<NodeCallbacks<P>>,
+    nodes: HashMap<String, usize>,
     /// Subtrees handled wholesale: every config node under the prefix.
-    subtrees: Vec<(String, NodeCallbacks<P>)>,
+    subtrees: Vec<(String, usize)>,
     state: Vec<(String, StateFn<P>)>,
     rpcs: HashMap<String, RpcFn<P>>,
-    current: Option<Current>,
-}
-
-#[derive(Debug, Clone)]
-enum Current {
-    Node(String),
-    Subtree(usize),
+    /// The entry of `table` the builder is filling.
+    current: Option<usize>,
 }
 
 impl<P> Default for Callbacks<P> {
     fn default() -> Self {
         Callbacks {
+            table: Vec::new(),
             nodes: HashMap::new(),
             subtrees: Vec::new(),
             state: Vec::new(),
@@ -132,29 +138,32 @@ impl<P> Callbacks<P> {
 
     /// Starts the callbacks of one schema node (data path without predicates).
     pub fn path(mut self, schema_path: &str) -> Self {
-        self.nodes.entry(schema_path.to_string()).or_default();
-        self.current = Some(Current::Node(schema_path.to_string()));
+        let slot = match self.nodes.get(schema_path) {
+            Some(slot) => *slot,
+            None => {
+                self.table.push(NodeCallbacks::default());
+                self.nodes
+                    .insert(schema_path.to_string(), self.table.len() - 1);
+                self.table.len() - 1
+            }
+        };
+        self.current = Some(slot);
         self
     }
 
     /// Starts callbacks that serve every configuration node under a schema
     /// path (for providers that treat a subtree as one object).
     pub fn subtree(mut self, schema_path: &str) -> Self {
+        self.table.push(NodeCallbacks::default());
         self.subtrees
-            .push((schema_path.to_string(), NodeCallbacks::default()));
-        self.current = Some(Current::Subtree(self.subtrees.len() - 1));
+            .push((schema_path.to_string(), self.table.len() - 1));
+        self.current = Some(self.table.len() - 1);
         self
     }
 
     fn cur(&mut self) -> &mut NodeCallbacks<P> {
-        match self
-            .current
-            .clone()
-            .expect("call path() or subtree() first")
-        {
-            Current::Node(p) => self.nodes.get_mut(&p).expect("registered"),
-            Current::Subtree(i) => &mut self.subtrees[i].1,
-        }
+        let slot = self.current.expect("call path() or subtree() first");
+        &mut self.table[slot]
     }
 
     pub fn validate(mut self, f: ValidateFn<P>) -> Self {
@@ -189,17 +198,33 @@ impl<P> Callbacks<P> {
         self
     }
 
-    fn lookup(&self, schema_path: &str) -> Option<&NodeCallbacks<P>> {
-        self.nodes.get(schema_path).or_else(|| {
+    /// The entry of `table` serving a schema path.
+    fn lookup(&self, schema_path: &str) -> Option<usize> {
+        self.nodes.get(schema_path).copied().or_else(|| {
             self.subtrees
                 .iter()
                 .find(|(prefix, _)| under(schema_path, prefix))
-                .map(|(_, cb)| cb)
+                .map(|(_, slot)| *slot)
         })
     }
 
     fn covers(&self, schema_path: &str) -> bool {
         self.lookup(schema_path).is_some()
+    }
+
+    /// The changes this table covers, in order, each with its entry of `table`.
+    /// `kinds[i]` numbers the distinct schema paths of the changes (equal
+    /// numbers, equal schema paths): each is looked up once.
+    fn select(&self, changes: &[Change], kinds: &[u32], distinct: usize) -> Vec<(u32, u32)> {
+        let mut slots: Vec<Option<Option<usize>>> = vec![None; distinct];
+        let mut out = Vec::new();
+        for (i, (change, &k)) in changes.iter().zip(kinds).enumerate() {
+            let slot = *slots[k as usize].get_or_insert_with(|| self.lookup(&change.schema_path));
+            if let Some(slot) = slot {
+                out.push((i as u32, slot as u32));
+            }
+        }
+        out
     }
 }
 
@@ -231,15 +256,24 @@ pub trait Provider: Send + 'static {
     fn abort_done(&mut self) {}
 }
 
+/// The changes one provider covers: (index in the changes, entry of its
+/// callback table), in change order.
+type Picked = [(u32, u32)];
+
 /// A provider with its table, type-erased so the registry can hold many.
 trait Erased: Send {
     fn name(&self) -> &'static str;
     fn covers(&self, schema_path: &str) -> bool;
-    fn handles_any(&self, changes: &[Change]) -> bool;
-    fn validate(&self, changes: &[Change], tree: &Tree) -> Result<(), MgmtError>;
-    fn prepare(&mut self, changes: &[Change], tree: &Tree) -> Result<(), MgmtError>;
-    fn abort(&mut self, changes: &[Change], tree: &Tree);
-    fn apply(&mut self, changes: &[Change], tree: &Tree);
+    fn select(&self, changes: &[Change], kinds: &[u32], distinct: usize) -> Vec<(u32, u32)>;
+    fn validate(&self, changes: &[Change], picked: &Picked, tree: &Tree) -> Result<(), MgmtError>;
+    fn prepare(
+        &mut self,
+        changes: &[Change],
+        picked: &Picked,
+        tree: &Tree,
+    ) -> Result<(), MgmtError>;
+    fn abort(&mut self, changes: &[Change], picked: &Picked, tree: &Tree);
+    fn apply(&mut self, changes: &[Change], picked: &Picked, tree: &Tree);
     fn state_roots(&self) -> Vec<String>;
     fn state(&self, root: &str, args: &StateArgs<'_>, out: &mut Tree) -> Result<(), MgmtError>;
     fn has_rpc(&self, schema_path: &str) -> bool;
@@ -260,67 +294,57 @@ impl<P: Provider> Erased for Registered<P> {
         self.callbacks.covers(schema_path)
     }
 
-    fn handles_any(&self, changes: &[Change]) -> bool {
-        changes
-            .iter()
-            .any(|c| self.callbacks.covers(&c.schema_path))
+    fn select(&self, changes: &[Change], kinds: &[u32], distinct: usize) -> Vec<(u32, u32)> {
+        self.callbacks.select(changes, kinds, distinct)
     }
 
-    fn validate(&self, changes: &[Change], tree: &Tree) -> Result<(), MgmtError> {
-        for change in changes {
-            if let Some(f) = self
-                .callbacks
-                .lookup(&change.schema_path)
-                .and_then(|c| c.validate)
-            {
+    fn validate(&self, changes: &[Change], picked: &Picked, tree: &Tree) -> Result<(), MgmtError> {
+        for &(i, slot) in picked {
+            if let Some(f) = self.callbacks.table[slot as usize].validate {
+                let change = &changes[i as usize];
                 f(&self.provider, &CbArgs { change, tree })?;
             }
         }
         Ok(())
     }
 
-    fn prepare(&mut self, changes: &[Change], tree: &Tree) -> Result<(), MgmtError> {
-        let mut done = 0;
-        for (i, change) in changes.iter().enumerate() {
-            if let Some(f) = self
-                .callbacks
-                .lookup(&change.schema_path)
-                .and_then(|c| c.prepare)
+    fn prepare(
+        &mut self,
+        changes: &[Change],
+        picked: &Picked,
+        tree: &Tree,
+    ) -> Result<(), MgmtError> {
+        for (k, &(i, slot)) in picked.iter().enumerate() {
+            let change = &changes[i as usize];
+            if let Some(f) = self.callbacks.table[slot as usize].prepare
                 && let Err(e) = f(&mut self.provider, &CbArgs { change, tree })
             {
                 // Release what the earlier nodes of this provider reserved.
-                self.abort(&changes[..done], tree);
+                self.abort(changes, &picked[..k], tree);
                 return Err(e);
             }
-            done = i + 1;
         }
         if let Err(e) = self.provider.prepare_done(tree) {
-            self.abort(changes, tree);
+            self.abort(changes, picked, tree);
             return Err(e);
         }
         Ok(())
     }
 
-    fn abort(&mut self, changes: &[Change], tree: &Tree) {
-        for change in changes.iter().rev() {
-            if let Some(f) = self
-                .callbacks
-                .lookup(&change.schema_path)
-                .and_then(|c| c.abort)
-            {
+    fn abort(&mut self, changes: &[Change], picked: &Picked, tree: &Tree) {
+        for &(i, slot) in picked.iter().rev() {
+            if let Some(f) = self.callbacks.table[slot as usize].abort {
+                let change = &changes[i as usize];
                 f(&mut self.provider, &CbArgs { change, tree });
             }
         }
         self.provider.abort_done();
     }
 
-    fn apply(&mut self, changes: &[Change], tree: &Tree) {
-        for change in changes {
-            if let Some(f) = self
-                .callbacks
-                .lookup(&change.schema_path)
-                .and_then(|c| c.apply)
-            {
+    fn apply(&mut self, changes: &[Change], picked: &Picked, tree: &Tree) {
+        for &(i, slot) in picked {
+            if let Some(f) = self.callbacks.table[slot as usize].apply {
+                let change = &changes[i as usize];
                 f(&mut self.provider, &CbArgs { change, tree });
             }
         }
@@ -356,6 +380,21 @@ impl<P: Provider> Erased for Registered<P> {
                 "no handler for this operation",
             )),
         }
+    }
+}
+
+/// A transaction's changes with, for every registered provider, the ones it
+/// covers ([`Registry::select`]).
+#[derive(Debug)]
+pub(crate) struct Selection<'c> {
+    changes: &'c [Change],
+    picked: Vec<Vec<(u32, u32)>>,
+}
+
+impl Selection<'_> {
+    /// How many changes the transaction has.
+    pub(crate) fn len(&self) -> usize {
+        self.changes.len()
     }
 }
 
@@ -434,28 +473,73 @@ impl Registry {
         )))
     }
 
-    pub(crate) fn validate(&self, changes: &[Change], tree: &Tree) -> Result<(), MgmtError> {
-        for p in &self.providers {
-            if p.handles_any(changes) {
-                p.validate(changes, tree)
-                    .map_err(|e| tag_provider(e, p.name()))?;
-            }
+    /// Which provider serves which of a transaction's changes, worked out once
+    /// for all its phases. `schemas[i]` identifies the schema node of
+    /// `changes[i]` (equal for equal schema nodes): each provider looks up each
+    /// schema node once, not each change.
+    pub(crate) fn select<'c>(&self, changes: &'c [Change], schemas: &[usize]) -> Selection<'c> {
+        debug_assert_eq!(changes.len(), schemas.len());
+        // Number the distinct schema nodes; changes come in runs over a few of
+        // them, so the last few are compared before the map is asked.
+        let mut numbers: HashMap<usize, u32> = HashMap::new();
+        let mut recent: [(usize, u32); 8] = [(0, 0); 8];
+        let mut next = 0;
+        let kinds: Vec<u32> = changes
+            .iter()
+            .enumerate()
+            .map(|(i, _)| {
+                let id = schemas.get(i).copied().unwrap_or(usize::MAX - i);
+                if id != 0
+                    && let Some((_, k)) = recent.iter().find(|(s, _)| *s == id)
+                {
+                    return *k;
+                }
+                let n = numbers.len() as u32;
+                let k = *numbers.entry(id).or_insert(n);
+                recent[next] = (id, k);
+                next = (next + 1) % recent.len();
+                k
+            })
+            .collect();
+        let distinct = numbers.len();
+        Selection {
+            changes,
+            picked: self
+                .providers
+                .iter()
+                .map(|p| p.select(changes, &kinds, distinct))
+                .collect(),
+        }
+    }
+
+    /// The providers a selection touches (covering at least one change), in
+    /// registration order, with their changes.
+    fn touched<'s>(sel: &'s Selection<'_>) -> impl DoubleEndedIterator<Item = (usize, &'s Picked)> {
+        sel.picked
+            .iter()
+            .enumerate()
+            .filter(|(_, picked)| !picked.is_empty())
+            .map(|(i, picked)| (i, picked.as_slice()))
+    }
+
+    pub(crate) fn validate(&self, sel: &Selection<'_>, tree: &Tree) -> Result<(), MgmtError> {
+        for (i, picked) in Self::touched(sel) {
+            let p = &self.providers[i];
+            p.validate(sel.changes, picked, tree)
+                .map_err(|e| tag_provider(e, p.name()))?;
         }
         Ok(())
     }
 
     /// Prepares every provider touched by the changes; on a failure aborts
     /// the ones already prepared (and the failing one) and returns the error.
-    pub(crate) fn prepare(&mut self, changes: &[Change], tree: &Tree) -> Result<(), MgmtError> {
+    pub(crate) fn prepare(&mut self, sel: &Selection<'_>, tree: &Tree) -> Result<(), MgmtError> {
         let mut prepared: Vec<usize> = Vec::new();
-        for i in 0..self.providers.len() {
-            if !self.providers[i].handles_any(changes) {
-                continue;
-            }
-            if let Err(e) = self.providers[i].prepare(changes, tree) {
+        for (i, picked) in Self::touched(sel) {
+            if let Err(e) = self.providers[i].prepare(sel.changes, picked, tree) {
                 let name = self.providers[i].name();
                 for j in prepared.into_iter().rev() {
-                    self.providers[j].abort(changes, tree);
+                    self.providers[j].abort(sel.changes, &sel.picked[j], tree);
                 }
                 return Err(tag_provider(e, name));
             }
@@ -464,19 +548,15 @@ impl Registry {
         Ok(())
     }
 
-    pub(crate) fn abort(&mut self, changes: &[Change], tree: &Tree) {
-        for p in self.providers.iter_mut().rev() {
-            if p.handles_any(changes) {
-                p.abort(changes, tree);
-            }
+    pub(crate) fn abort(&mut self, sel: &Selection<'_>, tree: &Tree) {
+        for (i, picked) in Self::touched(sel).rev() {
+            self.providers[i].abort(sel.changes, picked, tree);
         }
     }
 
-    pub(crate) fn apply(&mut self, changes: &[Change], tree: &Tree) {
-        for p in self.providers.iter_mut() {
-            if p.handles_any(changes) {
-                p.apply(changes, tree);
-            }
+    pub(crate) fn apply(&mut self, sel: &Selection<'_>, tree: &Tree) {
+        for (i, picked) in Self::touched(sel) {
+            self.providers[i].apply(sel.changes, picked, tree);
         }
     }
 
@@ -526,5 +606,80 @@ fn needs_callback(node: &SchemaNode<'_>) -> bool {
         | SchemaNodeKind::AnyData => true,
         SchemaNodeKind::Container => !node.is_np_container(),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct P;
+
+    impl Provider for P {
+        fn name(&self) -> &'static str {
+            "p"
+        }
+
+        fn callbacks() -> Callbacks<Self> {
+            let mut cb = Callbacks::new();
+            for i in 0..12 {
+                cb = cb.path(&format!("/m:a/n{i}"));
+            }
+            cb.subtree("/m:s").path("/m:a/n3")
+        }
+    }
+
+    fn change(schema_path: &str) -> Change {
+        Change {
+            op: ChangeOp::Create,
+            path: schema_path.to_string(),
+            schema_path: schema_path.to_string(),
+            old: None,
+            new: None,
+        }
+    }
+
+    /// `select` looks each schema node up once, for all the changes of that
+    /// node; what it picks must be what a lookup of every change gives,
+    /// whatever the order and however many schema nodes take turns (more
+    /// than it remembers).
+    #[test]
+    fn selection_equals_a_lookup_per_change() {
+        let mut reg = Registry::new();
+        reg.register(P);
+        let cb = P::callbacks();
+        let mut paths: Vec<String> = Vec::new();
+        for round in 0..4 {
+            for i in 0..(4 + 4 * round) {
+                paths.push(format!("/m:a/n{i}"));
+                paths.push(format!("/m:x/n{i}"));
+                paths.push(format!("/m:s/n{i}"));
+            }
+            paths.push("/m:s".into());
+            paths.push("/m:sx".into());
+        }
+        let changes: Vec<Change> = paths.iter().map(|p| change(p)).collect();
+        // One identity per distinct schema path, as the schema node would give.
+        let mut ids: HashMap<&str, usize> = HashMap::new();
+        let schemas: Vec<usize> = paths
+            .iter()
+            .map(|p| {
+                let n = ids.len() + 1;
+                *ids.entry(p.as_str()).or_insert(n * 64)
+            })
+            .collect();
+        let want: Vec<(u32, u32)> = changes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| cb.lookup(&c.schema_path).map(|s| (i as u32, s as u32)))
+            .collect();
+        let sel = reg.select(&changes, &schemas);
+        assert_eq!(sel.picked.len(), 1);
+        assert_eq!(sel.picked[0], want);
+        assert!(want.len() > 40);
+        // Distinct entries for distinct nodes; the subtree serves what is under it.
+        assert_ne!(cb.lookup("/m:a/n1"), cb.lookup("/m:a/n2"));
+        assert_eq!(cb.lookup("/m:s/x/y"), cb.lookup("/m:s"));
+        assert_eq!(cb.lookup("/m:sx"), None);
     }
 }

@@ -56,6 +56,29 @@ struct Snapshot {
     data: String,
 }
 
+/// A commit record as the journal stores it (`[len][crc32][JSON]`), encoded
+/// apart from its append (a large one is encoded off the critical path).
+#[derive(Debug)]
+pub struct Encoded(Vec<u8>);
+
+impl Encoded {
+    pub fn new(rec: &CommitRecord) -> Result<Encoded, MgmtError> {
+        let payload =
+            serde_json::to_vec(rec).map_err(|e| MgmtError::operation_failed(e.to_string()))?;
+        let len = u32::try_from(payload.len()).map_err(|_| {
+            MgmtError::operation_failed(format!(
+                "the commit is too large to journal ({} bytes)",
+                payload.len()
+            ))
+        })?;
+        let mut buf = Vec::with_capacity(payload.len() + 8);
+        buf.extend_from_slice(&len.to_le_bytes());
+        buf.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+        buf.extend_from_slice(&payload);
+        Ok(Encoded(buf))
+    }
+}
+
 /// What `Store::open` found on disk.
 #[derive(Debug, Default)]
 pub struct Loaded {
@@ -174,16 +197,16 @@ impl Store {
 
     /// Appends a commit and waits until it is on disk.
     pub fn append(&mut self, rec: &CommitRecord) -> Result<(), MgmtError> {
-        let payload =
-            serde_json::to_vec(rec).map_err(|e| MgmtError::operation_failed(e.to_string()))?;
-        let mut buf = Vec::with_capacity(payload.len() + 8);
-        buf.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-        buf.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
-        buf.extend_from_slice(&payload);
+        self.append_encoded(&Encoded::new(rec)?)
+    }
+
+    /// Appends a commit encoded beforehand and waits until it is on disk.
+    pub fn append_encoded(&mut self, rec: &Encoded) -> Result<(), MgmtError> {
+        let buf = &rec.0;
         let jpath = self.dir.join(JOURNAL);
         if let Err(e) = self
             .journal
-            .write_all(&buf)
+            .write_all(buf)
             .and_then(|_| self.journal.sync_data())
         {
             // Leave no partial record behind for the next commit to follow.

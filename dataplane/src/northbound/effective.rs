@@ -227,11 +227,21 @@ impl Effective {
                     vlans.insert(*v);
                 }
                 Target::Route(vrf, prefix) => {
-                    let obj = format!("route {prefix} in VRF {vrf}");
-                    let v = single(&facts, "the next hops", &obj, |p| match p {
-                        Prop::Route(r) => Some(r),
-                        _ => None,
-                    })?;
+                    fn hops(p: &Prop) -> Option<&RouteTarget> {
+                        match p {
+                            Prop::Route(r) => Some(r),
+                            _ => None,
+                        }
+                    }
+                    // The route's name is needed only for an error: made then (a commit
+                    // may hold many routes).
+                    let v = match single(&facts, "the next hops", "", hops) {
+                        Ok(v) => v,
+                        Err(_) => {
+                            let obj = format!("route {prefix} in VRF {vrf}");
+                            single(&facts, "the next hops", &obj, hops)?
+                        }
+                    };
                     plan.routes.insert((vrf.clone(), *prefix), v);
                 }
                 Target::Acl(name) => {

@@ -10,10 +10,10 @@ use nectar_mgmt::{ErrorTag, MgmtError};
 
 use super::effective::{Effective, Plan};
 use super::facts::{Fact, Kind, Prop, SourceKey, Target};
-use super::keys::truncate;
 use super::read;
 use crate::control::{Error, HostPort, Op};
-use crate::dataplane::{Dataplane, OpenedPorts};
+use crate::dataplane::{Checked, Dataplane, OpenedPorts};
+use nectar_mgmt::ly;
 
 #[derive(Debug)]
 struct Pending {
@@ -22,6 +22,8 @@ struct Pending {
     ops: Vec<Op>,
     /// Host resources opened for the ports the transaction creates (closed on abort).
     opened: OpenedPorts,
+    /// What the dataplane worked out checking `ops`, for apply.
+    checked: Checked,
 }
 
 /// A port created on demand that could not be opened, as the commit's error: at the
@@ -63,6 +65,45 @@ fn port_open_error(e: &Error, path_of: impl Fn(&str) -> Option<String>) -> MgmtE
     }
 }
 
+/// The source objects marked dirty in the transaction in progress, in the order they were
+/// marked (duplicates dropped when taken). A source's nodes are marked one after the other
+/// (a route and its leaves), so marking the last source again costs a comparison.
+#[derive(Debug, Default)]
+struct Dirty {
+    marked: Vec<SourceKey>,
+}
+
+impl Dirty {
+    /// Whether `path` is the last source marked (of this kind) or a node below it: its
+    /// first steps are then that source's path.
+    fn is_last_or_below(&self, kind: Kind, path: &str) -> bool {
+        self.marked.last().is_some_and(|(k, p)| {
+            *k == kind
+                && path.starts_with(p.as_str())
+                && matches!(path.as_bytes().get(p.len()), None | Some(b'/'))
+        })
+    }
+
+    fn insert(&mut self, kind: Kind, path: &str) {
+        if !self
+            .marked
+            .last()
+            .is_some_and(|(k, p)| *k == kind && p == path)
+        {
+            self.marked.push((kind, path.to_string()));
+        }
+    }
+
+    /// The sources marked, each once.
+    fn take(&mut self) -> BTreeSet<SourceKey> {
+        let mut v = std::mem::take(&mut self.marked);
+        v.sort_unstable();
+        v.dedup();
+        // From sorted, deduplicated keys the set is built in one pass.
+        v.into_iter().collect()
+    }
+}
+
 /// See the module documentation.
 #[derive(Debug)]
 pub struct Mapping {
@@ -70,7 +111,7 @@ pub struct Mapping {
     pub(crate) eff: Effective,
     pub(crate) facts: HashMap<SourceKey, Vec<Fact>>,
     pub(crate) index: HashMap<Target, BTreeSet<SourceKey>>,
-    dirty: BTreeSet<SourceKey>,
+    dirty: Dirty,
     pending: Option<Pending>,
     /// When the dataplane's counters started (ietf-interfaces discontinuity-time).
     pub(crate) started: SystemTime,
@@ -89,7 +130,7 @@ impl Mapping {
             dp,
             facts: HashMap::new(),
             index: HashMap::new(),
-            dirty: BTreeSet::new(),
+            dirty: Dirty::default(),
             pending: None,
             started: SystemTime::now(),
             last_ops: Vec::new(),
@@ -100,27 +141,35 @@ impl Mapping {
 
     /// Marks the source object of a changed node (its first `steps` path steps) dirty.
     pub fn mark(&mut self, kind: Kind, path: &str, steps: usize) {
-        if let Some(p) = truncate(path, steps) {
-            self.dirty.insert((kind, p));
+        if self.dirty.is_last_or_below(kind, path) {
+            return;
+        }
+        if let Some(p) = ly::truncate_steps(path, steps) {
+            self.dirty.insert(kind, &p);
         }
     }
 
     /// Reads the dirty sources, plans the new effective configuration and checks the
     /// resulting operations with the dataplane. Changes nothing.
     pub fn prepare(&mut self, tree: &Tree) -> Result<(), MgmtError> {
-        let dirty = std::mem::take(&mut self.dirty);
+        let dirty = self.dirty.take();
         let staged = read::read_all(dirty, tree)?;
-        let mut affected = BTreeSet::new();
-        let mut staged_index: HashMap<&Target, Vec<&Fact>> = HashMap::new();
+        let mut affected = Vec::new();
+        // The staged facts by target, each target's in the order staged.
+        let mut staged_index: Vec<(&Target, usize, &Fact)> = Vec::with_capacity(staged.len());
         for (key, new) in &staged {
             for f in self.facts.get(key).into_iter().flatten() {
-                affected.insert(f.target.clone());
+                affected.push(f.target.clone());
             }
             for f in new {
-                affected.insert(f.target.clone());
-                staged_index.entry(&f.target).or_default().push(f);
+                affected.push(f.target.clone());
+                staged_index.push((&f.target, staged_index.len(), f));
             }
         }
+        staged_index.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        affected.sort_unstable();
+        affected.dedup();
+        let affected: BTreeSet<Target> = affected.into_iter().collect();
         let plan = self.eff.plan(&affected, |t| {
             let mut v: Vec<&Fact> = Vec::new();
             for src in self.index.get(t).into_iter().flatten() {
@@ -135,11 +184,17 @@ impl Mapping {
                         .filter(|f| &f.target == t),
                 );
             }
-            v.extend(staged_index.get(t).into_iter().flatten().copied());
+            let from = staged_index.partition_point(|(s, _, _)| *s < t);
+            v.extend(
+                staged_index[from..]
+                    .iter()
+                    .take_while(|(s, _, _)| *s == t)
+                    .map(|(_, _, f)| *f),
+            );
             v
         })?;
         let ops = self.eff.ops(&plan);
-        self.dp.check(&ops).map_err(|e| {
+        let checked = self.dp.check_batch(&ops).map_err(|e| {
             MgmtError::app(
                 ErrorTag::OperationFailed,
                 format!("the vswitch refuses the configuration: {e}"),
@@ -164,6 +219,7 @@ impl Mapping {
             plan,
             ops,
             opened,
+            checked,
         });
         Ok(())
     }
@@ -171,11 +227,14 @@ impl Mapping {
     /// Applies the prepared plan: one all-or-nothing batch for the dataplane.
     pub fn apply(&mut self) {
         let Some(p) = self.pending.take() else { return };
-        if let Err(e) = self.dp.apply_with(&p.ops, p.opened) {
+        if let Err(e) = self.dp.apply_checked(&p.ops, p.checked, p.opened) {
             // check() accepted this batch and nothing else changes the dataplane's
             // configuration in between, so this is a bug; keep the model in step anyway.
             tracing::error!(error = %e, "the dataplane refused a checked batch");
         }
+        // Room for every source and target of the transaction: no rehashing on the way.
+        self.facts.reserve(p.staged.len());
+        self.index.reserve(p.staged.len());
         for (key, new) in p.staged {
             if let Some(old) = self.facts.remove(&key) {
                 for f in old {
@@ -203,7 +262,7 @@ impl Mapping {
 
     /// Drops the transaction in progress (closing what it opened).
     pub fn abort(&mut self) {
-        self.dirty.clear();
+        self.dirty.take();
         self.pending = None;
     }
 
@@ -222,5 +281,70 @@ impl Mapping {
         self.replays += 1;
         self.last_replay_ops = ops;
         r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::port::pg::pg;
+
+    fn mapping() -> Mapping {
+        let dp = Dataplane::builder()
+            .port("eth0", pg(crate::Mac([2, 0, 0, 0, 0, 1])).0)
+            .build()
+            .unwrap();
+        Mapping::new(Arc::new(dp))
+    }
+
+    const ROUTE: &str = "/ietf-routing:routing/control-plane-protocols/control-plane-protocol[type='ietf-routing:static'][name='st']/static-routes/ietf-ipv4-unicast-routing:ipv4/route[destination-prefix='11.0.0.0/24']";
+
+    /// What `Dirty::take` would give now, without taking it.
+    fn dirty(m: &Mapping) -> Vec<SourceKey> {
+        let mut v = m.dirty.marked.clone();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// The remembered last source must never hide a source that is no longer marked:
+    /// after prepare took the marks, or abort cleared them, marking it again marks it.
+    /// Nor may it hide another source whose path merely starts like it.
+    #[test]
+    fn remembered_source_does_not_outlive_the_transaction() {
+        let mut m = mapping();
+        let leaf = format!("{ROUTE}/next-hop/next-hop-address");
+        m.mark(Kind::IetfRoute, ROUTE, 6);
+        m.mark(Kind::IetfRoute, &leaf, 6);
+        m.mark(Kind::IetfProto, &leaf, 3);
+        m.mark(Kind::IetfRoute, &leaf, 6);
+        assert_eq!(dirty(&m).len(), 2);
+        assert!(dirty(&m).contains(&(Kind::IetfRoute, ROUTE.to_string())));
+        // A route whose key merely extends the last one's is another route.
+        let longer = ROUTE.replace("/24']", "/24'][x='y']");
+        m.mark(Kind::IetfRoute, &format!("{longer}/next-hop"), 6);
+        let other = ROUTE.replace("11.0.0.0/24", "11.0.0.0/2");
+        m.mark(Kind::IetfRoute, &format!("{other}/next-hop"), 6);
+        m.mark(Kind::IetfRoute, ROUTE, 6);
+        assert_eq!(dirty(&m).len(), 4);
+        assert!(dirty(&m).contains(&(Kind::IetfRoute, longer)));
+        assert!(dirty(&m).contains(&(Kind::IetfRoute, other)));
+
+        m.abort();
+        assert!(dirty(&m).is_empty());
+        m.mark(Kind::IetfRoute, ROUTE, 6);
+        m.mark(Kind::IetfRoute, &leaf, 6);
+        assert_eq!(dirty(&m), vec![(Kind::IetfRoute, ROUTE.to_string())]);
+
+        let empty = nectar_mgmt::ly::Tree::new(
+            nectar_yang::ModelSet::management()
+                .with(nectar_yang::models::NETWORK)
+                .build()
+                .unwrap(),
+        );
+        m.prepare(&empty).unwrap();
+        assert!(dirty(&m).is_empty());
+        m.mark(Kind::IetfRoute, &leaf, 6);
+        assert_eq!(dirty(&m), vec![(Kind::IetfRoute, ROUTE.to_string())]);
     }
 }
