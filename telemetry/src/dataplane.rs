@@ -10,7 +10,8 @@
 //! `nectar_dataplane_node_{packets,vectors}_total{node}` and drops by reason
 //! `nectar_dataplane_drops_total{node,reason}`; table occupancy and limits
 //! `nectar_dataplane_table_entries{table}` / `nectar_dataplane_table_capacity{table}`; ACL rule
-//! hits `nectar_acl_rule_hits_total{acl,ace}` (`ace` is the rule's position, from 1, in the ACL).
+//! hits `nectar_acl_rule_hits_total{acl,ace}` and octets `nectar_acl_rule_octets_total{acl,ace}`
+//! (`ace` is the rule's position, from 1, in the ACL).
 
 use std::sync::Arc;
 
@@ -111,6 +112,7 @@ struct Families {
     table_entries: IntGaugeVec,
     table_capacity: IntGaugeVec,
     acl_hits: IntCounterVec,
+    acl_octets: IntCounterVec,
 }
 
 fn counter(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -178,6 +180,12 @@ impl Families {
                 "Packets matched by an ACL rule (ace: the rule's position in the ACL, from 1).",
                 &["acl", "ace"],
             ),
+            acl_octets: counter(
+                "nectar_acl_rule_octets_total",
+                "Octets matched by an ACL rule: the IP packets' lengths, or the frames' for non-IP \
+                 (ace: the rule's position in the ACL, from 1).",
+                &["acl", "ace"],
+            ),
         }
     }
 
@@ -198,6 +206,7 @@ impl Families {
             &self.table_entries,
             &self.table_capacity,
             &self.acl_hits,
+            &self.acl_octets,
         ]);
         v
     }
@@ -280,8 +289,10 @@ impl Collector for DataplaneCollector {
             f.table_capacity.with_label_values(&[table]).set(cap as i64);
         }
         for (name, acl) in &tables.acls {
-            for (i, hits) in acl.hits().into_iter().enumerate() {
-                set_counter(&f.acl_hits, &[name.as_str(), &(i + 1).to_string()], hits);
+            for (i, (hits, octets)) in acl.hits().into_iter().zip(acl.octets()).enumerate() {
+                let ace = (i + 1).to_string();
+                set_counter(&f.acl_hits, &[name.as_str(), &ace], hits);
+                set_counter(&f.acl_octets, &[name.as_str(), &ace], octets);
             }
         }
         f.all().into_iter().flat_map(|c| c.collect()).collect()

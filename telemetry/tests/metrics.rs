@@ -151,6 +151,15 @@ async fn scrape_shows_interface_counters_acl_hits_and_passes_promtool() {
         Some(5.0),
         "the 3 UDP/80 and the 2 broadcasts to UDP/9 meet the deny rule"
     );
+    assert_eq!(
+        sample(
+            &body,
+            "nectar_acl_rule_octets_total",
+            &[("acl", "edge"), ("ace", "1")]
+        ),
+        Some(5.0 * 46.0),
+        "five IPv4 packets of 20 + 8 + 18 octets (IP lengths, not the 60-octet frames)"
+    );
     assert!(
         body.contains("nectar_dataplane_drops_total{node="),
         "{body}"
