@@ -18,6 +18,9 @@ pub(crate) const L2VSI: Identity = Identity::new(NI_TYPES, "L2VSI");
 
 /// The STATIC protocol, the only one the vswitch implements.
 pub(crate) const STATIC: Identity = Identity::new("openconfig-policy-types", "STATIC");
+/// The static route next hops that are not addresses (`local-defined-next-hop`).
+const NH_DROP: Identity = Identity::new("openconfig-local-routing", "DROP");
+const NH_LOCAL_LINK: Identity = Identity::new("openconfig-local-routing", "LOCAL_LINK");
 
 /// An instance's `config/type`.
 fn type_of(ni: &Node<'_>) -> Option<IdentityValue> {
@@ -179,11 +182,11 @@ pub(super) fn route(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> {
             let nh = child(&e, "config").and_then(|c| leaf(&c, "next-hop"));
             let via = match nh.as_deref() {
                 None => None,
-                Some(v) if v.ends_with(":DROP") => {
+                Some(v) if v == NH_DROP.to_string() => {
                     drop = Some(p.clone());
                     continue;
                 }
-                Some(v) if v.ends_with(":LOCAL_LINK") => {
+                Some(v) if v == NH_LOCAL_LINK.to_string() => {
                     if interface.is_none() {
                         return Err(bad(
                             &p,
