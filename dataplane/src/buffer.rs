@@ -5,15 +5,23 @@
 //! from and returned to a [`BufPool`]; the forwarding path never allocates per packet. Each
 //! worker owns its own pool (no locks); a pool grows in chunks only when it runs dry, up to a
 //! configured ceiling, after which allocation fails and the caller drops with "no buffers".
+//! Buffers come in two sizes: ordinary ones for frames up to [`MAX_FRAME`] (jumbo frames
+//! included), and big ones for the TSO/GSO super-frames (up to 64 KiB of IP) that kernel
+//! interfaces with their default offloads hand over and take back unsegmented.
 //!
 //! Imports nothing from the rest of the crate.
 
 /// Bytes reserved in front of a received frame for pushed headers.
 pub const HEADROOM: usize = 128;
-/// Largest frame a buffer holds (jumbo frames beyond this are dropped on receive).
+/// Largest frame an ordinary buffer holds (jumbo frames beyond this are dropped on receive).
 pub const MAX_FRAME: usize = 9216;
-/// Total buffer size.
+/// Total size of an ordinary buffer.
 pub const BUF_SIZE: usize = HEADROOM + MAX_FRAME;
+/// Largest super-frame a big buffer holds: 64 KiB of IP behind an Ethernet header with up
+/// to two VLAN tags.
+pub const MAX_SUPER_FRAME: usize = 65_535 + 22;
+/// Total size of a big buffer.
+pub const BIG_BUF_SIZE: usize = HEADROOM + MAX_SUPER_FRAME;
 
 /// Per-packet metadata carried through the graph (the VPP "opaque").
 #[derive(Debug, Clone, Copy, Default)]
@@ -46,6 +54,14 @@ pub struct Meta {
     pub ct: bool,
     /// ICMP error to generate: type << 24 | code << 16 | MTU (for "fragmentation needed").
     pub icmp: u32,
+    /// Payload bytes per segment of a TSO/GSO super-frame (0: an ordinary frame); see
+    /// [`crate::offload`].
+    pub gso_size: u16,
+    /// Kind of super-frame (`offload::GSO_TCP4`, `GSO_TCP6`, `GSO_UDP_L4`).
+    pub gso_type: u8,
+    /// The TCP/UDP checksum holds only the pseudo-header sum (checksum offload pending):
+    /// the port that sends the packet out, or software before a rewrite, completes it.
+    pub csum_partial: bool,
 }
 
 /// A frame in a pooled buffer: one pointer, so moving packets between node queues copies
@@ -58,7 +74,7 @@ pub struct PacketBuf {
     end: usize,
     /// Metadata.
     pub meta: Meta,
-    buf: [u8; BUF_SIZE],
+    buf: Box<[u8]>,
 }
 
 impl std::ops::Deref for Packet {
@@ -116,9 +132,16 @@ impl PacketBuf {
         self.end == self.start
     }
 
-    /// Replaces the frame with `bytes` (truncated to [`MAX_FRAME`]), resetting headroom and metadata.
+    /// Bytes the buffer can hold behind the headroom ([`MAX_FRAME`] or [`MAX_SUPER_FRAME`]).
+    #[inline]
+    pub fn capacity(&self) -> usize {
+        self.buf.len() - HEADROOM
+    }
+
+    /// Replaces the frame with `bytes` (truncated to the capacity), resetting headroom and
+    /// metadata.
     pub fn set(&mut self, bytes: &[u8]) {
-        let n = bytes.len().min(MAX_FRAME);
+        let n = bytes.len().min(self.capacity());
         self.start = HEADROOM;
         self.end = HEADROOM + n;
         self.buf[HEADROOM..HEADROOM + n].copy_from_slice(&bytes[..n]);
@@ -128,7 +151,7 @@ impl PacketBuf {
     /// Sets the frame length to `n` bytes from the current start (the contents are whatever the
     /// buffer holds); used by ports that write straight into [`Packet::tail_room_mut`].
     pub fn set_len(&mut self, n: usize) {
-        self.end = (self.start + n).min(BUF_SIZE);
+        self.end = (self.start + n).min(self.buf.len());
     }
 
     /// The whole space from the data start to the end of the buffer, for receive copies.
@@ -162,7 +185,7 @@ impl PacketBuf {
 
     /// Grows the frame at the end by `n` zeroed bytes (false if the buffer is full).
     pub fn extend(&mut self, n: usize) -> bool {
-        if self.end + n > BUF_SIZE {
+        if self.end + n > self.buf.len() {
             return false;
         }
         self.buf[self.end..self.end + n].fill(0);
@@ -194,24 +217,45 @@ impl PacketBuf {
     }
 }
 
-/// A pool of packet buffers owned by one worker.
+/// A pool of packet buffers owned by one worker: ordinary buffers, and big ones for
+/// super-frames (created only when a super-frame arrives, bounded separately).
 #[derive(Debug)]
 pub struct BufPool {
     free: Vec<Packet>,
     allocated: usize,
     max: usize,
+    free_big: Vec<Packet>,
+    allocated_big: usize,
+    max_big: usize,
+}
+
+fn new_packet(size: usize) -> Packet {
+    Packet(Box::new(PacketBuf {
+        start: HEADROOM,
+        end: HEADROOM,
+        meta: Meta::default(),
+        buf: vec![0; size].into_boxed_slice(),
+    }))
 }
 
 impl BufPool {
     /// Chunk by which a dry pool grows.
     const CHUNK: usize = 256;
+    /// Chunk by which the big buffers grow.
+    const CHUNK_BIG: usize = 16;
+    /// Most big buffers (64 KiB each) a pool holds by default.
+    pub const MAX_BIG: usize = 512;
 
-    /// A pool with `initial` buffers preallocated, growing up to `max` buffers.
+    /// A pool with `initial` buffers preallocated, growing up to `max` buffers (and up to
+    /// [`BufPool::MAX_BIG`] big ones).
     pub fn new(initial: usize, max: usize) -> BufPool {
         let mut p = BufPool {
             free: Vec::with_capacity(max.max(initial)),
             allocated: 0,
             max: max.max(initial),
+            free_big: Vec::new(),
+            allocated_big: 0,
+            max_big: Self::MAX_BIG,
         };
         p.grow(initial);
         p
@@ -220,40 +264,67 @@ impl BufPool {
     fn grow(&mut self, n: usize) {
         let n = n.min(self.max - self.allocated);
         for _ in 0..n {
-            self.free.push(Packet(Box::new(PacketBuf {
-                start: HEADROOM,
-                end: HEADROOM,
-                meta: Meta::default(),
-                buf: [0; BUF_SIZE],
-            })));
+            self.free.push(new_packet(BUF_SIZE));
         }
         self.allocated += n;
     }
 
-    /// Takes an empty buffer (data starts after the headroom, metadata cleared), or `None`
-    /// when the pool is exhausted.
+    fn reset(mut p: Packet) -> Packet {
+        p.start = HEADROOM;
+        p.end = HEADROOM;
+        p.meta = Meta::default();
+        p
+    }
+
+    /// Takes an empty ordinary buffer (data starts after the headroom, metadata cleared),
+    /// or `None` when the pool is exhausted.
     #[inline]
     pub fn alloc(&mut self) -> Option<Packet> {
         if self.free.is_empty() {
             self.grow(Self::CHUNK);
         }
-        let mut p = self.free.pop()?;
-        p.start = HEADROOM;
-        p.end = HEADROOM;
-        p.meta = Meta::default();
-        Some(p)
+        self.free.pop().map(Self::reset)
+    }
+
+    /// Takes an empty big buffer (for a super-frame), or `None` when none is left.
+    pub fn alloc_big(&mut self) -> Option<Packet> {
+        if self.free_big.is_empty() {
+            let n = Self::CHUNK_BIG.min(self.max_big - self.allocated_big);
+            for _ in 0..n {
+                self.free_big.push(new_packet(BIG_BUF_SIZE));
+            }
+            self.allocated_big += n;
+        }
+        self.free_big.pop().map(Self::reset)
+    }
+
+    /// Takes an empty buffer that holds a frame of `len` bytes (a big one past
+    /// [`MAX_FRAME`]), or `None` when there is none (or `len` exceeds [`MAX_SUPER_FRAME`]).
+    #[inline]
+    pub fn alloc_for(&mut self, len: usize) -> Option<Packet> {
+        if len <= MAX_FRAME {
+            self.alloc()
+        } else if len <= MAX_SUPER_FRAME {
+            self.alloc_big()
+        } else {
+            None
+        }
     }
 
     /// Takes a buffer holding a copy of `bytes`.
     pub fn alloc_from(&mut self, bytes: &[u8]) -> Option<Packet> {
-        let mut p = self.alloc()?;
+        let mut p = self.alloc_for(bytes.len())?;
         p.set(bytes);
         Some(p)
     }
 
     /// Copies a packet (data and metadata) into a new buffer, e.g. for flooding.
     pub fn clone_packet(&mut self, src: &Packet) -> Option<Packet> {
-        let mut p = self.alloc()?;
+        let mut p = if src.end <= BUF_SIZE {
+            self.alloc()?
+        } else {
+            self.alloc_big()?
+        };
         p.start = src.start;
         p.end = src.end;
         p.buf[src.start..src.end].copy_from_slice(src.data());
@@ -264,22 +335,37 @@ impl BufPool {
     /// Returns a buffer to the pool.
     #[inline]
     pub fn free(&mut self, p: Packet) {
-        self.free.push(p);
+        if p.buf.len() == BUF_SIZE {
+            self.free.push(p);
+        } else {
+            self.free_big.push(p);
+        }
     }
 
     /// Returns every buffer of `v` to the pool, leaving `v` empty.
     pub fn free_all(&mut self, v: &mut Vec<Packet>) {
-        self.free.append(v);
+        if v.iter().all(|p| p.buf.len() == BUF_SIZE) {
+            self.free.append(v);
+        } else {
+            for p in v.drain(..) {
+                self.free(p);
+            }
+        }
     }
 
-    /// Buffers currently free in the pool.
+    /// Ordinary buffers currently free in the pool.
     pub fn available(&self) -> usize {
         self.free.len()
     }
 
-    /// Buffers created so far (free or in flight).
+    /// Ordinary buffers created so far (free or in flight).
     pub fn allocated(&self) -> usize {
         self.allocated
+    }
+
+    /// Big buffers created so far (free or in flight).
+    pub fn allocated_big(&self) -> usize {
+        self.allocated_big
     }
 }
 
@@ -309,6 +395,23 @@ mod tests {
             pool.free(p);
         }
         assert_eq!(pool.available(), 3);
+    }
+
+    #[test]
+    fn super_frames_take_big_buffers_and_return_them() {
+        let mut pool = BufPool::new(1, 1);
+        let big = vec![7u8; 60_000];
+        let p = pool.alloc_from(&big).unwrap();
+        assert_eq!(p.len(), 60_000);
+        assert_eq!(p.capacity(), MAX_SUPER_FRAME);
+        let c = pool.clone_packet(&p).unwrap();
+        assert_eq!(c.data(), &big[..]);
+        pool.free(p);
+        pool.free(c);
+        assert_eq!(pool.available(), 1);
+        let q = pool.alloc().unwrap();
+        assert_eq!(q.capacity(), MAX_FRAME);
+        assert!(pool.alloc_from(&vec![0; MAX_SUPER_FRAME + 1]).is_none());
     }
 
     #[test]

@@ -137,7 +137,23 @@ impl DataplaneBuilder {
             baselines: Mutex::new(baselines),
             inject_panic: AtomicBool::new(false),
             worker_restarts: AtomicU64::new(0),
+            on_mac_change: std::sync::OnceLock::new(),
         });
+        let config = Arc::new(Mutex::new(config));
+        {
+            let (weak, cfg) = (Arc::downgrade(&sh), config.clone());
+            let hook = move || {
+                let (weak, cfg) = (weak.clone(), cfg.clone());
+                let _ = std::thread::Builder::new()
+                    .name("dp-port-macs".into())
+                    .spawn(move || {
+                        if let Some(sh) = weak.upgrade() {
+                            sync_port_macs(&sh, &cfg);
+                        }
+                    });
+            };
+            let _ = sh.on_mac_change.set(crate::shared::MacHook(Box::new(hook)));
+        }
         let stop = Arc::new(AtomicBool::new(false));
         let mut threads = Vec::new();
         let mut manual = None;
@@ -160,7 +176,7 @@ impl DataplaneBuilder {
         tracing::info!(ports = nports, workers = self.workers, "dataplane started");
         Ok(Dataplane {
             sh,
-            config: Mutex::new(config),
+            config,
             parked: Mutex::new(Vec::new()),
             manual: Mutex::new(manual),
             threads,
@@ -248,7 +264,8 @@ impl std::fmt::Debug for OpenedPorts {
 /// A running dataplane.
 pub struct Dataplane {
     sh: Arc<Shared>,
-    config: Mutex<Config>,
+    /// Shared with the hook that gives re-attached ports' interfaces their new MAC.
+    config: Arc<Mutex<Config>>,
     /// Ports created on demand that a reset took out of the configuration, kept open for
     /// the replay to take back (locked after `config`).
     parked: Mutex<Vec<Arc<PortSlot>>>,
@@ -286,6 +303,46 @@ impl std::fmt::Debug for Dataplane {
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Gives the interfaces of ports whose MAC changed (a port re-attached to a re-created
+/// host interface) the new one, and their sub-interfaces too, publishing new tables.
+fn sync_port_macs(sh: &Shared, config: &Mutex<Config>) {
+    let mut cfg = lock(config);
+    let ports = sh.ports.load();
+    let mut next = cfg.clone();
+    let mut moved: BTreeMap<String, (crate::types::Mac, crate::types::Mac)> = BTreeMap::new();
+    for (name, st) in next.ifs.iter_mut() {
+        if let crate::control::IfKind::Port(p) = st.kind
+            && let Some(slot) = ports.get(p)
+            && slot.mac() != st.hw_mac
+        {
+            moved.insert(name.clone(), (st.hw_mac, slot.mac()));
+            st.hw_mac = slot.mac();
+        }
+    }
+    if moved.is_empty() {
+        return;
+    }
+    for st in next.ifs.values_mut() {
+        if let crate::control::IfKind::Sub { parent, .. } = &st.kind
+            && let Some((old, new)) = moved.get(parent)
+            && st.hw_mac == *old
+        {
+            st.hw_mac = *new;
+        }
+    }
+    next.dirty_vrfs = Some(BTreeSet::new());
+    match Tables::compile(&next, Some(&sh.tables.load())) {
+        Ok(t) => {
+            sh.tables.store(Arc::new(t));
+            *cfg = next;
+            for (name, (_, new)) in &moved {
+                tracing::info!(interface = %name, mac = %new, "interface took its port's new MAC");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "new port MACs not applied"),
+    }
 }
 
 /// Drops the ports that went once no worker holds them any more (workers let go at their
@@ -491,7 +548,7 @@ impl Dataplane {
                     }
                 },
             };
-            st.hw_mac = slot.mac;
+            st.hw_mac = slot.mac();
             let ix = st.index as usize;
             if slots.len() <= ix {
                 slots.resize(ix + 1, None);
@@ -749,7 +806,7 @@ impl Dataplane {
             name,
             index: ix,
             driver: p.driver,
-            mac: p.mac,
+            mac: p.mac(),
             link_up: p.link_up.load(Ordering::Relaxed),
             host_interface: p.host_interface.clone(),
             host: p.host.clone(),
@@ -775,7 +832,14 @@ impl Dataplane {
 
     /// The configuration of this dataplane freshly started: its ports, unconfigured.
     fn fresh_config(&self) -> Config {
-        Config::new(&self.fixed)
+        let ports = self.sh.ports.load();
+        let now: Vec<_> = self
+            .fixed
+            .iter()
+            .enumerate()
+            .map(|(i, (n, m))| (n.clone(), ports.get(i).map_or(*m, |s| s.mac())))
+            .collect();
+        Config::new(&now)
     }
 
     /// Every interface's index in `cfg`, and the indices it promised, for the next replay.

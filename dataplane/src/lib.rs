@@ -17,6 +17,7 @@ pub mod headers;
 pub mod nodes;
 #[cfg(feature = "northbound")]
 pub mod northbound;
+pub mod offload;
 pub mod port;
 pub mod shared;
 pub mod state;

@@ -2,7 +2,7 @@
 //! port table, the dynamic tables, events, trace and clock.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use arc_swap::ArcSwap;
 
@@ -23,8 +23,10 @@ use crate::types::Mac;
 /// A port and what is known of it. Its interface is the one whose index is the port's
 /// index in the [`PortTable`].
 pub struct PortSlot {
-    /// Hardware MAC.
-    pub mac: Mac,
+    /// Hardware MAC (it changes when a port re-attaches to a re-created host interface).
+    mac: AtomicU64,
+    /// The driver takes super-frames and pending checksums ([`Port::offloads`]).
+    pub offloads: bool,
     /// Driver name.
     pub driver: &'static str,
     /// The host interface it is attached to, if any.
@@ -41,7 +43,8 @@ impl PortSlot {
     /// A slot for `port`; `host` says what it was opened on when configuration created it.
     pub fn new(port: Box<dyn Port>, host: Option<HostPort>) -> PortSlot {
         PortSlot {
-            mac: port.mac(),
+            mac: AtomicU64::new(mac_bits(port.mac())),
+            offloads: port.offloads(),
             driver: port.driver(),
             host_interface: port.host_interface().map(str::to_string),
             link_up: AtomicBool::new(port.link_up()),
@@ -51,11 +54,25 @@ impl PortSlot {
     }
 }
 
+fn mac_bits(m: Mac) -> u64 {
+    let mut b = [0u8; 8];
+    b[..6].copy_from_slice(&m.0);
+    u64::from_le_bytes(b)
+}
+
+impl PortSlot {
+    /// The port's hardware MAC as last seen.
+    pub fn mac(&self) -> Mac {
+        let b = self.mac.load(Ordering::Relaxed).to_le_bytes();
+        Mac::from_slice(&b[..6])
+    }
+}
+
 impl std::fmt::Debug for PortSlot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PortSlot")
             .field("driver", &self.driver)
-            .field("mac", &self.mac)
+            .field("mac", &self.mac())
             .field("host", &self.host)
             .finish()
     }
@@ -163,6 +180,18 @@ pub struct Shared {
     pub inject_panic: AtomicBool,
     /// Worker threads restarted after a panic.
     pub worker_restarts: AtomicU64,
+    /// Called (on a thread of its own) when a port's MAC changed, to give its interface
+    /// the new one (set by the control side).
+    pub on_mac_change: OnceLock<MacHook>,
+}
+
+/// What [`Shared::check_links`] calls when a port's MAC changed.
+pub struct MacHook(pub Box<dyn Fn() + Send + Sync>);
+
+impl std::fmt::Debug for MacHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MacHook")
+    }
 }
 
 impl Shared {
@@ -172,6 +201,7 @@ impl Shared {
         let t = self.tables.load();
         let ports = self.ports.load();
         let mut link_of: Vec<Option<bool>> = vec![None; ports.len()];
+        let mut mac_changed = false;
         let mut oper = self.oper.lock().unwrap_or_else(|e| e.into_inner());
         for i in t.ifs.iter().flatten() {
             let link = match i.kind {
@@ -179,11 +209,15 @@ impl Shared {
                     match (link_of.get(p).copied().flatten(), ports.get(p)) {
                         (Some(up), _) => up,
                         (None, Some(slot)) => {
-                            let up = slot
-                                .port
-                                .lock()
-                                .unwrap_or_else(|e| e.into_inner())
-                                .link_up();
+                            let (up, mac) = {
+                                let mut port = slot.port.lock().unwrap_or_else(|e| e.into_inner());
+                                port.maintain();
+                                (port.link_up(), port.mac())
+                            };
+                            if mac != slot.mac() {
+                                slot.mac.store(mac_bits(mac), Ordering::Relaxed);
+                                mac_changed = true;
+                            }
                             slot.link_up.store(up, Ordering::Relaxed);
                             link_of[p] = Some(up);
                             up
@@ -220,6 +254,10 @@ impl Shared {
                     }
                 });
             }
+        }
+        drop(oper);
+        if mac_changed && let Some(hook) = self.on_mac_change.get() {
+            (hook.0)();
         }
     }
 

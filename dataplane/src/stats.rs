@@ -66,34 +66,35 @@ impl Default for WorkerStats {
 }
 
 impl WorkerStats {
-    /// Counts a received frame by destination MAC class.
+    /// Counts a received frame by destination MAC class: `(packets, bytes)` as it stands
+    /// on the wire (a super-frame: its segments, see [`crate::offload::wire`]).
     #[inline]
-    pub fn rx(&self, ifidx: u32, bytes: usize, dst0: u8, bcast: bool) {
+    pub fn rx(&self, ifidx: u32, (pkts, bytes): (u64, u64), dst0: u8, bcast: bool) {
         if let Some(c) = self.ifs.get(ifidx as usize) {
-            bump(&c.rx_packets, 1);
-            bump(&c.rx_bytes, bytes as u64);
+            bump(&c.rx_packets, pkts);
+            bump(&c.rx_bytes, bytes);
             if bcast {
-                bump(&c.rx_broadcast, 1)
+                bump(&c.rx_broadcast, pkts)
             } else if dst0 & 1 == 1 {
-                bump(&c.rx_multicast, 1)
+                bump(&c.rx_multicast, pkts)
             } else {
-                bump(&c.rx_unicast, 1)
+                bump(&c.rx_unicast, pkts)
             }
         }
     }
 
-    /// Counts a transmitted frame.
+    /// Counts a transmitted frame, `(packets, bytes)` as on the wire.
     #[inline]
-    pub fn tx(&self, ifidx: u32, bytes: usize, dst0: u8, bcast: bool) {
+    pub fn tx(&self, ifidx: u32, (pkts, bytes): (u64, u64), dst0: u8, bcast: bool) {
         if let Some(c) = self.ifs.get(ifidx as usize) {
-            bump(&c.tx_packets, 1);
-            bump(&c.tx_bytes, bytes as u64);
+            bump(&c.tx_packets, pkts);
+            bump(&c.tx_bytes, bytes);
             if bcast {
-                bump(&c.tx_broadcast, 1)
+                bump(&c.tx_broadcast, pkts)
             } else if dst0 & 1 == 1 {
-                bump(&c.tx_multicast, 1)
+                bump(&c.tx_multicast, pkts)
             } else {
-                bump(&c.tx_unicast, 1)
+                bump(&c.tx_unicast, pkts)
             }
         }
     }

@@ -1,7 +1,12 @@
 //! Workers: each owns a graph instance, a buffer pool, counters and a set of ports to poll.
-//! A worker thread loops poll → run graph → transmit; when idle it backs off (sleeping up to
-//! a millisecond) so a small machine keeps cycles for the management plane. The dataplane
-//! can also drive one worker synchronously (tests, benchmarks).
+//! A worker thread loops poll → run graph → transmit. When idle it parks: in `poll(2)` on
+//! its ports' descriptors (every port has one: kernel sockets, TAP devices, the eventfd of
+//! a `pg` port), waking when a frame arrives and at least every [`IDLE_WAKE_MS`] for link
+//! checks and table aging, so an idle dataplane costs nothing. Ports without a descriptor
+//! (DPDK) are polled with a backoff of up to a millisecond. Before a burst leaves by a port
+//! that takes no offloads, super-frames are segmented and pending checksums completed
+//! ([`crate::offload::prepare_tx`]). The dataplane can also drive one worker synchronously
+//! (tests, benchmarks).
 //!
 //! Worker `id` of `of` polls the ports whose index is `id` modulo `of`. It takes the
 //! published [`PortTable`] at the start of every poll, so ports created or deleted on
@@ -25,6 +30,8 @@ pub const POOL_MAX: usize = 65_536;
 
 /// Interval of table sweeps and link checks run by the maintenance worker.
 const MAINTENANCE_NS: u64 = 100_000_000;
+/// Longest an idle worker sleeps.
+pub const IDLE_WAKE_MS: i32 = 100;
 
 /// One worker.
 pub struct Worker {
@@ -38,6 +45,8 @@ pub struct Worker {
     mine: Vec<usize>,
     tx: Vec<Vec<Packet>>,
     rx: Vec<Packet>,
+    /// Scratch for segmentation before a transmit.
+    seg: Vec<Packet>,
     trace: Vec<TraceLine>,
     port_input: u16,
     maintenance: bool,
@@ -78,6 +87,7 @@ impl Worker {
             mine: Vec::new(),
             tx: Vec::new(),
             rx: Vec::with_capacity(VECTOR_SIZE),
+            seg: Vec::new(),
             trace: Vec::new(),
             port_input,
             maintenance,
@@ -170,11 +180,17 @@ impl Worker {
                 self.pool.free_all(q);
                 continue;
             };
-            let r = {
+            let unsegmented = if slot.offloads {
+                0
+            } else {
+                crate::offload::prepare_tx(q, &mut self.pool, &mut self.seg)
+            };
+            let mut r = {
                 let mut port = slot.port.lock().unwrap_or_else(|e| e.into_inner());
                 port.tx_burst(q, &mut self.pool)
             };
             self.pool.free_all(q);
+            r.dropped += unsegmented;
             if r.dropped > 0
                 && let Some(c) = self.stats.ifs.get(pi)
             {
@@ -184,10 +200,11 @@ impl Worker {
         self.sh.trace.append(&mut self.trace);
     }
 
-    fn poll_fds(&self) -> Vec<i32> {
+    /// The descriptors of this worker's ports, if every one of them has one.
+    fn poll_fds(&self) -> Option<Vec<i32>> {
         self.mine
             .iter()
-            .filter_map(|&p| {
+            .map(|&p| {
                 self.ports
                     .get(p)?
                     .port
@@ -198,7 +215,21 @@ impl Worker {
             .collect()
     }
 
-    /// Runs until `stop` is set, backing off when idle.
+    /// Sleeps until a port has something, or [`IDLE_WAKE_MS`] pass. A port whose
+    /// descriptor reports an error (its host interface went away) has it cleared, so the
+    /// next wait sleeps again.
+    fn park(&self, fds: &[i32]) {
+        for at in crate::port::sys::wait_readable(fds, IDLE_WAKE_MS) {
+            if let Some(slot) = self.mine.get(at).and_then(|&p| self.ports.get(p)) {
+                slot.port
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clear_error();
+            }
+        }
+    }
+
+    /// Runs until `stop` is set, parking when idle.
     pub fn run(mut self, stop: Arc<AtomicBool>) {
         let mut idle: u32 = 0;
         while !stop.load(Ordering::Relaxed) {
@@ -213,14 +244,12 @@ impl Worker {
             }
             idle = idle.saturating_add(1);
             if idle > 64 {
-                // Ports with a descriptor wake us as soon as a frame arrives; in-memory ports
-                // are polled at least every millisecond.
-                let fds = self.poll_fds();
-                if !fds.is_empty() && fds.len() == self.mine.len() {
-                    crate::port::sys::wait_readable(&fds, 1);
-                } else {
-                    let us = (1u64 << ((idle - 64) / 16).min(10)).min(1000);
-                    std::thread::sleep(Duration::from_micros(us));
+                match self.poll_fds() {
+                    Some(fds) => self.park(&fds),
+                    None => {
+                        let us = (1u64 << ((idle - 64) / 16).min(10)).min(1000);
+                        std::thread::sleep(Duration::from_micros(us));
+                    }
                 }
             } else {
                 std::thread::yield_now();

@@ -105,9 +105,15 @@ impl Node for AclNode {
             }
             let d = p.data();
             let l3 = ip_offset(p, self.l2);
+            // A super-frame counts as the segments it stands for, headers repeated.
+            let (packets, wire_bytes) = crate::offload::wire(p);
+            let extra = (wire_bytes as usize).saturating_sub(d.len());
             let octets = match l3 {
-                Some(o) => ip_len(d.get(o..).unwrap_or_default()),
-                None => d.len(),
+                Some(o) => {
+                    ip_len(d.get(o..).unwrap_or_default())
+                        + extra.saturating_sub((packets as usize - 1) * o)
+                }
+                None => d.len() + extra,
             };
             let flow = match l3 {
                 Some(l3) => match flow_of(&d[l3..]) {
@@ -129,7 +135,7 @@ impl Node for AclNode {
                 src: Mac::from_slice(&d[6..12]),
                 ethertype,
             };
-            let verdict = acl.eval_frame(&l2, flow.as_ref(), octets);
+            let verdict = acl.eval_frame(&l2, flow.as_ref(), (packets, octets));
             if p.meta.trace != 0 {
                 let name = self.name;
                 cx.trace(p, name, || {
@@ -236,8 +242,10 @@ impl Node for ConntrackNode {
 }
 
 /// Rewrites source (`src == true`) or destination address and port of the IPv4 packet at
-/// the start of `ip`, updating IP and L4 checksums incrementally.
-pub fn nat_rewrite(ip: &mut [u8], src: bool, addr: Ipv4Addr, port: Option<u16>) {
+/// the start of `ip`, updating IP and L4 checksums incrementally. With `pending` (the
+/// packet's transport checksum is left to the egress, `Meta::csum_partial`), the
+/// transport checksum field holds the pseudo-header sum: it is recomputed instead.
+pub fn nat_rewrite(ip: &mut [u8], src: bool, addr: Ipv4Addr, port: Option<u16>, pending: bool) {
     let hl = ((ip[0] & 0x0f) as usize) * 4;
     let at = if src { 12 } else { 16 };
     let old = u32::from_be_bytes([ip[at], ip[at + 1], ip[at + 2], ip[at + 3]]);
@@ -256,6 +264,13 @@ pub fn nat_rewrite(ip: &mut [u8], src: bool, addr: Ipv4Addr, port: Option<u16>) 
         PROTO_ICMP if l4.len() >= 8 => (2, 4, false),
         _ => return,
     };
+    if pending && pseudo {
+        if let Some(np) = port {
+            l4[port_at..port_at + 2].copy_from_slice(&np.to_be_bytes());
+        }
+        crate::offload::refresh_pseudo_ip(ip);
+        return;
+    }
     let mut c = u16::from_be_bytes([l4[csum_at], l4[csum_at + 1]]);
     let udp_zero = proto == PROTO_UDP && c == 0;
     if pseudo {
@@ -393,10 +408,11 @@ impl Node for Nat44Out2In {
             let p = &mut v.pkts[i];
             let l3 = p.meta.l3 as usize;
             let rx = p.meta.rx_if;
+            let pending = p.meta.csum_partial;
             let ip = &mut p.data_mut()[l3..];
             let dst = Ipv4Addr::new(ip[16], ip[17], ip[18], ip[19]);
             if let Some(local) = cx.t.nat.e2l.get(&dst) {
-                nat_rewrite(ip, false, *local, None);
+                nat_rewrite(ip, false, *local, None, pending);
                 // An ICMP error quoting a packet the mapping sent out: quote it as sent inside.
                 if let Some((qo, q)) = icmp_error_quote(ip)
                     && q.src == IpAddr::V4(dst)
@@ -414,7 +430,7 @@ impl Node for Nat44Out2In {
                 // with the quoted packet translated back as the inside host sent it.
                 let (a, port) = s.inside;
                 nat_rewrite_quoted(&mut ip[qo..], true, a, Some(port));
-                nat_rewrite(ip, false, a, None);
+                nat_rewrite(ip, false, a, None, pending);
                 fix_icmp4_checksum(ip);
                 p.meta.natted = true;
                 if p.meta.trace != 0 {
@@ -426,7 +442,7 @@ impl Node for Nat44Out2In {
                 && let Some(s) = cx.sh.nat.lookup_out2in(&k, cx.now, &cx.t.limits)
             {
                 s.touch(flags, true, cx.now);
-                nat_rewrite(ip, false, s.inside.0, Some(s.inside.1));
+                nat_rewrite(ip, false, s.inside.0, Some(s.inside.1), pending);
                 p.meta.natted = true;
                 if p.meta.trace != 0 {
                     let (a, port) = s.inside;
@@ -469,10 +485,11 @@ impl Node for Nat44In2Out {
                 continue;
             }
             let l3 = p.meta.l3 as usize;
+            let pending = p.meta.csum_partial;
             let ip = &mut p.data_mut()[l3..];
             let src = Ipv4Addr::new(ip[12], ip[13], ip[14], ip[15]);
             if let Some(ext) = cx.t.nat.l2e.get(&src) {
-                nat_rewrite(ip, true, *ext, None);
+                nat_rewrite(ip, true, *ext, None, pending);
                 if let Some((qo, q)) = icmp_error_quote(ip)
                     && q.dst == IpAddr::V4(src)
                 {
@@ -492,7 +509,7 @@ impl Node for Nat44In2Out {
                 {
                     let (a, port) = s.outside;
                     nat_rewrite_quoted(&mut ip[qo..], false, a, Some(port));
-                    nat_rewrite(ip, true, a, None);
+                    nat_rewrite(ip, true, a, None, pending);
                     fix_icmp4_checksum(ip);
                     p.meta.natted = true;
                     v.arc_next(cx, i, ARC_IP4_OUTPUT, tx);
@@ -521,7 +538,7 @@ impl Node for Nat44In2Out {
                 }
             };
             s.touch(flags, false, cx.now);
-            nat_rewrite(ip, true, s.outside.0, Some(s.outside.1));
+            nat_rewrite(ip, true, s.outside.0, Some(s.outside.1), pending);
             p.meta.natted = true;
             if p.meta.trace != 0 {
                 let (a, port) = s.outside;
@@ -557,6 +574,7 @@ mod tests {
                 true,
                 "198.51.100.7".parse().unwrap(),
                 Some(40000),
+                false,
             );
             let mut g = f.clone();
             fix_ipv4_checksum(&mut g[14..]);

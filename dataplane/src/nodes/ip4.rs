@@ -299,6 +299,7 @@ impl Node for Ip4Rewrite {
             };
             let l3 = p.meta.l3 as usize;
             let local = p.meta.local_origin;
+            let seg = (p.meta.gso_size != 0).then(|| crate::offload::wire_l3_len(p, l3));
             let d = p.data_mut();
             let ip = &mut d[l3..];
             if !local && ip[8] <= 1 {
@@ -310,8 +311,9 @@ impl Node for Ip4Rewrite {
             // (RFC 1191), quoting the packet as it was sent (checked before the TTL
             // changes); without, `interface-output` hands it to `ip4-frag` at the end of the
             // output arc (after NAT and output ACLs have seen the whole datagram).
-            let total = u16::from_be_bytes([ip[2], ip[3]]);
-            if total > ifx.mtu && ip[6] & 0x40 != 0 {
+            // A super-frame: its segments must fit (it is never fragmented).
+            let total = seg.map_or(u16::from_be_bytes([ip[2], ip[3]]) as usize, |s| s);
+            if total > ifx.mtu as usize && (ip[6] & 0x40 != 0 || seg.is_some()) {
                 if local {
                     v.drop(i, 1);
                 } else {

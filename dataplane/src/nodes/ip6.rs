@@ -338,6 +338,7 @@ impl Node for Ip6Rewrite {
             };
             let l3 = p.meta.l3 as usize;
             let local = p.meta.local_origin;
+            let seg = (p.meta.gso_size != 0).then(|| crate::offload::wire_l3_len(p, l3));
             let ip = &mut p.data_mut()[l3..];
             if !local && ip[7] <= 1 {
                 p.meta.icmp = icmp_code(ICMP6_TIME_EXCEEDED, 0, 0);
@@ -345,7 +346,8 @@ impl Node for Ip6Rewrite {
                 continue;
             }
             // Checked before the hop limit changes, so the error quotes the packet as sent.
-            let len = IPV6_LEN + u16::from_be_bytes([ip[4], ip[5]]) as usize;
+            // A super-frame: its segments must fit.
+            let len = seg.unwrap_or(IPV6_LEN + u16::from_be_bytes([ip[4], ip[5]]) as usize);
             if len > ifx.mtu as usize {
                 p.meta.icmp = icmp_code(ICMP6_PACKET_TOO_BIG, 0, ifx.mtu);
                 v.next(i, 1);

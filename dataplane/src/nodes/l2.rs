@@ -92,7 +92,8 @@ impl Node for EthernetInput {
                 continue;
             }
             let bcast = d[0..6] == [0xff; 6];
-            cx.stats.rx(rx, d.len(), d[0], bcast);
+            let w = crate::offload::wire(p);
+            cx.stats.rx(rx, w, d[0], bcast);
             if !ifx.admin_up {
                 v.drop(i, E_DOWN);
                 continue;
@@ -110,7 +111,7 @@ impl Node for EthernetInput {
                     p.remove_gap(12, 4);
                     p.meta.rx_if = sub.index;
                     let d = p.data();
-                    cx.stats.rx(sub.index, d.len(), d[0], bcast);
+                    cx.stats.rx(sub.index, crate::offload::wire(p), d[0], bcast);
                     if !sub.admin_up {
                         v.drop(i, E_DOWN);
                         continue;
@@ -384,7 +385,7 @@ impl Node for InterfaceOutput {
                         v.drop(i, 0);
                         continue;
                     }
-                    if p.len() > ifx.mtu as usize + 14 && fragmentable(p) {
+                    if frame_len(p) > ifx.mtu as usize + 14 && fragmentable(p) {
                         v.next(i, 2);
                         continue;
                     }
@@ -422,7 +423,7 @@ impl Node for InterfaceOutput {
                     tag = cx.t.bd(b).and_then(|b| b.vlan);
                 }
             }
-            if p.len() > ifx.mtu as usize + 14 {
+            if frame_len(p) > ifx.mtu as usize + 14 {
                 if fragmentable(p) {
                     v.next(i, 2);
                     continue;
@@ -444,12 +445,23 @@ impl Node for InterfaceOutput {
             }
             let d = p.data();
             let bcast = d[0..6] == [0xff; 6];
-            cx.stats.tx(tx, d.len(), d[0], bcast);
+            let w = crate::offload::wire(p);
+            cx.stats.tx(tx, w, d[0], bcast);
             if let Some(x) = parent {
-                cx.stats.tx(x.index, d.len(), d[0], bcast);
+                cx.stats.tx(x.index, w, d[0], bcast);
             }
             v.next(i, 0);
         }
+    }
+}
+
+/// The longest frame `p` puts on the wire: itself, or for a super-frame its headers and
+/// one segment (MTU checks use the segment size).
+fn frame_len(p: &crate::buffer::Packet) -> usize {
+    if p.meta.gso_size == 0 {
+        p.len()
+    } else {
+        crate::offload::wire_l3_len(p, 0)
     }
 }
 
@@ -458,6 +470,7 @@ impl Node for InterfaceOutput {
 fn fragmentable(p: &crate::buffer::Packet) -> bool {
     let d = p.data();
     p.meta.bd == 0
+        && p.meta.gso_size == 0
         && p.meta.l3 == 14
         && d.len() > 20
         && be16(d, 12) == ETH_P_IPV4

@@ -45,6 +45,20 @@ pub trait Port: Send {
     fn poll_fd(&self) -> Option<i32> {
         None
     }
+    /// True if the port takes TSO/GSO super-frames and pending transport checksums as they
+    /// are (the kernel's virtio-net header); otherwise the worker segments and completes
+    /// them in software before [`Port::tx_burst`] (see [`crate::offload`]).
+    fn offloads(&self) -> bool {
+        false
+    }
+    /// Called by the maintenance worker about ten times a second, before
+    /// [`Port::link_up`]: a port on a host interface notices here that the interface was
+    /// deleted (it reports link down) or re-created under the same name (it re-attaches to
+    /// it, taking its new MAC).
+    fn maintain(&mut self) {}
+    /// The poll descriptor reported an error condition: clear it (so idle waiting does not
+    /// spin) and note what it means.
+    fn clear_error(&mut self) {}
     /// The host (Linux) interface the port is attached to, if it has one.
     fn host_interface(&self) -> Option<&str> {
         None

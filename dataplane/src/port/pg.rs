@@ -1,10 +1,13 @@
 //! `pg`: an in-memory port. Tests push frames into its receive side and read what the
 //! dataplane transmitted; benchmarks replay a stream of template frames and count output
-//! without storing it. The test side holds a [`PgHandle`].
+//! without storing it. The test side holds a [`PgHandle`]. An eventfd becomes readable
+//! whenever the handle gives the port something to receive, so an idle worker sleeps on it
+//! like on a kernel socket.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use super::sys::EventFd;
 use super::{Port, TxResult};
 use crate::buffer::{BufPool, Packet};
 use crate::types::Mac;
@@ -27,23 +30,27 @@ struct Inner {
 pub struct PgPort {
     mac: Mac,
     inner: Arc<Mutex<Inner>>,
+    wake: Option<Arc<EventFd>>,
 }
 
 /// The test side of a pg port.
 #[derive(Debug, Clone)]
 pub struct PgHandle {
     inner: Arc<Mutex<Inner>>,
+    wake: Option<Arc<EventFd>>,
 }
 
 /// Creates a pg port and its handle.
 pub fn pg(mac: Mac) -> (PgPort, PgHandle) {
     let inner = Arc::new(Mutex::new(Inner::default()));
+    let wake = EventFd::new().ok().map(Arc::new);
     (
         PgPort {
             mac,
             inner: inner.clone(),
+            wake: wake.clone(),
         },
-        PgHandle { inner },
+        PgHandle { inner, wake },
     )
 }
 
@@ -55,6 +62,13 @@ impl PgHandle {
     /// Queues a frame for the dataplane to receive.
     pub fn send(&self, frame: &[u8]) {
         lock(&self.inner).rx.push_back(frame.to_vec());
+        self.wake();
+    }
+
+    fn wake(&self) {
+        if let Some(w) = &self.wake {
+            w.signal();
+        }
     }
 
     /// Takes every frame the dataplane transmitted so far.
@@ -65,6 +79,7 @@ impl PgHandle {
     /// Sets the link state the port reports.
     pub fn set_link(&self, up: bool) {
         lock(&self.inner).link_down = !up;
+        self.wake();
     }
 
     /// Replays `frames` round-robin, `count` frames in all (`u64::MAX`: forever).
@@ -73,6 +88,8 @@ impl PgHandle {
         g.stream = frames;
         g.stream_left = count;
         g.stream_pos = 0;
+        drop(g);
+        self.wake();
     }
 
     /// Replays the frames of the last [`PgHandle::stream`] again, `count` frames in all.
@@ -80,6 +97,8 @@ impl PgHandle {
         let mut g = lock(&self.inner);
         g.stream_left = count;
         g.stream_pos = 0;
+        drop(g);
+        self.wake();
     }
 
     /// Stops storing transmitted frames; only count them.
@@ -121,6 +140,9 @@ impl Port for PgPort {
     fn rx_burst(&mut self, pool: &mut BufPool, out: &mut Vec<Packet>, max: usize) -> usize {
         let mut g = lock(&self.inner);
         if g.link_down {
+            if let Some(w) = &self.wake {
+                w.drain();
+            }
             return 0;
         }
         let mut n = 0;
@@ -142,7 +164,15 @@ impl Port for PgPort {
             }
             n += 1;
         }
+        let idle = g.rx.is_empty() && (g.stream_left == 0 || g.stream.is_empty());
+        if idle && let Some(w) = &self.wake {
+            w.drain();
+        }
         n
+    }
+
+    fn poll_fd(&self) -> Option<i32> {
+        self.wake.as_ref().map(|w| w.raw())
     }
 
     fn tx_burst(&mut self, pkts: &mut Vec<Packet>, pool: &mut BufPool) -> TxResult {

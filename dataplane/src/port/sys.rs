@@ -49,6 +49,17 @@ pub fn ifreq_ioctl(fd: &OwnedFd, req: libc::c_ulong, r: &mut IfReq) -> io::Resul
     }
 }
 
+/// An ioctl whose argument is a plain integer.
+pub fn ioctl_arg(fd: &OwnedFd, req: libc::c_ulong, arg: libc::c_ulong) -> io::Result<()> {
+    // SAFETY: the requests used with this (TUNSETOFFLOAD) take their argument by value.
+    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), req as _, arg) };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
 /// Interface index of `name`, asked through `fd` (so in `fd`'s network namespace).
 pub fn if_index(fd: &OwnedFd, name: &str) -> io::Result<i32> {
     let mut r = IfReq::new(name)?;
@@ -232,6 +243,109 @@ pub fn write(fd: &OwnedFd, buf: &[u8]) -> io::Result<usize> {
     }
 }
 
+/// Writes `a` then `b` in one `writev` (one frame to a TAP device).
+pub fn write2(fd: &OwnedFd, a: &[u8], b: &[u8]) -> io::Result<usize> {
+    let iov = [
+        libc::iovec {
+            iov_base: a.as_ptr() as *mut libc::c_void,
+            iov_len: a.len(),
+        },
+        libc::iovec {
+            iov_base: b.as_ptr() as *mut libc::c_void,
+            iov_len: b.len(),
+        },
+    ];
+    // SAFETY: both pieces are valid for reads of their lengths for the duration of the call.
+    let n = unsafe { libc::writev(fd.as_raw_fd(), iov.as_ptr(), iov.len() as i32) };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+/// Sends `a` then `b` as one datagram (`sendmsg` with two pieces), without blocking.
+pub fn send2(fd: &OwnedFd, a: &[u8], b: &[u8]) -> io::Result<usize> {
+    let mut iov = [
+        libc::iovec {
+            iov_base: a.as_ptr() as *mut libc::c_void,
+            iov_len: a.len(),
+        },
+        libc::iovec {
+            iov_base: b.as_ptr() as *mut libc::c_void,
+            iov_len: b.len(),
+        },
+    ];
+    // SAFETY: zeroed msghdr is valid (no name, no control); it points at `iov`, whose
+    // pieces are valid for reads of their lengths for the duration of the call.
+    let n = unsafe {
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = iov.as_mut_ptr();
+        msg.msg_iovlen = iov.len();
+        libc::sendmsg(fd.as_raw_fd(), &msg, libc::MSG_DONTWAIT)
+    };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+/// Reads and clears a socket's pending error (`SO_ERROR`); `Ok(0)` when there was none.
+pub fn take_socket_error(fd: &OwnedFd) -> io::Result<i32> {
+    let mut v: i32 = 0;
+    let mut len = std::mem::size_of::<i32>() as libc::socklen_t;
+    // SAFETY: `v` and `len` are valid for writes; SO_ERROR writes one int.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_ERROR,
+            &mut v as *mut i32 as *mut libc::c_void,
+            &mut len,
+        )
+    };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(v)
+    }
+}
+
+/// An eventfd: a descriptor another thread makes readable ([`EventFd::signal`]) to wake a
+/// worker waiting in [`wait_readable`].
+#[derive(Debug)]
+pub struct EventFd(OwnedFd);
+
+impl EventFd {
+    /// A new, non-blocking eventfd.
+    pub fn new() -> io::Result<EventFd> {
+        // SAFETY: plain syscall; on success we own the returned descriptor.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: fresh descriptor nobody else owns.
+        Ok(EventFd(unsafe { OwnedFd::from_raw_fd(fd) }))
+    }
+
+    /// Makes the descriptor readable.
+    pub fn signal(&self) {
+        let _ = write(&self.0, &1u64.to_ne_bytes());
+    }
+
+    /// Makes it unreadable again (after a wake-up).
+    pub fn drain(&self) {
+        let mut b = [0u8; 8];
+        let _ = read(&self.0, &mut b);
+    }
+
+    /// The descriptor, for polling.
+    pub fn raw(&self) -> i32 {
+        self.0.as_raw_fd()
+    }
+}
+
 /// Kicks the TX ring of a packet socket (`send` with no data).
 pub fn kick(fd: &OwnedFd) {
     // SAFETY: a zero-length send with a null buffer is the documented TX-ring flush.
@@ -262,27 +376,10 @@ pub fn in_netns<T: Send + 'static>(
         .map_err(|_| io::Error::other("namespace thread panicked"))?
 }
 
-const SIOCETHTOOL: libc::c_ulong = 0x8946;
-
-/// Turns the offloads that make the kernel hand over unsegmented or checksum-less frames
-/// (TX checksum, scatter-gather, TSO, GSO, GRO) on or off for `ifname` in the calling
-/// thread's namespace, with the legacy ethtool ioctls. Errors on individual features are
-/// ignored (not every driver supports every switch).
-pub fn set_offloads(ifname: &str, on: bool) -> io::Result<()> {
-    let fd = socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0)?;
-    // ETHTOOL_STXCSUM, _SSG, _STSO, _SGSO, _SGRO.
-    for cmd in [0x17u32, 0x19, 0x1f, 0x24, 0x2c] {
-        let mut val: [u32; 2] = [cmd, on as u32];
-        let mut r = IfReq::new(ifname)?;
-        let ptr = val.as_mut_ptr() as usize;
-        r.data[..8].copy_from_slice(&ptr.to_ne_bytes());
-        let _ = ifreq_ioctl(&fd, SIOCETHTOOL, &mut r);
-    }
-    Ok(())
-}
-
-/// Waits until one of `fds` is readable or `timeout_ms` passes.
-pub fn wait_readable(fds: &[i32], timeout_ms: i32) {
+/// Waits until one of `fds` is readable (or reports an error) or `timeout_ms` passes
+/// (-1: no limit). Returns the positions in `fds` whose descriptor reported an error or
+/// hang-up.
+pub fn wait_readable(fds: &[i32], timeout_ms: i32) -> Vec<usize> {
     let mut p: Vec<libc::pollfd> = fds
         .iter()
         .map(|&fd| libc::pollfd {
@@ -292,7 +389,13 @@ pub fn wait_readable(fds: &[i32], timeout_ms: i32) {
         })
         .collect();
     // SAFETY: `p` is a valid array of `p.len()` pollfd structs for the duration of the call.
-    unsafe {
-        libc::poll(p.as_mut_ptr(), p.len() as libc::nfds_t, timeout_ms);
+    let n = unsafe { libc::poll(p.as_mut_ptr(), p.len() as libc::nfds_t, timeout_ms) };
+    if n <= 0 {
+        return Vec::new();
     }
+    p.iter()
+        .enumerate()
+        .filter(|(_, x)| x.revents & (libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) != 0)
+        .map(|(i, _)| i)
+        .collect()
 }

@@ -47,22 +47,23 @@ impl Acl {
     /// first match (counted), or `None` when nothing matches (the caller denies).
     #[inline]
     pub fn eval(&self, l2: &L2Fields, flow: &Flow, octets: usize) -> Option<(usize, AclAction)> {
-        self.eval_frame(l2, Some(flow), octets)
+        self.eval_frame(l2, Some(flow), (1, octets))
     }
 
     /// Evaluates the rules for a frame that may not carry IP (`flow` is `None`): then only
     /// rules without L3/L4 fields can match. `octets` is what the match counts: the IP
-    /// packet's length for an IP packet, the frame's otherwise.
+    /// packet's length for an IP packet, the frame's otherwise; `packets` how many packets
+    /// it stands for on the wire (a super-frame: its segments).
     #[inline]
     pub fn eval_frame(
         &self,
         l2: &L2Fields,
         flow: Option<&Flow>,
-        octets: usize,
+        (packets, octets): (u64, usize),
     ) -> Option<(usize, AclAction)> {
         for (i, r) in self.config.rules.iter().enumerate() {
             if matches(r, l2, flow) {
-                self.hits[i].fetch_add(1, Ordering::Relaxed);
+                self.hits[i].fetch_add(packets, Ordering::Relaxed);
                 self.octets[i].fetch_add(octets as u64, Ordering::Relaxed);
                 return Some((i, r.action));
             }
