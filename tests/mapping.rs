@@ -24,7 +24,7 @@ mod common;
 use common::{BIN, free_port};
 
 // The dataplane's own namespace helpers: uniquely named namespaces removed on drop, veth
-// wiring with offloads off, ICMP echo from inside a namespace.
+// wiring with the kernel's default offloads, ICMP echo from inside a namespace.
 #[path = "../dataplane/tests/common/ns.rs"]
 #[allow(dead_code)]
 mod ns;

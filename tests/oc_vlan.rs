@@ -16,7 +16,7 @@ mod common;
 use common::{Daemon, Options};
 
 // The dataplane's namespace helpers: uniquely named namespaces removed on drop (also when
-// the test fails), veth wiring with offloads off, ICMP echo from inside a namespace.
+// the test fails), veth wiring with the kernel's default offloads, ICMP echo from inside a namespace.
 #[path = "../dataplane/tests/common/ns.rs"]
 #[allow(dead_code)]
 mod ns;

@@ -202,6 +202,7 @@ impl Shared {
         let ports = self.ports.load();
         let mut link_of: Vec<Option<bool>> = vec![None; ports.len()];
         let mut mac_changed = false;
+        let mut went_down = std::collections::BTreeSet::new();
         let mut oper = self.oper.lock().unwrap_or_else(|e| e.into_inner());
         for i in t.ifs.iter().flatten() {
             let link = match i.kind {
@@ -241,6 +242,9 @@ impl Shared {
             };
             if was != Some(now_up) {
                 oper[ix] = Some((i.name.clone(), now_up));
+                if was == Some(true) {
+                    went_down.insert(i.index);
+                }
                 if was.is_none() && !now_up {
                     continue;
                 }
@@ -256,6 +260,12 @@ impl Shared {
             }
         }
         drop(oper);
+        // What was learned behind a link that went down is stale (the peer may come back
+        // as another host, as a re-created pod does): forget it, as a router does.
+        if !went_down.is_empty() {
+            self.neigh.flush_interfaces(&went_down);
+            self.l2.flush_interfaces(&went_down);
+        }
         if mac_changed && let Some(hook) = self.on_mac_change.get() {
             (hook.0)();
         }

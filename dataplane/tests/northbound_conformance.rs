@@ -284,6 +284,15 @@ fn ietf_interfaces() {
     run("ietf-interfaces");
 }
 
+// Input: RFC 8344 router interfaces with ietf-ip `forwarding` true, then IPv4 forwarding
+// false on eth0 and IPv6 false on eth1, then eth0's leaf removed. Output: SetInterface
+// with forward_v4/forward_v6 following the leaves (true where absent: nectar's deviation
+// makes it the default); `forwarding` in the operational state of each family shown.
+#[test]
+fn ietf_forwarding() {
+    run("ietf-forwarding");
+}
+
 // Input: a commit naming a port that does not exist, then a valid one.
 // Output: the first is refused with the list of ports and changes nothing.
 #[test]

@@ -211,6 +211,11 @@ pub struct InterfaceConfig {
     pub acl_out: Option<String>,
     /// NAT44 role.
     pub nat: NatRole,
+    /// Transit IPv4 packets received on the interface are routed (ietf-ip `forwarding`);
+    /// false makes it a host interface: they are dropped, the box's own addresses answer.
+    pub forward_v4: bool,
+    /// The same for IPv6.
+    pub forward_v6: bool,
 }
 
 impl Default for InterfaceConfig {
@@ -224,6 +229,8 @@ impl Default for InterfaceConfig {
             acl_in: None,
             acl_out: None,
             nat: NatRole::None,
+            forward_v4: true,
+            forward_v6: true,
         }
     }
 }

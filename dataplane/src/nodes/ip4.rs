@@ -137,6 +137,7 @@ impl Node for Ip4Lookup {
                 "blackhole",
                 "multicast not supported",
                 "link-layer broadcast not routed",
+                "forwarding disabled on the input interface",
             ],
         }
     }
@@ -159,9 +160,13 @@ impl Node for Ip4Lookup {
             // RFC 1812 5.3.4: a packet that came as a link-layer broadcast or multicast is
             // not forwarded (only delivered locally).
             let l2_group = !p.meta.local_origin && p.data()[0] & 1 != 0;
+            // ietf-ip forwarding false: a host interface, transit is not routed.
+            let host_if =
+                !p.meta.local_origin && cx.t.iface(p.meta.rx_if).is_some_and(|f| !f.forward_v4);
             match adj {
                 Some(Adj::Local) => v.next(i, 0),
                 _ if l2_group => v.drop(i, 3),
+                _ if host_if => v.drop(i, 4),
                 Some(Adj::Glean { ifidx }) => {
                     p.meta.tx_if = *ifidx;
                     p.meta.nh_v4 = u32::from(dst);

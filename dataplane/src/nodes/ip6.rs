@@ -110,6 +110,7 @@ impl Node for Ip6Lookup {
                 "multicast not for us",
                 "link-local not routed",
                 "link-layer multicast not routed",
+                "forwarding disabled on the input interface",
             ],
         }
     }
@@ -145,9 +146,11 @@ impl Node for Ip6Lookup {
                 continue;
             }
             let l2_group = !p.meta.local_origin && p.data()[0] & 1 != 0;
+            let host_if = !p.meta.local_origin && rx_if.is_some_and(|f| !f.forward_v6);
             match cx.t.fib(p.meta.vrf).and_then(|f| f.lookup(IpAddr::V6(dst))) {
                 Some(Adj::Local) => v.next(i, 0),
                 _ if l2_group => v.drop(i, 4),
+                _ if host_if => v.drop(i, 5),
                 Some(Adj::Glean { ifidx }) => {
                     p.meta.tx_if = *ifidx;
                     p.meta.nh_v6 = dst.octets();

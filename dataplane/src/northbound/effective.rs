@@ -497,6 +497,14 @@ impl Effective {
             Prop::Mtu(m) => Some(m),
             _ => None,
         })?;
+        let forward4 = single(facts, "IPv4 forwarding", &obj, |p| match p {
+            Prop::Forwarding(false, f) => Some(f),
+            _ => None,
+        })?;
+        let forward6 = single(facts, "IPv6 forwarding", &obj, |p| match p {
+            Prop::Forwarding(true, f) => Some(f),
+            _ => None,
+        })?;
         let mac = single(facts, "the MAC address", &obj, |p| match p {
             Prop::Mac(m) => Some(m),
             _ => None,
@@ -561,6 +569,8 @@ impl Effective {
             acl_in,
             acl_out,
             nat: nat.unwrap_or(NatRole::None),
+            forward_v4: forward4.unwrap_or(true),
+            forward_v6: forward6.unwrap_or(true),
         };
         Ok(Some(IfEff {
             cfg,

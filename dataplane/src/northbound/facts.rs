@@ -76,6 +76,9 @@ pub enum Prop {
     Enabled(bool),
     /// IP MTU.
     Mtu(u16),
+    /// ietf-ip `forwarding` of IPv4 (`false`) or IPv6 (`true`): whether transit packets
+    /// received on the interface are routed.
+    Forwarding(bool, bool),
     /// MAC address override.
     Mac(Mac),
     /// An address (several facts: one per address).

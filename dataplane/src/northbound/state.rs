@@ -162,6 +162,11 @@ pub fn ietf_interfaces(
             let fam4 = format!("{b}/ietf-ip:ipv4");
             if !i.v4.is_empty() {
                 set(out, &format!("{fam4}/mtu"), Some(&i.mtu.to_string()))?;
+                set(
+                    out,
+                    &format!("{fam4}/forwarding"),
+                    Some(if i.forward_v4 { "true" } else { "false" }),
+                )?;
             }
             for (a, len) in &i.v4 {
                 let ab = format!("{fam4}/address[ip='{a}']");
@@ -178,6 +183,11 @@ pub fn ietf_interfaces(
                     out,
                     &format!("{fam6}/mtu"),
                     Some(&i.mtu.max(1280).to_string()),
+                )?;
+                set(
+                    out,
+                    &format!("{fam6}/forwarding"),
+                    Some(if i.forward_v6 { "true" } else { "false" }),
                 )?;
             }
             for (a, len) in &i.v6 {

@@ -126,6 +126,10 @@ pub struct IfEntry {
     pub acl_out: Option<Arc<Acl>>,
     /// NAT role.
     pub nat: NatRole,
+    /// Transit IPv4 received here is routed (else dropped: a host interface).
+    pub forward_v4: bool,
+    /// Transit IPv6 received here is routed.
+    pub forward_v6: bool,
     /// For an 802.1Q sub-interface: its VLAN id (pushed on transmit; its `kind` is the
     /// parent's port).
     pub vlan: Option<u16>,
@@ -439,6 +443,8 @@ impl Tables {
                 acl_in: c.acl_in.as_ref().map(|n| acls[n].clone()),
                 acl_out: c.acl_out.as_ref().map(|n| acls[n].clone()),
                 nat: c.nat,
+                forward_v4: c.forward_v4,
+                forward_v6: c.forward_v6,
                 vlan,
                 parent,
                 subs: Vec::new(),

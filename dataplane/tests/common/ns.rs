@@ -208,8 +208,38 @@ pub fn ping(ns_path: &str, dst: Ipv4Addr, timeout: Duration) -> bool {
     false
 }
 
-/// Sends `len` bytes over TCP from namespace `client` to `server_addr` in namespace `server`;
-/// returns (bytes echoed back, the peer address the server saw).
+/// A checksum of a byte stream (64-bit FNV-1a), computed piece by piece.
+#[derive(Clone, Copy)]
+pub struct Sum(u64);
+
+impl Sum {
+    pub fn new() -> Sum {
+        Sum(0xcbf2_9ce4_8422_2325)
+    }
+    pub fn add(&mut self, b: &[u8]) {
+        for &x in b {
+            self.0 = (self.0 ^ x as u64).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+}
+
+/// The bytes [`tcp_transfer`] sends: not a short period, so a misplaced segment shows.
+pub fn pattern(len: usize) -> Vec<u8> {
+    let mut x: u32 = 0x1234_5678;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}
+
+/// Sends `len` bytes over TCP from namespace `client` to `server_addr` in namespace
+/// `server`, which echoes them back. The checksum of what the server received and of what
+/// came back must both equal the checksum of what was sent (end to end, both directions).
+/// Returns (bytes echoed back, the peer address the server saw).
 pub fn tcp_transfer(
     client: &str,
     server: &str,
@@ -223,16 +253,18 @@ pub fn tcp_transfer(
         let (mut s, peer) = listener.accept().unwrap();
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         let mut got = 0;
+        let mut sum = Sum::new();
         let mut buf = vec![0u8; 65536];
         while got < len {
-            let n = s.read(&mut buf).unwrap();
+            let n = s.read(&mut buf).expect("server read (stalled?)");
             if n == 0 {
                 break;
             }
+            sum.add(&buf[..n]);
             s.write_all(&buf[..n]).unwrap();
             got += n;
         }
-        peer
+        (peer, got, sum.0)
     });
     let mut c = None;
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -245,17 +277,24 @@ pub fn tcp_transfer(
     }
     let mut c = c.expect("TCP connect through the dataplane");
     c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+    let data = pattern(len);
+    let mut want = Sum::new();
+    want.add(&data);
     let writer = {
         let mut w = c.try_clone().unwrap();
-        let data = data.clone();
         std::thread::spawn(move || w.write_all(&data).unwrap())
     };
     let mut back = vec![0u8; len];
-    c.read_exact(&mut back).unwrap();
+    c.read_exact(&mut back)
+        .expect("the echo of the whole transfer (stalled?)");
     writer.join().unwrap();
-    assert_eq!(back, data, "payload intact");
-    (back.len(), srv.join().unwrap())
+    let mut got = Sum::new();
+    got.add(&back);
+    let (peer, server_got, server_sum) = srv.join().unwrap();
+    assert_eq!(server_got, len, "bytes the server received");
+    assert_eq!(server_sum, want.0, "checksum of what the server received");
+    assert_eq!(got.0, want.0, "checksum of what came back");
+    (back.len(), peer)
 }
 
 /// Ops that put `ports` (admin up) as access ports into a new bridge domain `bd`.

@@ -57,6 +57,14 @@ pub(super) fn interface(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError
             let p = format!("{base}/mtu");
             out.push(Fact::new(t.clone(), Prop::Mtu(mtu(&p, &m)?), p));
         }
+        // Default true (nectar-deviations); only an explicit false is a fact.
+        if let Some(f) = explicit(&ip, "forwarding") {
+            out.push(Fact::new(
+                t.clone(),
+                Prop::Forwarding(cname == "ipv6", f == "true"),
+                format!("{base}/forwarding"),
+            ));
+        }
         if leaf(&ip, "enabled").as_deref() == Some("false") {
             continue;
         }
