@@ -357,3 +357,80 @@ fn ports_created_on_demand_through_restconf_route_between_namespaces() {
         d.log()
     );
 }
+
+/// Runs `tests/netconf/router.py` (ncclient) inside namespace `ns` against the daemon:
+/// RFC 8344 router interfaces eth0 and eth1, eth0's IPv4 `forwarding` set to `fwd`.
+fn router_config_over_netconf(d: &common::Daemon, ns: &str, fwd: bool) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new("ip")
+        .args(["netns", "exec", ns])
+        .arg(root.join(".venv/bin/python"))
+        .arg(root.join("tests/netconf/router.py"))
+        .args(["127.0.0.1", &d.netconf.to_string(), &d.password()])
+        .arg(if fwd { "true" } else { "false" })
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}\n--- daemon log\n{}", d.log());
+}
+
+// Input: a daemon routing between two host namespaces on afpacket ports (kernel default
+// offloads); over NETCONF (ncclient, candidate + commit), the standard RFC 8344 router
+// configuration: each interface with an ietf-ip address and `<forwarding>true</forwarding>`;
+// then eth0's forwarding false; then true again.
+// Output: the configuration commits and h1 reaches h2 across the box and moves 16 MiB of
+// TCP; with forwarding false on eth0, transit from h1 stops while h1 still pings the box's
+// own address on eth0; true again, transit resumes.
+#[test]
+fn rfc8344_router_interfaces_with_forwarding_over_netconf() {
+    let Some(t) = ns::Topo::tagged("rf") else {
+        return;
+    };
+    t.wire("h1", "10.1.0.2/24", Some("10.1.0.1")).unwrap();
+    t.wire("h2", "10.2.0.2/24", Some("10.2.0.1")).unwrap();
+    let dp = t.ns("dp");
+    ns::ip(&["-n", &dp, "link", "set", "lo", "up"]).unwrap();
+    let d = common::Daemon::start(common::Options {
+        extra: format!(
+            "[dataplane]\nworkers = 1\n\
+             [[dataplane.ports]]\nname = \"eth0\"\ndriver = \"afpacket\"\nhost_interface = \"{}\"\n\
+             [[dataplane.ports]]\nname = \"eth1\"\ndriver = \"afpacket\"\nhost_interface = \"{}\"\n",
+            t.dev("dh1"),
+            t.dev("dh2")
+        ),
+        netns: Some(dp.clone()),
+        ..Default::default()
+    });
+    let h1 = t.path("h1");
+    let (gw, far) = (Ipv4Addr::new(10, 1, 0, 1), Ipv4Addr::new(10, 2, 0, 2));
+    router_config_over_netconf(&d, &dp, true);
+    assert!(
+        ns::ping(&h1, far, Duration::from_secs(10)),
+        "h1 -> h2 across the router\n{}",
+        d.log()
+    );
+    let (n, _) = ns::tcp_transfer(
+        &h1,
+        &t.path("h2"),
+        "10.2.0.2:5201".parse().unwrap(),
+        16 << 20,
+    );
+    assert_eq!(n, 16 << 20);
+
+    router_config_over_netconf(&d, &dp, false);
+    assert!(
+        ns::ping(&h1, gw, Duration::from_secs(5)),
+        "the box's own address still answers"
+    );
+    assert!(
+        !ns::ping(&h1, far, Duration::from_secs(2)),
+        "no transit from a host interface"
+    );
+
+    router_config_over_netconf(&d, &dp, true);
+    assert!(
+        ns::ping(&h1, far, Duration::from_secs(5)),
+        "transit again with forwarding true"
+    );
+}

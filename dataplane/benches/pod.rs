@@ -5,7 +5,8 @@
 //! the rate of 64-byte UDP datagrams received; a table with the ratios is printed.
 //!
 //! Needs root, iproute2 and iperf3 (scripts/setup installs them). Run:
-//! `cargo bench -p nectar-dataplane --bench pod` (`-- 10` for 10-second runs; default 5).
+//! `cargo bench -p nectar-dataplane --bench pod` (`-- 10` for 10-second runs; default 5;
+//! a word such as `-- 5 nectar` runs only the cases whose name contains it).
 
 #[path = "../tests/common/ns.rs"]
 #[allow(dead_code)]
@@ -192,13 +193,19 @@ fn main() {
         .skip(1)
         .find_map(|a| a.parse().ok())
         .unwrap_or(5);
-    let cases = [
+    let only: Option<String> = std::env::args()
+        .skip(1)
+        .find(|a| a.parse::<u32>().is_err() && !a.starts_with('-'));
+    let cases: Vec<Fwd> = [
         Fwd::KernelRouter,
         Fwd::NectarRouter,
         Fwd::KernelBridge,
         Fwd::NectarBridge,
         Fwd::NectarAclNat,
-    ];
+    ]
+    .into_iter()
+    .filter(|f| only.as_ref().is_none_or(|w| f.name().contains(w.as_str())))
+    .collect();
     let mut rows = Vec::new();
     for f in cases {
         let (t, dp, server) = setup(f);

@@ -32,6 +32,8 @@ pub const POOL_MAX: usize = 65_536;
 const MAINTENANCE_NS: u64 = 100_000_000;
 /// Longest an idle worker sleeps.
 pub const IDLE_WAKE_MS: i32 = 100;
+/// Empty polls (each followed by a yield) before an idle worker parks.
+const SPIN: u32 = 64;
 
 /// One worker.
 pub struct Worker {
@@ -243,11 +245,11 @@ impl Worker {
                 continue;
             }
             idle = idle.saturating_add(1);
-            if idle > 64 {
+            if idle > SPIN {
                 match self.poll_fds() {
                     Some(fds) => self.park(&fds),
                     None => {
-                        let us = (1u64 << ((idle - 64) / 16).min(10)).min(1000);
+                        let us = (1u64 << ((idle - SPIN) / 16).min(10)).min(1000);
                         std::thread::sleep(Duration::from_micros(us));
                     }
                 }
