@@ -499,6 +499,32 @@ pub fn prepare_tx(q: &mut Vec<Packet>, pool: &mut BufPool, scratch: &mut Vec<Pac
     dropped
 }
 
+/// Marks `p` as carrying a pending checksum (`csum_partial`) when its TCP or UDP checksum
+/// field holds exactly the pseudo-header sum, which is what a kernel sender with checksum
+/// offload leaves there, for ports that receive from a kernel interface without the
+/// virtio-net header (DPDK's net_af_packet and net_tap). A complete checksum that happens
+/// to equal it (about one in 65,536) is harmless: completing it gives the same value.
+pub fn detect_partial(p: &mut Packet) {
+    let d = p.data();
+    let Some(l) = layout(d) else { return };
+    let at = l.l4 + l.csum_offset();
+    let field = be16(d, at);
+    if l.proto == PROTO_UDP && field == 0 {
+        return;
+    }
+    let end = if l.v6 {
+        l.l3 + 40 + be16(d, l.l3 + 4) as usize
+    } else {
+        l.l3 + be16(d, l.l3 + 2) as usize
+    };
+    if end > d.len() || end < l.l4 {
+        return;
+    }
+    if field == !fold(pseudo(d, &l, end - l.l4)) {
+        p.meta.csum_partial = true;
+    }
+}
+
 /// Recomputes the pseudo-header sum a packet with a pending checksum (`csum_partial`)
 /// carries in its transport checksum field, after its addresses changed (NAT): such a
 /// field is not updated like a complete checksum, and port changes do not touch it.
@@ -702,6 +728,20 @@ mod tests {
             fix_l4_checksum(&mut copy[14..]);
             assert_eq!(copy, s.data());
         }
+    }
+
+    #[test]
+    fn a_pseudo_header_sum_in_the_checksum_is_recognised_as_pending() {
+        let f = tcp4_super(b"abc");
+        let mut pool = pool();
+        let mut p = pool.alloc_from(&f).unwrap();
+        detect_partial(&mut p);
+        assert!(p.meta.csum_partial);
+        let mut done = f.clone();
+        fix_l4_checksum(&mut done[14..]);
+        let mut q = pool.alloc_from(&done).unwrap();
+        detect_partial(&mut q);
+        assert!(!q.meta.csum_partial, "a complete checksum stays as it is");
     }
 
     #[test]

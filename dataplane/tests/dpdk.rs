@@ -35,9 +35,14 @@ fn open_in(ns_path: &str, kind: &str, args: String) -> DpdkPort {
         .unwrap_or_else(|e| panic!("opening a DPDK port: {e}"))
 }
 
-// Input: two namespaces in different subnets joined to the dataplane by veths whose
-// dataplane ends are DPDK net_af_packet ports; the dataplane routes between them. Output:
-// ping to the dataplane and across it works, and a 1 MB TCP transfer arrives intact.
+// Input: two namespaces in different subnets, joined to the dataplane by veths with the
+// kernel's default offloads: h1 on a nectar afpacket port, h2 on a DPDK net_af_packet port;
+// the dataplane routes between them. Output: ping to the dataplane and across it works,
+// and 16 MiB of TCP from h1 arrive intact in h2: h1's 64 KiB super-frames are segmented in
+// software for the DPDK port (which takes no offloads), and h2's acknowledgements, whose
+// checksums the kernel left pending, are recognised as such on the DPDK side. (DPDK's
+// net_af_packet PMD drops frames larger than an mbuf, so h2 itself does not send bulk
+// data through it: for veths nectar's own afpacket driver is the one to use.)
 #[test]
 fn dpdk_af_packet_ports_route_ping_and_tcp_between_namespaces() {
     let Some(t) = Topo::new() else { return };
@@ -45,9 +50,10 @@ fn dpdk_af_packet_ports_route_ping_and_tcp_between_namespaces() {
     t.wire("h2", "10.0.2.20/24", Some("10.0.2.1")).unwrap();
     eal();
     let dns = t.path("dp");
-    let p1 = open_in(&dns, "net_af_packet", format!("iface={}", t.dev("dh1")));
+    let p1 =
+        nectar_dataplane::port::afpacket::AfPacketPort::open_in_netns(&dns, &t.dev("dh1")).unwrap();
     let p2 = open_in(&dns, "net_af_packet", format!("iface={}", t.dev("dh2")));
-    assert_eq!(nectar_dataplane::port::Port::driver(&p1), "dpdk");
+    assert_eq!(nectar_dataplane::port::Port::driver(&p2), "dpdk");
     let dp = Dataplane::builder()
         .port("p1", p1)
         .port("p2", p2)
@@ -70,19 +76,18 @@ fn dpdk_af_packet_ports_route_ping_and_tcp_between_namespaces() {
         ping(&h1, "10.0.2.20".parse().unwrap(), Duration::from_secs(5)),
         "ping across the dataplane"
     );
-    let (n, peer) = tcp_transfer(
+    let n = tcp_send(
         &h1,
         &t.path("h2"),
         "10.0.2.20:5101".parse().unwrap(),
-        1 << 20,
+        16 << 20,
     );
-    assert_eq!(n, 1 << 20);
-    assert_eq!(peer.ip(), "10.0.1.10".parse::<std::net::IpAddr>().unwrap());
+    assert_eq!(n, 16 << 20);
     let s = dp.stats();
-    assert!(s.interface("p1").unwrap().rx_packets > 100);
-    assert!(s.interface("p2").unwrap().tx_packets > 100);
+    assert!(s.interface("p1").unwrap().rx_packets > 11_000);
+    assert!(s.interface("p2").unwrap().tx_packets > 11_000);
     assert!(
-        s.interface("p1").unwrap().oper_up,
+        s.interface("p2").unwrap().oper_up,
         "net_af_packet link is up"
     );
 }
@@ -258,6 +263,10 @@ fn dpdk_memif_exchanges_frames_with_another_process() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let said = pmd_guard.output();
+    // While the peer is there: once it goes, the memif link goes down and what was learned
+    // behind it is flushed.
+    let m0 = dp.interface_index("m0").unwrap();
+    let learned = dp.l2_entries();
     drop(pmd_guard);
     assert!(
         got.len() >= 20,
@@ -269,12 +278,8 @@ fn dpdk_memif_exchanges_frames_with_another_process() {
         assert_eq!(&f[6..12], &far.0);
         assert!(f.ends_with(b"nectar over memif"), "payload intact");
     }
-    let m0 = dp.interface_index("m0").unwrap();
     assert!(
-        dp.l2_entries()
-            .iter()
-            .any(|e| e.mac == far && e.ifidx == m0),
-        "far MAC learned behind the memif port: {:?}",
-        dp.l2_entries()
+        learned.iter().any(|e| e.mac == far && e.ifidx == m0),
+        "far MAC learned behind the memif port: {learned:?}"
     );
 }

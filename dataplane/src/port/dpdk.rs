@@ -380,6 +380,10 @@ impl Port for DpdkPort {
                         pool.free(p);
                     } else {
                         p.set_len(len as usize);
+                        // A PMD on a kernel interface (net_af_packet, net_tap) passes on
+                        // frames whose checksum the kernel left to the hardware without
+                        // saying so: recognise them.
+                        crate::offload::detect_partial(&mut p);
                         out.push(p);
                         n += 1;
                     }

@@ -297,6 +297,48 @@ pub fn tcp_transfer(
     (back.len(), peer)
 }
 
+/// Sends `len` bytes over TCP from namespace `client` to `server_addr` in namespace
+/// `server`, one way (the server only acknowledges); the checksum of what the server
+/// received must equal that of what was sent. Returns the bytes received.
+pub fn tcp_send(client: &str, server: &str, server_addr: SocketAddr, len: usize) -> usize {
+    let listener = in_netns(server, move || TcpListener::bind(server_addr))
+        .unwrap()
+        .unwrap();
+    let srv = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let (mut got, mut sum) = (0, Sum::new());
+        let mut buf = vec![0u8; 65536];
+        while got < len {
+            let n = s.read(&mut buf).expect("server read (stalled?)");
+            if n == 0 {
+                break;
+            }
+            sum.add(&buf[..n]);
+            got += n;
+        }
+        (got, sum.0)
+    });
+    let mut c = None;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while c.is_none() && Instant::now() < deadline {
+        c = in_netns(client, move || {
+            TcpStream::connect_timeout(&server_addr, Duration::from_secs(2))
+        })
+        .unwrap()
+        .ok();
+    }
+    let mut c = c.expect("TCP connect through the dataplane");
+    let data = pattern(len);
+    let mut want = Sum::new();
+    want.add(&data);
+    c.write_all(&data).unwrap();
+    let (got, sum) = srv.join().unwrap();
+    assert_eq!(got, len, "bytes the server received");
+    assert_eq!(sum, want.0, "checksum of what the server received");
+    got
+}
+
 /// Ops that put `ports` (admin up) as access ports into a new bridge domain `bd`.
 pub fn bridge_all(bd: &str, ports: &[&str]) -> Vec<Op> {
     let access = InterfaceConfig {
