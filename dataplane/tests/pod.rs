@@ -139,13 +139,16 @@ fn tcp_crosses_a_tap_port() {
     assert_eq!(peer.ip().to_string(), "10.0.5.10");
 }
 
-// Input: the routed topology with pings running from h1 to h2; h2's veth pair is deleted
-// and, a second later, created again with the same names and addresses (a new MAC).
-// Output: the port goes oper-down and comes back up on its own, with the new MAC (also on
-// its interface); pings and TCP resume; the worker stays nearly idle while the interface is
-// missing (no spinning on the dead socket).
+// Input: the routed topology with a UDP flow running from h1 to h2 (a datagram every
+// millisecond, numbered); h2's veth pair is deleted and, a second and a half later, created
+// again with the same names and addresses (a new MAC), as a pod restart does.
+// Output: the port goes oper-down and comes back up on its own within about a second, with
+// the new MAC (also on its interface); the flow resumes by itself, pings and TCP too; the
+// worker stays nearly idle while the interface is missing (no spinning on the dead socket).
 #[test]
 fn a_recreated_host_veth_is_reattached_and_traffic_resumes() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
     let Some(t) = Topo::tagged("ra") else { return };
     let dp = routed(&t);
     let events = dp.subscribe();
@@ -155,16 +158,66 @@ fn a_recreated_host_veth_is_reattached_and_traffic_resumes() {
         "10.0.2.20".parse().unwrap(),
         Duration::from_secs(5)
     ));
+    // The flow: h2 listens on every address (its interface goes and comes back).
+    let rx = in_netns(&t.path("h2"), || std::net::UdpSocket::bind("0.0.0.0:7100"))
+        .unwrap()
+        .unwrap();
+    rx.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let tx = in_netns(&h1, || std::net::UdpSocket::bind("10.0.1.10:0"))
+        .unwrap()
+        .unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let last_seen = Arc::new(AtomicU32::new(0));
+    let sender = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut n: u32 = 0;
+            while !stop.load(Ordering::Relaxed) {
+                n += 1;
+                let _ = tx.send_to(&n.to_be_bytes(), "10.0.2.20:7100");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        })
+    };
+    let receiver = {
+        let (stop, last_seen) = (stop.clone(), last_seen.clone());
+        std::thread::spawn(move || {
+            let mut b = [0u8; 16];
+            while !stop.load(Ordering::Relaxed) {
+                if let Ok(4) = rx.recv(&mut b) {
+                    last_seen.store(
+                        u32::from_be_bytes([b[0], b[1], b[2], b[3]]),
+                        Ordering::Relaxed,
+                    );
+                }
+            }
+        })
+    };
+    let wait_flow = |after: u32| {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while last_seen.load(Ordering::Relaxed) <= after {
+            assert!(
+                Instant::now() < deadline,
+                "the UDP flow does not get through"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        last_seen.load(Ordering::Relaxed)
+    };
+    let before = wait_flow(0);
     let old_mac = dp.port(1).unwrap().mac;
     let (dns, hns) = (t.ns("dp"), t.ns("h2"));
     let (d, h) = (t.dev("dh2"), t.dev("eh2"));
     ip(&["-n", &dns, "link", "del", &d]).unwrap();
+    let gone_at = last_seen.load(Ordering::Relaxed).max(before);
     assert!(
         wait_event(&events, "p2", false, Duration::from_secs(2)),
         "oper-status down while the host interface is gone"
     );
     assert!(!dp.port(1).unwrap().link_up);
-    // Idle and missing its interface, the worker sleeps.
+    // Missing its interface (the flow still arriving from h1 and dropped), the worker
+    // sleeps between datagrams.
     let (cpu0, _) = worker_usage();
     let w0 = Instant::now();
     std::thread::sleep(Duration::from_millis(1500));
@@ -193,6 +246,11 @@ fn a_recreated_host_veth_is_reattached_and_traffic_resumes() {
         "re-attached within about a second ({:?})",
         t0.elapsed()
     );
+    let resumed = wait_flow(gone_at + 500);
+    assert!(resumed > gone_at, "the flow resumed on its own");
+    stop.store(true, Ordering::Relaxed);
+    sender.join().unwrap();
+    receiver.join().unwrap();
     let new_mac = dp.port(1).unwrap().mac;
     assert_ne!(new_mac, old_mac, "the port took the new veth's MAC");
     let deadline = Instant::now() + Duration::from_secs(3);

@@ -316,9 +316,14 @@ impl Node for Ip4Rewrite {
             // (RFC 1191), quoting the packet as it was sent (checked before the TTL
             // changes); without, `interface-output` hands it to `ip4-frag` at the end of the
             // output arc (after NAT and output ACLs have seen the whole datagram).
-            // A super-frame: its segments must fit (it is never fragmented).
+            // A super-frame: its segments must fit (it is never fragmented; without DF it is
+            // dropped as too big, there being no datagram of that size to fragment).
             let total = seg.map_or(u16::from_be_bytes([ip[2], ip[3]]) as usize, |s| s);
-            if total > ifx.mtu as usize && (ip[6] & 0x40 != 0 || seg.is_some()) {
+            if total > ifx.mtu as usize && seg.is_some() && ip[6] & 0x40 == 0 {
+                v.drop(i, 1);
+                continue;
+            }
+            if total > ifx.mtu as usize && ip[6] & 0x40 != 0 {
                 if local {
                     v.drop(i, 1);
                 } else {
