@@ -10,11 +10,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use super::sys::EventFd;
 use super::{Port, TxResult};
 use crate::buffer::{BufPool, Packet};
+use crate::offload::{self, VnetHdr};
 use crate::types::Mac;
 
 #[derive(Debug, Default)]
 struct Inner {
-    rx: VecDeque<Vec<u8>>,
+    rx: VecDeque<(Vec<u8>, Option<VnetHdr>)>,
     tx: Vec<Vec<u8>>,
     link_down: bool,
     stream: Vec<Vec<u8>>,
@@ -61,7 +62,14 @@ fn lock(m: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
 impl PgHandle {
     /// Queues a frame for the dataplane to receive.
     pub fn send(&self, frame: &[u8]) {
-        lock(&self.inner).rx.push_back(frame.to_vec());
+        lock(&self.inner).rx.push_back((frame.to_vec(), None));
+        self.wake();
+    }
+
+    /// Queues a frame as a kernel interface with offloads hands it over: with its
+    /// virtio-net header (a super-frame, a pending checksum).
+    pub fn send_offloaded(&self, frame: &[u8], h: VnetHdr) {
+        lock(&self.inner).rx.push_back((frame.to_vec(), Some(h)));
         self.wake();
     }
 
@@ -147,8 +155,18 @@ impl Port for PgPort {
         }
         let mut n = 0;
         while n < max {
-            let Some(f) = g.rx.pop_front() else { break };
-            let Some(p) = pool.alloc_from(&f) else { break };
+            let Some((f, h)) = g.rx.pop_front() else {
+                break;
+            };
+            let Some(mut p) = pool.alloc_from(&f) else {
+                break;
+            };
+            if let Some(h) = h
+                && offload::from_vnet(&mut p, &h).is_err()
+            {
+                pool.free(p);
+                continue;
+            }
             out.push(p);
             n += 1;
         }
