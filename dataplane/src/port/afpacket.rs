@@ -7,10 +7,10 @@
 //! The interface keeps the kernel's default offloads: the socket speaks the virtio-net
 //! header (`PACKET_VNET_HDR`), so every frame comes with its segmentation and checksum
 //! state and leaves with it. Receive slots hold a whole 64 KiB super-frame (no frame is
-//! ever truncated); super-frames leave unsegmented through a second, send-only socket
-//! with a transmit ring of 64 KiB slots (the kernel maps ring pages into the frame rather
-//! than copying them), or with a plain `sendmsg` when that ring is full; a ring is flushed
-//! before the other one sends, so the order holds.
+//! ever truncated). Super-frames leave unsegmented through a second, send-only socket with
+//! one `sendmsg` each, after the ring is flushed, so the order holds. (A transmit ring with
+//! 64 KiB slots would cost one more copy: the kernel copies ring pages out of a frame it
+//! forwards to a veth peer, where `sendmsg` copies the buffer once.)
 //!
 //! Pods come and go: when the host interface is deleted the port reports link down (and
 //! its socket's error is cleared, so idle waiting does not spin); when an interface of the
@@ -60,11 +60,6 @@ const TX_BLOCK_SIZE: usize = 1 << 16;
 const TX_BLOCKS: usize = 16;
 const TX_FRAMES: usize = TX_BLOCK_SIZE / TX_FRAME_SIZE * TX_BLOCKS;
 const RX_RING_LEN: usize = RX_BLOCK_SIZE * RX_BLOCKS;
-/// Transmit slots of the send-only socket, for super-frames.
-const BIG_FRAME_SIZE: usize = RX_FRAME_SIZE;
-const BIG_BLOCK_SIZE: usize = RX_BLOCK_SIZE;
-const BIG_BLOCKS: usize = 2;
-const BIG_FRAMES: usize = BIG_BLOCK_SIZE / BIG_FRAME_SIZE * BIG_BLOCKS;
 /// Offset of frame data in a TX slot (TPACKET_ALIGN(sizeof(tpacket2_hdr))).
 const TX_DATA: usize = 32;
 
@@ -106,11 +101,8 @@ pub struct AfPacketPort {
     // Field order matters: the mapping is dropped before the socket.
     ring: Mmap,
     fd: OwnedFd,
-    /// The transmit ring of `big`.
-    big_ring: Mmap,
     /// Send-only socket for frames larger than a transmit slot.
     big: OwnedFd,
-    big_idx: usize,
     ifname: String,
     /// The interface index the sockets are bound to (`None`: the interface went away).
     ifindex: Option<i32>,
@@ -164,21 +156,10 @@ impl AfPacketPort {
         )?;
         sys::setsockopt(&big, SOL_PACKET, PACKET_VNET_HDR, &1i32)?;
         let _ = sys::setsockopt(&big, SOL_PACKET, PACKET_QDISC_BYPASS, &1i32);
-        sys::setsockopt(&big, SOL_PACKET, PACKET_VERSION, &TPACKET_V2)?;
-        let big_req = TpacketReq {
-            block_size: BIG_BLOCK_SIZE as u32,
-            block_nr: BIG_BLOCKS as u32,
-            frame_size: BIG_FRAME_SIZE as u32,
-            frame_nr: BIG_FRAMES as u32,
-        };
-        sys::setsockopt(&big, SOL_PACKET, PACKET_TX_RING, &big_req)?;
-        let big_ring = Mmap::new(&big, BIG_BLOCK_SIZE * BIG_BLOCKS)?;
         let mut port = AfPacketPort {
             ring,
             fd,
-            big_ring,
             big,
-            big_idx: 0,
             ifname: ifname.to_string(),
             ifindex: None,
             mac,
@@ -234,42 +215,7 @@ impl AfPacketPort {
         sys::kick(&self.fd);
     }
 
-    /// Queues one frame with its virtio-net header on the send-only socket's ring; false
-    /// when no slot is free.
-    fn queue_big(&mut self, h: &VnetHdr, p: &Packet) -> bool {
-        let within = self.big_idx % (BIG_BLOCK_SIZE / BIG_FRAME_SIZE);
-        let block = self.big_idx / (BIG_BLOCK_SIZE / BIG_FRAME_SIZE);
-        // SAFETY: big_idx < BIG_FRAMES, so the slot lies inside the mapping.
-        let slot = unsafe {
-            self.big_ring
-                .ptr()
-                .add(block * BIG_BLOCK_SIZE + within * BIG_FRAME_SIZE)
-        };
-        let hd = slot as *mut Tpacket2Hdr;
-        let mut st = status(hd);
-        if st == TP_STATUS_WRONG_FORMAT {
-            set_status(hd, TP_STATUS_AVAILABLE);
-            st = TP_STATUS_AVAILABLE;
-        }
-        let d = p.data();
-        if st != TP_STATUS_AVAILABLE || TX_DATA + VNET_HDR_LEN + d.len() > BIG_FRAME_SIZE {
-            return false;
-        }
-        // SAFETY: the slot is available (ours); header and data fit (checked above).
-        unsafe {
-            let at = slot.add(TX_DATA);
-            h.write(std::slice::from_raw_parts_mut(at, VNET_HDR_LEN));
-            std::ptr::copy_nonoverlapping(d.as_ptr(), at.add(VNET_HDR_LEN), d.len());
-            (*hd).tp_len = (VNET_HDR_LEN + d.len()) as u32;
-        }
-        fence(Ordering::Release);
-        set_status(hd, TP_STATUS_SEND_REQUEST);
-        self.big_idx = (self.big_idx + 1) % BIG_FRAMES;
-        true
-    }
-
-    /// Sends one frame with its virtio-net header through the send-only socket at once
-    /// (a copy; when its ring is full).
+    /// Sends one frame with its virtio-net header through the send-only socket.
     fn send_big(&self, h: &VnetHdr, p: &Packet) -> bool {
         let mut hb = [0u8; VNET_HDR_LEN];
         h.write(&mut hb);
@@ -413,7 +359,6 @@ impl Port for AfPacketPort {
     fn tx_burst(&mut self, pkts: &mut Vec<Packet>, pool: &mut BufPool) -> TxResult {
         let mut r = TxResult::default();
         let mut queued = 0;
-        let mut queued_big = 0;
         for p in pkts.iter() {
             let vnet = offload::to_vnet(p);
             if p.len() + VNET_HDR_LEN > TX_FRAME_SIZE - TX_DATA {
@@ -421,25 +366,12 @@ impl Port for AfPacketPort {
                     self.flush();
                     queued = 0;
                 }
-                if self.queue_big(&vnet, p) {
-                    queued_big += 1;
-                    r.sent += 1;
-                    continue;
-                }
-                if queued_big > 0 {
-                    sys::kick(&self.big);
-                    queued_big = 0;
-                }
                 if self.send_big(&vnet, p) {
                     r.sent += 1;
                 } else {
                     r.dropped += 1;
                 }
                 continue;
-            }
-            if queued_big > 0 {
-                sys::kick(&self.big);
-                queued_big = 0;
             }
             let slot = self.tx_slot(self.tx_idx);
             let h = slot as *mut Tpacket2Hdr;
@@ -469,9 +401,6 @@ impl Port for AfPacketPort {
         }
         if queued > 0 {
             self.flush();
-        }
-        if queued_big > 0 {
-            sys::kick(&self.big);
         }
         pool.free_all(pkts);
         r
