@@ -55,6 +55,42 @@ fn lab() -> Lab {
     lab
 }
 
+// Input: a duplicate-address-detection probe: a neighbor solicitation from the unspecified
+// address without any option (24 bytes of ICMPv6, RFC 4861 7.2.2). Output: the worker does
+// not crash (the advertisement is 8 bytes longer than the probe): an unsolicited NA to
+// all-nodes carrying the port MAC. (Found by the dataplane_frame fuzz target.)
+#[test]
+fn answers_a_dad_probe_without_options() {
+    let lab = lab();
+    let t = v6("2001:db8:1::1").octets();
+    let sn = Ipv6Addr::new(
+        0xff02,
+        0,
+        0,
+        0,
+        0,
+        1,
+        0xff00 | t[13] as u16,
+        u16::from_be_bytes([t[14], t[15]]),
+    );
+    let probe = Builder::eth(Mac::ipv6_multicast(&sn), host(1))
+        .ipv6(Ipv6Addr::UNSPECIFIED, sn)
+        .ttl(255)
+        .icmp(ICMP6_NS, 0, 0)
+        .payload(&t)
+        .build();
+    lab.send(0, &[probe]);
+    let out = lab.out(0);
+    assert_eq!(out.len(), 1);
+    let h = Ipv6::parse(&out[0][14..]).unwrap();
+    assert_eq!(h.dst, v6("ff02::1"));
+    assert_eq!(out[0][54], ICMP6_NA);
+    assert_eq!(&out[0][80..86], &port_mac(0).0);
+    let mut c = out[0][14..].to_vec();
+    fix_l4_checksum(&mut c);
+    assert_eq!(c, out[0][14..].to_vec(), "checksum");
+}
+
 // Input: a neighbor solicitation for the interface address. Output: a solicited
 // advertisement carrying the port MAC, sent to the solicitor, with a valid checksum.
 #[test]

@@ -276,7 +276,15 @@ impl Node for Ip6Local {
                     } else {
                         sll.unwrap_or(src_mac)
                     };
-                    p.truncate(l3 + IPV6_LEN + 32);
+                    // The advertisement (with its target link-layer option) is 32 bytes; a
+                    // solicitation without options (a DAD probe) is only 24.
+                    let want = l3 + IPV6_LEN + 32;
+                    p.truncate(want);
+                    let short = want.saturating_sub(p.len());
+                    if short > 0 && !p.extend(short) {
+                        v.drop(i, 3);
+                        continue;
+                    }
                     let mac = ifx.mac;
                     let ip = &mut p.data_mut()[l3..];
                     write_ipv6(ip, target, dst, PROTO_ICMPV6, 255, 32);
