@@ -88,12 +88,7 @@ fn setup(f: Fwd) -> (Topo, Option<Dataplane>, &'static str) {
             let dp = t.dataplane();
             let ops = match f {
                 Fwd::NectarBridge => bridge_all("bd", &["p1", "p2"]),
-                Fwd::NectarRouter => vec![
-                    up("p1", InterfaceConfig::default()),
-                    addr("p1", "10.0.1.1/24"),
-                    up("p2", InterfaceConfig::default()),
-                    addr("p2", "10.0.2.1/24"),
-                ],
+                Fwd::NectarRouter => routed_ops(&[("p1", "10.0.1.1/24"), ("p2", "10.0.2.1/24")]),
                 _ => vec![
                     Op::SetAcl(AclConfig {
                         name: "out".into(),

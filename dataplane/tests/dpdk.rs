@@ -50,23 +50,14 @@ fn dpdk_af_packet_ports_route_ping_and_tcp_between_namespaces() {
     t.wire("h2", "10.0.2.20/24", Some("10.0.2.1")).unwrap();
     eal();
     let dns = t.path("dp");
-    let p1 =
-        nectar_dataplane::port::afpacket::AfPacketPort::open_in_netns(&dns, &t.dev("dh1")).unwrap();
     let p2 = open_in(&dns, "net_af_packet", format!("iface={}", t.dev("dh2")));
     assert_eq!(nectar_dataplane::port::Port::driver(&p2), "dpdk");
-    let dp = Dataplane::builder()
-        .port("p1", p1)
-        .port("p2", p2)
-        .workers(1)
-        .build()
+    let dp = dataplane_of(vec![
+        ("p1", Box::new(t.afpacket("h1"))),
+        ("p2", Box::new(p2)),
+    ]);
+    dp.apply(&routed_ops(&[("p1", "10.0.1.1/24"), ("p2", "10.0.2.1/24")]))
         .unwrap();
-    dp.apply(&[
-        up("p1", InterfaceConfig::default()),
-        addr("p1", "10.0.1.1/24"),
-        up("p2", InterfaceConfig::default()),
-        addr("p2", "10.0.2.1/24"),
-    ])
-    .unwrap();
     let h1 = t.path("h1");
     assert!(
         ping(&h1, "10.0.1.1".parse().unwrap(), Duration::from_secs(5)),

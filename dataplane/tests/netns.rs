@@ -22,13 +22,8 @@ fn routed_setup(t: &Topo) -> Dataplane {
     t.wire("h1", "10.0.1.10/24", Some("10.0.1.1")).unwrap();
     t.wire("h2", "10.0.2.20/24", Some("10.0.2.1")).unwrap();
     let dp = t.dataplane();
-    dp.apply(&[
-        up("p1", InterfaceConfig::default()),
-        addr("p1", "10.0.1.1/24"),
-        up("p2", InterfaceConfig::default()),
-        addr("p2", "10.0.2.1/24"),
-    ])
-    .unwrap();
+    dp.apply(&routed_ops(&[("p1", "10.0.1.1/24"), ("p2", "10.0.2.1/24")]))
+        .unwrap();
     dp
 }
 
@@ -188,26 +183,10 @@ fn namespaces_snat_rewrites_source() {
 // dataplane interface on it. Output: the host pings the dataplane's address through the TAP.
 #[test]
 fn tap_port_answers_ping_from_host() {
-    use nectar_dataplane::port::tap::TapPort;
     let Some(t) = Topo::new() else { return };
-    let name = t.dev("tp");
-    let n2 = name.clone();
-    let tap = in_netns(&t.path("h1"), move || TapPort::create(&n2))
-        .unwrap()
-        .unwrap();
-    let hns = t.ns("h1");
-    ip(&["-n", &hns, "addr", "add", "10.0.5.10/24", "dev", &name]).unwrap();
-    ip(&["-n", &hns, "link", "set", &name, "up"]).unwrap();
-    let dp = Dataplane::builder()
-        .port("t0", tap)
-        .workers(1)
-        .build()
-        .unwrap();
-    dp.apply(&[
-        up("t0", InterfaceConfig::default()),
-        addr("t0", "10.0.5.1/24"),
-    ])
-    .unwrap();
+    let tap = tap_in(&t, "h1", &t.dev("tp"), "10.0.5.10/24");
+    let dp = dataplane_of(vec![("t0", Box::new(tap))]);
+    dp.apply(&routed_ops(&[("t0", "10.0.5.1/24")])).unwrap();
     assert!(ping(
         &t.path("h1"),
         "10.0.5.1".parse().unwrap(),

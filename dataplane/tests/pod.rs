@@ -23,13 +23,8 @@ fn routed(t: &Topo) -> Dataplane {
     t.wire("h1", "10.0.1.10/24", Some("10.0.1.1")).unwrap();
     t.wire("h2", "10.0.2.20/24", Some("10.0.2.1")).unwrap();
     let dp = t.dataplane();
-    dp.apply(&[
-        up("p1", InterfaceConfig::default()),
-        addr("p1", "10.0.1.1/24"),
-        up("p2", InterfaceConfig::default()),
-        addr("p2", "10.0.2.1/24"),
-    ])
-    .unwrap();
+    dp.apply(&routed_ops(&[("p1", "10.0.1.1/24"), ("p2", "10.0.2.1/24")]))
+        .unwrap();
     dp
 }
 
@@ -96,34 +91,18 @@ fn tcp_crosses_with_offloads_on_off_and_mixed() {
 // port. Output: 16 MiB cross intact each way.
 #[test]
 fn tcp_crosses_a_tap_port() {
-    use nectar_dataplane::port::afpacket::AfPacketPort;
-    use nectar_dataplane::port::tap::TapPort;
     let Some(t) = Topo::tagged("tp") else { return };
     t.wire("h2", "10.0.2.20/24", Some("10.0.2.1")).unwrap();
-    let name = t.dev("tp");
-    let n2 = name.clone();
-    let tap = in_netns(&t.path("h1"), move || TapPort::create(&n2))
-        .unwrap()
-        .unwrap();
+    let tap = tap_in(&t, "h1", &t.dev("tp"), "10.0.5.10/24");
     let hns = t.ns("h1");
-    ip(&["-n", &hns, "addr", "add", "10.0.5.10/24", "dev", &name]).unwrap();
-    ip(&["-n", &hns, "link", "set", &name, "up"]).unwrap();
     ip(&["-n", &hns, "link", "set", "lo", "up"]).unwrap();
     ip(&["-n", &hns, "route", "add", "default", "via", "10.0.5.1"]).unwrap();
-    let p2 = AfPacketPort::open_in_netns(&t.path("dp"), &t.dev("dh2")).unwrap();
-    let dp = Dataplane::builder()
-        .port("t0", tap)
-        .port("p2", p2)
-        .workers(1)
-        .build()
+    let dp = dataplane_of(vec![
+        ("t0", Box::new(tap)),
+        ("p2", Box::new(t.afpacket("h2"))),
+    ]);
+    dp.apply(&routed_ops(&[("t0", "10.0.5.1/24"), ("p2", "10.0.2.1/24")]))
         .unwrap();
-    dp.apply(&[
-        up("t0", InterfaceConfig::default()),
-        addr("t0", "10.0.5.1/24"),
-        up("p2", InterfaceConfig::default()),
-        addr("p2", "10.0.2.1/24"),
-    ])
-    .unwrap();
     assert!(ping(
         &t.path("h1"),
         "10.0.2.20".parse().unwrap(),

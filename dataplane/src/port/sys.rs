@@ -243,18 +243,17 @@ pub fn write(fd: &OwnedFd, buf: &[u8]) -> io::Result<usize> {
     }
 }
 
+/// The two pieces `a`, `b` as an iovec array (read-only use).
+fn iov2(a: &[u8], b: &[u8]) -> [libc::iovec; 2] {
+    [a, b].map(|x| libc::iovec {
+        iov_base: x.as_ptr() as *mut libc::c_void,
+        iov_len: x.len(),
+    })
+}
+
 /// Writes `a` then `b` in one `writev` (one frame to a TAP device).
 pub fn write2(fd: &OwnedFd, a: &[u8], b: &[u8]) -> io::Result<usize> {
-    let iov = [
-        libc::iovec {
-            iov_base: a.as_ptr() as *mut libc::c_void,
-            iov_len: a.len(),
-        },
-        libc::iovec {
-            iov_base: b.as_ptr() as *mut libc::c_void,
-            iov_len: b.len(),
-        },
-    ];
+    let iov = iov2(a, b);
     // SAFETY: both pieces are valid for reads of their lengths for the duration of the call.
     let n = unsafe { libc::writev(fd.as_raw_fd(), iov.as_ptr(), iov.len() as i32) };
     if n < 0 {
@@ -266,16 +265,7 @@ pub fn write2(fd: &OwnedFd, a: &[u8], b: &[u8]) -> io::Result<usize> {
 
 /// Sends `a` then `b` as one datagram (`sendmsg` with two pieces), without blocking.
 pub fn send2(fd: &OwnedFd, a: &[u8], b: &[u8]) -> io::Result<usize> {
-    let mut iov = [
-        libc::iovec {
-            iov_base: a.as_ptr() as *mut libc::c_void,
-            iov_len: a.len(),
-        },
-        libc::iovec {
-            iov_base: b.as_ptr() as *mut libc::c_void,
-            iov_len: b.len(),
-        },
-    ];
+    let mut iov = iov2(a, b);
     // SAFETY: zeroed msghdr is valid (no name, no control); it points at `iov`, whose
     // pieces are valid for reads of their lengths for the duration of the call.
     let n = unsafe {

@@ -16,6 +16,7 @@ use nectar_dataplane::control::*;
 use nectar_dataplane::headers::{Builder, ICMP_ECHO_REPLY, Icmp, Ipv4};
 use nectar_dataplane::port::afpacket::AfPacketPort;
 use nectar_dataplane::port::sys::in_netns;
+use nectar_dataplane::port::tap::TapPort;
 use nectar_dataplane::{Dataplane, IpNet, Mac};
 use socket2::{Domain, Protocol, Socket, Type};
 
@@ -141,15 +142,44 @@ impl Topo {
     }
 
     pub fn dataplane(&self) -> Dataplane {
-        let p1 = AfPacketPort::open_in_netns(&self.path("dp"), &self.dev("dh1")).unwrap();
-        let p2 = AfPacketPort::open_in_netns(&self.path("dp"), &self.dev("dh2")).unwrap();
-        Dataplane::builder()
-            .port("p1", p1)
-            .port("p2", p2)
-            .workers(1)
-            .build()
-            .unwrap()
+        dataplane_of(vec![
+            ("p1", Box::new(self.afpacket("h1"))),
+            ("p2", Box::new(self.afpacket("h2"))),
+        ])
     }
+
+    /// An afpacket port on the dataplane end of `host`'s veth.
+    pub fn afpacket(&self, host: &str) -> AfPacketPort {
+        AfPacketPort::open_in_netns(&self.path("dp"), &self.dev(&format!("d{host}"))).unwrap()
+    }
+}
+
+/// A TAP port created in host namespace `host` as interface `name`, up there with `addr`.
+pub fn tap_in(t: &Topo, host: &str, name: &str, addr: &str) -> TapPort {
+    let n2 = name.to_string();
+    let tap = in_netns(&t.path(host), move || TapPort::create(&n2))
+        .unwrap()
+        .unwrap();
+    let hns = t.ns(host);
+    ip(&["-n", &hns, "addr", "add", addr, "dev", name]).unwrap();
+    ip(&["-n", &hns, "link", "set", name, "up"]).unwrap();
+    tap
+}
+
+/// A dataplane with these ports and one worker thread.
+pub fn dataplane_of(ports: Vec<(&str, Box<dyn nectar_dataplane::port::Port>)>) -> Dataplane {
+    let mut b = Dataplane::builder().workers(1);
+    for (name, p) in ports {
+        b = b.boxed_port(name, p);
+    }
+    b.build().unwrap()
+}
+
+/// Ops that make each of `ifs` (name, address) a routed interface, admin up.
+pub fn routed_ops(ifs: &[(&str, &str)]) -> Vec<Op> {
+    ifs.iter()
+        .flat_map(|(n, a)| [up(n, InterfaceConfig::default()), addr(n, a)])
+        .collect()
 }
 
 pub fn up(name: &str, cfg: InterfaceConfig) -> Op {
@@ -208,6 +238,43 @@ pub fn ping(ns_path: &str, dst: Ipv4Addr, timeout: Duration) -> bool {
     false
 }
 
+/// A TCP connection from namespace `client` to `server_addr`, retried for ten seconds
+/// (the first packets may wait for neighbor resolution).
+fn connect(client: &str, server_addr: SocketAddr) -> TcpStream {
+    let mut c = None;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while c.is_none() && Instant::now() < deadline {
+        c = in_netns(client, move || {
+            TcpStream::connect_timeout(&server_addr, Duration::from_secs(2))
+        })
+        .unwrap()
+        .ok();
+    }
+    let c = c.expect("TCP connect through the dataplane");
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    c
+}
+
+/// Reads up to `len` bytes from `s`, echoing them back when `echo`; returns how many and
+/// their checksum.
+fn drain(s: &mut TcpStream, len: usize, echo: bool) -> (usize, u64) {
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let (mut got, mut sum) = (0, Sum::new());
+    let mut buf = vec![0u8; 65536];
+    while got < len {
+        let n = s.read(&mut buf).expect("server read (stalled?)");
+        if n == 0 {
+            break;
+        }
+        sum.add(&buf[..n]);
+        if echo {
+            s.write_all(&buf[..n]).unwrap();
+        }
+        got += n;
+    }
+    (got, sum.0)
+}
+
 /// A checksum of a byte stream (64-bit FNV-1a), computed piece by piece.
 #[derive(Clone, Copy)]
 pub struct Sum(u64);
@@ -251,32 +318,10 @@ pub fn tcp_transfer(
         .unwrap();
     let srv = std::thread::spawn(move || {
         let (mut s, peer) = listener.accept().unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        let mut got = 0;
-        let mut sum = Sum::new();
-        let mut buf = vec![0u8; 65536];
-        while got < len {
-            let n = s.read(&mut buf).expect("server read (stalled?)");
-            if n == 0 {
-                break;
-            }
-            sum.add(&buf[..n]);
-            s.write_all(&buf[..n]).unwrap();
-            got += n;
-        }
-        (peer, got, sum.0)
+        let (got, sum) = drain(&mut s, len, true);
+        (peer, got, sum)
     });
-    let mut c = None;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while c.is_none() && Instant::now() < deadline {
-        c = in_netns(client, move || {
-            TcpStream::connect_timeout(&server_addr, Duration::from_secs(2))
-        })
-        .unwrap()
-        .ok();
-    }
-    let mut c = c.expect("TCP connect through the dataplane");
-    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut c = connect(client, server_addr);
     let data = pattern(len);
     let mut want = Sum::new();
     want.add(&data);
@@ -304,31 +349,8 @@ pub fn tcp_send(client: &str, server: &str, server_addr: SocketAddr, len: usize)
     let listener = in_netns(server, move || TcpListener::bind(server_addr))
         .unwrap()
         .unwrap();
-    let srv = std::thread::spawn(move || {
-        let (mut s, _) = listener.accept().unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        let (mut got, mut sum) = (0, Sum::new());
-        let mut buf = vec![0u8; 65536];
-        while got < len {
-            let n = s.read(&mut buf).expect("server read (stalled?)");
-            if n == 0 {
-                break;
-            }
-            sum.add(&buf[..n]);
-            got += n;
-        }
-        (got, sum.0)
-    });
-    let mut c = None;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while c.is_none() && Instant::now() < deadline {
-        c = in_netns(client, move || {
-            TcpStream::connect_timeout(&server_addr, Duration::from_secs(2))
-        })
-        .unwrap()
-        .ok();
-    }
-    let mut c = c.expect("TCP connect through the dataplane");
+    let srv = std::thread::spawn(move || drain(&mut listener.accept().unwrap().0, len, false));
+    let mut c = connect(client, server_addr);
     let data = pattern(len);
     let mut want = Sum::new();
     want.add(&data);
