@@ -256,3 +256,12 @@ fn netconf_console2_get_get_config_edit_config() {
         "{out}"
     );
 }
+
+// Input: 400 mutated RPCs and hand-made attacks (deep nesting, entity expansion, invalid
+// UTF-8, huge attributes, wrong namespaces, message-id abuse) over many sessions, and 40
+// mutated hellos. Output: every message gets a well-formed rpc-reply or ends its session,
+// none stalls; a bystander session keeps working; running is unchanged.
+#[test]
+fn hostile_messages_get_well_formed_answers_or_an_ended_session() {
+    script("hostile.py", "OK running unchanged");
+}
