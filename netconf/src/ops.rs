@@ -13,7 +13,7 @@ use nectar_mgmt::{CommitOptions, Datastore, DefaultOp, ErrorOption, Op, Source};
 use nectar_yang::encoding::{self, Content, Format, PrintOptions, WithDefaults};
 use tokio::io::AsyncWrite;
 use yang2::context::Context;
-use yang2::data::{DataFormat, DataOperation, DataTree};
+use yang2::data::DataTree;
 use yang2::schema::{SchemaNodeKind, SchemaOutputFormat, SchemaPrinterFlags};
 
 use crate::filter::{self, Selection};
@@ -861,10 +861,7 @@ impl<W: AsyncWrite + Unpin + Send> Session<W> {
         if !module.rpcs().any(|r| r.name() == op.local) {
             return Err(reply::unknown_element(ErrorType::Protocol, &op.local).into());
         }
-        let mut text = op.to_xml().into_bytes();
-        text.push(0);
-        let input = DataTree::parse_op_string(ctx, text, DataFormat::XML, DataOperation::RpcYang)
-            .map_err(|e| data_error(nectar_yang::Error::from(e)))?;
+        let input = encoding::parse_rpc(ctx, &op.to_xml(), Format::Xml).map_err(data_error)?;
         let output = self.shared.mgmt.rpc(self.sid, input).await?;
         let Some(out) = output else {
             return Ok(Reply::Ok);

@@ -256,3 +256,8 @@ fn netconf_console2_get_get_config_edit_config() {
         "{out}"
     );
 }
+
+#[test]
+fn hostile_messages_get_rpc_errors_and_change_nothing() {
+    script("hostile.py", "OK bystander");
+}

@@ -1,0 +1,55 @@
+//! Hostile requests found by black-box testing (issue 17), through the
+//! router: each gets its RFC 8040 error, changes nothing, and the server
+//! keeps answering.
+
+mod common;
+
+use common::*;
+
+const DUP_KEY_JSON: &str = r#"{"ietf-interfaces:interfaces":{"interface":[{"name":"k2","name":"k2","type":"iana-if-type:softwareLoopback"},{"name":"k2","type":"iana-if-type:softwareLoopback"}]}}"#;
+const DUP_KEY_XML: &str = r#"<interfaces xmlns="urn:ietf:params:xml:ns:yang:ietf-interfaces"><interface><name>k2</name><name>k2</name><type xmlns:ianaift="urn:ietf:params:xml:ns:yang:iana-if-type">ianaift:softwareLoopback</type></interface><interface><name>k2</name><type xmlns:ianaift="urn:ietf:params:xml:ns:yang:iana-if-type">ianaift:softwareLoopback</type></interface></interfaces>"#;
+
+fn first_error(r: &Reply) -> serde_json::Value {
+    r.json()["ietf-restconf:errors"]["error"][0].clone()
+}
+
+async fn running(f: &Fixture) -> String {
+    f.get("/restconf/data?content=config").await.body
+}
+
+// Defect 5: a list key given twice, then the same entry again, aborted the
+// daemon inside libyang (any user, even read-only: the body is parsed
+// before NACM). Now 400 bad-element naming the key, and nothing changes.
+#[tokio::test]
+async fn a_list_key_given_twice_is_refused_and_changes_nothing() {
+    let f = fixture().await;
+    let before = running(&f).await;
+    for user in [ADMIN, ALICE] {
+        for method in ["PATCH", "PUT", "POST"] {
+            let uri = if method == "POST" {
+                "/restconf/data"
+            } else {
+                IF
+            };
+            let r = f
+                .req(method, uri, user, &[("content-type", JSON)], DUP_KEY_JSON)
+                .await;
+            assert_eq!(r.status, 400, "{method} {}", r.body);
+            let e = first_error(&r);
+            assert_eq!(e["error-tag"], "bad-element", "{}", r.body);
+            assert_eq!(e["error-info"]["bad-element"], "name", "{}", r.body);
+            let r = f
+                .req(method, uri, user, &[("content-type", XML)], DUP_KEY_XML)
+                .await;
+            assert_eq!(r.status, 400, "{method} {}", r.body);
+            assert!(
+                r.body.contains("<error-tag>bad-element</error-tag>")
+                    && r.body.contains("<bad-element>name</bad-element>"),
+                "{}",
+                r.body
+            );
+        }
+    }
+    assert_eq!(running(&f).await, before);
+    assert_eq!(f.get(IF).await.status, 200);
+}
