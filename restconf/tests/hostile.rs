@@ -53,3 +53,48 @@ async fn a_list_key_given_twice_is_refused_and_changes_nothing() {
     assert_eq!(running(&f).await, before);
     assert_eq!(f.get(IF).await.status, 200);
 }
+
+// Defect 6: a deeply nested `fields` overflowed the stack of the recursive
+// parser and aborted the daemon. Now 400 at any depth, and the same
+// expression within the limit still works.
+#[tokio::test]
+async fn deeply_nested_fields_is_a_400_not_a_stack_overflow() {
+    let f = fixture().await;
+    for depth in [101, 3000, 5000, 10_000] {
+        let fields = format!("{}b{}", "a(".repeat(depth), ")".repeat(depth));
+        let r = f.get(&format!("{IF}?fields={fields}")).await;
+        assert_eq!(r.status, 400, "depth {depth}: {}", r.body);
+        assert_eq!(r.error_tag(), "invalid-value");
+    }
+    let r = f.get(&format!("{IF}?fields=interface(name;type)")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+// Defect 6: deeply nested bodies are malformed-message, never a recursion
+// in a parser.
+#[tokio::test]
+async fn deeply_nested_bodies_are_malformed() {
+    let f = fixture().await;
+    let before = running(&f).await;
+    let deep_json = format!(
+        r#"{{"ietf-interfaces:interfaces":{}1{}}}"#,
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let deep_xml = format!(
+        r#"<interfaces xmlns="urn:ietf:params:xml:ns:yang:ietf-interfaces">{}{}</interfaces>"#,
+        "<interface>".repeat(100_000),
+        "</interface>".repeat(100_000)
+    );
+    for method in ["PATCH", "PUT"] {
+        let r = f.send(method, IF, &deep_json).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert_eq!(r.error_tag(), "malformed-message");
+        let r = f
+            .req(method, IF, ADMIN, &[("content-type", XML)], &deep_xml)
+            .await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(r.body.contains("malformed-message"), "{}", r.body);
+    }
+    assert_eq!(running(&f).await, before);
+}

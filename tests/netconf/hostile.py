@@ -34,5 +34,31 @@ for i, target in enumerate(["candidate", "running"]):
 assert running().replace("9999", "") == before.replace("9999", "")
 ok("list key twice")
 
+# Defect 6: nesting is bounded at every recursive parser: the message's
+# XML, subtree filters, XPath filters and config bodies.
+def get_config(filt, mid):
+    return s.rpc(
+        f'<rpc xmlns="{BASE}" message-id="{mid}"><get-config><source><running/></source>'
+        f'{filt}</get-config></rpc>'
+    )
+
+
+deep = f'<filter type="subtree"><interfaces xmlns="{IF_NS}">' + "<a>" * 100000 + "</a>" * 100000 + "</interfaces></filter>"
+check_error(Reply(get_config(deep, 20)), "rpc", "malformed-message")
+for n in (90, 400):
+    near = f'<filter type="subtree"><interfaces xmlns="{IF_NS}">' + "<interface>" * n + "</interface>" * n + "</interfaces></filter>"
+    rep = get_config(near, 21)
+    assert "<data" in rep or "<rpc-error>" in rep, rep
+xp = "/if:interfaces/if:interface[" + "(" * 5000 + "1" + ")" * 5000 + "]"
+rep = Reply(get_config(f'<filter type="xpath" xmlns:if="{IF_NS}" select="{xp}"/>', 22))
+check_error(rep, "application", "invalid-value")
+xp = "/if:interfaces" + "/if:interface" * 20000
+rep = get_config(f'<filter type="xpath" xmlns:if="{IF_NS}" select="{xp}"/>', 23)
+assert "<data" in rep or "<rpc-error>" in rep, rep
+deep_cfg = f'<interfaces xmlns="{IF_NS}">' + "<interface>" * 100000 + "</interface>" * 100000 + "</interfaces>"
+check_error(Reply(edit("candidate", deep_cfg, 24)), "rpc", "malformed-message")
+assert running().replace("9999", "") == before.replace("9999", "")
+ok("deep nesting")
+
 assert bystander.get_config(source="running").ok
 ok("bystander")
