@@ -319,6 +319,11 @@ pub fn all_errors(ctx: &Context) -> Vec<MgmtError> {
 
 /// Sets (creating if needed) a leaf or leaf-list value at a path.
 pub fn set_value(tree: &mut Tree, path: &str, value: Option<&str>) -> Result<(), MgmtError> {
+    // yang2 panics on a NUL in either (it builds C strings).
+    cstring(path)?;
+    if let Some(v) = value {
+        cstring(v)?;
+    }
     tree.new_path(path, value, false)
         .map(|_| ())
         .map_err(|e| MgmtError::from(e).with_path(path))
