@@ -98,3 +98,64 @@ async fn deeply_nested_bodies_are_malformed() {
     }
     assert_eq!(running(&f).await, before);
 }
+
+// Defects 4 and 12: a body that is not exactly one valid JSON value (or
+// well-formed XML) is 400 malformed-message with error-type protocol
+// (RFC 8040 §7.1); none of it is stored.
+#[tokio::test]
+async fn malformed_bodies_are_malformed_message_and_store_nothing() {
+    let f = fixture().await;
+    let r = f
+        .send("PUT", &format!("{IF}/interface=m1"), &iface("m1", ""))
+        .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    let before = running(&f).await;
+    let good = iface("m1", r#","description":"ok""#);
+    let bodies = [
+        "not json".to_string(),
+        good.replace(r#""ok""#, r#""a\u0e9 b""#),
+        good.replace(r#""ok""#, r#""a\uZZZZ b""#),
+        good.replace(r#""ok""#, r#""\udc00""#),
+        format!("{good}{}", iface("m1", r#","description":"second""#)),
+        format!("{good} garbage"),
+        format!("{good},"),
+        good.replace(r#""ok""#, "\"a\tb\""),
+    ];
+    for method in ["PUT", "PATCH", "POST"] {
+        let uri = match method {
+            "POST" => IF.to_string(),
+            _ => format!("{IF}/interface=m1"),
+        };
+        for body in &bodies {
+            let body = if method == "POST" {
+                body.replace(r#""name":"m1""#, r#""name":"m2""#)
+            } else {
+                body.clone()
+            };
+            let r = f.send(method, &uri, &body).await;
+            assert_eq!(r.status, 400, "{method} {body}: {}", r.body);
+            let e = first_error(&r);
+            assert_eq!(
+                e["error-tag"], "malformed-message",
+                "{method} {body}: {}",
+                r.body
+            );
+            assert_eq!(e["error-type"], "protocol", "{method} {body}: {}", r.body);
+        }
+        for xml in [
+            "not xml",
+            "<interface xmlns=\"urn:ietf:params:xml:ns:yang:ietf-interfaces\"><name>m1</name>",
+            "<interface xmlns=\"urn:ietf:params:xml:ns:yang:ietf-interfaces\"><name>m1</nam></interface>",
+        ] {
+            let r = f.send_xml(method, &uri, xml).await;
+            assert_eq!(r.status, 400, "{method} {xml}: {}", r.body);
+            assert!(
+                r.body.contains("<error-type>protocol</error-type>")
+                    && r.body.contains("<error-tag>malformed-message</error-tag>"),
+                "{method} {xml}: {}",
+                r.body
+            );
+        }
+    }
+    assert_eq!(running(&f).await, before);
+}
