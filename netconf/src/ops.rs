@@ -60,6 +60,34 @@ fn only(op: &Element, ns: &str, allowed: &[&str]) -> Result<(), MgmtError> {
     Ok(())
 }
 
+/// Parameters of the protocol operations that may be given more than once
+/// (leaf-lists); every other parameter is single (RFC 6241 §7, RFC 8526,
+/// RFC 6022, RFC 5277).
+const MULTI_PARAMETERS: &[&str] = &["origin-filter", "negated-origin-filter"];
+
+/// `bad-element` for a parameter given twice: two `<target>`s, `<config>`s,
+/// `<source>`s, `<filter>`s or `<identifier>`s are ambiguous, and taking
+/// one silently applies an edit the client did not mean.
+fn single_parameters(op: &Element) -> Result<(), MgmtError> {
+    let params: Vec<&Element> = op.elements().collect();
+    for (i, p) in params.iter().enumerate() {
+        if MULTI_PARAMETERS.contains(&p.local.as_str()) {
+            continue;
+        }
+        if params[..i]
+            .iter()
+            .any(|q| q.local == p.local && q.ns == p.ns)
+        {
+            return Err(reply::bad_element(
+                ErrorType::Protocol,
+                &p.local,
+                &format!("the parameter {} is given more than once", p.local),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The datastore named inside `<target>` / `<source>`.
 fn datastore_in(el: &Element) -> Result<Datastore, MgmtError> {
     let mut kids = el.elements();
@@ -210,6 +238,9 @@ impl<W: AsyncWrite + Unpin + Send> Session<W> {
     pub(crate) async fn dispatch(&mut self, op: &Element) -> OpResult {
         let ns = op.ns.clone().unwrap_or_default();
         let name = op.local.as_str();
+        if [BASE_NS, MONITORING_NS, NMDA_NS, NOTIF_NS].contains(&ns.as_str()) {
+            single_parameters(op)?;
+        }
         if ns == BASE_NS {
             // The hot operations check NACM in the same call to the core
             // as their work (one thread hop per RPC).

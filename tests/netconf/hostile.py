@@ -60,5 +60,63 @@ check_error(Reply(edit("candidate", deep_cfg, 24)), "rpc", "malformed-message")
 assert running().replace("9999", "") == before.replace("9999", "")
 ok("deep nesting")
 
+# Defect 10: the parser is strict XML 1.0 and replies are always
+# well-formed (check_error parses each reply with lxml).
+MON_NS = "urn:ietf:params:xml:ns:yang:ietf-netconf-monitoring"
+for bad in [
+    f'<rpc xmlns="{BASE}" message-id="30"><get-config><source><running/></source><filter type="subtree"><a>x</a\x0c></filter></get-config></rpc>',
+    f'<rpc xmlns="{BASE}" message-id="31"><get-config><source><running/></source><\uffff/></get-config></rpc>',
+    f'<rpc xmlns="{BASE}" message-id\u2068="32"><get-config><source><running/></source></get-config></rpc>',
+    f'<rpc xmlns="{BASE}" message-id="33"><get-config><source><running/></source><filter ty\u2004pe="subtree"/></get-config></rpc>',
+    f'<rpc xmlns="{BASE}" message-id="34"><get-config><source><running/></source><filter\u2009type="subtree"/></get-config></rpc>',
+    f'<rpc xmlns="{BASE}" message-id="35"><get-config><source><running/></source><filter type/></get-config></rpc>',
+    f'<rpc xmlns="{BASE}" message-id="36"><get-config><source><running/></source><filter type="subtree"><interfaces xmlns="{IF_NS}"><interface><name>a\x01</name></interface></interfaces></filter></get-config></rpc>',
+    f'<rpc xmlns="{BASE}" message-id="37"><get-config><source><running/></source><filter type="subtree"><interfaces xmlns="{IF_NS}"><interface><name>&#xFFFF;</name></interface></interfaces></filter></get-config></rpc>',
+]:
+    rep = s.rpc(bad)
+    assert "\x0c" not in rep and "\uffff" not in rep and "\u2068" not in rep and "\x01" not in rep, repr(rep)
+    check_error(Reply(rep), "rpc", "malformed-message")
+# What is echoed is escaped.
+rep = s.rpc(f'<rpc xmlns="{BASE}" message-id="a&quot;&lt;&amp;b"><get-config><source><running/></source></get-config></rpc>')
+assert xml_of(Reply(rep)).get("message-id") == 'a"<&b', rep
+# The session still works.
+rep = s.rpc(f'<rpc xmlns="{BASE}" message-id="38"><get-config><source><running/></source></get-config></rpc>')
+assert 'message-id="38"' in rep and "<data" in rep, rep
+ok("strict xml")
+
+# Defect 11: a parameter given twice is bad-element, not a silent choice.
+def candidate():
+    return s.rpc(f'<rpc xmlns="{BASE}" message-id="9998"><get-config><source><candidate/></source></get-config></rpc>').replace("9998", "")
+
+
+cand = candidate()
+one = f'<interfaces xmlns="{IF_NS}"><interface><name>d1</name>{LOOP}</interface></interfaces>'
+for mid, body, param in [
+    (40, f'<edit-config><target><candidate/></target><target><running/></target><config>{one}</config></edit-config>', "target"),
+    (41, f'<edit-config><target><candidate/></target><config>{one}</config><config>{one}</config></edit-config>', "config"),
+    (42, f'<get-config><source><running/></source><source><candidate/></source></get-config>', "source"),
+    (43, f'<get><filter type="subtree"><interfaces xmlns="{IF_NS}"/></filter><filter type="subtree"><interfaces xmlns="{IF_NS}"/></filter></get>', "filter"),
+    (44, f'<get-schema xmlns="{MON_NS}"><identifier>ietf-interfaces</identifier><identifier>ietf-ip</identifier></get-schema>', "identifier"),
+    (45, f'<edit-config><target><candidate/><running/></target><config>{one}</config></edit-config>', "target"),
+]:
+    rep = Reply(s.rpc(f'<rpc xmlns="{BASE}" message-id="{mid}">{body}</rpc>'))
+    check_error(rep, "protocol", "bad-element", info={"bad-element": param})
+# One leaf twice in a candidate edit (running refused it, candidate stored
+# both), and two entries of one list with the same key and different
+# content (merged): refused, in both datastores.
+two_desc = f'<interfaces xmlns="{IF_NS}"><interface><name>d2</name>{LOOP}<description>x</description><description>y</description></interface></interfaces>'
+two_entries = (
+    f'<interfaces xmlns="{IF_NS}"><interface><name>d3</name>{LOOP}<description>x</description></interface>'
+    f'<interface><name>d3</name>{LOOP}<enabled>false</enabled></interface></interfaces>'
+)
+for i, target in enumerate(["candidate", "running"]):
+    rep = Reply(edit(target, two_desc, 50 + i))
+    check_error(rep, "application", "bad-element", info={"bad-element": "description"})
+    rep = Reply(edit(target, two_entries, 52 + i))
+    check_error(rep, "application", "bad-element", info={"bad-element": "interface"})
+assert candidate() == cand
+assert running().replace("9999", "") == before.replace("9999", "")
+ok("duplicates")
+
 assert bystander.get_config(source="running").ok
 ok("bystander")

@@ -153,13 +153,15 @@ pub fn parse_rpc<'a>(ctx: &'a Context, data: &str, format: Format) -> Result<Dat
     let mut buf = Vec::with_capacity(data.len() + 1);
     buf.extend_from_slice(data.as_bytes());
     buf.push(0);
-    DataTree::parse_op_string(
+    let tree = DataTree::parse_op_string(
         ctx,
         buf,
         format.data_format(),
         yang2::data::DataOperation::RpcYang,
     )
-    .map_err(|e| syntax_error(ctx, e))
+    .map_err(|e| syntax_error(ctx, e))?;
+    strict::check_instances(tree.reference())?;
+    Ok(tree)
 }
 
 /// A RESTCONF operation invocation (RFC 8040 §3.6.1): the RPC or action
