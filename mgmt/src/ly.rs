@@ -22,7 +22,8 @@ pub type Tree = DataTree<'static>;
 mod paths;
 
 pub use paths::{
-    child_path, child_path_into, parent_path, schema_path_of, steps, truncate_steps, walk_paths,
+    child_path, child_path_into, parent_path, schema_path_of, steps, truncate_steps,
+    union_branches, walk_paths,
 };
 
 /// Finds the node at a data path; `Ok(None)` when it does not exist, `Err`
