@@ -128,6 +128,15 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
     let dataplane = dataplane::build(&cfg.dataplane)?;
     let (northbound, _northbound_handle) =
         nectar_dataplane::northbound::Northbound::new(dataplane.clone());
+    // Interfaces keep their if-index across restarts.
+    let index_file = cfg.state_dir.join("if-index.json");
+    if let Err(e) = northbound.persist_indices(index_file.clone()) {
+        tracing::error!(
+            file = %index_file.display(),
+            error = %e,
+            "cannot read the saved interface indices: interfaces are numbered afresh"
+        );
+    }
     registry.register(northbound);
     info!(
         ports = cfg.dataplane.ports.len(),
