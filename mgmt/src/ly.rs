@@ -10,6 +10,7 @@
 
 use std::ffi::CString;
 
+use nectar_yang::print;
 use yang2::context::Context;
 use yang2::data::{Data, DataNodeRef, DataTree, DataValidationFlags};
 use yang2::ffi;
@@ -173,12 +174,13 @@ pub fn print_json_in_parents(node: &DataNodeRef<'_, 'static>) -> Result<Option<S
     // SAFETY: `shallow` is a node of `envelope`, which outlives the reference.
     let shallow = unsafe { DataNodeRef::from_raw(&envelope, shallow) };
     let (Some(env), Some(alone), Some(full)) = (
-        envelope.print_string(
+        print::data(
+            &envelope,
             DataFormat::JSON,
             DataPrinterFlags::WITH_SIBLINGS | DataPrinterFlags::SHRINK,
         )?,
-        shallow.print_string(DataFormat::JSON, DataPrinterFlags::SHRINK)?,
-        node.print_string(DataFormat::JSON, DataPrinterFlags::SHRINK)?,
+        print::data(&shallow, DataFormat::JSON, DataPrinterFlags::SHRINK)?,
+        print::data(node, DataFormat::JSON, DataPrinterFlags::SHRINK)?,
     ) else {
         return Ok(None);
     };
@@ -395,10 +397,7 @@ pub fn find_all<'t>(
     if tree.reference().is_none() {
         return Ok(Vec::new());
     }
-    let set = tree
-        .find_xpath(xpath)
-        .map_err(|e| MgmtError::from(e).with_path(xpath))?;
-    Ok(set.collect())
+    nectar_yang::xpath::find_all(tree, xpath).map_err(|e| MgmtError::from(e).with_path(xpath))
 }
 
 /// The nodes an XPath selects, with their ancestors, as a new tree (the

@@ -98,7 +98,8 @@ pub fn subtree(ctx: &Context, filter: &Element) -> Result<Selection, MgmtError> 
         return Ok(Selection::Nothing);
     }
     // Alternatives naming nodes the schema does not have match nothing.
-    alternatives.retain(|x| ctx.find_xpath(&schema_of(x)).is_ok_and(|s| s.count() > 0));
+    alternatives
+        .retain(|x| nectar_yang::xpath::count_schema(ctx, &schema_of(x)).is_ok_and(|n| n > 0));
     if alternatives.is_empty() {
         return Ok(Selection::Nothing);
     }

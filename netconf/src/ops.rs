@@ -666,12 +666,18 @@ impl<W: AsyncWrite + Unpin + Send> Session<W> {
                     .filter(|e| e.revision == m.revision() && e.belongs_to.is_none());
                 match (format.as_str(), embedded) {
                     ("yang", Some(e)) => e.text.to_string(),
-                    ("yang", None) => m
-                        .print_string(SchemaOutputFormat::YANG, SchemaPrinterFlags::empty())
-                        .map_err(MgmtError::from)?,
-                    ("yin", _) => m
-                        .print_string(SchemaOutputFormat::YIN, SchemaPrinterFlags::empty())
-                        .map_err(MgmtError::from)?,
+                    ("yang", None) => nectar_yang::print::module(
+                        &m,
+                        SchemaOutputFormat::YANG,
+                        SchemaPrinterFlags::empty(),
+                    )
+                    .map_err(MgmtError::from)?,
+                    ("yin", _) => nectar_yang::print::module(
+                        &m,
+                        SchemaOutputFormat::YIN,
+                        SchemaPrinterFlags::empty(),
+                    )
+                    .map_err(MgmtError::from)?,
                     _ => {
                         return Err(MgmtError::new(
                             ErrorType::Protocol,

@@ -399,7 +399,7 @@ pub fn print_node(node: &DataNodeRef<'_, '_>, options: &PrintOptions) -> Result<
 }
 
 fn print_data<'a>(data: &impl Data<'a>, options: &PrintOptions) -> Result<String> {
-    let out = data.print_string(options.format.data_format(), options.flags())?;
+    let out = crate::print::data(data, options.format.data_format(), options.flags())?;
     Ok(match out {
         Some(s) if !s.trim().is_empty() => {
             if options.pretty {
