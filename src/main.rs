@@ -5,6 +5,7 @@
 mod config;
 mod credentials;
 mod dataplane;
+mod memory;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -55,6 +56,7 @@ fn main() -> ExitCode {
         }
     }
     init_logging(&cfg.log.level);
+    memory::return_large_blocks();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
