@@ -118,5 +118,20 @@ assert candidate() == cand
 assert running().replace("9999", "") == before.replace("9999", "")
 ok("duplicates")
 
+# Defect 13: the work a filter causes is bounded. 200,000 sibling entries
+# (a 7.6 MB message) cost about 450 MB; now too-big, quickly (150,000 here:
+# the test server takes messages up to 8 MB).
+entries = "".join(f"<interface><name>if{i:06d}</name></interface>" for i in range(150000))
+huge = f'<filter type="subtree"><interfaces xmlns="{IF_NS}">{entries}</interfaces></filter>'
+t = time.time()
+check_error(Reply(get_config(huge, 60)), "protocol", "too-big")
+assert time.time() - t < 30, time.time() - t
+entries = "".join(f"<interface><name>if{i:06d}</name></interface>" for i in range(2000))
+rep = get_config(f'<filter type="subtree"><interfaces xmlns="{IF_NS}">{entries}</interfaces></filter>', 61)
+assert "<data" in rep, rep
+long_xpath = "/if:interfaces/if:interface[if:name='" + "x" * 70000 + "']"
+check_error(Reply(get_config(f'<filter type="xpath" xmlns:if="{IF_NS}" select="{long_xpath}"/>', 62)), "protocol", "too-big")
+ok("bounded filters")
+
 assert bystander.get_config(source="running").ok
 ok("bystander")
