@@ -37,6 +37,8 @@ pub struct IfEff {
     pub loopback: bool,
     /// A port created on demand on this host resource (`nectar-interfaces:host-port`).
     pub host_port: Option<HostPort>,
+    /// The description, from either model (state of the other).
+    pub description: Option<String>,
 }
 
 impl IfEff {
@@ -497,6 +499,10 @@ impl Effective {
             Prop::Mtu(m) => Some(m),
             _ => None,
         })?;
+        let description = single(facts, "the description", &obj, |p| match p {
+            Prop::Description(d) => Some(d),
+            _ => None,
+        })?;
         let mac = single(facts, "the MAC address", &obj, |p| match p {
             Prop::Mac(m) => Some(m),
             _ => None,
@@ -572,6 +578,7 @@ impl Effective {
             sub,
             loopback,
             host_port,
+            description,
         }))
     }
 

@@ -74,6 +74,8 @@ pub enum Prop {
     HostPort(HostPort),
     /// Administrative state.
     Enabled(bool),
+    /// The interface's description (no dataplane effect; shown by both models).
+    Description(String),
     /// IP MTU.
     Mtu(u16),
     /// MAC address override.
