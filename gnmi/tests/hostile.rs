@@ -139,3 +139,40 @@ async fn error_messages_are_bounded() {
     assert_eq!(e.code(), Code::NotFound);
     assert!(e.message().len() <= 1024);
 }
+
+// Defect 6: a deeply nested JSON value or a very long path is
+// INVALID_ARGUMENT / NOT_FOUND, never a recursion in a parser.
+#[tokio::test]
+async fn deep_values_and_long_paths_are_refused() {
+    let h = harness();
+    h.merge(&iface("x", "")).await;
+    let before = h.running().await;
+    let mut c = h.client().await;
+    for deep in [
+        format!("{}1{}", "[".repeat(100_000), "]".repeat(100_000)),
+        format!("{}1{}", r#"{"a":"#.repeat(100_000), "}".repeat(100_000)),
+    ] {
+        let req = pb::SetRequest {
+            update: vec![pb::Update {
+                path: Some(path("/interfaces/interface[name=x]/config")),
+                val: Some(pb::TypedValue {
+                    value: Some(Value::JsonIetfVal(deep.into_bytes())),
+                }),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let e = c.set(req).await.unwrap_err();
+        assert_eq!(e.code(), Code::InvalidArgument, "{}", e.message());
+    }
+    let long = format!("/interfaces/interface[name=x]{}", "/config".repeat(20_000));
+    let e = c
+        .get(get_req(&[path(&long)], pb::Encoding::JsonIetf))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e.code(), Code::NotFound | Code::InvalidArgument),
+        "{e:?}"
+    );
+    assert_eq!(h.running().await, before);
+}
