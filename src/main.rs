@@ -5,6 +5,7 @@
 mod config;
 mod credentials;
 mod dataplane;
+mod memory;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -55,6 +56,7 @@ fn main() -> ExitCode {
         }
     }
     init_logging(&cfg.log.level);
+    memory::return_large_blocks();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -128,6 +130,15 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
     let dataplane = dataplane::build(&cfg.dataplane)?;
     let (northbound, _northbound_handle) =
         nectar_dataplane::northbound::Northbound::new(dataplane.clone());
+    // Interfaces keep their if-index across restarts.
+    let index_file = cfg.state_dir.join("if-index.json");
+    if let Err(e) = northbound.persist_indices(index_file.clone()) {
+        tracing::error!(
+            file = %index_file.display(),
+            error = %e,
+            "cannot read the saved interface indices: interfaces are numbered afresh"
+        );
+    }
     registry.register(northbound);
     info!(
         ports = cfg.dataplane.ports.len(),

@@ -177,3 +177,94 @@ fn help_lists_the_config_option() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("--config"));
 }
+
+/// One RESTCONF request with curl as admin: (status, body).
+fn restconf(d: &common::Daemon, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+    let mut c = Command::new("curl");
+    c.args(["-sS", "--cacert"])
+        .arg(d.cert())
+        .args(["-u", &format!("admin:{}", d.password())])
+        .args(["-X", method, "-w", "\n%{http_code}"])
+        .args(["-H", "Content-Type: application/yang-data+json"])
+        .args(["-H", "Accept: application/yang-data+json"]);
+    if let Some(b) = body {
+        c.args(["-d", b]);
+    }
+    let out = c
+        .arg(format!("https://127.0.0.1:{}{path}", d.restconf))
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let (body, code) = text.rsplit_once('\n').unwrap();
+    (code.trim().parse().unwrap(), body.to_string())
+}
+
+fn if_index(d: &common::Daemon, name: &str) -> u64 {
+    let (code, body) = restconf(
+        d,
+        "GET",
+        &format!(
+            "/restconf/ds/ietf-datastores:operational/ietf-interfaces:interfaces/interface={name}/if-index"
+        ),
+        None,
+    );
+    assert_eq!(code, 200, "{body}\n{}", d.log());
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    v["ietf-interfaces:if-index"].as_u64().unwrap()
+}
+
+fn add_loopback(d: &common::Daemon, name: &str) {
+    let body = format!(
+        r#"{{"ietf-interfaces:interfaces":{{"interface":[{{"name":"{name}","type":"iana-if-type:softwareLoopback"}}]}}}}"#
+    );
+    let (code, out) = restconf(
+        d,
+        "PATCH",
+        "/restconf/data/ietf-interfaces:interfaces",
+        Some(&body),
+    );
+    assert_eq!(code, 204, "{out}\n{}", d.log());
+}
+
+// Input: loopbacks lo-z then lo-a committed in two commits; the daemon
+// killed with SIGKILL and started again on the same state, then stopped with
+// SIGTERM and started again; then lo-z deleted and lo-b created.
+// Output: lo-z and lo-a keep their if-index across both restarts (RFC 2863
+// §3.1.5; issue 17, defect 2), and lo-b does not get lo-z's old index.
+#[test]
+fn if_index_is_kept_across_kill_and_restart() {
+    let keep = tempfile::tempdir().unwrap();
+    let start =
+        || common::Daemon::start_on(common::Options::default(), Some(keep.path().join("state")));
+    let mut d = start();
+    add_loopback(&d, "lo-z");
+    add_loopback(&d, "lo-a");
+    let (z, a) = (if_index(&d, "lo-z"), if_index(&d, "lo-a"));
+    assert!(z < a, "{z} {a}");
+    d.child.kill().unwrap();
+    d.child.wait().unwrap();
+    drop(d);
+    let d = start();
+    assert_eq!(
+        (if_index(&d, "lo-z"), if_index(&d, "lo-a")),
+        (z, a),
+        "after SIGKILL"
+    );
+    drop(d);
+    let d = start();
+    assert_eq!(
+        (if_index(&d, "lo-z"), if_index(&d, "lo-a")),
+        (z, a),
+        "after SIGTERM"
+    );
+    let (code, out) = restconf(
+        &d,
+        "DELETE",
+        "/restconf/data/ietf-interfaces:interfaces/interface=lo-z",
+        None,
+    );
+    assert_eq!(code, 204, "{out}");
+    add_loopback(&d, "lo-b");
+    let b = if_index(&d, "lo-b");
+    assert!(b != z && b != a, "lo-b got {b}");
+}

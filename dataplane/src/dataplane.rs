@@ -444,7 +444,8 @@ impl Dataplane {
             mut next, tables, ..
         } = checked;
         next.dirty_vrfs = Some(BTreeSet::new());
-        next.index_hints.clear();
+        // Every index handed out stays promised to its name (RFC 2863 §3.1.5).
+        next.index_hints = Self::hints_of(&next);
         let old = self.sh.tables.swap(Arc::new(tables));
         *cfg = next;
         self.after_swap(&old, true);
@@ -557,7 +558,8 @@ impl Dataplane {
         }
         let tables = Tables::compile(&next, Some(&self.sh.tables.load()))?;
         next.dirty_vrfs = Some(BTreeSet::new());
-        next.index_hints.clear();
+        // Every index handed out stays promised to its name (RFC 2863 §3.1.5).
+        next.index_hints = Self::hints_of(&next);
         // Nothing below fails.
         let same = slots.len() == old_ports.len()
             && slots
@@ -840,6 +842,24 @@ impl Dataplane {
             .map(|(i, (n, m))| (n.clone(), ports.get(i).map_or(*m, |s| s.mac())))
             .collect();
         Config::new(&now)
+    }
+
+    /// Promises interface indices to names (e.g. those persisted before a restart): an
+    /// interface of that name created later gets its index if free, and other new
+    /// interfaces avoid it while another is free. Current interfaces keep theirs.
+    pub fn promise_indices(&self, hints: &BTreeMap<String, u32>) {
+        let mut cfg = lock(&self.config);
+        for (name, &ix) in hints {
+            if !cfg.ifs.contains_key(name) && (ix as usize) < crate::control::MAX_INTERFACES {
+                cfg.index_hints.insert(name.clone(), ix);
+            }
+        }
+    }
+
+    /// Every index this dataplane handed out or promised, by interface name (current
+    /// interfaces and the ones it still remembers).
+    pub fn indices(&self) -> BTreeMap<String, u32> {
+        Self::hints_of(&lock(&self.config))
     }
 
     /// Every interface's index in `cfg`, and the indices it promised, for the next replay.

@@ -197,7 +197,28 @@ pub fn leaves_under(
 ) -> Result<()> {
     // Entries of one leaf-list are adjacent: the first one reports them all.
     let mut last_list: Option<String> = None;
+    // Keyless lists already reported whole (parent node, list schema).
+    let mut keyless_done: HashSet<(usize, usize)> = HashSet::new();
     for n in node.traverse() {
+        if let Some(list) = outer_keyless(&n) {
+            let id = keyless_id(&list);
+            if !keyless_done.insert(id) {
+                continue;
+            }
+            let path = list_path(&list);
+            if let Some(seen) = seen.as_deref_mut()
+                && !seen.insert(path.clone())
+            {
+                continue;
+            }
+            out.push(Leaf {
+                path,
+                value: keyless_value(&list)?,
+                config: false,
+                counter: false,
+            });
+            continue;
+        }
         let schema = n.schema();
         let kind = schema.kind();
         if !is_term(kind) {
@@ -238,6 +259,60 @@ pub fn leaves_under(
         });
     }
     Ok(())
+}
+
+/// The outermost entry of a keyless list that `n` is or lies in, if any.
+///
+/// gNMI paths name list entries by their keys only, so an entry of a keyless
+/// (state) list, such as ietf-routing's `ribs/rib/routes/route`, has no gNMI
+/// path. nectar reports such a list whole: one update at the list's path
+/// (no keys) whose value is the RFC 7951 JSON array of its entries
+/// (`json_ietf_val`, or `json_val` for JSON encoding; also with PROTO
+/// encoding, as no scalar can carry it). A node inside a keyless list entry
+/// is reported as the outermost such list.
+pub fn outer_keyless<'a, 'b>(n: &DataNodeRef<'a, 'b>) -> Option<DataNodeRef<'a, 'b>> {
+    n.inclusive_ancestors()
+        .filter(|a| a.schema().is_keyless_list())
+        .last()
+}
+
+/// Identifies a keyless list by its parent node and its schema node.
+fn keyless_id(list: &DataNodeRef<'_, '_>) -> (usize, usize) {
+    let parent = list.ancestors().next().map_or(0, |p| p.as_raw() as usize);
+    (parent, list.schema().as_raw() as usize)
+}
+
+/// The data path of a keyless list as a whole (no position).
+pub fn list_path(list: &DataNodeRef<'_, '_>) -> String {
+    leaf_list_path(list)
+}
+
+/// Every entry of the keyless list `list` is an entry of, as a JSON array in
+/// both gNMI flavours.
+pub fn keyless_value(list: &DataNodeRef<'_, '_>) -> Result<LeafValue> {
+    let entries = |ietf: bool| -> Result<serde_json::Value> {
+        let schema = list.schema();
+        let all: Vec<DataNodeRef<'_, '_>> = match list.ancestors().next() {
+            Some(parent) => parent.children().filter(|c| c.schema() == schema).collect(),
+            None => list
+                .inclusive_siblings()
+                .filter(|c| c.schema() == schema)
+                .collect(),
+        };
+        let mut out = Vec::with_capacity(all.len());
+        for e in &all {
+            let bytes = crate::value::node_json(e, ietf)?;
+            out.push(
+                serde_json::from_slice(&bytes)
+                    .map_err(|e| Error::internal(format!("invalid JSON of a list entry: {e}")))?,
+            );
+        }
+        Ok(serde_json::Value::Array(out))
+    };
+    Ok(LeafValue::Json {
+        ietf: entries(true)?,
+        plain: entries(false)?,
+    })
 }
 
 /// The data path of a leaf-list as a whole: its parent's path and its name.

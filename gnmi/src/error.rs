@@ -103,10 +103,29 @@ impl From<Errors> for Error {
     }
 }
 
+/// The longest message sent in a status (it travels in the `grpc-message`
+/// trailer, and messages echo client paths and values: a client's metadata
+/// limit must not turn the answer into another error).
+pub const MAX_MESSAGE: usize = 1024;
+
 impl From<Error> for Status {
     fn from(e: Error) -> Self {
-        Status::new(e.code, e.message)
+        Status::new(e.code, bounded(e.message))
     }
+}
+
+/// `message` cut to [`MAX_MESSAGE`] bytes (at a character boundary), with
+/// an ellipsis when cut.
+pub fn bounded(mut message: String) -> String {
+    if message.len() > MAX_MESSAGE {
+        let mut cut = MAX_MESSAGE - '…'.len_utf8();
+        while !message.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        message.truncate(cut);
+        message.push('…');
+    }
+    message
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -180,6 +180,21 @@ pub async fn get(
                 Encoding::Json | Encoding::JsonIetf => {
                     let mut seen_lists = HashSet::new();
                     for n in &nodes {
+                        if let Some(list) = data::outer_keyless(n) {
+                            // A keyless list has no gNMI path per entry:
+                            // reported whole (see `data::outer_keyless`).
+                            let p = data::list_path(&list);
+                            if !seen_lists.insert(p.clone()) {
+                                continue;
+                            }
+                            let loc = cache.get(ctx, &p)?;
+                            update.push(pb::Update {
+                                path: Some(loc.full.clone()),
+                                val: Some(data::keyless_value(&list)?.typed(enc)),
+                                ..Default::default()
+                            });
+                            continue;
+                        }
                         let p = if n.schema().kind() == yang2::schema::SchemaNodeKind::LeafList {
                             // One update for the whole leaf-list.
                             let p = n.path();

@@ -180,6 +180,17 @@ fn config_only(dp: &DataPath, g: &GnmiPath) -> Result<()> {
     Ok(())
 }
 
+/// A NUL is no YANG character (RFC 7950 §6.1.1 `yang-char`), and libyang
+/// takes values as C strings: refused before it gets there.
+fn reject_nul(value: &str) -> Result<()> {
+    if value.contains('\0') {
+        return Err(Error::invalid(
+            "the value contains a NUL character, which no YANG value may hold",
+        ));
+    }
+    Ok(())
+}
+
 /// The edit data for one replace or update: the node at `dp` with its
 /// ancestors (and their keys), holding `value`.
 fn build(ctx: &'static Context, dp: &DataPath, value: &SetValue) -> Result<nectar_mgmt::ly::Tree> {
@@ -209,6 +220,7 @@ fn build(ctx: &'static Context, dp: &DataPath, value: &SetValue) -> Result<necta
             }
         }
         SetValue::Scalar(s) => {
+            reject_nul(s)?;
             if last.kind != NodeKind::Leaf && last.kind != NodeKind::LeafList {
                 return Err(Error::invalid(format!(
                     "{} is not a leaf: send its content as JSON",
@@ -226,6 +238,7 @@ fn build(ctx: &'static Context, dp: &DataPath, value: &SetValue) -> Result<necta
             }
             let mut tree = DataTree::new(ctx);
             for s in items {
+                reject_nul(s)?;
                 tree.new_path(&dp.to_xpath(), Some(s), false)
                     .map_err(|e| yerr(e.into()))?;
             }

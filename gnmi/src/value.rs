@@ -53,6 +53,12 @@ impl Encoding {
 pub enum LeafValue {
     One(ScalarValue),
     Many(Vec<ScalarValue>),
+    /// A whole keyless list (see `data::outer_keyless`): its entries as
+    /// RFC 7951 JSON (`ietf`) and as gNMI JSON (`plain`).
+    Json {
+        ietf: Json,
+        plain: Json,
+    },
 }
 
 impl LeafValue {
@@ -68,6 +74,7 @@ impl LeafValue {
                     })
                     .collect(),
             }),
+            (LeafValue::Json { ietf, .. }, Encoding::Proto) => Tv::JsonIetfVal(json_bytes(ietf)),
             (v, Encoding::JsonIetf) => Tv::JsonIetfVal(json_bytes(&v.json(true))),
             (v, Encoding::Json) => Tv::JsonVal(json_bytes(&v.json(false))),
         };
@@ -79,6 +86,13 @@ impl LeafValue {
         match self {
             LeafValue::One(s) => one(s),
             LeafValue::Many(v) => Json::Array(v.iter().map(one).collect()),
+            LeafValue::Json { ietf: i, plain } => {
+                if ietf {
+                    i.clone()
+                } else {
+                    plain.clone()
+                }
+            }
         }
     }
 }

@@ -32,6 +32,36 @@ impl fmt::Debug for dyn Authenticator {
     }
 }
 
+/// Password checks running at once, over all doors: each argon2 check takes
+/// tens of milliseconds of CPU and about 19 MB of memory, so unauthenticated
+/// clients must not be able to run as many as they like (a known user and
+/// an unknown one cost the same). Further checks wait for a turn.
+pub fn max_concurrent_checks() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 4))
+}
+
+fn check_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| tokio::sync::Semaphore::new(max_concurrent_checks()))
+}
+
+/// Runs `users.check_password` on the blocking pool, at most
+/// [`max_concurrent_checks`] at a time in the process. Every door checks
+/// passwords through here.
+pub async fn check_password_bounded(
+    users: &Arc<dyn Authenticator>,
+    user: &str,
+    password: &str,
+) -> Option<UserCtx> {
+    let _slot = check_slots().acquire().await.ok()?;
+    let users = Arc::clone(users);
+    let (u, p) = (user.to_string(), password.to_string());
+    tokio::task::spawn_blocking(move || users.check_password(&u, &p))
+        .await
+        .ok()
+        .flatten()
+}
+
 /// Password checks for doors that authenticate every request (RESTCONF,
 /// gNMI): the argon2 check runs on tokio's blocking pool, and a success is
 /// remembered for `ttl`, keyed by the user and a salted SHA-256 of the
@@ -83,12 +113,7 @@ impl PasswordCache {
         {
             return Some(ctx.clone());
         }
-        let users = Arc::clone(&self.users);
-        let (u, p) = (user.to_string(), password.to_string());
-        let ctx = tokio::task::spawn_blocking(move || users.check_password(&u, &p))
-            .await
-            .ok()
-            .flatten()?;
+        let ctx = check_password_bounded(&self.users, user, password).await?;
         if !self.ttl.is_zero() {
             let mut recent = self.lock();
             if recent.len() >= CACHE_MAX {
@@ -162,5 +187,56 @@ mod tests {
         off.check_password("bob", "right").await;
         off.check_password("bob", "right").await;
         assert_eq!(users.0.load(Ordering::SeqCst), 6);
+    }
+
+    /// Sleeps like an argon2 check, counting the checks running at once.
+    struct Slow {
+        now: AtomicUsize,
+        max: AtomicUsize,
+    }
+
+    impl Authenticator for Slow {
+        fn check_password(&self, _: &str, _: &str) -> Option<UserCtx> {
+            let n = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+            self.max.fetch_max(n, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(20));
+            self.now.fetch_sub(1, Ordering::SeqCst);
+            None
+        }
+        fn check_public_key(&self, _: &str, _: &[u8]) -> Option<UserCtx> {
+            None
+        }
+    }
+
+    // Issue 17, defect 9: unauthenticated clients drove as many argon2
+    // checks (19 MB each) at once as they sent requests.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_checks_are_bounded() {
+        let slow = Arc::new(Slow {
+            now: AtomicUsize::new(0),
+            max: AtomicUsize::new(0),
+        });
+        let users: Arc<dyn Authenticator> = slow.clone();
+        let cache = Arc::new(PasswordCache::new(users.clone(), Duration::from_secs(60)));
+        let mut tasks = Vec::new();
+        for i in 0..64 {
+            let cache = Arc::clone(&cache);
+            let users = Arc::clone(&users);
+            tasks.push(tokio::spawn(async move {
+                if i % 2 == 0 {
+                    cache.check_password("nobody", "x").await
+                } else {
+                    check_password_bounded(&users, "nobody", "x").await
+                }
+            }));
+        }
+        for t in tasks {
+            assert!(t.await.unwrap().is_none());
+        }
+        let max = slow.max.load(Ordering::SeqCst);
+        assert!(
+            max >= 1 && max <= max_concurrent_checks(),
+            "{max} checks at once"
+        );
     }
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::broadcast;
 use yang2::context::Context;
-use yang2::data::{Data, DataFormat, DataNodeRef, DataPrinterFlags, DataTree, DataValidationFlags};
+use yang2::data::{DataFormat, DataNodeRef, DataPrinterFlags, DataTree, DataValidationFlags};
 use yang2::schema::SchemaNodeKind;
 
 use crate::edit::{self, EditStep, ErrorOption, Op, Touched};
@@ -181,12 +181,12 @@ pub fn parse_json(ctx: &'static Context, json: &str) -> Result<Tree, MgmtError> 
 }
 
 fn print_json(tree: &Tree) -> Result<String, MgmtError> {
-    Ok(tree
-        .print_string(
-            DataFormat::JSON,
-            DataPrinterFlags::WITH_SIBLINGS | DataPrinterFlags::SHRINK,
-        )?
-        .unwrap_or_else(|| "{}".into()))
+    Ok(nectar_yang::print::data(
+        tree,
+        DataFormat::JSON,
+        DataPrinterFlags::WITH_SIBLINGS | DataPrinterFlags::SHRINK,
+    )?
+    .unwrap_or_else(|| "{}".into()))
 }
 
 impl Core {

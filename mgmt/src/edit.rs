@@ -3,7 +3,7 @@
 //! that a transaction can be undone, journaled and described to providers in
 //! O(size of the change), never by copying or diffing the whole tree.
 
-use yang2::data::{Data, DataFormat, DataNodeRef, DataPrinterFlags};
+use yang2::data::{DataFormat, DataNodeRef, DataPrinterFlags};
 use yang2::schema::SchemaNodeKind;
 
 use crate::error::{ErrorTag, MgmtError};
@@ -524,12 +524,15 @@ pub fn subtree_json(tree: &Tree, path: &str) -> Result<Option<String>, MgmtError
     };
     let in_place = match in_place(&node) {
         InPlace::No => None,
-        InPlace::TopLevel => node.print_string(DataFormat::JSON, DataPrinterFlags::SHRINK)?,
+        InPlace::TopLevel => {
+            nectar_yang::print::data(&node, DataFormat::JSON, DataPrinterFlags::SHRINK)?
+        }
         InPlace::InParents => ly::print_json_in_parents(&node)?,
     };
     let text = match in_place {
         Some(text) => Some(text),
-        None => ly::dup_with_parents(&node)?.print_string(
+        None => nectar_yang::print::data(
+            &ly::dup_with_parents(&node)?,
             DataFormat::JSON,
             DataPrinterFlags::WITH_SIBLINGS | DataPrinterFlags::SHRINK,
         )?,

@@ -199,6 +199,24 @@ impl MgmtError {
                 MgmtError::app(ErrorTag::InvalidValue, reason.clone()).with_path(path.clone())
             }
             nectar_yang::Error::Model(m) => MgmtError::operation_failed(m.clone()),
+            // RFC 6241 Appendix A: a message that does not parse (RFC 8040
+            // §7.1: error-type protocol for a malformed body).
+            nectar_yang::Error::Malformed(m) => {
+                MgmtError::protocol(ErrorTag::MalformedMessage, m.clone())
+            }
+            nectar_yang::Error::Duplicate {
+                name,
+                path,
+                message,
+            } => {
+                let mut m = MgmtError::protocol(ErrorTag::BadElement, message.clone())
+                    .with_info("bad-element", name.clone());
+                m.error_type = ErrorType::Application;
+                if let Some(p) = path {
+                    m = m.with_path(p.clone());
+                }
+                m
+            }
         }
     }
 }

@@ -10,6 +10,7 @@
 
 use std::ffi::CString;
 
+use nectar_yang::print;
 use yang2::context::Context;
 use yang2::data::{Data, DataNodeRef, DataTree, DataValidationFlags};
 use yang2::ffi;
@@ -22,7 +23,8 @@ pub type Tree = DataTree<'static>;
 mod paths;
 
 pub use paths::{
-    child_path, child_path_into, parent_path, schema_path_of, steps, truncate_steps, walk_paths,
+    child_path, child_path_into, parent_path, schema_path_of, steps, truncate_steps,
+    union_branches, walk_paths,
 };
 
 /// Finds the node at a data path; `Ok(None)` when it does not exist, `Err`
@@ -172,12 +174,13 @@ pub fn print_json_in_parents(node: &DataNodeRef<'_, 'static>) -> Result<Option<S
     // SAFETY: `shallow` is a node of `envelope`, which outlives the reference.
     let shallow = unsafe { DataNodeRef::from_raw(&envelope, shallow) };
     let (Some(env), Some(alone), Some(full)) = (
-        envelope.print_string(
+        print::data(
+            &envelope,
             DataFormat::JSON,
             DataPrinterFlags::WITH_SIBLINGS | DataPrinterFlags::SHRINK,
         )?,
-        shallow.print_string(DataFormat::JSON, DataPrinterFlags::SHRINK)?,
-        node.print_string(DataFormat::JSON, DataPrinterFlags::SHRINK)?,
+        print::data(&shallow, DataFormat::JSON, DataPrinterFlags::SHRINK)?,
+        print::data(node, DataFormat::JSON, DataPrinterFlags::SHRINK)?,
     ) else {
         return Ok(None);
     };
@@ -319,6 +322,11 @@ pub fn all_errors(ctx: &Context) -> Vec<MgmtError> {
 
 /// Sets (creating if needed) a leaf or leaf-list value at a path.
 pub fn set_value(tree: &mut Tree, path: &str, value: Option<&str>) -> Result<(), MgmtError> {
+    // yang2 panics on a NUL in either (it builds C strings).
+    cstring(path)?;
+    if let Some(v) = value {
+        cstring(v)?;
+    }
     tree.new_path(path, value, false)
         .map(|_| ())
         .map_err(|e| MgmtError::from(e).with_path(path))
@@ -389,10 +397,7 @@ pub fn find_all<'t>(
     if tree.reference().is_none() {
         return Ok(Vec::new());
     }
-    let set = tree
-        .find_xpath(xpath)
-        .map_err(|e| MgmtError::from(e).with_path(xpath))?;
-    Ok(set.collect())
+    nectar_yang::xpath::find_all(tree, xpath).map_err(|e| MgmtError::from(e).with_path(xpath))
 }
 
 /// The nodes an XPath selects, with their ancestors, as a new tree (the

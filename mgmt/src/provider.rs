@@ -562,16 +562,37 @@ impl Registry {
 
     /// Fills operational state for every state root (optionally only the
     /// roots a requested path can reach).
+    ///
+    /// A union of paths (`/a:x | /b:y`, what a subtree filter with several
+    /// top-level elements becomes) reaches the roots of each branch: a root
+    /// one branch reaches is asked for that branch, a root several reach is
+    /// asked for all of its state (asking once per branch would duplicate
+    /// the entries of keyless lists).
     pub(crate) fn state(&self, path: Option<&str>, out: &mut Tree) -> Result<(), MgmtError> {
-        let wanted_schema = path.map(ly::schema_path_of);
+        let branches: Vec<(&str, String)> = path
+            .map(|p| {
+                ly::union_branches(p)
+                    .into_iter()
+                    .map(|b| (b, ly::schema_path_of(b)))
+                    .collect()
+            })
+            .unwrap_or_default();
         for p in &self.providers {
             for root in p.state_roots() {
-                let relevant = match &wanted_schema {
-                    None => true,
-                    Some(w) => under(w, &root) || under(&root, w),
+                let args = if path.is_none() {
+                    Some(StateArgs { path: None })
+                } else {
+                    let mut reaching = branches
+                        .iter()
+                        .filter(|(_, w)| under(w, &root) || under(&root, w));
+                    match (reaching.next(), reaching.next()) {
+                        (None, _) => None,
+                        (Some((b, _)), None) => Some(StateArgs { path: Some(b) }),
+                        (Some(_), Some(_)) => Some(StateArgs { path: None }),
+                    }
                 };
-                if relevant {
-                    p.state(&root, &StateArgs { path }, out)?;
+                if let Some(args) = args {
+                    p.state(&root, &args, out)?;
                 }
             }
         }

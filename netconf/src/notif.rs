@@ -15,7 +15,6 @@ use nectar_mgmt::notify::{Notification, Notifications};
 use nectar_yang::encoding::{self, Format};
 use tokio::sync::broadcast;
 use yang2::context::Context;
-use yang2::data::Data;
 
 use crate::filter::{self, Selection};
 use crate::reply::{self, BASE_NS};
@@ -280,7 +279,8 @@ impl Subscription {
                         return Item::Skip;
                     }
                 };
-                let matched = tree.find_xpath(x).is_ok_and(|set| set.count() > 0);
+                let matched =
+                    nectar_yang::xpath::find_all(&tree, x).is_ok_and(|set| !set.is_empty());
                 if !matched {
                     return Item::Skip;
                 }

@@ -13,7 +13,7 @@ use nectar_mgmt::{CommitOptions, Datastore, DefaultOp, ErrorOption, Op, Source};
 use nectar_yang::encoding::{self, Content, Format, PrintOptions, WithDefaults};
 use tokio::io::AsyncWrite;
 use yang2::context::Context;
-use yang2::data::{DataFormat, DataOperation, DataTree};
+use yang2::data::DataTree;
 use yang2::schema::{SchemaNodeKind, SchemaOutputFormat, SchemaPrinterFlags};
 
 use crate::filter::{self, Selection};
@@ -56,6 +56,34 @@ fn only(op: &Element, ns: &str, allowed: &[&str]) -> Result<(), MgmtError> {
             continue;
         }
         return Err(reply::unknown_element(ErrorType::Protocol, &c.local));
+    }
+    Ok(())
+}
+
+/// Parameters of the protocol operations that may be given more than once
+/// (leaf-lists); every other parameter is single (RFC 6241 §7, RFC 8526,
+/// RFC 6022, RFC 5277).
+const MULTI_PARAMETERS: &[&str] = &["origin-filter", "negated-origin-filter"];
+
+/// `bad-element` for a parameter given twice: two `<target>`s, `<config>`s,
+/// `<source>`s, `<filter>`s or `<identifier>`s are ambiguous, and taking
+/// one silently applies an edit the client did not mean.
+fn single_parameters(op: &Element) -> Result<(), MgmtError> {
+    let params: Vec<&Element> = op.elements().collect();
+    for (i, p) in params.iter().enumerate() {
+        if MULTI_PARAMETERS.contains(&p.local.as_str()) {
+            continue;
+        }
+        if params[..i]
+            .iter()
+            .any(|q| q.local == p.local && q.ns == p.ns)
+        {
+            return Err(reply::bad_element(
+                ErrorType::Protocol,
+                &p.local,
+                &format!("the parameter {} is given more than once", p.local),
+            ));
+        }
     }
     Ok(())
 }
@@ -210,6 +238,9 @@ impl<W: AsyncWrite + Unpin + Send> Session<W> {
     pub(crate) async fn dispatch(&mut self, op: &Element) -> OpResult {
         let ns = op.ns.clone().unwrap_or_default();
         let name = op.local.as_str();
+        if [BASE_NS, MONITORING_NS, NMDA_NS, NOTIF_NS].contains(&ns.as_str()) {
+            single_parameters(op)?;
+        }
         if ns == BASE_NS {
             // The hot operations check NACM in the same call to the core
             // as their work (one thread hop per RPC).
@@ -635,12 +666,18 @@ impl<W: AsyncWrite + Unpin + Send> Session<W> {
                     .filter(|e| e.revision == m.revision() && e.belongs_to.is_none());
                 match (format.as_str(), embedded) {
                     ("yang", Some(e)) => e.text.to_string(),
-                    ("yang", None) => m
-                        .print_string(SchemaOutputFormat::YANG, SchemaPrinterFlags::empty())
-                        .map_err(MgmtError::from)?,
-                    ("yin", _) => m
-                        .print_string(SchemaOutputFormat::YIN, SchemaPrinterFlags::empty())
-                        .map_err(MgmtError::from)?,
+                    ("yang", None) => nectar_yang::print::module(
+                        &m,
+                        SchemaOutputFormat::YANG,
+                        SchemaPrinterFlags::empty(),
+                    )
+                    .map_err(MgmtError::from)?,
+                    ("yin", _) => nectar_yang::print::module(
+                        &m,
+                        SchemaOutputFormat::YIN,
+                        SchemaPrinterFlags::empty(),
+                    )
+                    .map_err(MgmtError::from)?,
                     _ => {
                         return Err(MgmtError::new(
                             ErrorType::Protocol,
@@ -861,10 +898,7 @@ impl<W: AsyncWrite + Unpin + Send> Session<W> {
         if !module.rpcs().any(|r| r.name() == op.local) {
             return Err(reply::unknown_element(ErrorType::Protocol, &op.local).into());
         }
-        let mut text = op.to_xml().into_bytes();
-        text.push(0);
-        let input = DataTree::parse_op_string(ctx, text, DataFormat::XML, DataOperation::RpcYang)
-            .map_err(|e| data_error(nectar_yang::Error::from(e)))?;
+        let input = encoding::parse_rpc(ctx, &op.to_xml(), Format::Xml).map_err(data_error)?;
         let output = self.shared.mgmt.rpc(self.sid, input).await?;
         let Some(out) = output else {
             return Ok(Reply::Ok);

@@ -38,12 +38,7 @@ impl russh::server::Handler for Conn {
     type Error = russh::Error;
 
     async fn auth_password(&mut self, user: &str, password: &str) -> Result<Auth, Self::Error> {
-        let auth = Arc::clone(&self.auth);
-        let (u, p) = (user.to_string(), password.to_string());
-        let ctx = tokio::task::spawn_blocking(move || auth.check_password(&u, &p))
-            .await
-            .ok()
-            .flatten();
+        let ctx = nectar_mgmt::auth::check_password_bounded(&self.auth, user, password).await;
         match ctx {
             Some(c) => {
                 self.user = Some(c);

@@ -181,11 +181,81 @@ impl Element {
     }
 }
 
+/// Whether XML 1.0 allows `c` in a document (the `Char` production).
+pub fn is_xml_char(c: char) -> bool {
+    matches!(c, '\u{9}' | '\u{a}' | '\u{d}' | '\u{20}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
+}
+
+fn is_name_start(c: char) -> bool {
+    matches!(c,
+        'A'..='Z' | '_' | 'a'..='z' | '\u{c0}'..='\u{d6}' | '\u{d8}'..='\u{f6}'
+        | '\u{f8}'..='\u{2ff}' | '\u{370}'..='\u{37d}' | '\u{37f}'..='\u{1fff}'
+        | '\u{200c}'..='\u{200d}' | '\u{2070}'..='\u{218f}' | '\u{2c00}'..='\u{2fef}'
+        | '\u{3001}'..='\u{d7ff}' | '\u{f900}'..='\u{fdcf}' | '\u{fdf0}'..='\u{fffd}'
+        | '\u{10000}'..='\u{effff}')
+}
+
+fn is_name_char(c: char) -> bool {
+    is_name_start(c)
+        || matches!(c, '-' | '.' | '0'..='9' | '\u{b7}' | '\u{300}'..='\u{36f}' | '\u{203f}'..='\u{2040}')
+}
+
+/// An XML namespaces `QName`: `NCName` or `NCName:NCName`.
+fn check_qname(name: &str) -> Result<(), XmlError> {
+    let ncname = |n: &str| {
+        let mut cs = n.chars();
+        cs.next().is_some_and(is_name_start) && cs.all(is_name_char)
+    };
+    let ok = match name.split_once(':') {
+        Some((p, l)) => ncname(p) && ncname(l),
+        None => ncname(name),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(XmlError(format!("{:?} is not an XML name", shown(name))))
+    }
+}
+
+/// Checks that text holds only characters XML 1.0 allows.
+fn check_chars(s: &str) -> Result<(), XmlError> {
+    match s.chars().find(|c| !is_xml_char(*c)) {
+        None => Ok(()),
+        Some(c) => Err(XmlError(format!(
+            "the character U+{:04X} is not allowed in XML",
+            u32::from(c)
+        ))),
+    }
+}
+
+/// Client text for an error message: at most 64 characters.
+fn shown(s: &str) -> String {
+    let mut out: String = s.chars().take(64).collect();
+    if out.len() < s.len() {
+        out.push('…');
+    }
+    out
+}
+
+/// Characters XML 1.0 forbids (which a message may echo from client input)
+/// are written as U+FFFD, so a reply is always well-formed.
+fn replace_forbidden(s: &str) -> String {
+    s.chars()
+        .map(|c| if is_xml_char(c) { c } else { '\u{fffd}' })
+        .collect()
+}
+
 /// Escapes text content.
 pub fn escape_text(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.contains(['<', '>', '&']) {
+    let forbidden = s.chars().any(|c| !is_xml_char(c));
+    if !forbidden && !s.contains(['<', '>', '&']) {
         return s.into();
     }
+    let s = if forbidden {
+        replace_forbidden(s)
+    } else {
+        s.to_string()
+    };
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -194,9 +264,15 @@ pub fn escape_text(s: &str) -> std::borrow::Cow<'_, str> {
 
 /// Escapes an attribute value (double-quoted).
 pub fn escape_attr(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.contains(['<', '>', '&', '"', '\n', '\r', '\t']) {
+    let forbidden = s.chars().any(|c| !is_xml_char(c));
+    if !forbidden && !s.contains(['<', '>', '&', '"', '\n', '\r', '\t']) {
         return s.into();
     }
+    let s = if forbidden {
+        replace_forbidden(s)
+    } else {
+        s.to_string()
+    };
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -221,6 +297,7 @@ fn start(
     inherited: Vec<Decl>,
 ) -> Result<Element, XmlError> {
     let qname = <str as ToOwned>::to_owned(e.name().as_ref()).to_string();
+    check_qname(&qname)?;
     let (ns, local) = reader.resolver().resolve_element(e.name());
     let ns = resolved(ns)?;
     let local = <str as ToOwned>::to_owned(local.as_ref()).to_string();
@@ -229,10 +306,13 @@ fn start(
     for a in e.attributes() {
         let a = a.map_err(err)?;
         let key = <str as ToOwned>::to_owned(a.key.as_ref()).to_string();
+        check_qname(&key)?;
+        check_chars(a.value.as_ref())?;
         let value = a
             .normalized_value(quick_xml::XmlVersion::Implicit1_0)
             .map_err(err)?
             .into_owned();
+        check_chars(&value)?;
         if key == "xmlns" {
             decls.push((None, value));
             continue;
@@ -269,6 +349,7 @@ fn start(
 pub fn parse(text: &str) -> Result<Element, XmlError> {
     let mut reader = NsReader::from_str(text);
     reader.config_mut().check_end_names = true;
+    reader.config_mut().check_comments = true;
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
     loop {
@@ -279,17 +360,28 @@ pub fn parse(text: &str) -> Result<Element, XmlError> {
                 open(&reader, &e, &mut stack, &root)?;
                 close(&mut stack, &mut root);
             }
-            Event::End(_) => close(&mut stack, &mut root),
+            Event::End(e) => {
+                check_qname(e.name().as_ref())?;
+                close(&mut stack, &mut root)
+            }
             Event::Text(t) => {
                 let s = t.xml10_content();
+                check_chars(&s)?;
                 push_text(&mut stack, &root, &s)?;
             }
             Event::CData(t) => {
                 let s = <str as ToOwned>::to_owned(t.as_ref());
+                check_chars(&s)?;
                 push_text(&mut stack, &root, &s)?;
             }
             Event::GeneralRef(r) => {
                 let s = match r.resolve_char_ref().map_err(err)? {
+                    Some(c) if !is_xml_char(c) => {
+                        return Err(XmlError(format!(
+                            "the character reference U+{:04X} is not allowed in XML",
+                            u32::from(c)
+                        )));
+                    }
                     Some(c) => c.to_string(),
                     None => {
                         let name = <str as ToOwned>::to_owned(r.as_ref());
@@ -408,5 +500,41 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "{bad} accepted");
         }
+    }
+
+    // Issue 17, defect 10: names and characters follow XML 1.0 exactly.
+    // Unicode spaces are neither separators nor name characters, an
+    // attribute needs a value, and characters XML forbids are refused,
+    // also as character references.
+    #[test]
+    fn names_and_characters_are_xml_1_0() {
+        for bad in [
+            "<filter ty\u{2004}pe=\"subtree\"/>",
+            "<filter\u{2009}type=\"subtree\"/>",
+            "<rpc message-id\u{2068}=\"1\"/>",
+            "<filter type/>",
+            "<filter type=subtree/>",
+            "<a>x</a\u{c}>",
+            "<a>\u{c}</a>",
+            "<a>\u{ffff}</a>",
+            "<a b=\"\u{1}\"/>",
+            "<a>&#12;</a>",
+            "<a>&#xFFFE;</a>",
+            "<a>&#0;</a>",
+            "<\u{ffff}/>",
+            "<a\u{2068}/>",
+            "<1a/>",
+            "<a><!-- -- --></a>",
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?} accepted");
+        }
+        let ok = parse("<a b=\"x\u{9}y\" c-d.e_f=\"\u{e9}\">\u{10000}\u{d7ff}&#x9;</a>").unwrap();
+        assert_eq!(ok.text(), "\u{10000}\u{d7ff}\t");
+    }
+
+    #[test]
+    fn escaping_never_writes_a_forbidden_character() {
+        assert_eq!(escape_text("a\u{c}b\u{ffff}<"), "a\u{fffd}b\u{fffd}&lt;");
+        assert_eq!(escape_attr("\u{1}\"\u{fffe}"), "\u{fffd}&quot;\u{fffd}");
     }
 }

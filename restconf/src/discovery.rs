@@ -147,12 +147,15 @@ pub fn schema(st: &Arc<Shared>, rq: &Req, file: &str) -> Result<Response, Error>
             .ctx
             .get_module(name, revision)
             .filter(|m| m.revision() == revision)
-            .ok_or_else(missing)?
-            .print_string(
-                yang2::schema::SchemaOutputFormat::YANG,
-                yang2::schema::SchemaPrinterFlags::empty(),
-            )
-            .map_err(Error::internal)?,
+            .ok_or_else(missing)
+            .and_then(|m| {
+                nectar_yang::print::module(
+                    &m,
+                    yang2::schema::SchemaOutputFormat::YANG,
+                    yang2::schema::SchemaPrinterFlags::empty(),
+                )
+                .map_err(Error::internal)
+            })?,
     };
     Ok(respond(StatusCode::OK, "application/yang", text, head))
 }

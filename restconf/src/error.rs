@@ -288,11 +288,19 @@ fn path_modules(path: &str) -> Vec<String> {
     out
 }
 
-/// Escapes text for XML character data and attribute values.
+/// Escapes text for XML character data and attribute values. Characters
+/// XML 1.0 forbids (a message may echo them from client input) become
+/// U+FFFD, so the document stays well-formed.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
+            '\u{0}'..='\u{8}'
+            | '\u{b}'
+            | '\u{c}'
+            | '\u{e}'..='\u{1f}'
+            | '\u{fffe}'
+            | '\u{ffff}' => out.push('\u{fffd}'),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '&' => out.push_str("&amp;"),

@@ -22,7 +22,7 @@ use nectar_mgmt::notify::Notification;
 use nectar_mgmt::{ErrorTag, MgmtError};
 use nectar_yang::encoding::{self, Format};
 use tokio::sync::broadcast::error::RecvError;
-use yang2::data::{Data, DataTree};
+use yang2::data::DataTree;
 
 use crate::error::Error;
 use crate::query::{Query, Resource};
@@ -172,12 +172,9 @@ fn check_filter(st: &Shared, filter: &str) -> Result<(), Error> {
             false,
         )
         .map_err(|e| Error::internal(format!("filter probe: {e}")))?;
-    probe.find_xpath(filter).map(|_| ()).map_err(|e| {
-        Error::invalid(format!(
-            "invalid filter {filter:?}: {}",
-            nectar_yang::Error::from(e)
-        ))
-    })
+    nectar_yang::xpath::find_all(&probe, filter)
+        .map(|_| ())
+        .map_err(|e| Error::invalid(format!("invalid filter {filter:?}: {e}")))
 }
 
 /// One SSE event for a notification, or `None` when NACM or the filter
@@ -207,7 +204,7 @@ async fn message(
     }
     if let Some(f) = filter {
         let tree = encoding::parse_notification(st.ctx, &n.json, Format::Json).ok()?;
-        let hit = tree.find_xpath(f).map(|s| s.count() > 0).unwrap_or(false);
+        let hit = nectar_yang::xpath::find_all(&tree, f).is_ok_and(|s| !s.is_empty());
         if !hit {
             return None;
         }

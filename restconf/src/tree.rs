@@ -8,7 +8,7 @@
 //! addressed by its data path until [`extract`] detaches the targets.
 
 use nectar_mgmt::ly::{self, Tree};
-use nectar_yang::encoding::{self, PrintOptions};
+use nectar_yang::encoding::{self, MAX_DEPTH, PrintOptions};
 use nectar_yang::path::{DataPath, is_identifier};
 use sha2::{Digest, Sha256};
 use yang2::context::Context;
@@ -126,10 +126,15 @@ pub fn expand_fields(expr: &str) -> Result<Vec<String>, Error> {
     fn bad(expr: &str, why: &str) -> Error {
         Error::invalid(format!("invalid fields expression {expr:?}: {why}"))
     }
-    fn parse_list(s: &[u8], i: &mut usize, expr: &str) -> Result<Vec<String>, Error> {
+    fn parse_list(s: &[u8], i: &mut usize, expr: &str, depth: usize) -> Result<Vec<String>, Error> {
+        // Each level is a frame of this recursive parser: bound it (no
+        // data node sits deeper than the document depth limit anyway).
+        if depth > MAX_DEPTH {
+            return Err(bad(expr, &format!("nested deeper than {MAX_DEPTH} levels")));
+        }
         let mut out = Vec::new();
         loop {
-            out.extend(parse_item(s, i, expr)?);
+            out.extend(parse_item(s, i, expr, depth)?);
             if *i < s.len() && s[*i] == b';' {
                 *i += 1;
                 continue;
@@ -137,7 +142,7 @@ pub fn expand_fields(expr: &str) -> Result<Vec<String>, Error> {
             return Ok(out);
         }
     }
-    fn parse_item(s: &[u8], i: &mut usize, expr: &str) -> Result<Vec<String>, Error> {
+    fn parse_item(s: &[u8], i: &mut usize, expr: &str, depth: usize) -> Result<Vec<String>, Error> {
         let start = *i;
         while *i < s.len() && !matches!(s[*i], b'(' | b')' | b';') {
             *i += 1;
@@ -155,7 +160,7 @@ pub fn expand_fields(expr: &str) -> Result<Vec<String>, Error> {
         }
         if *i < s.len() && s[*i] == b'(' {
             *i += 1;
-            let inner = parse_list(s, i, expr)?;
+            let inner = parse_list(s, i, expr, depth + 1)?;
             if *i >= s.len() || s[*i] != b')' {
                 return Err(bad(expr, "missing ')'"));
             }
@@ -167,7 +172,7 @@ pub fn expand_fields(expr: &str) -> Result<Vec<String>, Error> {
     }
     let bytes = expr.as_bytes();
     let mut i = 0;
-    let out = parse_list(bytes, &mut i, expr)?;
+    let out = parse_list(bytes, &mut i, expr, 0)?;
     if i != bytes.len() {
         return Err(bad(expr, &format!("unexpected {:?}", &expr[i..])));
     }

@@ -292,6 +292,44 @@ groups = ["ops"]
     assert!(!debug.contains(&hash), "{debug}");
 }
 
+// Issue 17, defect 9: a known user with a clear-text password and a wrong
+// one answered at once, an unknown user after an argon2 check: the timing
+// told which names exist. Every refusal now costs one argon2 check.
+#[test]
+fn refusals_cost_the_same_for_known_and_unknown_users() {
+    let hash = hash_password("correct horse").unwrap();
+    let text = format!(
+        r#"
+[[users]]
+name = "alice"
+password = "wonderland"
+[[users]]
+name = "bob"
+password_hash = "{hash}"
+"#
+    );
+    let config = Config::from_toml(&text, "x").unwrap();
+    let users = Users::from_config(&config.users).unwrap();
+    let time = |user: &str| {
+        (0..3)
+            .map(|_| {
+                let t = std::time::Instant::now();
+                assert!(!users.verify_password(user, "guess"));
+                t.elapsed()
+            })
+            .min()
+            .unwrap()
+    };
+    let unknown = time("mallory");
+    for known in ["alice", "bob"] {
+        let t = time(known);
+        assert!(
+            t * 2 > unknown && t < unknown * 2,
+            "{known}: {t:?}, unknown user: {unknown:?}"
+        );
+    }
+}
+
 #[test]
 fn dummy_hash_is_well_formed() {
     crate::config::check_argon2_hash(users::DUMMY_HASH_FOR_TESTS).unwrap();

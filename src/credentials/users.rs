@@ -163,12 +163,18 @@ impl Users {
     }
 
     /// Checks a password: argon2 verification for a hash, a constant-time comparison for a
-    /// clear-text password from the config file. Unknown users and users without a password
-    /// cost the same time as a real check and are refused. CPU-bound: see the module docs.
+    /// clear-text password from the config file (after an argon2 check of the same cost).
+    /// Unknown users and users without a password cost the same time as a real check and
+    /// are refused. CPU-bound: see the module docs.
     pub fn verify_password(&self, name: &str, password: &str) -> bool {
         match self.users.get(name).and_then(|u| u.password.as_ref()) {
             Some(Password::Hash(phc)) => verify_argon2(phc, password),
-            Some(Password::Plain(expected)) => constant_time_eq(expected.expose(), password),
+            Some(Password::Plain(expected)) => {
+                // The same argon2 cost as every other check, so timing does not
+                // tell a user with a clear-text password from an unknown name.
+                let _ = verify_argon2(DUMMY_HASH, password);
+                constant_time_eq(expected.expose(), password)
+            }
             None => {
                 let _ = verify_argon2(DUMMY_HASH, password);
                 false

@@ -10,6 +10,7 @@
 //! not expose), serde_json and the crate's error and path types.
 
 mod raw;
+mod strict;
 mod value;
 
 use yang2::context::Context;
@@ -20,6 +21,7 @@ use yang2::data::{
 use crate::Result;
 use crate::path::DataPath;
 
+pub use strict::MAX_DEPTH;
 pub use value::{ScalarValue, scalar_value};
 
 /// A text encoding of YANG data.
@@ -84,6 +86,12 @@ impl Content {
 
 /// Parses a document of top-level data nodes. An empty document (or `{}`)
 /// is an empty tree.
+///
+/// The text is checked first (one JSON value or a well-formed XML fragment,
+/// bounded depth, no NUL) and the tree after (no node given twice where the
+/// schema allows one), so a client's document either parses into sound data
+/// or is refused with [`Error::Malformed`](crate::Error::Malformed) or
+/// [`Error::Duplicate`](crate::Error::Duplicate); see `strict`.
 pub fn parse<'a>(
     ctx: &'a Context,
     data: &str,
@@ -98,17 +106,24 @@ pub fn parse<'a>(
         }
         return Ok(tree);
     }
+    strict::check_text(data, format, strict::Root::Top(ctx))?;
     // libyang reads the buffer as a C string: terminate it.
     let mut buf = Vec::with_capacity(data.len() + 1);
     buf.extend_from_slice(data.as_bytes());
     buf.push(0);
-    Ok(DataTree::parse_string(
-        ctx,
-        buf,
-        format.data_format(),
-        parse,
-        validate,
-    )?)
+    let tree = DataTree::parse_string(ctx, buf, format.data_format(), parse, validate)
+        .map_err(|e| syntax_error(ctx, e))?;
+    strict::check_instances(tree.reference())?;
+    Ok(tree)
+}
+
+/// A libyang parser error; syntax errors are `malformed-message`.
+fn syntax_error(ctx: &Context, e: yang2::Error) -> crate::Error {
+    if raw::last_error_is_syntax(ctx) {
+        crate::Error::Malformed(e.msg.unwrap_or_else(|| "syntax error".into()))
+    } else {
+        e.into()
+    }
 }
 
 /// A YANG notification instance (RFC 7950 §7.16): the notification node (with
@@ -130,6 +145,25 @@ pub fn parse_notification<'a>(
     )?)
 }
 
+/// A YANG RPC invocation as NETCONF carries it (`<rpc-name xmlns="...">`
+/// with its input parameters), checked like [`parse`] before libyang parses
+/// it as RPC input.
+pub fn parse_rpc<'a>(ctx: &'a Context, data: &str, format: Format) -> Result<DataTree<'a>> {
+    strict::check_text(data, format, strict::Root::Top(ctx))?;
+    let mut buf = Vec::with_capacity(data.len() + 1);
+    buf.extend_from_slice(data.as_bytes());
+    buf.push(0);
+    let tree = DataTree::parse_op_string(
+        ctx,
+        buf,
+        format.data_format(),
+        yang2::data::DataOperation::RpcYang,
+    )
+    .map_err(|e| syntax_error(ctx, e))?;
+    strict::check_instances(tree.reference())?;
+    Ok(tree)
+}
+
 /// A RESTCONF operation invocation (RFC 8040 §3.6.1): the RPC or action
 /// `op` names (with its parents and their keys, for an action) and its input
 /// parsed from the request body (`{"module:input": {...}}` in JSON,
@@ -148,6 +182,7 @@ pub fn parse_restconf_input<'a>(
     tree.new_path(&xpath, None, false)?;
     if !data.trim().is_empty() {
         let node = tree.find_path(&xpath)?;
+        strict::check_text(data, format, strict::Root::Under(node.schema()))?;
         raw::parse_restconf_input(ctx, &node, data, format.data_format())?;
     }
     Ok(tree)
@@ -191,12 +226,14 @@ pub fn parse_at<'a>(
     let mut tree = DataTree::new(ctx);
     let xpath = at.to_xpath();
     tree.new_path(&xpath, None, false)?;
+    if data.trim().is_empty() {
+        return Ok(tree);
+    }
     {
         let parent = tree.find_path(&xpath)?;
-        if data.trim().is_empty() {
-            return Ok(tree);
-        }
+        strict::check_text(data, format, strict::Root::Under(parent.schema()))?;
         raw::parse_into(ctx, &parent, data, format.data_format(), parse_flags.bits())?;
+        strict::check_instances(parent.children().next())?;
     }
     Ok(tree)
 }
@@ -362,7 +399,7 @@ pub fn print_node(node: &DataNodeRef<'_, '_>, options: &PrintOptions) -> Result<
 }
 
 fn print_data<'a>(data: &impl Data<'a>, options: &PrintOptions) -> Result<String> {
-    let out = data.print_string(options.format.data_format(), options.flags())?;
+    let out = crate::print::data(data, options.format.data_format(), options.flags())?;
     Ok(match out {
         Some(s) if !s.trim().is_empty() => {
             if options.pretty {

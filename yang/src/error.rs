@@ -17,6 +17,22 @@ pub enum Error {
     /// A path in one of the grammars is malformed or names no schema node.
     #[error("invalid path {path:?}: {reason}")]
     Path { path: String, reason: String },
+    /// A document that is not exactly one well-formed JSON value or XML
+    /// document, or one nested deeper than the parsers accept (RFC 6241 and
+    /// RFC 8040 `malformed-message`).
+    #[error("malformed message: {0}")]
+    Malformed(String),
+    /// A node given more than once where the schema allows one instance: a
+    /// leaf or container twice, a list key twice in one entry, or two entries
+    /// of a list with the same keys (RFC 6241 `bad-element`).
+    #[error("{message}")]
+    Duplicate {
+        /// The node's name, as the client wrote it.
+        name: String,
+        /// The data path of the duplicated node, when known.
+        path: Option<String>,
+        message: String,
+    },
 }
 
 impl Error {
@@ -25,7 +41,8 @@ impl Error {
         match self {
             Error::Libyang { path, .. } => path.as_deref(),
             Error::Path { path, .. } => Some(path),
-            Error::Model(_) => None,
+            Error::Duplicate { path, .. } => path.as_deref(),
+            Error::Model(_) | Error::Malformed(_) => None,
         }
     }
 }

@@ -6,6 +6,8 @@ pub mod encoding;
 pub mod error;
 pub mod models;
 pub mod path;
+pub mod print;
+pub mod xpath;
 
 pub use error::{Error, Result};
 pub use models::{EmbeddedModule, Family, ModelSet, ModuleSpec};

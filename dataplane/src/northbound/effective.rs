@@ -37,6 +37,8 @@ pub struct IfEff {
     pub loopback: bool,
     /// A port created on demand on this host resource (`nectar-interfaces:host-port`).
     pub host_port: Option<HostPort>,
+    /// The description, from either model (state of the other).
+    pub description: Option<String>,
 }
 
 impl IfEff {
@@ -505,6 +507,10 @@ impl Effective {
             Prop::Forwarding(true, f) => Some(f),
             _ => None,
         })?;
+        let description = single(facts, "the description", &obj, |p| match p {
+            Prop::Description(d) => Some(d),
+            _ => None,
+        })?;
         let mac = single(facts, "the MAC address", &obj, |p| match p {
             Prop::Mac(m) => Some(m),
             _ => None,
@@ -582,6 +588,7 @@ impl Effective {
             sub,
             loopback,
             host_port,
+            description,
         }))
     }
 

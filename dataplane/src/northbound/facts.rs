@@ -74,6 +74,8 @@ pub enum Prop {
     HostPort(HostPort),
     /// Administrative state.
     Enabled(bool),
+    /// The interface's description (no dataplane effect; shown by both models).
+    Description(String),
     /// IP MTU.
     Mtu(u16),
     /// ietf-ip `forwarding` of IPv4 (`false`) or IPv6 (`true`): whether transit packets

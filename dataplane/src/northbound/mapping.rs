@@ -120,6 +120,8 @@ pub struct Mapping {
     /// Replays done since start, and the operations of the last one.
     pub(crate) replays: u64,
     pub(crate) last_replay_ops: Vec<Op>,
+    /// Where the interface indices are kept across restarts, and what it holds.
+    pub(crate) index_file: Option<(std::path::PathBuf, BTreeMap<String, u32>)>,
 }
 
 impl Mapping {
@@ -136,6 +138,26 @@ impl Mapping {
             last_ops: Vec::new(),
             replays: 0,
             last_replay_ops: Vec::new(),
+            index_file: None,
+        }
+    }
+
+    /// Writes the dataplane's interface indices to the index file when they changed
+    /// (atomically: temporary file, fsync, rename), so a restart gives every interface
+    /// the index it had. A failure is logged: the commit has happened.
+    pub(crate) fn save_indices(&mut self) {
+        let Some((path, saved)) = &mut self.index_file else {
+            return;
+        };
+        let now = self.dp.indices();
+        if &now == saved {
+            return;
+        }
+        match write_indices(path, &now) {
+            Ok(()) => *saved = now,
+            Err(e) => {
+                tracing::error!(file = %path.display(), error = %e, "cannot save interface indices")
+            }
         }
     }
 
@@ -258,6 +280,7 @@ impl Mapping {
         }
         self.eff.commit(p.plan);
         self.last_ops = p.ops;
+        self.save_indices();
     }
 
     /// Drops the transaction in progress (closing what it opened).
@@ -280,8 +303,35 @@ impl Mapping {
         let r = self.dp.replace(&ops);
         self.replays += 1;
         self.last_replay_ops = ops;
+        self.save_indices();
         r
     }
+}
+
+/// The interface index file: a JSON object, interface name to if-index - 1.
+pub(crate) fn read_indices(path: &std::path::Path) -> std::io::Result<BTreeMap<String, u32>> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
+        Err(e) => Err(e),
+    }
+}
+
+fn write_indices(path: &std::path::Path, map: &BTreeMap<String, u32>) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(&serde_json::to_vec(map).map_err(std::io::Error::other)?)?;
+    f.sync_all()?;
+    drop(f);
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent()
+        && let Ok(d) = std::fs::File::open(dir)
+    {
+        let _ = d.sync_all();
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -55,6 +55,22 @@ impl Northbound {
     pub(crate) fn lock(&self) -> MutexGuard<'_, Mapping> {
         lock(&self.m)
     }
+
+    /// Keeps interface indices in `path` (in the state directory) across restarts: the
+    /// indices saved there are promised again now, before running is replayed, and every
+    /// commit that hands out a new one saves them (RFC 2863 §3.1.5: ifIndex stays constant
+    /// across re-initialisation). A removed interface's index stays promised to its name,
+    /// so another interface gets it only when no other index is free.
+    /// An unreadable file is reported, and replaced at the next save.
+    pub fn persist_indices(&self, path: std::path::PathBuf) -> std::io::Result<()> {
+        let read = super::mapping::read_indices(&path);
+        let saved = read.as_ref().cloned().unwrap_or_default();
+        let mut m = self.lock();
+        m.dp.promise_indices(&saved);
+        m.index_file = Some((path, saved));
+        m.save_indices();
+        read.map(|_| ())
+    }
 }
 
 impl NorthboundHandle {

@@ -71,6 +71,28 @@ pub fn ietf_interfaces(
         );
         let b = base.as_str();
         set(out, &format!("{b}/type"), Some(&if_type(&m, &name, i.kind)))?;
+        if let Some(d) = m.eff.ifs.get(&name).and_then(|e| e.description.as_deref()) {
+            set(out, &format!("{b}/description"), Some(d))?;
+        }
+        // Bridge-domain membership, from whichever model set it.
+        let sp = format!("{b}/nectar-bridge:switchport");
+        match m.eff.ifs.get(&name).map(|e| &e.cfg.switchport) {
+            Some(crate::control::Switchport::Access { bridge_domain }) => {
+                set(out, &format!("{sp}/bridge-domain"), Some(bridge_domain))?;
+            }
+            Some(crate::control::Switchport::Trunk {
+                allowed_vlans,
+                native_vlan,
+            }) => {
+                for v in allowed_vlans {
+                    set(out, &format!("{sp}/allowed-vlan"), Some(&v.to_string()))?;
+                }
+                if let Some(v) = native_vlan {
+                    set(out, &format!("{sp}/native-vlan"), Some(&v.to_string()))?;
+                }
+            }
+            _ => {}
+        }
         set(
             out,
             &format!("{b}/admin-status"),
@@ -365,6 +387,9 @@ pub fn oc_interfaces(
         set(out, &format!("{s}/name"), Some(&name))?;
         set(out, &format!("{s}/type"), Some(&if_type(&m, &name, i.kind)))?;
         set(out, &format!("{s}/mtu"), Some(&i.mtu.to_string()))?;
+        if let Some(d) = m.eff.ifs.get(&name).and_then(|e| e.description.as_deref()) {
+            set(out, &format!("{s}/description"), Some(d))?;
+        }
         set(
             out,
             &format!("{s}/enabled"),

@@ -28,6 +28,9 @@ pub const MODELS: &[ModuleSpec] = &[
     ModuleSpec::new("ietf-interfaces", &[]),
     ModuleSpec::new("ietf-ip", &[]),
     ModuleSpec::new("openconfig-interfaces", &[]),
+    // A keyless state list: ribs/rib/routes/route.
+    ModuleSpec::new("ietf-routing", &[]),
+    ModuleSpec::new("ietf-ipv4-unicast-routing", &[]),
 ];
 
 pub fn ctx() -> &'static Context {
@@ -102,6 +105,35 @@ fn oc_state(p: &TestProvider, _args: &StateArgs<'_>, out: &mut Tree) -> Result<(
     Ok(())
 }
 
+/// Two routes in the IPv4 RIB (`route` is a keyless list).
+fn rib_state(_p: &TestProvider, _args: &StateArgs<'_>, out: &mut Tree) -> Result<(), MgmtError> {
+    let rib = "/ietf-routing:routing/ribs/rib[name='ipv4-master']";
+    out.new_path(
+        &format!("{rib}/address-family"),
+        Some("ietf-routing:ipv4"),
+        false,
+    )?;
+    for (n, prefix) in [(1, "10.0.0.0/8"), (2, "192.0.2.0/24")] {
+        let r = format!("{rib}/routes/route[{n}]");
+        out.new_path(
+            &format!("{r}/ietf-ipv4-unicast-routing:destination-prefix"),
+            Some(prefix),
+            false,
+        )?;
+        out.new_path(
+            &format!("{r}/source-protocol"),
+            Some("ietf-routing:static"),
+            false,
+        )?;
+        out.new_path(
+            &format!("{r}/next-hop/special-next-hop"),
+            Some("blackhole"),
+            false,
+        )?;
+    }
+    Ok(())
+}
+
 impl Provider for TestProvider {
     fn name(&self) -> &'static str {
         "test-interfaces"
@@ -113,6 +145,8 @@ impl Provider for TestProvider {
             .subtree("/openconfig-interfaces:interfaces")
             .state("/ietf-interfaces:interfaces", state)
             .state("/openconfig-interfaces:interfaces", oc_state)
+            .subtree("/ietf-routing:routing")
+            .state("/ietf-routing:routing", rib_state)
     }
 }
 

@@ -99,6 +99,30 @@ pub fn truncate_steps(path: &str, n: usize) -> Option<std::borrow::Cow<'_, str>>
     })
 }
 
+/// The branches of an XPath union (`/a:x | /b:y`), split at the top-level
+/// `|` (outside predicates, parentheses and literals), trimmed. A path
+/// without a union is its only branch.
+pub fn union_branches(xpath: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut depth, mut quote, mut start) = (0usize, None::<char>, 0usize);
+    for (i, c) in xpath.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '[' | '(') => depth += 1,
+            (None, ']' | ')') => depth = depth.saturating_sub(1),
+            (None, '|') if depth == 0 => {
+                out.push(xpath[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(xpath[start..].trim());
+    out
+}
+
 /// The schema path of a data path: predicates dropped.
 pub fn schema_path_of(path: &str) -> String {
     let mut out = String::with_capacity(path.len());

@@ -7,7 +7,7 @@
 use nectar_mgmt::MgmtError;
 use nectar_mgmt::ly::{self, Tree};
 use nectar_mgmt::provider::{Callbacks, Provider, StateArgs};
-use nectar_yang::yang2::data::{Data, DataFormat, DataPrinterFlags};
+use nectar_yang::yang2::data::{DataFormat, DataPrinterFlags};
 
 use super::Shared;
 use super::thresholds::ThresholdConfig;
@@ -35,8 +35,7 @@ pub fn read_config(tree: &Tree) -> Result<ThresholdConfig, MgmtError> {
     let Some(node) = ly::find(tree, TOP)? else {
         return Ok(ThresholdConfig::default());
     };
-    let text = node
-        .print_string(DataFormat::JSON, DataPrinterFlags::WD_ALL)
+    let text = nectar_yang::print::data(&node, DataFormat::JSON, DataPrinterFlags::WD_ALL)
         .map_err(|e| MgmtError::operation_failed(format!("printing {TOP}: {e}")))?
         .unwrap_or_default();
     let json: serde_json::Value = serde_json::from_str(&text)

@@ -61,9 +61,40 @@ pub(super) fn parse_into(
         ret
     };
     if ret != ffi::LY_ERR::LY_SUCCESS {
-        return Err(yang2::Error::new(ctx).into());
+        let e = yang2::Error::new(ctx);
+        if last_error_is_syntax(ctx) {
+            return Err(Error::Malformed(
+                e.msg.unwrap_or_else(|| "syntax error".into()),
+            ));
+        }
+        return Err(e.into());
     }
     Ok(())
+}
+
+/// Whether libyang's last error in this context is a syntax error of the
+/// document (XML or JSON), as opposed to data the schema refuses.
+pub(super) fn last_error_is_syntax(ctx: &Context) -> bool {
+    // SAFETY: the context is live; `ly_err_last` returns null or a pointer
+    // to the last error item the context keeps for this thread.
+    unsafe {
+        let item = ffi::ly_err_last(ctx_raw(ctx));
+        !item.is_null()
+            && matches!(
+                (*item).vecode,
+                ffi::LY_VECODE::LYVE_SYNTAX
+                    | ffi::LY_VECODE::LYVE_SYNTAX_XML
+                    | ffi::LY_VECODE::LYVE_SYNTAX_JSON
+            )
+    }
+}
+
+/// The raw context pointer (yang2 keeps it private).
+fn ctx_raw(ctx: &Context) -> *mut ffi::ly_ctx {
+    // SAFETY: Context is a wrapper around one raw pointer. The bitwise copy is
+    // consumed by into_raw, which never runs Drop, so the context is neither
+    // freed nor aliased mutably.
+    unsafe { std::ptr::read(ctx).into_raw() }
 }
 
 /// The resolved base type of a leaf or leaf-list value (the member type

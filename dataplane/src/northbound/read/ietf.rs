@@ -31,6 +31,13 @@ pub(super) fn interface(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError
             format!("{path}/enabled"),
         ));
     }
+    if let Some(d) = leaf(n, "description") {
+        out.push(Fact::new(
+            t.clone(),
+            Prop::Description(d),
+            format!("{path}/description"),
+        ));
+    }
     if let Some(sub) = child(n, "sub-interface") {
         let p = format!("{path}/nectar-interfaces:sub-interface");
         let parent = leaf(&sub, "parent-interface").unwrap_or_default();

@@ -30,6 +30,13 @@ pub(super) fn interface(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError
             let p = format!("{cp}/mtu");
             out.push(Fact::new(t.clone(), Prop::Mtu(mtu(&p, &m)?), p));
         }
+        if let Some(d) = leaf(&c, "description") {
+            out.push(Fact::new(
+                t.clone(),
+                Prop::Description(d),
+                format!("{cp}/description"),
+            ));
+        }
     }
     if let Some(mac) = child(n, "ethernet")
         .and_then(|e| child(&e, "config"))
