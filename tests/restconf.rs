@@ -129,3 +129,27 @@ fn python_requests_sse_netconf_and_yanglint() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("restconf interop: ok"));
 }
+
+// Input: over one keep-alive TLS connection, 300 mutated requests (URIs with odd
+// percent-encoding and keys, query parameters, headers, JSON/XML/YANG-Patch bodies) and
+// hand-made attacks (deep fields, huge keys and bodies, duplicate keys, entities), with a
+// bystander keep-alive connection sending a well-formed GET after each.
+// Output: no 5xx; the bystander's connection is never dropped and always answered;
+// running is unchanged at the end.
+#[test]
+fn hostile_requests_never_get_a_5xx_and_leave_a_bystander_connection_alone() {
+    let d = start();
+    let out = Command::new(root().join(".venv/bin/python"))
+        .arg(root().join("tests/restconf/barrage.py"))
+        .args(["127.0.0.1", &d.restconf.to_string(), "admin", &d.password()])
+        .arg(d.cert())
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && text.contains("OK running unchanged"),
+        "{text}\n--- daemon log\n{}",
+        d.log()
+    );
+}
