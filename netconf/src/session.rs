@@ -286,17 +286,22 @@ impl<W: AsyncWrite + Unpin + Send> Session<W> {
     async fn message(&mut self, msg: &[u8]) -> std::io::Result<Flow> {
         let shared = Arc::clone(&self.shared);
         let parsed = std::str::from_utf8(msg)
-            .map_err(|_| "the message is not UTF-8".to_string())
+            .map_err(|_| reply::malformed("the message is not UTF-8"))
             .and_then(|t| {
-                xml::parse(t).map_err(|e| format!("the message is not well-formed XML: {e}"))
+                xml::parse(t).map_err(|e| {
+                    if e.0.starts_with(xml::TOO_MANY_ELEMENTS) {
+                        MgmtError::new(ErrorType::Rpc, ErrorTag::TooBig, e.0)
+                    } else {
+                        reply::malformed(format!("the message is not well-formed XML: {e}"))
+                    }
+                })
             });
         let root = match parsed {
             Ok(r) => r,
-            Err(why) => {
+            Err(err) => {
                 inc(&shared.stats.in_bad_rpcs);
                 inc(&self.entry.in_bad_rpcs);
-                self.send_errors(&Echo::default(), &[reply::malformed(why)])
-                    .await?;
+                self.send_errors(&Echo::default(), &[err]).await?;
                 return Ok(Flow::Continue);
             }
         };

@@ -14,6 +14,16 @@ use quick_xml::reader::NsReader;
 /// Deepest element nesting accepted in a message.
 const MAX_DEPTH: usize = 512;
 
+/// Most elements accepted in one message. Each costs a few hundred bytes
+/// parsed, whatever its size in the message (`<a/>` is 4 bytes): the bound
+/// keeps one message from costing the server gigabytes (issue 17, defect
+/// 13). An edit of 100,000 static routes is about 500,000 elements.
+pub const MAX_ELEMENTS: usize = 1_000_000;
+
+/// The start of the message of an [`XmlError`] for a message with more than
+/// [`MAX_ELEMENTS`] elements (`too-big`, not `malformed-message`).
+pub const TOO_MANY_ELEMENTS: &str = "the message has more than";
+
 /// One attribute, with its resolved namespace (unprefixed attributes have
 /// none, XML namespaces rules).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,8 +57,9 @@ pub struct Element {
     pub decls: Vec<Decl>,
     pub children: Vec<Node>,
     /// Declarations in scope from the ancestors (not repeated in `decls`),
-    /// so a subtree can be serialised on its own.
-    pub inherited: Vec<Decl>,
+    /// so a subtree can be serialised on its own. Shared by the elements
+    /// that declare nothing themselves (most of them).
+    pub inherited: std::sync::Arc<Vec<Decl>>,
 }
 
 /// An XML syntax error.
@@ -108,7 +119,7 @@ impl Element {
     /// Every namespace declaration in scope here (own ones win).
     pub fn scope(&self) -> Vec<Decl> {
         let mut out: Vec<Decl> = self.decls.clone();
-        for d in &self.inherited {
+        for d in self.inherited.iter() {
             if !out.iter().any(|o| o.0 == d.0) {
                 out.push(d.clone());
             }
@@ -294,7 +305,7 @@ fn resolved(r: ResolveResult<'_>) -> Result<Option<String>, XmlError> {
 fn start(
     reader: &NsReader<&[u8]>,
     e: &BytesStart<'_>,
-    inherited: Vec<Decl>,
+    parent_scope: Option<&std::sync::Arc<Vec<Decl>>>,
 ) -> Result<Element, XmlError> {
     let qname = <str as ToOwned>::to_owned(e.name().as_ref()).to_string();
     check_qname(&qname)?;
@@ -329,10 +340,16 @@ fn start(
             value,
         });
     }
-    let inherited = inherited
-        .into_iter()
-        .filter(|d| !decls.iter().any(|o: &Decl| o.0 == d.0))
-        .collect();
+    let inherited = match parent_scope {
+        None => std::sync::Arc::new(Vec::new()),
+        Some(p) if decls.is_empty() => std::sync::Arc::clone(p),
+        Some(p) => std::sync::Arc::new(
+            p.iter()
+                .filter(|d| !decls.iter().any(|o: &Decl| o.0 == d.0))
+                .cloned()
+                .collect(),
+        ),
+    };
     Ok(Element {
         qname,
         local,
@@ -351,18 +368,21 @@ pub fn parse(text: &str) -> Result<Element, XmlError> {
     reader.config_mut().check_end_names = true;
     reader.config_mut().check_comments = true;
     let mut stack: Vec<Element> = Vec::new();
+    // The namespace scope of each element of `stack` (shared, see `inherited`).
+    let mut scopes: Vec<std::sync::Arc<Vec<Decl>>> = Vec::new();
     let mut root: Option<Element> = None;
+    let mut elements = 0usize;
     loop {
         let ev = reader.read_event().map_err(err)?;
         match ev {
-            Event::Start(e) => open(&reader, &e, &mut stack, &root)?,
+            Event::Start(e) => open(&reader, &e, &mut stack, &mut scopes, &root, &mut elements)?,
             Event::Empty(e) => {
-                open(&reader, &e, &mut stack, &root)?;
-                close(&mut stack, &mut root);
+                open(&reader, &e, &mut stack, &mut scopes, &root, &mut elements)?;
+                close(&mut stack, &mut scopes, &mut root);
             }
             Event::End(e) => {
                 check_qname(e.name().as_ref())?;
-                close(&mut stack, &mut root)
+                close(&mut stack, &mut scopes, &mut root)
             }
             Event::Text(t) => {
                 let s = t.xml10_content();
@@ -407,7 +427,9 @@ fn open(
     reader: &NsReader<&[u8]>,
     e: &BytesStart<'_>,
     stack: &mut Vec<Element>,
+    scopes: &mut Vec<std::sync::Arc<Vec<Decl>>>,
     root: &Option<Element>,
+    elements: &mut usize,
 ) -> Result<(), XmlError> {
     if root.is_some() {
         return Err(XmlError("content after the root element".into()));
@@ -415,13 +437,29 @@ fn open(
     if stack.len() >= MAX_DEPTH {
         return Err(XmlError("elements nested too deeply".into()));
     }
-    let inherited = stack.last().map(|p| p.scope()).unwrap_or_default();
-    let el = start(reader, e, inherited)?;
+    *elements += 1;
+    if *elements > MAX_ELEMENTS {
+        return Err(XmlError(format!(
+            "{TOO_MANY_ELEMENTS} {MAX_ELEMENTS} elements"
+        )));
+    }
+    let el = start(reader, e, scopes.last())?;
+    let scope = if el.decls.is_empty() {
+        std::sync::Arc::clone(&el.inherited)
+    } else {
+        std::sync::Arc::new(el.scope())
+    };
+    scopes.push(scope);
     stack.push(el);
     Ok(())
 }
 
-fn close(stack: &mut Vec<Element>, root: &mut Option<Element>) {
+fn close(
+    stack: &mut Vec<Element>,
+    scopes: &mut Vec<std::sync::Arc<Vec<Decl>>>,
+    root: &mut Option<Element>,
+) {
+    scopes.pop();
     if let Some(el) = stack.pop() {
         match stack.last_mut() {
             Some(parent) => parent.children.push(Node::Element(el)),

@@ -314,3 +314,26 @@ fn repeated_get_config_does_not_grow_memory() {
     // A leak of 1.1 KB each would be 4.4 MB.
     assert!(grown < 1536, "RSS grew by {grown} KiB over {n} get-config");
 }
+
+fn peak_rss_kib() -> u64 {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap();
+    s.lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+// Issue 17, defect 13: the memory one message can make the server use is
+// bounded: a filter of 1.9 million empty elements (an 8 MB message) cost
+// 813 MB of peak RSS (and a 64 MB message would have cost gigabytes); the
+// parser now stops at 1,000,000 elements (about 300 bytes each while
+// parsed) and answers too-big.
+#[test]
+fn a_huge_filter_costs_bounded_memory() {
+    let s = start();
+    let before = peak_rss_kib();
+    run_py(&s, "bigfilter.py", &["1900000"]);
+    let grown = peak_rss_kib().saturating_sub(before);
+    println!("peak RSS grew by {grown} KiB");
+    assert!(grown < 350 * 1024, "peak RSS grew by {grown} KiB");
+}

@@ -147,6 +147,7 @@ fn malformed_and_deep_documents_are_malformed() {
         ("two documents", format!("{good}{good}")),
         ("trailing garbage", format!("{good} garbage")),
         ("NUL", good.replace('x', "a\u{0}b")),
+        ("escaped NUL", good.replace("\"x\"", r#""a\u0000b""#)),
         ("deep", format!("{}{}", "[".repeat(5000), "]".repeat(5000))),
         (
             "deep objects",

@@ -89,7 +89,12 @@ impl<'de> Visitor<'de> for Walk<'_> {
     fn visit_f64<E>(self, _: f64) -> Result<(), E> {
         Ok(())
     }
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<(), E> {
+        // `\u0000`: no YANG value holds a NUL (RFC 7950 §6.1.1 `yang-char`),
+        // and libyang keeps values as C strings.
+        if s.contains('\0') {
+            return Err(E::custom("a string holds a NUL character"));
+        }
         Ok(())
     }
     fn visit_unit<E>(self) -> Result<(), E> {
