@@ -230,3 +230,27 @@ fn a_veth_peer_going_down_arrives_as_an_on_change_update_of_oper_status() {
         d.log()
     );
 }
+
+// Input: 150 Gets with mutated paths and encodings, 100 Sets below a sandbox interface with
+// mutated paths and every kind of TypedValue (NULs, huge strings, broken and duplicate-key
+// JSON, NaN), 60 ONCE subscriptions with mutated paths, over one TLS channel, with a
+// bystander Get every 20 calls. Output: every call ends with a specific status (never
+// UNKNOWN, INTERNAL or a deadline); the bystander is answered; running is unchanged once
+// the sandbox is removed.
+#[test]
+fn hostile_calls_always_get_a_specific_status() {
+    let d = start(true, "", None);
+    let out = Command::new(python())
+        .arg(script("barrage.py"))
+        .args(["127.0.0.1", &d.gnmi.to_string(), "admin", &d.password()])
+        .arg(d.state().join("tls/cert.pem"))
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && text.contains("OK running unchanged"),
+        "{text}\n--- daemon log\n{}",
+        d.log()
+    );
+}
