@@ -4,26 +4,14 @@
 //! step may refuse; none may panic.
 #![no_main]
 
-use std::sync::OnceLock;
+mod common;
 
+use common::ctx;
 use libfuzzer_sys::fuzz_target;
 use nectar_gnmi::path::{from_proto, resolve};
 use nectar_gnmi::proto::gnmi as pb;
 use nectar_yang::path::{DataPath, gnmi_to_xpath};
 use prost::Message;
-use yang2::context::Context;
-
-fn ctx() -> &'static Context {
-    static CTX: OnceLock<&'static Context> = OnceLock::new();
-    CTX.get_or_init(|| {
-        nectar_yang::ModelSet::management()
-            .with(nectar_yang::models::NETWORK)
-            .with(nectar_yang::models::DEVIATIONS)
-            .with(nectar_yang::models::TELEMETRY)
-            .build()
-            .expect("model set")
-    })
-}
 
 fuzz_target!(|data: &[u8]| {
     let Ok(p) = pb::Path::decode(data) else {
