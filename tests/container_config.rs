@@ -290,7 +290,27 @@ fn runs_as_a_non_root_user_without_capabilities() {
     .unwrap();
     run(Command::new("chmod").arg("0644").arg(&cfg));
     let log = dir.path().join("nectar.log");
-    // The test binary's directory must be reachable by the unprivileged user.
+    // The binary must be reachable by the unprivileged user: a checkout under a private
+    // home directory is not, then a copy in the (world-readable) test directory is run.
+    let reachable = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "test",
+            "-x",
+            BIN,
+        ])
+        .status()
+        .unwrap()
+        .success();
+    let bin = if reachable {
+        std::path::PathBuf::from(BIN)
+    } else {
+        let copy = dir.path().join("nectar");
+        std::fs::copy(BIN, &copy).unwrap();
+        copy
+    };
     let mut child = Command::new("setpriv")
         .args([
             "--reuid=65534",
@@ -299,9 +319,9 @@ fn runs_as_a_non_root_user_without_capabilities() {
             "--inh-caps=-all",
             "--bounding-set=-all",
             "--no-new-privs",
-            BIN,
-            "--config",
         ])
+        .arg(&bin)
+        .arg("--config")
         .arg(&cfg)
         .stdout(std::fs::File::create(&log).unwrap())
         .stderr(std::fs::File::create(dir.path().join("stderr")).unwrap())
