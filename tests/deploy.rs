@@ -99,7 +99,8 @@ fn curl(args: &[&str], url: &str) -> (u16, String) {
     (code.trim().parse().unwrap_or(0), body.to_owned())
 }
 
-// Input: a daemon with an AF_PACKET port on a veth, an IPv4 address and an ingress ACL, a VES collector (tests/telemetry/ves_collector.py, HTTPS), pings and
+// Input: a daemon with an AF_PACKET port on a veth, an IPv4 address and an ingress ACL whose
+// first rule drops ICMP echo, a VES collector (tests/telemetry/ves_collector.py, HTTPS), pings and
 // UDP broadcasts from the peer namespace, RESTCONF commits. Output: each metric named by
 // deploy/grafana/nectar.json has a sample in the scrape. Needs network namespaces (root).
 #[test]
@@ -153,14 +154,22 @@ fn every_dashboard_metric_is_in_a_live_scrape() {
     );
     assert!(code == 204 || code == 200, "{code} {body}\n{}", d.log());
 
-    // Traffic: pings to nectar and to an address nobody has, UDP broadcasts.
+    // Traffic: pings to nectar (dropped by the ACL) and to an address nobody has, broadcasts.
     let mut blast = net.blast(2);
     for target in ["10.77.0.2", "10.77.0.99"] {
-        let _ = Command::new("ip")
+        let out = Command::new("ip")
             .args([
-                "netns", "exec", &net.ns, "ping", "-c", "8", "-i", "0.25", "-W", "1", target,
+                "netns", "exec", &net.ns, "ping", "-c", "4", "-i", "0.25", "-W", "1", target,
             ])
-            .output();
+            .output()
+            .unwrap();
+        // No reply either way (the ACL drops the echo requests, nobody has .99): exit 1.
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "ping (apt iputils-ping): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let _ = blast.wait();
     // A NETCONF session with an RPC (ncclient).
