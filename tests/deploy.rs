@@ -19,7 +19,7 @@ fn root() -> &'static Path {
 }
 
 // Input: deploy/helm/nectar with ci/pg-values.yaml, ci/afpacket-values.yaml,
-// ci/memif-values.yaml, and deploy/k8s/values.yaml. Output: helm lint --strict finds
+// ci/memif-values.yaml, ci/tap-values.yaml, and deploy/k8s/values.yaml. Output: helm lint --strict finds
 // nothing; every rendered object validates strictly against the Kubernetes 1.37 schemas;
 // every rendered nectar.toml passes `nectar --check-config`; the security context, probes,
 // state claim, Multus annotation and Service ports are as documented; no users = no render;
@@ -48,6 +48,7 @@ fn helm_chart_renders_validates_and_its_config_checks() {
         "ok lint-render-validate-check-config pg-values.yaml",
         "ok lint-render-validate-check-config afpacket-values.yaml",
         "ok lint-render-validate-check-config memif-values.yaml",
+        "ok lint-render-validate-check-config tap-values.yaml",
         "ok no-users-refused",
         "ok deploy/k8s/nectar.yaml up to date",
     ] {

@@ -145,6 +145,13 @@ def main():
     assert "scrape_group" not in toml, toml
     print("ok memif: non-root, socket volume, host key secret, plain metrics", flush=True)
 
+    docs, toml = rendered["tap-values.yaml"]
+    sts, c = container(docs)
+    sc = c["securityContext"]
+    assert sc["capabilities"] == {"drop": ["ALL"], "add": ["NET_ADMIN", "NET_RAW"]}, sc
+    assert 'driver = "tap"' in toml and 'devargs = "net_af_packet0,iface=net1"' in toml, toml
+    print("ok tap + dpdk af_packet: NET_ADMIN and NET_RAW", flush=True)
+
     # Without users the chart refuses to render: there is no default password.
     try:
         chart.render(values={}, name="nectar", namespace="default")
