@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 mod check;
 mod locate;
+mod secrets;
 
 pub(crate) use check::check_argon2_hash;
 
@@ -38,6 +39,7 @@ pub struct Config {
     pub restconf: RestconfConfig,
     pub gnmi: GnmiConfig,
     pub metrics: MetricsConfig,
+    pub tls: TlsConfig,
     pub ves: VesConfig,
     /// Local users. Empty means: one user `admin` in group `admin` whose password is
     /// generated on first run (see `credentials`).
@@ -55,6 +57,7 @@ impl Default for Config {
             restconf: RestconfConfig::default(),
             gnmi: GnmiConfig::default(),
             metrics: MetricsConfig::default(),
+            tls: TlsConfig::default(),
             ves: VesConfig::default(),
             users: Vec::new(),
             dataplane: DataplaneConfig::default(),
@@ -75,6 +78,10 @@ pub struct NetconfConfig {
     pub max_message_bytes: u64,
     /// Idle sessions are closed after this many seconds; 0 = never.
     pub idle_timeout_s: u64,
+    /// The SSH host key (OpenSSH private key file, unencrypted); absent = the one generated
+    /// in the state directory on first run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_key_file: Option<PathBuf>,
 }
 
 impl Default for NetconfConfig {
@@ -84,6 +91,7 @@ impl Default for NetconfConfig {
             max_sessions: 64,
             max_message_bytes: 64 * MIB,
             idle_timeout_s: 3600,
+            host_key_file: None,
         }
     }
 }
@@ -143,19 +151,40 @@ impl Default for GnmiConfig {
     }
 }
 
-/// `[metrics]`: the Prometheus exporter.
+/// `[metrics]`: the Prometheus exporter, and the `/healthz` and `/readyz` probes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MetricsConfig {
     pub listen: SocketAddr,
+    /// Serve HTTPS with the certificate RESTCONF uses (off by default).
+    pub tls: bool,
+    /// When set, `/metrics` requires HTTP Basic authentication by a user of this group (or
+    /// of group `admin`); absent = no authentication. The probes never require it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scrape_group: Option<String>,
 }
 
 impl Default for MetricsConfig {
     fn default() -> Self {
         MetricsConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 9464)),
+            tls: false,
+            scrape_group: None,
         }
     }
+}
+
+/// `[tls]`: the certificate of the TLS listeners (RESTCONF, gNMI, metrics). Both files or
+/// neither: absent = a self-signed certificate generated in the state directory.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain, the server's certificate first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cert_file: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) of the certificate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_file: Option<PathBuf>,
 }
 
 /// `[ves]`: the ONAP VES 7.2 client.
@@ -227,6 +256,17 @@ pub struct UserConfig {
     /// OpenSSH public keys (`ssh-ed25519 AAAA... comment`), one per entry.
     #[serde(default)]
     pub ssh_authorized_keys: Vec<String>,
+    /// A file holding the clear-text password (e.g. a mounted Kubernetes Secret); read at
+    /// start-up, one trailing newline ignored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_file: Option<PathBuf>,
+    /// A file holding the argon2 hash (`nectar --hash-password` makes one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_hash_file: Option<PathBuf>,
+    /// A file of OpenSSH public keys, one per line (`authorized_keys` format without
+    /// options; blank lines and `#` comments ignored), added to `ssh_authorized_keys`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh_authorized_keys_file: Option<PathBuf>,
     /// NACM groups; group `admin` may do everything.
     #[serde(default)]
     pub groups: Vec<String>,
@@ -348,14 +388,27 @@ pub struct LogConfig {
     /// A `tracing` filter: a level (`info`) or directives (`info,nectar_mgmt=debug`).
     /// `RUST_LOG`, when set, is for main to prefer.
     pub level: String,
+    /// `text` (human-readable) or `json` (one JSON object per line, for log collectors);
+    /// `--log-format` overrides it.
+    pub format: LogFormat,
 }
 
 impl Default for LogConfig {
     fn default() -> Self {
         LogConfig {
             level: "info".to_owned(),
+            format: LogFormat::Text,
         }
     }
+}
+
+/// `log.format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 /// A string that never shows in `Debug` output or logs. `expose` gives the value.
@@ -442,6 +495,7 @@ impl Config {
         for (tls, addr) in [
             (self.restconf.tls, self.restconf.listen),
             (self.gnmi.tls, self.gnmi.listen),
+            (self.metrics.tls, self.metrics.listen),
         ] {
             let ip = addr.ip();
             if tls && !ip.is_unspecified() && !hosts.contains(&ip) {

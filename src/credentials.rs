@@ -75,8 +75,14 @@ impl Credentials {
     pub fn load_or_create(config: &Config) -> Result<Credentials> {
         let state_dir = &config.state_dir;
         ensure_state_dir(state_dir)?;
-        let host_key = load_or_create_host_key(state_dir)?;
-        let tls = load_or_create_tls(state_dir, &config.tls_hosts())?;
+        let host_key = match &config.netconf.host_key_file {
+            Some(path) => load_host_key_file(path).context("`netconf.host_key_file`")?,
+            None => load_or_create_host_key(state_dir)?,
+        };
+        let tls = match (&config.tls.cert_file, &config.tls.key_file) {
+            (Some(cert), Some(key)) => load_tls_files(cert, key).context("`tls`")?,
+            _ => load_or_create_tls(state_dir, &config.tls_hosts())?,
+        };
         let users = if config.uses_generated_admin() {
             Users::generated_admin(load_or_create_admin_password_hash(state_dir)?)
         } else {
@@ -217,7 +223,14 @@ pub fn load_or_create_host_key(state_dir: &Path) -> Result<ssh_key::PrivateKey> 
             );
         }
     }
-    let text = read_existing(&path)?.unwrap_or_default();
+    load_host_key_file(&path)
+}
+
+/// Loads an SSH host key (unencrypted OpenSSH private key) from `path`.
+pub fn load_host_key_file(path: &Path) -> Result<ssh_key::PrivateKey> {
+    let Some(text) = read_existing(path)? else {
+        bail!("{} does not exist", path.display());
+    };
     let key = ssh_key::PrivateKey::from_openssh(&text)
         .with_context(|| format!("{} is not an OpenSSH private key", path.display()))?;
     if key.is_encrypted() {
@@ -252,6 +265,30 @@ impl std::fmt::Debug for TlsIdentity {
             .field("key_path", &self.key_path)
             .finish_non_exhaustive()
     }
+}
+
+/// Loads a certificate chain and its key given by the operator (e.g. a mounted
+/// `kubernetes.io/tls` Secret). The certificate must parse; the key is checked by the TLS
+/// listeners when they load the pair.
+pub fn load_tls_files(cert_path: &Path, key_path: &Path) -> Result<TlsIdentity> {
+    let Some(cert_pem) = read_existing(cert_path)? else {
+        bail!("{} does not exist", cert_path.display());
+    };
+    let Some(key_pem) = read_existing(key_path)? else {
+        bail!("{} does not exist", key_path.display());
+    };
+    x509::parse_certificate_pem(&cert_pem)
+        .map_err(|why| anyhow::anyhow!("{} is not a certificate: {why}", cert_path.display()))?;
+    if !key_pem.contains("PRIVATE KEY-----") {
+        bail!("{} is not a PEM private key", key_path.display());
+    }
+    tracing::info!(cert = %cert_path.display(), key = %key_path.display(), "TLS certificate from files");
+    Ok(TlsIdentity {
+        cert_pem,
+        key_pem,
+        cert_path: cert_path.to_owned(),
+        key_path: key_path.to_owned(),
+    })
 }
 
 /// Loads the TLS key and certificate, making what is missing: a P-256 key, and a self-signed

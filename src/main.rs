@@ -28,22 +28,40 @@ struct Cli {
     #[arg(short, long, value_name = "FILE")]
     config: Option<PathBuf>,
 
-    /// Check the configuration, print it with every default filled in, and
-    /// exit.
+    /// Check a configuration file (or the one given by --config, or the embedded default),
+    /// print it with every default filled in, and exit: 0 if valid, 2 if not. Secret files
+    /// it refers to are not read.
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "")]
+    check_config: Option<PathBuf>,
+
+    /// Log format: human-readable `text`, or `json` (one object per line) for log
+    /// collectors. Overrides `log.format`.
+    #[arg(long, value_name = "FORMAT")]
+    log_format: Option<config::LogFormat>,
+
+    /// Read a password from standard input (one line), print its argon2id hash for
+    /// `password_hash` / `password_hash_file`, and exit.
     #[arg(long)]
-    check_config: bool,
+    hash_password: bool,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let cfg = match config::Config::load(cli.config.as_deref()) {
+    if cli.hash_password {
+        return hash_password();
+    }
+    let path = match &cli.check_config {
+        Some(p) if !p.as_os_str().is_empty() => Some(p.as_path()),
+        _ => cli.config.as_deref(),
+    };
+    let mut cfg = match config::Config::load(path) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("nectar: {e}");
             return ExitCode::from(2);
         }
     };
-    if cli.check_config {
+    if cli.check_config.is_some() {
         match toml::to_string_pretty(&cfg) {
             Ok(text) => {
                 print!("{text}");
@@ -55,8 +73,16 @@ fn main() -> ExitCode {
             }
         }
     }
-    init_logging(&cfg.log.level);
+    if let Some(format) = cli.log_format {
+        cfg.log.format = format;
+    }
+    init_logging(&cfg.log.level, cfg.log.format);
     memory::return_large_blocks();
+    if let Err(e) = cfg.read_secret_files() {
+        tracing::error!("{e:#}");
+        eprintln!("nectar: {e:#}");
+        return ExitCode::from(2);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -77,16 +103,47 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(level: &str) {
+fn init_logging(level: &str, format: config::LogFormat) {
     let filter = std::env::var("RUST_LOG")
         .ok()
         .and_then(|v| tracing_subscriber::EnvFilter::try_new(v).ok())
         .or_else(|| tracing_subscriber::EnvFilter::try_new(level).ok())
         .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_target(false)
-        .init();
+        .with_target(false);
+    match format {
+        config::LogFormat::Text => builder.init(),
+        config::LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .init(),
+    }
+}
+
+/// `--hash-password`: one line of standard input → its argon2id PHC string.
+fn hash_password() -> ExitCode {
+    let mut line = String::new();
+    if let Err(e) = std::io::stdin().read_line(&mut line) {
+        eprintln!("nectar: cannot read the password: {e}");
+        return ExitCode::FAILURE;
+    }
+    let password = line.trim_end_matches(['\n', '\r']);
+    if password.is_empty() {
+        eprintln!("nectar: empty password");
+        return ExitCode::from(2);
+    }
+    match credentials::hash_password(password) {
+        Ok(hash) => {
+            println!("{hash}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("nectar: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 async fn run(cfg: config::Config) -> anyhow::Result<()> {
@@ -165,6 +222,51 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
         events.subscribe(),
         nectar_mgmt::notify::DEFAULT_REPLAY_CAPACITY,
     );
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let stopped = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+
+    // The metrics listener comes first, so /healthz and /readyz answer (not ready, with the
+    // reason) while the datastore loads and running is replayed into the dataplane.
+    let health = nectar_telemetry::health::Health::new(["netconf", "restconf", "gnmi"]);
+    let metrics = nectar_telemetry::metrics::Metrics::new(env!("CARGO_PKG_VERSION"));
+    metrics
+        .add_dataplane(dataplane.clone())
+        .context("metrics: dataplane")?;
+    let metrics_task = {
+        let listener = tokio::net::TcpListener::bind(cfg.metrics.listen)
+            .await
+            .with_context(|| format!("metrics.listen {}", cfg.metrics.listen))?;
+        let tls = if cfg.metrics.tls {
+            Some(
+                nectar_restconf::tls_config(&creds.tls.cert_pem, &creds.tls.key_pem)
+                    .map_err(|e| anyhow::anyhow!("metrics: {e}"))?,
+            )
+        } else {
+            None
+        };
+        let auth =
+            cfg.metrics
+                .scrape_group
+                .as_ref()
+                .map(|group| nectar_telemetry::metrics::ScrapeAuth {
+                    passwords: std::sync::Arc::new(nectar_mgmt::PasswordCache::new(
+                        std::sync::Arc::new(creds.users.clone()),
+                        Duration::from_secs(60),
+                    )),
+                    group: group.clone(),
+                });
+        info!(
+            listen = %listener.local_addr()?,
+            tls = cfg.metrics.tls,
+            scrape_group = cfg.metrics.scrape_group.as_deref().unwrap_or("(none: no authentication)"),
+            "metrics: serving /metrics, /healthz, /readyz"
+        );
+        let app = nectar_telemetry::metrics::app_with(metrics.clone(), health.clone(), auth);
+        tokio::spawn(nectar_restconf::serve(listener, app, tls, stop_rx.clone()))
+    };
+
     let core = tokio::task::block_in_place(|| Core::open(ctx, core_cfg, registry, events.clone()))
         .map_err(|e| anyhow::anyhow!("datastore: {e}"))?;
     let handle = MgmtHandle::spawn(core, events);
@@ -172,16 +274,7 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
         commit = handle.call(|c| c.commit_id()).await?,
         "management core running"
     );
-
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let stopped = |mut rx: watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|s| *s).await;
-    };
-
-    let metrics = nectar_telemetry::metrics::Metrics::new(env!("CARGO_PKG_VERSION"));
-    metrics
-        .add_dataplane(dataplane.clone())
-        .context("metrics: dataplane")?;
+    health.core_running(handle.clone());
     metrics
         .follow_mgmt(handle.clone())
         .context("metrics: management sessions")?;
@@ -223,22 +316,13 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
         info!("ves: no collector_url, VES events are off");
         None
     };
-    let listener = tokio::net::TcpListener::bind(cfg.metrics.listen)
-        .await
-        .with_context(|| format!("metrics.listen {}", cfg.metrics.listen))?;
-    info!(listen = %listener.local_addr()?, "metrics: serving /metrics");
-    let metrics_task = tokio::spawn(nectar_telemetry::metrics::serve(
-        listener,
-        metrics,
-        stopped(stop_rx.clone()),
-    ));
-
     // NETCONF over SSH (RFC 6241/6242), with notifications (RFC 5277).
     let netconf_task = {
         let listener = tokio::net::TcpListener::bind(cfg.netconf.listen)
             .await
             .with_context(|| format!("netconf.listen {}", cfg.netconf.listen))?;
         info!(listen = %listener.local_addr()?, "netconf: serving NETCONF over SSH");
+        health.listener_bound("netconf");
         let settings = nectar_netconf::NetconfSettings {
             max_sessions: cfg.netconf.max_sessions,
             max_message_bytes: usize::try_from(cfg.netconf.max_message_bytes).unwrap_or(usize::MAX),
@@ -276,6 +360,7 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
             None
         };
         info!(listen = %listener.local_addr()?, tls = cfg.restconf.tls, "restconf: serving RESTCONF");
+        health.listener_bound("restconf");
         let app = nectar_restconf::app(nectar_restconf::Options {
             handle: handle.clone(),
             auth: std::sync::Arc::new(creds.users.clone()),
@@ -309,6 +394,7 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
             ..Default::default()
         };
         info!(listen = %listener.local_addr()?, tls = cfg.gnmi.tls, "gnmi: serving gNMI");
+        health.listener_bound("gnmi");
         let service = nectar_gnmi::GnmiService::new(
             handle.clone(),
             std::sync::Arc::new(creds.users.clone()),
@@ -324,26 +410,42 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
 
     shutdown_signal().await;
     info!("shutting down");
+    health.stopping();
     let _ = stop_tx.send(true);
-    if let Some(ves) = ves {
-        ves.stop().await;
-    }
-    if let Ok(Err(e)) = metrics_task.await {
-        warn!(error = %e, "metrics listener ended with an error");
-    }
-    if let Ok(Err(e)) = netconf_task.await {
-        warn!(error = %e, "netconf listener ended with an error");
-    }
-    if let Ok(Err(e)) = restconf_task.await {
-        warn!(error = %e, "restconf listener ended with an error");
-    }
-    if let Ok(Err(e)) = gnmi_task.await {
-        warn!(error = %e, "gnmi listener ended with an error");
+    // Everything closes within SHUTDOWN_GRACE (well inside Kubernetes' default 30 s
+    // terminationGracePeriodSeconds); what is still open then is dropped.
+    let drain = async {
+        if let Some(ves) = ves {
+            ves.stop().await;
+        }
+        let report =
+            |name: &str, e: String| warn!(error = %e, "{name} listener ended with an error");
+        if let Ok(Err(e)) = metrics_task.await {
+            report("metrics", e.to_string());
+        }
+        if let Ok(Err(e)) = netconf_task.await {
+            report("netconf", e.to_string());
+        }
+        if let Ok(Err(e)) = restconf_task.await {
+            report("restconf", e.to_string());
+        }
+        if let Ok(Err(e)) = gnmi_task.await {
+            report("gnmi", e.to_string());
+        }
+    };
+    if tokio::time::timeout(SHUTDOWN_GRACE, drain).await.is_err() {
+        warn!(
+            grace_s = SHUTDOWN_GRACE.as_secs(),
+            "shutdown: listeners still draining after the grace period; stopping anyway"
+        );
     }
     drop(handle);
     info!("stopped");
     Ok(())
 }
+
+/// How long SIGTERM waits for the listeners and the VES client to drain.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(15);
 
 async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};

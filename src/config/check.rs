@@ -16,6 +16,23 @@ pub(super) fn check(config: &Config) -> Vec<Problem> {
     check_listeners(config, &mut out);
     check_netconf(config, &mut out);
     check_gnmi(config, &mut out);
+    if config.tls.cert_file.is_some() != config.tls.key_file.is_some() {
+        out.push(Problem::new(
+            if config.tls.cert_file.is_some() {
+                "tls.key_file"
+            } else {
+                "tls.cert_file"
+            },
+            "`tls.cert_file` and `tls.key_file` go together: set both, or neither for a \
+             generated self-signed certificate",
+        ));
+    }
+    if config.metrics.scrape_group.as_deref() == Some("") {
+        out.push(Problem::new(
+            "metrics.scrape_group",
+            "must name a group (leave it out to scrape without authentication)",
+        ));
+    }
     check_ves(config, &mut out);
     check_users(&config.users, &mut out);
     check_dataplane(config, &mut out);
@@ -176,23 +193,44 @@ fn check_users(users: &[UserConfig], out: &mut Vec<Problem>) {
         } else {
             seen.insert(&user.name, i);
         }
-        match (&user.password, &user.password_hash) {
-            (Some(_), Some(_)) => out.push(Problem::new(
-                format!("{at}.password"),
+        let passwords: Vec<&str> = [
+            ("password", user.password.is_some()),
+            ("password_hash", user.password_hash.is_some()),
+            ("password_file", user.password_file.is_some()),
+            ("password_hash_file", user.password_hash_file.is_some()),
+        ]
+        .iter()
+        .filter(|(_, set)| *set)
+        .map(|(key, _)| *key)
+        .collect();
+        let keys = !user.ssh_authorized_keys.is_empty() || user.ssh_authorized_keys_file.is_some();
+        if passwords.len() > 1 {
+            out.push(Problem::new(
+                format!("{at}.{}", passwords[0]),
                 format!(
-                    "user `{}` has both `password` and `password_hash`; keep one",
-                    user.name
+                    "user `{}` has both `{}` and `{}`; keep one",
+                    user.name, passwords[0], passwords[1]
                 ),
-            )),
-            (None, None) if user.ssh_authorized_keys.is_empty() => out.push(Problem::new(
+            ));
+        } else if passwords.is_empty() && !keys {
+            out.push(Problem::new(
                 at.clone(),
                 format!(
-                    "user `{}` has no way to log in: set `password`, `password_hash` \
-                     or `ssh_authorized_keys`",
+                    "user `{}` has no way to log in: set `password`, `password_hash`, \
+                     `password_file`, `password_hash_file`, `ssh_authorized_keys` or \
+                     `ssh_authorized_keys_file`",
                     user.name
                 ),
-            )),
-            _ => {}
+            ));
+        }
+        for (key, path) in [
+            ("password_file", &user.password_file),
+            ("password_hash_file", &user.password_hash_file),
+            ("ssh_authorized_keys_file", &user.ssh_authorized_keys_file),
+        ] {
+            if path.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
+                out.push(Problem::new(format!("{at}.{key}"), "must not be empty"));
+            }
         }
         if user
             .password

@@ -4,6 +4,7 @@
 //! API (stats snapshots and events); nothing imports it but the daemon.
 
 pub mod dataplane;
+pub mod health;
 pub mod metrics;
 pub mod mgmt;
 pub mod sys;

@@ -3,20 +3,27 @@
 //! process (RSS, CPU, open fds), the management plane (`nectar_mgmt::metrics` and
 //! the bus-derived [`crate::mgmt::SessionMetrics`]), the dataplane
 //! ([`crate::dataplane::DataplaneCollector`]) and the VES client.
+//!
+//! The same listener serves the probes of [`crate::health`] (`/healthz`, `/readyz`). Scrapes
+//! may require HTTP Basic authentication ([`ScrapeAuth`]): the user must be in the scrape
+//! group (or be a superuser); wrong credentials get 401, a user outside the group 403. TLS is
+//! the daemon's business (it serves [`app_with`] with the RESTCONF certificate handling).
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use base64::Engine as _;
 use std::sync::Arc;
 
 use nectar_dataplane::Dataplane;
-use nectar_mgmt::MgmtHandle;
+use nectar_mgmt::{MgmtHandle, PasswordCache};
 use prometheus::{Encoder, IntGaugeVec, Opts, Registry, TextEncoder};
 use tokio::net::TcpListener;
 
 use crate::dataplane::DataplaneCollector;
+use crate::health::{self, Health};
 use crate::mgmt::SessionMetrics;
 
 /// The metrics of the process, registered once.
@@ -77,7 +84,7 @@ impl Metrics {
     }
 }
 
-async fn scrape(State(m): State<Metrics>) -> impl IntoResponse {
+fn exposition(m: &Metrics) -> Response {
     match m.render() {
         Ok(body) => (
             StatusCode::OK,
@@ -95,11 +102,85 @@ async fn scrape(State(m): State<Metrics>) -> impl IntoResponse {
     }
 }
 
-/// The exporter's routes.
+async fn scrape(State(m): State<Metrics>) -> Response {
+    exposition(&m)
+}
+
+/// Who may scrape `/metrics`: users that authenticate with HTTP Basic and are in `group`
+/// (superusers too).
+#[derive(Clone, Debug)]
+pub struct ScrapeAuth {
+    pub passwords: Arc<PasswordCache>,
+    pub group: String,
+}
+
+impl ScrapeAuth {
+    /// 401 with a Basic challenge, 403 for a user outside the group, `None` when allowed.
+    async fn refuse(&self, headers: &HeaderMap) -> Option<Response> {
+        let challenge = || {
+            (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Basic realm=\"nectar metrics\"")],
+                "authentication required\n",
+            )
+                .into_response()
+        };
+        let Some((user, password)) = basic_credentials(headers) else {
+            return Some(challenge());
+        };
+        let Some(ctx) = self.passwords.check_password(&user, &password).await else {
+            tracing::info!(user = %user, "metrics: authentication failed");
+            return Some(challenge());
+        };
+        if ctx.superuser || ctx.groups.contains(&self.group) {
+            None
+        } else {
+            tracing::info!(user = %user, group = %self.group, "metrics: user not in the scrape group");
+            Some((StatusCode::FORBIDDEN, "not in the scrape group\n").into_response())
+        }
+    }
+}
+
+/// The user and password of an `Authorization: Basic` header (RFC 7617).
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, encoded) = value.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, password) = text.split_once(':')?;
+    Some((user.to_owned(), password.to_owned()))
+}
+
+/// The exporter's routes, without probes or authentication.
 pub fn app(metrics: Metrics) -> Router {
     Router::new()
         .route("/metrics", get(scrape))
         .with_state(metrics)
+}
+
+/// The metrics listener's routes: `/metrics` (behind `auth` when given), `/healthz` and
+/// `/readyz` (never behind authentication: probes carry no credentials).
+pub fn app_with(metrics: Metrics, health: Health, auth: Option<ScrapeAuth>) -> Router {
+    let (h1, h2) = (health.clone(), health);
+    Router::new()
+        .route(
+            "/metrics",
+            get(move |headers: HeaderMap| async move {
+                if let Some(auth) = &auth
+                    && let Some(refusal) = auth.refuse(&headers).await
+                {
+                    return refusal;
+                }
+                exposition(&metrics)
+            }),
+        )
+        .route("/healthz", get(move || health::healthz(h1.clone())))
+        .route("/readyz", get(move || health::readyz(h2.clone())))
 }
 
 /// Serves `/metrics` on `listener` until `shutdown` resolves.

@@ -128,7 +128,9 @@ impl Daemon {
                         .all(|l| log.contains(l))
                 }
             };
-            if up && d.state().join("initial-admin-password").exists() {
+            // Without [[users]] the admin password is generated on first run.
+            let users = opts.extra.contains("[[users]]");
+            if up && (users || d.state().join("initial-admin-password").exists()) {
                 return d;
             }
             if let Some(st) = d.child.try_wait().unwrap() {
