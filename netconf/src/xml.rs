@@ -256,10 +256,11 @@ fn replace_forbidden(s: &str) -> String {
         .collect()
 }
 
-/// Escapes text content.
+/// Escapes text content. A carriage return is written as a character reference: a
+/// literal one would reach the reader as a line feed (XML 1.0 section 2.11).
 pub fn escape_text(s: &str) -> std::borrow::Cow<'_, str> {
     let forbidden = s.chars().any(|c| !is_xml_char(c));
-    if !forbidden && !s.contains(['<', '>', '&']) {
+    if !forbidden && !s.contains(['<', '>', '&', '\r']) {
         return s.into();
     }
     let s = if forbidden {
@@ -270,6 +271,7 @@ pub fn escape_text(s: &str) -> std::borrow::Cow<'_, str> {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+        .replace('\r', "&#13;")
         .into()
 }
 
@@ -568,6 +570,16 @@ mod tests {
         }
         let ok = parse("<a b=\"x\u{9}y\" c-d.e_f=\"\u{e9}\">\u{10000}\u{d7ff}&#x9;</a>").unwrap();
         assert_eq!(ok.text(), "\u{10000}\u{d7ff}\t");
+    }
+
+    #[test]
+    fn a_carriage_return_survives_print_and_parse() {
+        // Found by the netconf_xml fuzz target: `&#13;` parsed to CR, printed raw, and
+        // read back as LF.
+        let e = parse("<a>x&#13;y</a>").unwrap();
+        assert_eq!(e.text(), "x\ry");
+        assert_eq!(parse(&e.to_xml()).unwrap().text(), "x\ry");
+        assert!(e.to_xml().contains("&#13;"));
     }
 
     #[test]
