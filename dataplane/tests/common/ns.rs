@@ -3,8 +3,7 @@
 //! transfer run from inside a namespace. Needs root and iproute2; [`Topo::new`] returns
 //! `None` with a message otherwise, outside CI only: with `CI` set a test that cannot get
 //! namespaces fails. The veth pairs keep the kernel's default offloads (TX checksum,
-//! TSO/GSO), as a pod's do; [`Topo::offloads`] changes them with `ethtool` for the tests
-//! that want them explicitly on or off.
+//! TSO/GSO), as a pod's do: no test changes them.
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -119,26 +118,6 @@ impl Topo {
             ip(&["-n", &hns, "route", "add", "default", "via", gw])?;
         }
         Ok(())
-    }
-
-    /// Turns the segmentation and checksum offloads (`tx`, `sg`, `tso`, `gso`, `gro`) of the
-    /// host side of `host`'s veth on or off with `ethtool -K`, as an operator would.
-    pub fn offloads(&self, host: &str, on: bool) -> Result<(), String> {
-        let dev = self.dev(&format!("e{host}"));
-        let v = if on { "on" } else { "off" };
-        let out = Command::new("ip")
-            .args(["netns", "exec", &self.ns(host), "ethtool", "-K", &dev])
-            .args(["tx", v, "sg", v, "tso", v, "gso", v, "gro", v])
-            .output()
-            .map_err(|e| format!("ethtool: {e}"))?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "ethtool -K {dev}: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ))
-        }
     }
 
     pub fn dataplane(&self) -> Dataplane {
