@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{BIN, Daemon, Options};
+use common::{BIN, Daemon, Options, curl};
 #[path = "telemetry/harness.rs"]
 mod harness;
 
@@ -86,18 +86,6 @@ fn dashboard_metrics() -> Vec<String> {
     names.sort();
     names.dedup();
     names
-}
-
-fn curl(args: &[&str], url: &str) -> (u16, String) {
-    let out = Command::new("curl")
-        .args(["-sS", "--max-time", "10", "-w", "\n%{http_code}"])
-        .args(args)
-        .arg(url)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
-    (code.trim().parse().unwrap_or(0), body.to_owned())
 }
 
 // Input: a daemon with an AF_PACKET port on a veth, an IPv4 address and an ingress ACL whose

@@ -11,12 +11,12 @@
 //! Needs root (rootful podman): skipped without it, failed when `CI` is set.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
 
-use common::free_port;
+use common::{curl, free_port};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -162,18 +162,6 @@ fn nproc() -> String {
     let hard: u64 = own.rsplit(':').next().unwrap().parse().unwrap_or(4096);
     let n = hard.min(4096);
     format!("nproc={n}:{n}")
-}
-
-fn curl(args: &[&str], url: &str) -> (u16, String) {
-    let out: Output = Command::new("curl")
-        .args(["-sS", "--max-time", "15", "-w", "\n%{http_code}"])
-        .args(args)
-        .arg(url)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
-    (code.trim().parse().unwrap_or(0), body.to_owned())
 }
 
 /// `nectar --hash-password` with the binary the image was built from.

@@ -5,47 +5,12 @@
 //! against nectar's users, restricted to a scrape group.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{BIN, Daemon, Options, free_port};
-
-/// curl; returns (status, body). `args` come before the URL.
-fn curl(args: &[&str], url: &str) -> (u16, String) {
-    let out = Command::new("curl")
-        .args(["-sS", "--max-time", "10", "-w", "\n%{http_code}"])
-        .args(args)
-        .arg(url)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
-    (code.trim().parse().unwrap_or(0), body.to_owned())
-}
-
-fn promtool_check(body: &str) {
-    use std::io::Write as _;
-    let mut p = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool (Debian package prometheus) is installed");
-    p.stdin.take().unwrap().write_all(body.as_bytes()).unwrap();
-    let out = p.wait_with_output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success() && text.trim().is_empty(),
-        "promtool check metrics: {text}"
-    );
-}
+use common::{BIN, Daemon, Options, curl, free_port, promtool_check};
 
 /// Loopback interfaces with an address each: enough configuration that replaying it into
 /// the dataplane at start-up takes a noticeable time.
