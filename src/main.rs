@@ -185,8 +185,7 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
     // Core::open replays running into it. `dataplane` stays available to the
     // rest of main (telemetry reads dataplane.stats() at scrape time).
     let dataplane = dataplane::build(&cfg.dataplane)?;
-    let (northbound, _northbound_handle) =
-        nectar_dataplane::northbound::Northbound::new(dataplane.clone());
+    let (northbound, _northbound_handle) = nectar_mapping::Northbound::new(dataplane.clone());
     // Interfaces keep their if-index across restarts.
     let index_file = cfg.state_dir.join("if-index.json");
     if let Err(e) = northbound.persist_indices(index_file.clone()) {
@@ -214,7 +213,7 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
     };
     let (events, _) = broadcast::channel(4096);
     // Link up/down and table-full events of the dataplane enter the bus.
-    nectar_dataplane::northbound::spawn_event_forwarder(&dataplane, events.clone())
+    nectar_mapping::spawn_event_forwarder(&dataplane, events.clone())
         .context("dataplane event forwarder")?;
     // The NETCONF stream (RFC 5277) with its replay buffer, shared by NETCONF
     // notifications and RESTCONF event streams.

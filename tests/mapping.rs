@@ -5,8 +5,8 @@
 //! without ports in its configuration file gets afpacket ports and a loopback created on
 //! demand through RESTCONF (`nectar-interfaces:host-port`, `softwareLoopback`).
 //!
-//! The model-mapping conformance cases (golden files) live in `tests/mapping/` and run from
-//! `dataplane/tests/northbound_conformance.rs`. Needs root (namespaces); skipped with a
+//! The model-mapping conformance cases (golden files) live in `mapping/tests/cases/` and run from
+//! `mapping/tests/northbound_conformance.rs`. Needs root (namespaces); skipped with a
 //! message otherwise.
 
 use std::net::Ipv4Addr;
@@ -14,9 +14,9 @@ use std::process::{Child, Command};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use nectar_dataplane::northbound::Northbound;
 use nectar_dataplane::port::pg::pg;
 use nectar_dataplane::{Dataplane, Mac};
+use nectar_mapping::Northbound;
 use nectar_mgmt::{Core, CoreConfig, Datastore, EditStep, ErrorOption, LoadFrom, Registry};
 
 mod common;

@@ -15,8 +15,6 @@ pub mod events;
 pub mod graph;
 pub mod headers;
 pub mod nodes;
-#[cfg(feature = "northbound")]
-pub mod northbound;
 pub mod offload;
 pub mod port;
 pub mod shared;

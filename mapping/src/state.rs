@@ -8,14 +8,14 @@ use nectar_mgmt::MgmtError;
 use nectar_mgmt::ly::Tree;
 use nectar_mgmt::provider::StateArgs;
 
-use super::effective::{BVI_TYPES, ETHERNET, LOOPBACK};
-use super::keys::{key_at, quote};
-use super::mapping::Mapping;
-use super::provider::Northbound;
-use crate::control::{DEFAULT_VRF, RouteTarget};
-use crate::tables::fib::Adj;
-use crate::tables::{Kind, is_link_local};
-use crate::types::IpNet;
+use crate::effective::{BVI_TYPES, ETHERNET, LOOPBACK};
+use crate::keys::{key_at, quote};
+use crate::mapping::Mapping;
+use crate::provider::Northbound;
+use nectar_dataplane::control::{DEFAULT_VRF, RouteTarget};
+use nectar_dataplane::tables::fib::Adj;
+use nectar_dataplane::tables::{Kind, is_link_local};
+use nectar_dataplane::types::IpNet;
 
 pub(crate) fn set(out: &mut Tree, path: &str, value: Option<&str>) -> Result<(), MgmtError> {
     out.new_path(path, value, false)
@@ -77,10 +77,10 @@ pub fn ietf_interfaces(
         // Bridge-domain membership, from whichever model set it.
         let sp = format!("{b}/nectar-bridge:switchport");
         match m.eff.ifs.get(&name).map(|e| &e.cfg.switchport) {
-            Some(crate::control::Switchport::Access { bridge_domain }) => {
+            Some(nectar_dataplane::control::Switchport::Access { bridge_domain }) => {
                 set(out, &format!("{sp}/bridge-domain"), Some(bridge_domain))?;
             }
-            Some(crate::control::Switchport::Trunk {
+            Some(nectar_dataplane::control::Switchport::Trunk {
                 allowed_vlans,
                 native_vlan,
             }) => {
@@ -172,7 +172,7 @@ pub fn ietf_interfaces(
         ] {
             set(out, &format!("{s}/{leaf}"), Some(&v.to_string()))?;
         }
-        if i.mode == crate::tables::L2Mode::Routed {
+        if i.mode == nectar_dataplane::tables::L2Mode::Routed {
             let configured = m.eff.ifs.get(&name).map(|e| &e.addrs);
             let origin = |a: IpAddr, len: u8| {
                 if configured.is_some_and(|c| c.contains(&IpNet { addr: a, len })) {
@@ -335,7 +335,7 @@ pub fn ietf_acls(p: &Northbound, args: &StateArgs<'_>, out: &mut Tree) -> Result
     let only = args
         .path
         .and_then(|x| key_at(x, 1, "name"))
-        .map(|n| super::read::ietf_acl_name(&n));
+        .map(|n| crate::read::ietf_acl_name(&n));
     for (name, aces) in &m.eff.ace_names {
         let Some(model) = name.strip_prefix("ietf/") else {
             continue;
@@ -424,8 +424,8 @@ pub fn oc_interfaces(
                 Some(&i.mac.to_string()),
             )?;
         }
-        super::state_l2::oc_interface_l2(&m, &tables, &name, &b, out)?;
-        if i.mode != crate::tables::L2Mode::Routed {
+        crate::state_l2::oc_interface_l2(&m, &tables, &name, &b, out)?;
+        if i.mode != nectar_dataplane::tables::L2Mode::Routed {
             continue;
         }
         let sub = format!("{b}/subinterfaces/subinterface[index='0']");

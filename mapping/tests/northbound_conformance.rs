@@ -1,5 +1,5 @@
 //! Holo-style conformance tests of the northbound mapping: one folder per case under the
-//! repository's `tests/mapping/`, numbered steps.
+//! crate's `tests/cases/`, numbered steps.
 //!
 //! Base topology: a pg dataplane with ports eth0, eth1, eth2, no traffic, the daemon's model
 //! set (network models + nectar's deviations) and the `Northbound` provider in the core.
@@ -27,10 +27,10 @@ use std::sync::{Arc, OnceLock};
 
 use nectar_dataplane::buffer::{BufPool, Packet};
 use nectar_dataplane::control::HostPort;
-use nectar_dataplane::northbound::{Northbound, NorthboundHandle, events};
 use nectar_dataplane::port::pg::{PgPort, pg};
 use nectar_dataplane::port::{Port, TxResult};
 use nectar_dataplane::{Dataplane, Mac};
+use nectar_mapping::{Northbound, NorthboundHandle, events};
 use nectar_mgmt::{Core, CoreConfig, Datastore, EditStep, ErrorOption, Event, Op, Registry};
 use nectar_yang::ModelSet;
 use nectar_yang::yang2::context::Context;
@@ -59,7 +59,7 @@ const STATE_ROOTS: &[&str] = &[
 ];
 
 fn cases_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/mapping")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases")
 }
 
 /// Compares `actual` with the golden file, or rewrites it when asked to.

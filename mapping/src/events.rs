@@ -11,9 +11,9 @@ use std::time::SystemTime;
 use nectar_mgmt::Event as MgmtEvent;
 use tokio::sync::broadcast;
 
-use super::keys::quote;
-use crate::dataplane::Dataplane;
-use crate::events::Event;
+use crate::keys::quote;
+use nectar_dataplane::dataplane::Dataplane;
+use nectar_dataplane::events::Event;
 
 /// The management events one dataplane event stands for.
 pub fn convert(e: &Event, time: SystemTime) -> Vec<MgmtEvent> {

@@ -1,11 +1,11 @@
 //! Facts: what one source object of the configuration (an IETF interface entry, an OpenConfig
 //! static route, an ACL, ...) says about one dataplane object. Facts from every source that
-//! names the same dataplane object are combined in [`crate::northbound::effective`].
+//! names the same dataplane object are combined in [`crate::effective`].
 
 use std::net::Ipv4Addr;
 
-use crate::control::{AclConfig, HostPort, NatRole, NextHop, RouteTarget, Switchport};
-use crate::types::{IpNet, Mac};
+use nectar_dataplane::control::{AclConfig, HostPort, NatRole, NextHop, RouteTarget, Switchport};
+use nectar_dataplane::types::{IpNet, Mac};
 
 /// Which kind of source object a config node belongs to; with the object's data path it
 /// identifies the source ([`SourceKey`]).

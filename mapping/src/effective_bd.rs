@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use nectar_mgmt::MgmtError;
 
-use super::effective::{BdEff, Effective, Plan, conflict, single};
-use super::facts::{Fact, Prop, Target};
-use crate::control::{BridgeDomainConfig, Switchport};
-use crate::types::Mac;
+use crate::effective::{BdEff, Effective, Plan, conflict, single};
+use crate::facts::{Fact, Prop, Target};
+use nectar_dataplane::control::{BridgeDomainConfig, Switchport};
+use nectar_dataplane::types::Mac;
 
 /// Default MAC aging of a bridge domain, in seconds (nectar-bridge's default).
 const AGING: u64 = 300;

@@ -10,13 +10,13 @@ use nectar_mgmt::MgmtError;
 use nectar_mgmt::ly::Tree;
 use nectar_mgmt::provider::StateArgs;
 
-use super::facts::{Kind, Prop, Target};
-use super::keys::{key_at, quote};
-use super::provider::Northbound;
-use super::read::NAPT44;
-use super::state::{rfc3339, set};
-use crate::control::NatRole;
-use crate::headers::parse::{PROTO_ICMP, PROTO_TCP, PROTO_UDP};
+use crate::facts::{Kind, Prop, Target};
+use crate::keys::{key_at, quote};
+use crate::provider::Northbound;
+use crate::read::NAPT44;
+use crate::state::{rfc3339, set};
+use nectar_dataplane::control::NatRole;
+use nectar_dataplane::headers::parse::{PROTO_ICMP, PROTO_TCP, PROTO_UDP};
 
 /// `/ietf-nat:nat` state.
 pub fn ietf_nat(p: &Northbound, args: &StateArgs<'_>, out: &mut Tree) -> Result<(), MgmtError> {

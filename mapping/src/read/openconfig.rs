@@ -4,8 +4,8 @@
 use nectar_mgmt::MgmtError;
 
 use super::{Node, bad, child, children, explicit, leaf, mtu, parse_net};
-use crate::northbound::facts::{Fact, Prop, Target};
-use crate::northbound::keys::quote;
+use crate::facts::{Fact, Prop, Target};
+use crate::keys::quote;
 
 /// `/openconfig-interfaces:interfaces/interface`: type, enabled, MTU, MAC, the addresses of
 /// subinterface 0 (the interface itself), its VLAN subinterfaces, switched-vlan membership

@@ -10,7 +10,7 @@ use nectar_yang::encoding::{ScalarValue, scalar_value};
 use nectar_yang::yang2::data::DataNodeRef;
 
 use super::facts::{Fact, Kind, SourceKey};
-use crate::types::IpNet;
+use nectar_dataplane::types::IpNet;
 
 mod ietf;
 mod nat;
@@ -131,7 +131,7 @@ pub(crate) fn mtu(path: &str, v: &str) -> Result<u16, MgmtError> {
 
 /// Puts next hops in one order, so that the same ECMP set configured in either model (or
 /// in another order) is the same route.
-pub(crate) fn canonical_hops(v: &mut [crate::control::NextHop]) {
+pub(crate) fn canonical_hops(v: &mut [nectar_dataplane::control::NextHop]) {
     v.sort_by(|a, b| (a.via, &a.interface).cmp(&(b.via, &b.interface)));
 }
 

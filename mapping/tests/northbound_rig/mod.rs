@@ -5,9 +5,9 @@
 
 use std::sync::{Arc, OnceLock};
 
-use nectar_dataplane::northbound::{Northbound, NorthboundHandle};
 use nectar_dataplane::port::pg::{PgHandle, pg};
 use nectar_dataplane::{Dataplane, IpNet, Mac};
+use nectar_mapping::{Northbound, NorthboundHandle};
 use nectar_mgmt::{
     Core, CoreConfig, Datastore, EditStep, ErrorOption, Errors, Event, Op, Registry,
 };
@@ -55,7 +55,7 @@ pub fn rig_with_workers(workers: usize) -> Rig {
     reg.register(nb);
     let dir = tempfile::tempdir().unwrap();
     let (tx, rx) = broadcast::channel(1024);
-    nectar_dataplane::northbound::spawn_event_forwarder(&dp, tx.clone()).unwrap();
+    nectar_mapping::spawn_event_forwarder(&dp, tx.clone()).unwrap();
     let core = Core::open(ctx(), CoreConfig::new(dir.path()), reg, tx).expect("core opens");
     Rig {
         dp,

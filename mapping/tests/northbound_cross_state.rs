@@ -6,8 +6,6 @@
 //! Each row: the configuration in one model, and a path and value the
 //! other model's operational view must then hold.
 
-#![cfg(feature = "northbound")]
-
 mod northbound_rig;
 
 use northbound_rig::*;

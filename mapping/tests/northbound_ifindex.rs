@@ -1,14 +1,12 @@
 //! Interface indices survive a restart (RFC 2863 §3.1.5), and a removed
 //! interface's index is not handed to another one (issue 17, defect 2).
 
-#![cfg(feature = "northbound")]
-
 use std::path::Path;
 use std::sync::Arc;
 
-use nectar_dataplane::northbound::Northbound;
 use nectar_dataplane::port::pg::pg;
 use nectar_dataplane::{Dataplane, Mac};
+use nectar_mapping::Northbound;
 use nectar_mgmt::{Core, CoreConfig, Datastore, EditStep, ErrorOption, Op, Registry};
 use nectar_yang::yang2::data::{Data, DataFormat, DataPrinterFlags};
 use tokio::sync::broadcast;

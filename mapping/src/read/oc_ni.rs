@@ -7,9 +7,9 @@ use std::net::IpAddr;
 use nectar_mgmt::MgmtError;
 
 use super::{Identity, IdentityValue, Node, bad, child, children, identity, leaf, parse_prefix};
-use crate::control::{DEFAULT_VRF, NextHop, RouteTarget};
-use crate::northbound::facts::{Fact, Prop, Target};
-use crate::northbound::keys::quote;
+use crate::facts::{Fact, Prop, Target};
+use crate::keys::quote;
+use nectar_dataplane::control::{DEFAULT_VRF, NextHop, RouteTarget};
 
 const NI_TYPES: &str = "openconfig-network-instance-types";
 pub(crate) const DEFAULT_INSTANCE: Identity = Identity::new(NI_TYPES, "DEFAULT_INSTANCE");

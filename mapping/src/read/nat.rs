@@ -11,9 +11,9 @@ use std::net::{IpAddr, Ipv4Addr};
 use nectar_mgmt::MgmtError;
 
 use super::{Node, bad, child, children, leaf};
-use crate::control::NatRole;
-use crate::northbound::facts::{Fact, Prop, Target};
-use crate::northbound::keys::quote;
+use crate::facts::{Fact, Prop, Target};
+use crate::keys::quote;
+use nectar_dataplane::control::NatRole;
 
 /// The NAT type the vswitch implements.
 pub(crate) const NAPT44: &str = "ietf-nat:napt44";

@@ -9,9 +9,9 @@ use nectar_mgmt::MgmtError;
 use super::ietf::static_mac;
 use super::oc_ni::{bindings, if_ref};
 use super::{Node, bad, child, children, explicit, leaf};
-use crate::control::Switchport;
-use crate::northbound::facts::{Fact, Prop, Target};
-use crate::northbound::keys::quote;
+use crate::facts::{Fact, Prop, Target};
+use crate::keys::quote;
+use nectar_dataplane::control::Switchport;
 
 /// The bridge domain of VLAN `v` of the DEFAULT instance.
 pub(crate) fn vlan_bd(v: u16) -> String {

@@ -6,11 +6,11 @@ use std::net::IpAddr;
 use nectar_mgmt::MgmtError;
 
 use super::{Node, bad, child, children, explicit, leaf, mtu, parse_net, parse_prefix};
-use crate::control::{
+use crate::facts::{Fact, Prop, Target};
+use crate::keys::quote;
+use nectar_dataplane::control::{
     AclAction, AclConfig, AclRule, DEFAULT_VRF, HostPort, NextHop, RouteTarget, Switchport,
 };
-use crate::northbound::facts::{Fact, Prop, Target};
-use crate::northbound::keys::quote;
 
 /// `/ietf-interfaces:interfaces/interface` with ietf-ip.
 pub(super) fn interface(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> {
@@ -276,7 +276,7 @@ fn ace(n: &Node<'_>, path: &str) -> Result<AclRule, MgmtError> {
     let mp = format!("{path}/matches");
     if let Some(eth) = child(&m, "eth") {
         let p = format!("{mp}/eth");
-        let mac = |name: &str| -> Result<Option<crate::types::Mac>, MgmtError> {
+        let mac = |name: &str| -> Result<Option<nectar_dataplane::types::Mac>, MgmtError> {
             leaf(&eth, name)
                 .map(|v| {
                     v.parse()
@@ -520,8 +520,8 @@ pub(super) fn bridge_domain(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtE
 }
 
 /// A static MAC entry's address: a unicast MAC.
-pub(crate) fn static_mac(path: &str, mac: &str) -> Result<crate::types::Mac, MgmtError> {
-    let m: crate::types::Mac = mac
+pub(crate) fn static_mac(path: &str, mac: &str) -> Result<nectar_dataplane::types::Mac, MgmtError> {
+    let m: nectar_dataplane::types::Mac = mac
         .parse()
         .map_err(|_| bad(path, format!("{mac} is not a MAC address")))?;
     if m.is_multicast() {

@@ -4,7 +4,7 @@
 //! it). Once through ietf-interfaces/ietf-ip/ietf-routing, once through OpenConfig on a
 //! fresh dataplane. Needs root (namespaces); skipped with a message otherwise.
 
-#[path = "common/ns.rs"]
+#[path = "../../dataplane/tests/common/ns.rs"]
 #[allow(dead_code)]
 mod ns;
 
@@ -13,8 +13,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use nectar_dataplane::Dataplane;
-use nectar_dataplane::northbound::Northbound;
 use nectar_dataplane::port::afpacket::AfPacketPort;
+use nectar_mapping::Northbound;
 use nectar_mgmt::nacm::UserCtx;
 use nectar_mgmt::{Core, CoreConfig, Datastore, EditStep, ErrorOption, MgmtHandle, Registry};
 use nectar_yang::ModelSet;

@@ -6,10 +6,10 @@ use nectar_mgmt::MgmtError;
 use nectar_mgmt::ly::Tree;
 use nectar_mgmt::provider::StateArgs;
 
-use super::keys::{key_at, quote};
-use super::provider::Northbound;
-use super::read::{oc_acl_parts, oc_acl_type};
-use super::state::set;
+use crate::keys::{key_at, quote};
+use crate::provider::Northbound;
+use crate::read::{oc_acl_parts, oc_acl_type};
+use crate::state::set;
 
 /// `/openconfig-acl:acl` state.
 pub fn oc_acl(p: &Northbound, args: &StateArgs<'_>, out: &mut Tree) -> Result<(), MgmtError> {

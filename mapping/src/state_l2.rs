@@ -11,16 +11,16 @@ use nectar_mgmt::MgmtError;
 use nectar_mgmt::ly::Tree;
 use nectar_mgmt::provider::StateArgs;
 
-use super::effective::BdEff;
-use super::facts::{Kind, Prop, Target};
-use super::keys::{key_at, quote};
-use super::mapping::Mapping;
-use super::provider::Northbound;
-use super::read::{L2VSI, vlan_bd};
-use super::state::set;
-use crate::control::Switchport;
-use crate::tables::{Kind as IfKind, L2Mode, Tables};
-use crate::types::{IpNet, Mac};
+use crate::effective::BdEff;
+use crate::facts::{Kind, Prop, Target};
+use crate::keys::{key_at, quote};
+use crate::mapping::Mapping;
+use crate::provider::Northbound;
+use crate::read::{L2VSI, vlan_bd};
+use crate::state::set;
+use nectar_dataplane::control::Switchport;
+use nectar_dataplane::tables::{Kind as IfKind, L2Mode, Tables};
+use nectar_dataplane::types::{IpNet, Mac};
 
 /// One row of a bridge domain's MAC table.
 pub(crate) struct MacRow {
@@ -201,13 +201,16 @@ pub(crate) fn binding_ids(m: &Mapping, pick: impl Fn(&Prop) -> bool) -> BTreeMap
 /// default instance and the VRFs own them).
 fn instance_names(m: &Mapping) -> BTreeSet<String> {
     let mut names: BTreeSet<String> = m.eff.vrfs.iter().cloned().collect();
-    names.insert(super::state_ni::ni_name(m, crate::control::DEFAULT_VRF));
+    names.insert(crate::state_ni::ni_name(
+        m,
+        nectar_dataplane::control::DEFAULT_VRF,
+    ));
     names
 }
 
 /// True if `i` is an access member of a domain OpenConfig shows as an L2VSI instance
 /// (it is listed there, not in a VRF).
-pub(crate) fn in_l2vsi(m: &Mapping, i: &super::effective::IfEff) -> bool {
+pub(crate) fn in_l2vsi(m: &Mapping, i: &crate::effective::IfEff) -> bool {
     let Switchport::Access { bridge_domain } = &i.cfg.switchport else {
         return false;
     };

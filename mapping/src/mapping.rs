@@ -8,11 +8,11 @@ use std::time::SystemTime;
 use nectar_mgmt::ly::Tree;
 use nectar_mgmt::{ErrorTag, MgmtError};
 
-use super::effective::{Effective, Plan};
-use super::facts::{Fact, Kind, Prop, SourceKey, Target};
-use super::read;
-use crate::control::{Error, HostPort, Op};
-use crate::dataplane::{Checked, Dataplane, OpenedPorts};
+use crate::effective::{Effective, Plan};
+use crate::facts::{Fact, Kind, Prop, SourceKey, Target};
+use crate::read;
+use nectar_dataplane::control::{Error, HostPort, Op};
+use nectar_dataplane::dataplane::{Checked, Dataplane, OpenedPorts};
 use nectar_mgmt::ly;
 
 #[derive(Debug)]
@@ -298,7 +298,7 @@ impl Mapping {
     /// configuration or it became suspect (a restart, a worker crash): the dataplane's
     /// configuration is replaced by what running says, whatever it held before. Counters
     /// survive a reset, so discontinuity-time stays.
-    pub fn replay(&mut self) -> Result<(), crate::control::Error> {
+    pub fn replay(&mut self) -> Result<(), nectar_dataplane::control::Error> {
         let ops = self.replay_ops();
         let r = self.dp.replace(&ops);
         self.replays += 1;
@@ -337,11 +337,11 @@ fn write_indices(path: &std::path::Path, map: &BTreeMap<String, u32>) -> std::io
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::port::pg::pg;
+    use nectar_dataplane::port::pg::pg;
 
     fn mapping() -> Mapping {
         let dp = Dataplane::builder()
-            .port("eth0", pg(crate::Mac([2, 0, 0, 0, 0, 1])).0)
+            .port("eth0", pg(nectar_dataplane::Mac([2, 0, 0, 0, 0, 1])).0)
             .build()
             .unwrap();
         Mapping::new(Arc::new(dp))

@@ -5,9 +5,9 @@
 use nectar_mgmt::MgmtError;
 
 use super::{Identity, IdentityValue, Node, bad, child, children, identity, leaf, parse_prefix};
-use crate::control::{AclAction, AclConfig, AclRule};
-use crate::northbound::facts::{Fact, Prop, Target};
-use crate::northbound::keys::quote;
+use crate::facts::{Fact, Prop, Target};
+use crate::keys::quote;
+use nectar_dataplane::control::{AclAction, AclConfig, AclRule};
 
 const OC_ACL: &str = "openconfig-acl";
 /// The ACL set types the vswitch implements (ACL_MIXED allows no match fields).
@@ -139,7 +139,7 @@ fn entry(n: &Node<'_>, path: &str, ty: Identity) -> Result<AclRule, MgmtError> {
     let cfg = |name: &str| child(n, name).and_then(|c| child(&c, "config"));
     if let Some(c) = cfg("l2") {
         let p = format!("{path}/l2/config");
-        let mac = |name: &str| -> Result<Option<crate::types::Mac>, MgmtError> {
+        let mac = |name: &str| -> Result<Option<nectar_dataplane::types::Mac>, MgmtError> {
             leaf(&c, name)
                 .map(|v| {
                     v.parse().map_err(|_| {

@@ -10,12 +10,12 @@ use nectar_mgmt::MgmtError;
 use nectar_mgmt::ly::Tree;
 use nectar_mgmt::provider::{Callbacks, CbArgs, Provider};
 
-use super::facts::Kind;
-use super::mapping::Mapping;
-use super::{read, state};
-use crate::control::Op;
-use crate::dataplane::Dataplane;
-use crate::events::Event;
+use crate::facts::Kind;
+use crate::mapping::Mapping;
+use crate::{read, state};
+use nectar_dataplane::control::Op;
+use nectar_dataplane::dataplane::Dataplane;
+use nectar_dataplane::events::Event;
 
 /// The dataplane northbound provider (register it in the mgmt `Registry`).
 #[derive(Debug)]
@@ -63,7 +63,7 @@ impl Northbound {
     /// so another interface gets it only when no other index is free.
     /// An unreadable file is reported, and replaced at the next save.
     pub fn persist_indices(&self, path: std::path::PathBuf) -> std::io::Result<()> {
-        let read = super::mapping::read_indices(&path);
+        let read = crate::mapping::read_indices(&path);
         let saved = read.as_ref().cloned().unwrap_or_default();
         let mut m = self.lock();
         m.dp.promise_indices(&saved);
@@ -76,7 +76,7 @@ impl Northbound {
 impl NorthboundHandle {
     /// Replays the whole configuration into the dataplane (after it was restarted and lost
     /// its configuration).
-    pub fn replay(&self) -> Result<(), crate::control::Error> {
+    pub fn replay(&self) -> Result<(), nectar_dataplane::control::Error> {
         lock(&self.m).replay()
     }
 
@@ -463,16 +463,16 @@ impl Provider for Northbound {
             oc_acl_attach,
         );
         cb.state("/ietf-interfaces:interfaces", state::ietf_interfaces)
-            .state(OC_ACL, super::state_acl::oc_acl)
+            .state(OC_ACL, crate::state_acl::oc_acl)
             .state(ACL, state::ietf_acls)
             .state("/openconfig-interfaces:interfaces", state::oc_interfaces)
             .state("/ietf-routing:routing", state::ietf_routing)
-            .state("/ietf-nat:nat", super::state_nat::ietf_nat)
+            .state("/ietf-nat:nat", crate::state_nat::ietf_nat)
             .state(
                 "/openconfig-network-instance:network-instances",
-                super::state_ni::oc_network_instances,
+                crate::state_ni::oc_network_instances,
             )
-            .state(BRIDGE_DOMAINS, super::state_l2::nectar_bridge)
+            .state(BRIDGE_DOMAINS, crate::state_l2::nectar_bridge)
     }
 
     fn prepare_done(&mut self, tree: &Tree) -> Result<(), MgmtError> {

@@ -1,8 +1,8 @@
 //! The northbound mapping: IETF and OpenConfig configuration drives the vswitch, and the
 //! vswitch's state comes back as YANG operational data and events.
 //!
-//! This is the only part of the crate that imports the management plane (`nectar-mgmt`,
-//! `nectar-yang`); the engine modules never import it (cargo feature `northbound`).
+//! This crate is the only one that imports both the management plane (`nectar-mgmt`,
+//! `nectar-yang`) and the vswitch engine (`nectar-dataplane`); the engine imports neither.
 //!
 //! How it works (Holo style, see STYLE.md):
 //! - [`provider`] declares one provider table keyed by schema path. Every supported config

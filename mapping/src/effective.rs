@@ -8,12 +8,12 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use nectar_mgmt::MgmtError;
 
-use super::facts::{Fact, Prop, Target};
-use crate::control::{
+use crate::facts::{Fact, Prop, Target};
+use nectar_dataplane::control::{
     AclConfig, BridgeDomainConfig, DEFAULT_VRF, HostPort, InterfaceConfig, NatRole, Op,
     RouteTarget, Switchport,
 };
-use crate::types::{IpNet, Mac};
+use nectar_dataplane::types::{IpNet, Mac};
 
 /// The interface type of a port.
 pub const ETHERNET: &str = "iana-if-type:ethernetCsmacd";

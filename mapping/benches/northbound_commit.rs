@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use nectar_dataplane::control::{InterfaceConfig, Op};
-use nectar_dataplane::northbound::Northbound;
 use nectar_dataplane::port::pg::pg;
 use nectar_dataplane::{Dataplane, Mac};
+use nectar_mapping::Northbound;
 use nectar_mgmt::{Core, CoreConfig, Datastore, EditStep, ErrorOption, Registry};
 
 fn core(ports: usize, dir: &std::path::Path) -> (Core, Arc<Dataplane>) {

@@ -6,9 +6,9 @@ use nectar_mgmt::MgmtError;
 
 use super::openconfig::ip_facts;
 use super::{Node, bad, child, children, explicit, leaf};
-use crate::control::Switchport;
-use crate::northbound::effective::L2VLAN;
-use crate::northbound::facts::{Fact, Prop, Target};
+use crate::effective::L2VLAN;
+use crate::facts::{Fact, Prop, Target};
+use nectar_dataplane::control::Switchport;
 
 /// The vswitch interface an OpenConfig (interface, subinterface) pair names: the interface
 /// itself for subinterface 0, else its VLAN sub-interface `<interface>.<index>`.
