@@ -185,6 +185,9 @@ struct Found {
     path: PathBuf,
 }
 
+#[path = "build/paths.rs"]
+mod paths;
+
 fn main() {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let models = root.join("models");
@@ -245,6 +248,18 @@ fn main() {
     out.push_str("];\n");
     let dest = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("embedded.rs");
     std::fs::write(dest, out).unwrap();
+
+    let dest = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("paths.rs");
+    let sources: Vec<paths::Source> = found
+        .iter()
+        .map(|f| paths::Source {
+            name: f.name.clone(),
+            revision: f.revision.clone(),
+            belongs_to: f.belongs_to.clone(),
+            text: std::fs::read_to_string(with_errata(&f.path)).unwrap(),
+        })
+        .collect();
+    std::fs::write(dest, paths::generate(sources)).unwrap();
 }
 
 /// Reads the header statements a loader needs: the (sub)module name, its most

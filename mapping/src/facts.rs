@@ -7,38 +7,7 @@ use std::net::Ipv4Addr;
 use nectar_dataplane::control::{AclConfig, HostPort, NatRole, NextHop, RouteTarget, Switchport};
 use nectar_dataplane::types::{IpNet, Mac};
 
-/// Which kind of source object a config node belongs to; with the object's data path it
-/// identifies the source ([`SourceKey`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Kind {
-    /// `/ietf-interfaces:interfaces/interface` (with ietf-ip and nectar augmentations).
-    IetfIf,
-    /// `/ietf-routing:routing/control-plane-protocols/control-plane-protocol`.
-    IetfProto,
-    /// A static route of an ietf-routing protocol instance.
-    IetfRoute,
-    /// `/ietf-access-control-list:acls/acl`.
-    IetfAcl,
-    /// `/ietf-access-control-list:acls/attachment-points/interface`.
-    IetfAclAttach,
-    /// `/ietf-nat:nat/instances/instance`.
-    IetfNat,
-    /// `/nectar-bridge:bridge-domains/bridge-domain`.
-    Bd,
-    /// `/openconfig-interfaces:interfaces/interface` (with if-ip, if-ethernet, vlan).
-    OcIf,
-    /// `/openconfig-network-instance:network-instances/network-instance` itself (type,
-    /// interfaces, VLANs).
-    OcNi,
-    /// A protocol instance of an OpenConfig network instance.
-    OcProto,
-    /// A static route of an OpenConfig network instance.
-    OcRoute,
-    /// `/openconfig-acl:acl/acl-sets/acl-set`.
-    OcAcl,
-    /// `/openconfig-acl:acl/interfaces/interface`.
-    OcAclAttach,
-}
+pub use crate::sources::Kind;
 
 /// A source object: its kind and data path.
 pub type SourceKey = (Kind, String);

@@ -41,6 +41,7 @@ pub mod keys;
 pub mod mapping;
 pub mod provider;
 pub mod read;
+pub mod sources;
 pub mod state;
 pub mod state_acl;
 pub mod state_l2;

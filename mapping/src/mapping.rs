@@ -162,11 +162,11 @@ impl Mapping {
     }
 
     /// Marks the source object of a changed node (its first `steps` path steps) dirty.
-    pub fn mark(&mut self, kind: Kind, path: &str, steps: usize) {
+    pub fn mark(&mut self, kind: Kind, path: &str) {
         if self.dirty.is_last_or_below(kind, path) {
             return;
         }
-        if let Some(p) = ly::truncate_steps(path, steps) {
+        if let Some(p) = ly::truncate_steps(path, kind.source().steps()) {
             self.dirty.insert(kind, &p);
         }
     }
@@ -364,26 +364,26 @@ mod tests {
     fn remembered_source_does_not_outlive_the_transaction() {
         let mut m = mapping();
         let leaf = format!("{ROUTE}/next-hop/next-hop-address");
-        m.mark(Kind::IetfRoute, ROUTE, 6);
-        m.mark(Kind::IetfRoute, &leaf, 6);
-        m.mark(Kind::IetfProto, &leaf, 3);
-        m.mark(Kind::IetfRoute, &leaf, 6);
+        m.mark(Kind::IetfRoute, ROUTE);
+        m.mark(Kind::IetfRoute, &leaf);
+        m.mark(Kind::IetfProto, &leaf);
+        m.mark(Kind::IetfRoute, &leaf);
         assert_eq!(dirty(&m).len(), 2);
         assert!(dirty(&m).contains(&(Kind::IetfRoute, ROUTE.to_string())));
         // A route whose key merely extends the last one's is another route.
         let longer = ROUTE.replace("/24']", "/24'][x='y']");
-        m.mark(Kind::IetfRoute, &format!("{longer}/next-hop"), 6);
+        m.mark(Kind::IetfRoute, &format!("{longer}/next-hop"));
         let other = ROUTE.replace("11.0.0.0/24", "11.0.0.0/2");
-        m.mark(Kind::IetfRoute, &format!("{other}/next-hop"), 6);
-        m.mark(Kind::IetfRoute, ROUTE, 6);
+        m.mark(Kind::IetfRoute, &format!("{other}/next-hop"));
+        m.mark(Kind::IetfRoute, ROUTE);
         assert_eq!(dirty(&m).len(), 4);
         assert!(dirty(&m).contains(&(Kind::IetfRoute, longer)));
         assert!(dirty(&m).contains(&(Kind::IetfRoute, other)));
 
         m.abort();
         assert!(dirty(&m).is_empty());
-        m.mark(Kind::IetfRoute, ROUTE, 6);
-        m.mark(Kind::IetfRoute, &leaf, 6);
+        m.mark(Kind::IetfRoute, ROUTE);
+        m.mark(Kind::IetfRoute, &leaf);
         assert_eq!(dirty(&m), vec![(Kind::IetfRoute, ROUTE.to_string())]);
 
         let empty = nectar_mgmt::ly::Tree::new(
@@ -394,7 +394,7 @@ mod tests {
         );
         m.prepare(&empty).unwrap();
         assert!(dirty(&m).is_empty());
-        m.mark(Kind::IetfRoute, &leaf, 6);
+        m.mark(Kind::IetfRoute, &leaf);
         assert_eq!(dirty(&m), vec![(Kind::IetfRoute, ROUTE.to_string())]);
     }
 }

@@ -13,7 +13,7 @@ use nectar_dataplane::control::{
 };
 
 /// `/ietf-interfaces:interfaces/interface` with ietf-ip.
-pub(super) fn interface(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> {
+pub(crate) fn interface(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> {
     let name = leaf(n, "name").unwrap_or_default();
     let t = Target::If(name);
     let mut out = Vec::new();
@@ -117,7 +117,7 @@ fn host_port(hp: &Node<'_>, path: &str, n: &Node<'_>) -> Result<Fact, MgmtError>
 }
 
 /// A control-plane-protocol instance: only `static` is implemented.
-pub(super) fn protocol(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> {
+pub(crate) fn protocol(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> {
     let ty = leaf(n, "type").unwrap_or_default();
     if ty != "ietf-routing:static" {
         return Err(bad(
@@ -187,7 +187,7 @@ fn next_hops(n: &Node<'_>, path: &str) -> Result<RouteTarget, MgmtError> {
 }
 
 /// A static route of ietf-ipv4/ipv6-unicast-routing (default VRF).
-pub(super) fn route(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> {
+pub(crate) fn route(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> {
     let dest = leaf(n, "destination-prefix").unwrap_or_default();
     let prefix = parse_prefix(path, &dest)?;
     let target = next_hops(n, path)?;
@@ -370,7 +370,7 @@ pub(crate) fn acl_name(name: &str) -> String {
 }
 
 /// `/ietf-access-control-list:acls/acl`: its ACEs in order.
-pub(super) fn acl(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> {
+pub(crate) fn acl(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> {
     let name = acl_name(&leaf(n, "name").unwrap_or_default());
     let mut rules = Vec::new();
     let mut names = Vec::new();
@@ -396,7 +396,7 @@ pub(super) fn acl(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> {
 }
 
 /// `/ietf-access-control-list:acls/attachment-points/interface`: one ACL per direction.
-pub(super) fn acl_attachment(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> {
+pub(crate) fn acl_attachment(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> {
     let ifname = leaf(n, "interface-id").unwrap_or_default();
     let mut out = Vec::new();
     for dir in ["ingress", "egress"] {
@@ -470,7 +470,7 @@ fn switchport(n: &Node<'_>, path: &str) -> Result<Option<Switchport>, MgmtError>
 /// `/nectar-bridge:bridge-domains/bridge-domain`: its settings and static MAC entries. Only
 /// values set explicitly are facts: a YANG default does not contradict the other model (an
 /// OpenConfig VLAN or L2VSI instance describing the same domain).
-pub(super) fn bridge_domain(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> {
+pub(crate) fn bridge_domain(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> {
     let name = leaf(n, "name").unwrap_or_default();
     let t = Target::Bd(name);
     let mut out = vec![Fact::new(t.clone(), Prop::BdDefined, path)];

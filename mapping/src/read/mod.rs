@@ -12,13 +12,13 @@ use nectar_yang::yang2::data::DataNodeRef;
 use super::facts::{Fact, Kind, SourceKey};
 use nectar_dataplane::types::IpNet;
 
-mod ietf;
-mod nat;
-mod oc_acl;
+pub(crate) mod ietf;
+pub(crate) mod nat;
+pub(crate) mod oc_acl;
 mod oc_l2ni;
-mod oc_ni;
+pub(crate) mod oc_ni;
 mod oc_vlan;
-mod openconfig;
+pub(crate) mod openconfig;
 
 pub(crate) use ietf::acl_name as ietf_acl_name;
 pub(crate) use nat::NAPT44;
@@ -230,22 +230,7 @@ fn by_parent(
 }
 
 fn read_node(kind: Kind, node: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> {
-    let node = node.clone();
-    match kind {
-        Kind::IetfIf => ietf::interface(&node, path),
-        Kind::IetfProto => ietf::protocol(&node, path),
-        Kind::IetfRoute => ietf::route(&node, path),
-        Kind::IetfAcl => ietf::acl(&node, path),
-        Kind::IetfAclAttach => ietf::acl_attachment(&node, path),
-        Kind::IetfNat => nat::instance(&node, path),
-        Kind::Bd => ietf::bridge_domain(&node, path),
-        Kind::OcIf => openconfig::interface(&node, path),
-        Kind::OcNi => oc_ni::instance(&node, path),
-        Kind::OcProto => oc_ni::protocol(&node, path),
-        Kind::OcRoute => oc_ni::route(&node, path),
-        Kind::OcAcl => oc_acl::acl_set(&node, path),
-        Kind::OcAclAttach => oc_acl::binding(&node, path),
-    }
+    (kind.source().read)(node, path)
 }
 
 #[cfg(test)]

@@ -35,7 +35,7 @@ fn host_v4(path: &str, v: &str) -> Result<Ipv4Addr, MgmtError> {
 }
 
 /// `/ietf-nat:nat/instances/instance`.
-pub(super) fn instance(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> {
+pub(crate) fn instance(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> {
     if let Some(t) = leaf(n, "type")
         && t != NAPT44
     {

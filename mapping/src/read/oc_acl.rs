@@ -203,7 +203,7 @@ fn set_type(n: &Node<'_>, path: &str, set: &str) -> Result<Identity, MgmtError> 
 }
 
 /// `/openconfig-acl:acl/acl-sets/acl-set`: its entries in sequence-id order.
-pub(super) fn acl_set(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> {
+pub(crate) fn acl_set(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> {
     let set = leaf(n, "name").unwrap_or_default();
     let ty = set_type(n, &format!("{path}/config/type"), &set)?;
     let name = acl_name(&set, ty);
@@ -243,7 +243,7 @@ pub(super) fn acl_set(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> 
 
 /// `/openconfig-acl:acl/interfaces/interface`: one ACL set per direction on the interface
 /// its `interface-ref` names (else the interface named by its `id`).
-pub(super) fn binding(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> {
+pub(crate) fn binding(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> {
     let id = leaf(n, "id").unwrap_or_default();
     let rc = child(n, "interface-ref").and_then(|r| child(&r, "config"));
     let ifname = rc

@@ -87,7 +87,7 @@ pub(super) fn bindings(n: &Node<'_>, path: &str) -> Result<Vec<(String, String)>
 
 /// `/openconfig-network-instance:network-instances/network-instance`: the instance and
 /// the interfaces bound to it.
-pub(super) fn instance(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> {
+pub(crate) fn instance(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> {
     let name = leaf(n, "name").unwrap_or_default();
     if is_type(n, L2VSI) {
         return super::oc_l2ni::l2vsi(n, path, &name);
@@ -121,7 +121,7 @@ pub(super) fn instance(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError>
 }
 
 /// A protocol instance of a network instance: only STATIC is implemented.
-pub(super) fn protocol(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> {
+pub(crate) fn protocol(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> {
     if let Some(ni) = instance_of(n) {
         vrf_of(&ni, &ni.path())?;
     }
@@ -162,7 +162,7 @@ pub(crate) fn routes_of(ni: &Node<'_>) -> Vec<String> {
 }
 
 /// A static route of an OpenConfig network instance.
-pub(super) fn route(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> {
+pub(crate) fn route(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> {
     let Some(ni) = instance_of(n) else {
         return Ok(Vec::new());
     };

@@ -10,7 +10,7 @@ use crate::keys::quote;
 /// `/openconfig-interfaces:interfaces/interface`: type, enabled, MTU, MAC, the addresses of
 /// subinterface 0 (the interface itself), its VLAN subinterfaces, switched-vlan membership
 /// and routed-vlan.
-pub(super) fn interface(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> {
+pub(crate) fn interface(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> {
     let name = leaf(n, "name").unwrap_or_default();
     let t = Target::If(name.clone());
     let mut out = Vec::new();

@@ -12,7 +12,7 @@ use nectar_yang::yang2::data::{DataFormat, DataPrinterFlags};
 use super::Shared;
 use super::thresholds::ThresholdConfig;
 
-const TOP: &str = "/nectar-telemetry:telemetry";
+const TOP: &str = nectar_yang::paths::nectar_telemetry::telemetry::PATH;
 
 /// Serves `nectar-telemetry`.
 #[derive(Debug)]

@@ -1,0 +1,462 @@
+//! The one table of source objects: for each kind of configuration object the mapping reads
+//! (an IETF interface entry, an OpenConfig static route, an ACL, ...), the schema path of
+//! its entries, every config node below them that the mapping supports, and its reader.
+//! The provider's prepare callbacks (one per supported node, marking its source dirty),
+//! the number of path steps from a changed node to its source, and the reader dispatch are
+//! all derived from it, so a new source kind is declared once. Paths are the generated
+//! constants of [`nectar_yang::paths`]: a node the schema (with nectar's deviations) does
+//! not have fails to compile.
+
+use nectar_mgmt::MgmtError;
+use nectar_mgmt::provider::{CbArgs, PrepareFn};
+use nectar_yang::paths as p;
+
+use crate::facts::Fact;
+use crate::provider::Northbound;
+use crate::read::{self, Node};
+
+/// One kind of source object.
+pub(crate) struct Source {
+    /// Schema paths of the object's entries (two for the route lists of two address
+    /// families); each has the same number of steps.
+    pub(crate) entries: &'static [&'static str],
+    /// Every supported config node of the object, the entries included: a change to any of
+    /// them marks the object dirty.
+    pub(crate) nodes: &'static [&'static str],
+    /// Reads the object back from the new running tree.
+    pub(crate) read: fn(&Node<'_>, &str) -> Result<Vec<Fact>, MgmtError>,
+}
+
+impl Source {
+    /// Path steps from the top of the tree to one of this kind's entries.
+    pub(crate) fn steps(&self) -> usize {
+        self.entries[0].matches('/').count()
+    }
+}
+
+macro_rules! kinds {
+    ($($(#[$doc:meta])* $kind:ident => $source:ident,)*) => {
+        /// Which kind of source object a config node belongs to; with the object's data
+        /// path it identifies the source ([`crate::facts::SourceKey`]).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Kind {
+            $($(#[$doc])* $kind,)*
+        }
+
+        impl Kind {
+            /// Every kind, in declaration order.
+            pub const ALL: &[Kind] = &[$(Kind::$kind),*];
+
+            /// The kind's entry in the table.
+            pub(crate) fn source(self) -> &'static Source {
+                match self {
+                    $(Kind::$kind => &$source,)*
+                }
+            }
+
+            /// The prepare callback marking this kind's source dirty.
+            pub(crate) fn marker(self) -> PrepareFn<Northbound> {
+                match self {
+                    $(Kind::$kind => mark::<{ Kind::$kind as u8 }>,)*
+                }
+            }
+        }
+    };
+}
+
+kinds! {
+    /// `/ietf-interfaces:interfaces/interface` (with ietf-ip and nectar augmentations).
+    IetfIf => IETF_IF,
+    /// `/ietf-routing:routing/control-plane-protocols/control-plane-protocol`.
+    IetfProto => IETF_PROTO,
+    /// A static route of an ietf-routing protocol instance.
+    IetfRoute => IETF_ROUTE,
+    /// `/ietf-access-control-list:acls/acl`.
+    IetfAcl => IETF_ACL,
+    /// `/ietf-access-control-list:acls/attachment-points/interface`.
+    IetfAclAttach => IETF_ACL_ATTACH,
+    /// `/ietf-nat:nat/instances/instance`.
+    IetfNat => IETF_NAT,
+    /// `/nectar-bridge:bridge-domains/bridge-domain`.
+    Bd => BD,
+    /// `/openconfig-interfaces:interfaces/interface` (with if-ip, if-ethernet, vlan).
+    OcIf => OC_IF,
+    /// `/openconfig-network-instance:network-instances/network-instance` itself (type,
+    /// interfaces, VLANs).
+    OcNi => OC_NI,
+    /// A protocol instance of an OpenConfig network instance.
+    OcProto => OC_PROTO,
+    /// A static route of an OpenConfig network instance.
+    OcRoute => OC_ROUTE,
+    /// `/openconfig-acl:acl/acl-sets/acl-set`.
+    OcAcl => OC_ACL,
+    /// `/openconfig-acl:acl/interfaces/interface`.
+    OcAclAttach => OC_ACL_ATTACH,
+}
+
+/// Marks the source of the changed node (kind number `K`) dirty.
+fn mark<const K: u8>(nb: &mut Northbound, a: &CbArgs<'_>) -> Result<(), MgmtError> {
+    nb.lock().mark(Kind::ALL[usize::from(K)], &a.change.path);
+    Ok(())
+}
+
+/// `IetfIf` sources.
+static IETF_IF: Source = {
+    use p::ietf_interfaces::interfaces::interface as if_;
+    Source {
+        entries: &[if_::PATH],
+        nodes: &[
+            if_::PATH,
+            if_::type_::PATH,
+            if_::enabled::PATH,
+            if_::description::PATH,
+            if_::ietf_ip_ipv4::PATH,
+            if_::ietf_ip_ipv4::enabled::PATH,
+            if_::ietf_ip_ipv4::mtu::PATH,
+            if_::ietf_ip_ipv4::forwarding::PATH,
+            if_::ietf_ip_ipv4::address::PATH,
+            if_::ietf_ip_ipv4::address::prefix_length::PATH,
+            if_::ietf_ip_ipv6::PATH,
+            if_::ietf_ip_ipv6::enabled::PATH,
+            if_::ietf_ip_ipv6::mtu::PATH,
+            if_::ietf_ip_ipv6::forwarding::PATH,
+            if_::ietf_ip_ipv6::address::PATH,
+            if_::ietf_ip_ipv6::address::prefix_length::PATH,
+            if_::nectar_interfaces_sub_interface::PATH,
+            if_::nectar_interfaces_sub_interface::parent_interface::PATH,
+            if_::nectar_interfaces_sub_interface::vlan_id::PATH,
+            if_::nectar_interfaces_host_port::PATH,
+            if_::nectar_interfaces_host_port::driver::PATH,
+            if_::nectar_interfaces_host_port::host_interface::PATH,
+            if_::nectar_bridge_switchport::PATH,
+            if_::nectar_bridge_switchport::bridge_domain::PATH,
+            if_::nectar_bridge_switchport::allowed_vlan::PATH,
+            if_::nectar_bridge_switchport::native_vlan::PATH,
+        ],
+        read: read::ietf::interface,
+    }
+};
+
+/// `IetfProto` sources.
+static IETF_PROTO: Source = {
+    use p::ietf_routing::routing::control_plane_protocols::control_plane_protocol as proto;
+    Source {
+        entries: &[proto::PATH],
+        nodes: &[proto::PATH, proto::description::PATH],
+        read: read::ietf::protocol,
+    }
+};
+
+/// `IetfRoute` sources.
+static IETF_ROUTE: Source = {
+    use p::ietf_routing::routing::control_plane_protocols::control_plane_protocol::static_routes as sr;
+    Source {
+        entries: &[sr::ietf_ipv4_unicast_routing_ipv4::route::PATH, sr::ietf_ipv6_unicast_routing_ipv6::route::PATH],
+        nodes: &[
+            sr::ietf_ipv4_unicast_routing_ipv4::route::PATH,
+            sr::ietf_ipv4_unicast_routing_ipv4::route::description::PATH,
+            sr::ietf_ipv4_unicast_routing_ipv4::route::next_hop::next_hop_address::PATH,
+            sr::ietf_ipv4_unicast_routing_ipv4::route::next_hop::outgoing_interface::PATH,
+            sr::ietf_ipv4_unicast_routing_ipv4::route::next_hop::special_next_hop::PATH,
+            sr::ietf_ipv4_unicast_routing_ipv4::route::next_hop::next_hop_list::next_hop::PATH,
+            sr::ietf_ipv4_unicast_routing_ipv4::route::next_hop::next_hop_list::next_hop::next_hop_address::PATH,
+            sr::ietf_ipv4_unicast_routing_ipv4::route::next_hop::next_hop_list::next_hop::outgoing_interface::PATH,
+            sr::ietf_ipv6_unicast_routing_ipv6::route::PATH,
+            sr::ietf_ipv6_unicast_routing_ipv6::route::description::PATH,
+            sr::ietf_ipv6_unicast_routing_ipv6::route::next_hop::next_hop_address::PATH,
+            sr::ietf_ipv6_unicast_routing_ipv6::route::next_hop::outgoing_interface::PATH,
+            sr::ietf_ipv6_unicast_routing_ipv6::route::next_hop::special_next_hop::PATH,
+            sr::ietf_ipv6_unicast_routing_ipv6::route::next_hop::next_hop_list::next_hop::PATH,
+            sr::ietf_ipv6_unicast_routing_ipv6::route::next_hop::next_hop_list::next_hop::next_hop_address::PATH,
+            sr::ietf_ipv6_unicast_routing_ipv6::route::next_hop::next_hop_list::next_hop::outgoing_interface::PATH,
+        ],
+        read: read::ietf::route,
+    }
+};
+
+/// `IetfAcl` sources.
+static IETF_ACL: Source = {
+    use p::ietf_access_control_list::acls::acl;
+    Source {
+        entries: &[acl::PATH],
+        nodes: &[
+            acl::PATH,
+            acl::type_::PATH,
+            acl::aces::ace::PATH,
+            acl::aces::ace::matches::eth::destination_mac_address::PATH,
+            acl::aces::ace::matches::eth::source_mac_address::PATH,
+            acl::aces::ace::matches::eth::ethertype::PATH,
+            acl::aces::ace::matches::ipv4::source_ipv4_network::PATH,
+            acl::aces::ace::matches::ipv4::destination_ipv4_network::PATH,
+            acl::aces::ace::matches::ipv4::protocol::PATH,
+            acl::aces::ace::matches::ipv6::source_ipv6_network::PATH,
+            acl::aces::ace::matches::ipv6::destination_ipv6_network::PATH,
+            acl::aces::ace::matches::ipv6::protocol::PATH,
+            acl::aces::ace::matches::tcp::source_port::lower_port::PATH,
+            acl::aces::ace::matches::tcp::source_port::upper_port::PATH,
+            acl::aces::ace::matches::tcp::source_port::operator::PATH,
+            acl::aces::ace::matches::tcp::source_port::port::PATH,
+            acl::aces::ace::matches::tcp::destination_port::lower_port::PATH,
+            acl::aces::ace::matches::tcp::destination_port::upper_port::PATH,
+            acl::aces::ace::matches::tcp::destination_port::operator::PATH,
+            acl::aces::ace::matches::tcp::destination_port::port::PATH,
+            acl::aces::ace::matches::udp::source_port::lower_port::PATH,
+            acl::aces::ace::matches::udp::source_port::upper_port::PATH,
+            acl::aces::ace::matches::udp::source_port::operator::PATH,
+            acl::aces::ace::matches::udp::source_port::port::PATH,
+            acl::aces::ace::matches::udp::destination_port::lower_port::PATH,
+            acl::aces::ace::matches::udp::destination_port::upper_port::PATH,
+            acl::aces::ace::matches::udp::destination_port::operator::PATH,
+            acl::aces::ace::matches::udp::destination_port::port::PATH,
+            acl::aces::ace::matches::icmp::type_::PATH,
+            acl::aces::ace::matches::icmp::code::PATH,
+            acl::aces::ace::actions::forwarding::PATH,
+        ],
+        read: read::ietf::acl,
+    }
+};
+
+/// `IetfAclAttach` sources.
+static IETF_ACL_ATTACH: Source = {
+    use p::ietf_access_control_list::acls::attachment_points::interface as att;
+    Source {
+        entries: &[att::PATH],
+        nodes: &[
+            att::PATH,
+            att::ingress::acl_sets::acl_set::PATH,
+            att::egress::acl_sets::acl_set::PATH,
+        ],
+        read: read::ietf::acl_attachment,
+    }
+};
+
+/// `IetfNat` sources.
+static IETF_NAT: Source = {
+    use p::ietf_nat::nat::instances::instance as nat;
+    Source {
+        entries: &[nat::PATH],
+        nodes: &[
+            nat::PATH,
+            nat::name::PATH,
+            nat::enable::PATH,
+            nat::type_::PATH,
+            nat::nectar_nat_internal_interface::PATH,
+            nat::policy::PATH,
+            nat::policy::external_realm::external_interface::PATH,
+            nat::mapping_table::mapping_entry::PATH,
+            nat::mapping_table::mapping_entry::type_::PATH,
+            nat::mapping_table::mapping_entry::internal_src_address::PATH,
+            nat::mapping_table::mapping_entry::external_src_address::PATH,
+        ],
+        read: read::nat::instance,
+    }
+};
+
+/// `Bd` sources.
+static BD: Source = {
+    use p::nectar_bridge::bridge_domains::bridge_domain as bd;
+    Source {
+        entries: &[bd::PATH],
+        nodes: &[
+            bd::PATH,
+            bd::vlan::PATH,
+            bd::mac_learning::PATH,
+            bd::mac_aging_time::PATH,
+            bd::flood_unknown_unicast::PATH,
+            bd::routed_interface::PATH,
+            bd::static_mac::PATH,
+            bd::static_mac::interface::PATH,
+        ],
+        read: read::ietf::bridge_domain,
+    }
+};
+
+/// `OcIf` sources.
+static OC_IF: Source = {
+    use p::openconfig_interfaces::interfaces::interface as if_;
+    Source {
+        entries: &[if_::PATH],
+        nodes: &[
+            if_::PATH,
+            if_::config::name::PATH,
+            if_::config::type_::PATH,
+            if_::config::description::PATH,
+            if_::config::enabled::PATH,
+            if_::config::mtu::PATH,
+            if_::openconfig_if_ethernet_ethernet::config::mac_address::PATH,
+            if_::subinterfaces::subinterface::PATH,
+            if_::subinterfaces::subinterface::config::index::PATH,
+            if_::subinterfaces::subinterface::config::description::PATH,
+            if_::subinterfaces::subinterface::config::enabled::PATH,
+            if_::subinterfaces::subinterface::openconfig_if_ip_ipv4::config::enabled::PATH,
+            if_::subinterfaces::subinterface::openconfig_if_ip_ipv4::config::mtu::PATH,
+            if_::subinterfaces::subinterface::openconfig_if_ip_ipv4::addresses::address::PATH,
+            if_::subinterfaces::subinterface::openconfig_if_ip_ipv4::addresses::address::config::ip::PATH,
+            if_::subinterfaces::subinterface::openconfig_if_ip_ipv4::addresses::address::config::prefix_length::PATH,
+            if_::subinterfaces::subinterface::openconfig_if_ip_ipv6::config::enabled::PATH,
+            if_::subinterfaces::subinterface::openconfig_if_ip_ipv6::config::mtu::PATH,
+            if_::subinterfaces::subinterface::openconfig_if_ip_ipv6::addresses::address::PATH,
+            if_::subinterfaces::subinterface::openconfig_if_ip_ipv6::addresses::address::config::ip::PATH,
+            if_::subinterfaces::subinterface::openconfig_if_ip_ipv6::addresses::address::config::prefix_length::PATH,
+            if_::subinterfaces::subinterface::openconfig_vlan_vlan::config::vlan_id::PATH,
+            if_::subinterfaces::subinterface::openconfig_vlan_vlan::match_::single_tagged::config::vlan_id::PATH,
+            if_::openconfig_if_ethernet_ethernet::openconfig_vlan_switched_vlan::config::interface_mode::PATH,
+            if_::openconfig_if_ethernet_ethernet::openconfig_vlan_switched_vlan::config::access_vlan::PATH,
+            if_::openconfig_if_ethernet_ethernet::openconfig_vlan_switched_vlan::config::trunk_vlans::PATH,
+            if_::openconfig_if_ethernet_ethernet::openconfig_vlan_switched_vlan::config::native_vlan::PATH,
+            if_::openconfig_vlan_routed_vlan::config::vlan::PATH,
+            if_::openconfig_vlan_routed_vlan::openconfig_if_ip_ipv4::config::enabled::PATH,
+            if_::openconfig_vlan_routed_vlan::openconfig_if_ip_ipv4::config::mtu::PATH,
+            if_::openconfig_vlan_routed_vlan::openconfig_if_ip_ipv4::addresses::address::PATH,
+            if_::openconfig_vlan_routed_vlan::openconfig_if_ip_ipv4::addresses::address::config::ip::PATH,
+            if_::openconfig_vlan_routed_vlan::openconfig_if_ip_ipv4::addresses::address::config::prefix_length::PATH,
+            if_::openconfig_vlan_routed_vlan::openconfig_if_ip_ipv6::config::enabled::PATH,
+            if_::openconfig_vlan_routed_vlan::openconfig_if_ip_ipv6::config::mtu::PATH,
+            if_::openconfig_vlan_routed_vlan::openconfig_if_ip_ipv6::addresses::address::PATH,
+            if_::openconfig_vlan_routed_vlan::openconfig_if_ip_ipv6::addresses::address::config::ip::PATH,
+            if_::openconfig_vlan_routed_vlan::openconfig_if_ip_ipv6::addresses::address::config::prefix_length::PATH,
+        ],
+        read: read::openconfig::interface,
+    }
+};
+
+/// `OcNi` sources.
+static OC_NI: Source = {
+    use p::openconfig_network_instance::network_instances::network_instance as ni;
+    Source {
+        entries: &[ni::PATH],
+        nodes: &[
+            ni::PATH,
+            ni::config::name::PATH,
+            ni::config::description::PATH,
+            ni::interfaces::interface::PATH,
+            ni::interfaces::interface::config::id::PATH,
+            ni::interfaces::interface::config::interface::PATH,
+            ni::interfaces::interface::config::subinterface::PATH,
+            ni::vlans::vlan::PATH,
+            ni::vlans::vlan::config::vlan_id::PATH,
+            ni::vlans::vlan::config::name::PATH,
+            ni::vlans::vlan::config::status::PATH,
+            ni::fdb::config::mac_learning::PATH,
+            ni::fdb::config::mac_aging_time::PATH,
+            ni::fdb::mac_table::entries::entry::PATH,
+            ni::fdb::mac_table::entries::entry::config::mac_address::PATH,
+            ni::fdb::mac_table::entries::entry::config::vlan::PATH,
+            ni::fdb::mac_table::entries::entry::interface::interface_ref::config::interface::PATH,
+            ni::fdb::mac_table::entries::entry::interface::interface_ref::config::subinterface::PATH,
+        ],
+        read: read::oc_ni::instance,
+    }
+};
+
+/// `OcProto` sources.
+static OC_PROTO: Source = {
+    use p::openconfig_network_instance::network_instances::network_instance::protocols::protocol as proto;
+    Source {
+        entries: &[proto::PATH],
+        nodes: &[
+            proto::PATH,
+            proto::config::identifier::PATH,
+            proto::config::name::PATH,
+        ],
+        read: read::oc_ni::protocol,
+    }
+};
+
+/// `OcRoute` sources.
+static OC_ROUTE: Source = {
+    use p::openconfig_network_instance::network_instances::network_instance::protocols::protocol::static_routes::static_ as st;
+    Source {
+        entries: &[st::PATH],
+        nodes: &[
+            st::PATH,
+            st::config::prefix::PATH,
+            st::next_hops::next_hop::PATH,
+            st::next_hops::next_hop::config::index::PATH,
+            st::next_hops::next_hop::config::next_hop::PATH,
+            st::next_hops::next_hop::interface_ref::config::interface::PATH,
+            st::next_hops::next_hop::interface_ref::config::subinterface::PATH,
+        ],
+        read: read::oc_ni::route,
+    }
+};
+
+/// `OcAcl` sources.
+static OC_ACL: Source = {
+    use p::openconfig_acl::acl::acl_sets::acl_set as set;
+    Source {
+        entries: &[set::PATH],
+        nodes: &[
+            set::PATH,
+            set::config::name::PATH,
+            set::config::type_::PATH,
+            set::config::description::PATH,
+            set::acl_entries::acl_entry::PATH,
+            set::acl_entries::acl_entry::config::sequence_id::PATH,
+            set::acl_entries::acl_entry::config::description::PATH,
+            set::acl_entries::acl_entry::l2::config::source_mac::PATH,
+            set::acl_entries::acl_entry::l2::config::destination_mac::PATH,
+            set::acl_entries::acl_entry::l2::config::ethertype::PATH,
+            set::acl_entries::acl_entry::ipv4::config::source_address::PATH,
+            set::acl_entries::acl_entry::ipv4::config::destination_address::PATH,
+            set::acl_entries::acl_entry::ipv4::config::protocol::PATH,
+            set::acl_entries::acl_entry::ipv6::config::source_address::PATH,
+            set::acl_entries::acl_entry::ipv6::config::destination_address::PATH,
+            set::acl_entries::acl_entry::ipv6::config::protocol::PATH,
+            set::acl_entries::acl_entry::transport::config::source_port::PATH,
+            set::acl_entries::acl_entry::transport::config::destination_port::PATH,
+            set::acl_entries::acl_entry::actions::config::forwarding_action::PATH,
+        ],
+        read: read::oc_acl::acl_set,
+    }
+};
+
+/// `OcAclAttach` sources.
+static OC_ACL_ATTACH: Source = {
+    use p::openconfig_acl::acl::interfaces::interface as if_;
+    Source {
+        entries: &[if_::PATH],
+        nodes: &[
+            if_::PATH,
+            if_::config::id::PATH,
+            if_::interface_ref::config::interface::PATH,
+            if_::interface_ref::config::subinterface::PATH,
+            if_::ingress_acl_sets::ingress_acl_set::PATH,
+            if_::ingress_acl_sets::ingress_acl_set::config::set_name::PATH,
+            if_::ingress_acl_sets::ingress_acl_set::config::type_::PATH,
+            if_::egress_acl_sets::egress_acl_set::PATH,
+            if_::egress_acl_sets::egress_acl_set::config::set_name::PATH,
+            if_::egress_acl_sets::egress_acl_set::config::type_::PATH,
+        ],
+        read: read::oc_acl::binding,
+    }
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The table is consistent: kinds in order (the marker's number is its index), entries
+    /// of one kind at one depth, every node at or below an entry of its kind, no node
+    /// claimed twice.
+    #[test]
+    fn the_source_table_is_consistent() {
+        let mut seen = std::collections::HashSet::new();
+        for (i, k) in Kind::ALL.iter().enumerate() {
+            assert_eq!(*k as usize, i);
+            let s = k.source();
+            for e in s.entries {
+                assert_eq!(e.matches('/').count(), s.steps(), "{k:?} {e}");
+            }
+            for n in s.nodes {
+                assert!(
+                    s.entries
+                        .iter()
+                        .any(|e| n == e || n.strip_prefix(e).is_some_and(|r| r.starts_with('/'))),
+                    "{k:?}: {n} is not below an entry"
+                );
+                assert!(seen.insert(*n), "{n} is claimed twice");
+            }
+        }
+    }
+}
