@@ -1,10 +1,11 @@
 //! [`Dataplane`]: the control API. The ports given at construction are the box's hardware
-//! and always exist; configuration changes come as batches of [`Op`]s, checked (`check`) or
-//! applied all-or-nothing (`apply`) by compiling a new [`Tables`] snapshot and swapping it
-//! in, so forwarding never pauses. Ports created on demand ([`Op::AddHostPort`]) open their
-//! host resource in a transaction's prepare phase ([`Dataplane::open_ports`]); the apply
-//! ([`Dataplane::apply_with`]) publishes a new port table that workers pick up without
-//! stopping the other ports. Also: stats snapshots, events, packet trace, table read-outs,
+//! and always exist; configuration changes come as batches of [`Op`]s in a two-phase
+//! transaction: [`Dataplane::prepare`] validates a batch, compiles the new [`Tables`]
+//! snapshot and opens the host resources of ports created on demand
+//! ([`Op::AddHostPort`]); [`Dataplane::commit`] swaps the snapshot in, so forwarding never
+//! pauses, and publishes a new port table that workers pick up without stopping the other
+//! ports; dropping the [`Prepared`] batch aborts. `apply` does both at once, `check`
+//! only validates, `replace` swaps in a whole configuration (a replay). Also: stats snapshots, events, packet trace, table read-outs,
 //! and worker threads (or synchronous polling for tests and benchmarks).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -234,21 +235,21 @@ pub struct PortInfo {
     pub host: Option<HostPort>,
 }
 
-/// Host resources [`Dataplane::open_ports`] opened for the new ports of a batch, to be
-/// handed to [`Dataplane::apply_with`]. Dropping it (an aborted transaction) closes them.
+/// Host resources opened for the new ports of a batch. Dropping them (an aborted
+/// transaction) closes them.
 #[derive(Default)]
-pub struct OpenedPorts {
+struct OpenedPorts {
     ports: Vec<(HostPort, Box<dyn Port>)>,
 }
 
 impl OpenedPorts {
     /// Number of resources opened.
-    pub fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.ports.len()
     }
 
     /// True if nothing was opened.
-    pub fn is_empty(&self) -> bool {
+    fn is_empty(&self) -> bool {
         self.ports.is_empty()
     }
 }
@@ -277,18 +278,37 @@ pub struct Dataplane {
     opener: PortOpener,
 }
 
-/// A batch [`Dataplane::check_batch`] accepted: the configuration and tables it leads to
-/// from the tables it was checked against.
-pub struct Checked {
+/// A batch of operations [`Dataplane::prepare`] accepted: the configuration and compiled
+/// tables it leads to from the tables it was checked against, and the host resources
+/// opened for the ports it creates. [`Dataplane::commit`] installs it; dropping it instead
+/// aborts the transaction (what was opened is closed, nothing changed).
+pub struct Prepared {
+    ops: Vec<Op>,
     /// The tables running when the batch was checked (held, so never reused for others).
     base: Arc<Tables>,
     next: Config,
     tables: Tables,
+    opened: OpenedPorts,
 }
 
-impl std::fmt::Debug for Checked {
+impl Prepared {
+    /// The operations of the batch.
+    pub fn ops(&self) -> &[Op] {
+        &self.ops
+    }
+
+    /// Number of host resources opened for it.
+    pub fn opened(&self) -> usize {
+        self.opened.len()
+    }
+}
+
+impl std::fmt::Debug for Prepared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Checked").finish_non_exhaustive()
+        f.debug_struct("Prepared")
+            .field("ops", &self.ops.len())
+            .field("opened", &self.opened)
+            .finish_non_exhaustive()
     }
 }
 
@@ -380,54 +400,57 @@ impl Dataplane {
         Ok(next)
     }
 
-    /// Validates `ops` against the current configuration without changing anything
-    /// (a transaction's prepare phase): unknown objects, bad values, full tables. It opens
-    /// nothing: see [`Dataplane::open_ports`].
+    /// Validates `ops` against the current configuration without changing or opening
+    /// anything (a query, like NETCONF `validate`): unknown objects, bad values, full
+    /// tables. A transaction uses [`Dataplane::prepare`].
     pub fn check(&self, ops: &[Op]) -> Result<(), Error> {
         let cfg = lock(&self.config);
         let next = Self::next_config(&cfg, ops)?;
         Tables::compile(&next, Some(&self.sh.tables.load())).map(|_| ())
     }
 
-    /// Opens the host resources of the ports `ops` create ([`Op::AddHostPort`]), for
-    /// [`Dataplane::apply_with`]: the part of a transaction's prepare phase that can fail
-    /// for reasons outside the configuration (a host interface that does not exist, a TAP
-    /// device the system refuses). On error nothing stays open and nothing changed. A port
-    /// whose resource is already open (the same driver on the same host interface, e.g. a
-    /// port re-created under another name in the same batch) is not opened twice.
-    pub fn open_ports(&self, ops: &[Op]) -> Result<OpenedPorts, Error> {
-        if !ops.iter().any(|o| matches!(o, Op::AddHostPort { .. })) {
-            return Ok(OpenedPorts::default());
-        }
-        let cfg = lock(&self.config);
-        let next = Self::next_config(&cfg, ops)?;
-        // Refuse a batch the configuration refuses before opening anything for it.
-        next.validate()?;
-        self.open_missing(&next)
-    }
-
-    /// [`Dataplane::check`] that keeps what it worked out (the new configuration and
-    /// compiled tables) for [`Dataplane::apply_checked`], so that a transaction compiles
-    /// its tables once.
-    pub fn check_batch(&self, ops: &[Op]) -> Result<Checked, Error> {
+    /// A transaction's prepare phase: validates `ops` against the current configuration
+    /// (unknown objects, bad values, full tables), compiles the tables they lead to, then
+    /// opens the host resources of the ports they create ([`Op::AddHostPort`]) — the part
+    /// that can fail for reasons outside the configuration (a host interface that does not
+    /// exist, a TAP device the system refuses). A batch the configuration refuses opens
+    /// nothing. Nothing changes until [`Dataplane::commit`]; dropping the result aborts
+    /// (closing what was opened). A port whose resource is already open (the same driver
+    /// on the same host interface, e.g. a port re-created under another name in the same
+    /// batch) is not opened twice.
+    pub fn prepare(&self, ops: Vec<Op>) -> Result<Prepared, Error> {
         let cfg = lock(&self.config);
         let base = self.sh.tables.load_full();
-        let next = Self::next_config(&cfg, ops)?;
+        let next = Self::next_config(&cfg, &ops)?;
         let tables = Tables::compile(&next, Some(&base))?;
-        Ok(Checked { base, next, tables })
+        let opened = if ops.iter().any(|o| matches!(o, Op::AddHostPort { .. })) {
+            self.open_missing(&next)?
+        } else {
+            OpenedPorts::default()
+        };
+        Ok(Prepared {
+            ops,
+            base,
+            next,
+            tables,
+            opened,
+        })
     }
 
-    /// [`Dataplane::apply_with`] of the batch `checked` was made from. Its compiled tables
-    /// are installed as they are while the dataplane still runs the tables it was checked
-    /// against (every change of the configuration publishes new tables) and the batch
-    /// neither creates nor deletes ports on demand (their MACs and the port table are set
-    /// up at install); otherwise `ops` are applied anew.
-    pub fn apply_checked(
-        &self,
-        ops: &[Op],
-        checked: Checked,
-        opened: OpenedPorts,
-    ) -> Result<(), Error> {
+    /// A transaction's commit phase: installs what [`Dataplane::prepare`] accepted, in one
+    /// atomic swap of the forwarding tables (and of the port table when ports come or go).
+    /// The compiled tables are installed as they are while the dataplane still runs the
+    /// tables the batch was checked against (every change of the configuration publishes
+    /// new tables) and the batch neither creates nor deletes ports on demand; otherwise the
+    /// operations are applied anew, all-or-nothing. Gives the batch's operations back.
+    pub fn commit(&self, p: Prepared) -> Result<Vec<Op>, Error> {
+        let Prepared {
+            ops,
+            base,
+            mut next,
+            tables,
+            opened,
+        } = p;
         let ports_change = !opened.is_empty()
             || ops
                 .iter()
@@ -435,38 +458,25 @@ impl Dataplane {
         let mut cfg = lock(&self.config);
         if ports_change
             || !lock(&self.parked).is_empty()
-            || !Arc::ptr_eq(&self.sh.tables.load_full(), &checked.base)
+            || !Arc::ptr_eq(&self.sh.tables.load_full(), &base)
         {
-            let next = Self::next_config(&cfg, ops)?;
-            return self.install(&mut cfg, next, opened);
+            let next = Self::next_config(&cfg, &ops)?;
+            return self.install(&mut cfg, next, opened).map(|()| ops);
         }
-        let Checked {
-            mut next, tables, ..
-        } = checked;
         next.dirty_vrfs = Some(BTreeSet::new());
         // Every index handed out stays promised to its name (RFC 2863 §3.1.5).
         next.index_hints = Self::hints_of(&next);
         let old = self.sh.tables.swap(Arc::new(tables));
         *cfg = next;
         self.after_swap(&old, true);
-        Ok(())
+        Ok(ops)
     }
 
-    /// Applies `ops` all-or-nothing: either every op takes effect in one atomic swap of the
-    /// forwarding tables (and of the port table when ports come or go), or none does and
-    /// the error says why. `opened` must come from [`Dataplane::open_ports`] for the same
-    /// `ops` (what it holds that the batch does not use is closed).
-    pub fn apply_with(&self, ops: &[Op], opened: OpenedPorts) -> Result<(), Error> {
-        let mut cfg = lock(&self.config);
-        let next = Self::next_config(&cfg, ops)?;
-        self.install(&mut cfg, next, opened)
-    }
-
-    /// [`Dataplane::open_ports`] then [`Dataplane::apply_with`]: applies `ops`
-    /// all-or-nothing, opening what new ports need.
+    /// [`Dataplane::prepare`] then [`Dataplane::commit`]: applies `ops` all-or-nothing,
+    /// opening what new ports need; on error nothing changed and nothing stays open.
     pub fn apply(&self, ops: &[Op]) -> Result<(), Error> {
-        let opened = self.open_ports(ops)?;
-        self.apply_with(ops, opened)
+        let p = self.prepare(ops.to_vec())?;
+        self.commit(p).map(|_| ())
     }
 
     /// The host resources that are open now: the live ports created on demand and the
@@ -544,7 +554,7 @@ impl Dataplane {
                     Some(p) => Arc::new(PortSlot::new(p, Some(spec.clone()))),
                     None => {
                         return Err(Error::Invalid(format!(
-                            "port {name}: {spec} was not opened (Dataplane::open_ports)"
+                            "port {name}: {spec} was not opened (Dataplane::prepare)"
                         )));
                     }
                 },

@@ -1,11 +1,10 @@
-//! A batch checked once and applied from what the check worked out: the same result as
+//! A batch prepared once and committed from what the prepare worked out: the same result as
 //! applying it, and never a stale one when the configuration changed in between.
 
 mod common;
 
 use common::*;
 use nectar_dataplane::control::*;
-use nectar_dataplane::dataplane::OpenedPorts;
 
 fn route(prefix: &str, via: &str) -> Op {
     Op::AddRoute {
@@ -15,7 +14,7 @@ fn route(prefix: &str, via: &str) -> Op {
     }
 }
 
-// Input: a batch checked, then applied from its check. Output: the routes it adds, as
+// Input: a batch prepared, then committed. Output: the routes it adds, as
 // apply would.
 #[test]
 fn applying_a_checked_batch_installs_it() {
@@ -25,34 +24,30 @@ fn applying_a_checked_batch_installs_it() {
         route("11.0.0.0/24", "10.0.0.2"),
         route("11.0.1.0/24", "10.0.0.2"),
     ];
-    let checked = lab.dp.check_batch(&ops).unwrap();
+    let prepared = lab.dp.prepare(ops.clone()).unwrap();
     let before = lab.dp.routes("default");
     assert!(
         !before.iter().any(|(p, _)| *p == net("11.0.0.0/24")),
-        "check applies nothing"
+        "prepare applies nothing"
     );
-    lab.dp
-        .apply_checked(&ops, checked, OpenedPorts::default())
-        .unwrap();
+    assert_eq!(lab.dp.commit(prepared).unwrap(), ops);
     let after = lab.dp.routes("default");
     assert!(after.iter().any(|(p, _)| *p == net("11.0.0.0/24")));
     assert!(after.iter().any(|(p, _)| *p == net("11.0.1.0/24")));
     assert!(lab.dp.lookup("default", ip("11.0.1.9")).is_some());
 }
 
-// Input: a batch checked; another batch applied; the first applied from its check.
-// Output: both batches' routes: the check, made before the other batch, is not installed
-// as is (that would drop the other batch's route).
+// Input: a batch prepared; another batch applied; the first committed.
+// Output: both batches' routes: the prepared tables, made before the other batch, are not
+// installed as they are (that would drop the other batch's route).
 #[test]
 fn a_check_made_before_another_change_is_not_installed_as_is() {
     let lab = Lab::new(1);
     lab.routed("pg0", &["10.0.0.1/24"]);
     let first = vec![route("11.0.0.0/24", "10.0.0.2")];
-    let checked = lab.dp.check_batch(&first).unwrap();
+    let prepared = lab.dp.prepare(first).unwrap();
     lab.dp.apply(&[route("12.0.0.0/24", "10.0.0.3")]).unwrap();
-    lab.dp
-        .apply_checked(&first, checked, OpenedPorts::default())
-        .unwrap();
+    lab.dp.commit(prepared).unwrap();
     let after = lab.dp.routes("default");
     assert!(after.iter().any(|(p, _)| *p == net("11.0.0.0/24")));
     assert!(
@@ -66,13 +61,9 @@ fn a_check_made_before_another_change_is_not_installed_as_is() {
     }];
     let add13 = [route("13.0.0.0/24", "10.0.0.2")];
     lab.dp.apply(&add13).unwrap();
-    let checked = lab.dp.check_batch(&bad).unwrap();
+    let prepared = lab.dp.prepare(bad.clone()).unwrap();
     lab.dp.apply(&bad).unwrap();
     let before = lab.dp.routes("default");
-    assert!(
-        lab.dp
-            .apply_checked(&bad, checked, OpenedPorts::default())
-            .is_err()
-    );
+    assert!(lab.dp.commit(prepared).is_err());
     assert_eq!(lab.dp.routes("default"), before);
 }

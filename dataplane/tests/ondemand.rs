@@ -1,6 +1,6 @@
 //! Interfaces created on demand through the control API: loopbacks (their addresses answer
 //! ICMP echo from any port, the rest of their prefixes is discarded) and ports opened on a
-//! host resource (`Op::AddHostPort`): opened in prepare (`Dataplane::open_ports`), picked
+//! host resource (`Op::AddHostPort`): opened in prepare (`Dataplane::prepare`), picked
 //! up and let go by running workers while the other ports forward, refused without any
 //! change when the resource cannot be opened, parked by a reset and taken back by the
 //! replay. The host resources here are in-memory stand-ins given by a `PortOpener` (the
@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use nectar_dataplane::buffer::{BufPool, Packet};
 use nectar_dataplane::control::*;
-use nectar_dataplane::dataplane::{OpenedPorts, PortOpener};
+use nectar_dataplane::dataplane::PortOpener;
 use nectar_dataplane::headers::*;
 use nectar_dataplane::port::pg::{PgHandle, PgPort, pg};
 use nectar_dataplane::port::{Port, TxResult};
@@ -435,17 +435,10 @@ fn a_port_on_demand_that_cannot_be_opened_changes_nothing() {
     }
     assert!(Arc::ptr_eq(&tables, &dp.tables()));
 
-    // apply_with without the resources open_ports would have opened: refused, unchanged.
-    let e = dp
-        .apply_with(&[afp("hp", "veth-b")], OpenedPorts::default())
-        .unwrap_err();
-    assert!(e.to_string().contains("was not opened"), "{e}");
-    assert!(Arc::ptr_eq(&tables, &dp.tables()));
-
-    // Prepare then abort: what open_ports opened closes when dropped.
-    let opened = dp.open_ports(&[afp("hp", "veth-b")]).unwrap();
-    assert_eq!((opened.len(), hs.open_now()), (1, 1));
-    drop(opened);
+    // Prepare then abort: what prepare opened closes when dropped.
+    let prepared = dp.prepare(vec![afp("hp", "veth-b")]).unwrap();
+    assert_eq!((prepared.opened(), hs.open_now()), (1, 1));
+    drop(prepared);
     assert_eq!(hs.open_now(), 0);
     assert!(Arc::ptr_eq(&tables, &dp.tables()));
 }

@@ -12,18 +12,16 @@ use crate::effective::{Effective, Plan};
 use crate::facts::{Fact, Kind, Prop, SourceKey, Target};
 use crate::read;
 use nectar_dataplane::control::{Error, HostPort, Op};
-use nectar_dataplane::dataplane::{Checked, Dataplane, OpenedPorts};
+use nectar_dataplane::dataplane::{Dataplane, Prepared};
 use nectar_mgmt::ly;
 
 #[derive(Debug)]
 struct Pending {
     staged: BTreeMap<SourceKey, Vec<Fact>>,
     plan: Plan,
-    ops: Vec<Op>,
-    /// Host resources opened for the ports the transaction creates (closed on abort).
-    opened: OpenedPorts,
-    /// What the dataplane worked out checking `ops`, for apply.
-    checked: Checked,
+    /// The dataplane's side of the transaction: its operations, checked, with the host
+    /// resources of the ports it creates open (dropping it on abort closes them).
+    prepared: Prepared,
 }
 
 /// A port created on demand that could not be opened, as the commit's error: at the
@@ -216,15 +214,9 @@ impl Mapping {
             v
         })?;
         let ops = self.eff.ops(&plan);
-        let checked = self.dp.check_batch(&ops).map_err(|e| {
-            MgmtError::app(
-                ErrorTag::OperationFailed,
-                format!("the vswitch refuses the configuration: {e}"),
-            )
-        })?;
         // Opening a port on demand can fail for reasons outside the configuration (a host
         // interface that does not exist): here, before anything changes.
-        let opened = self.dp.open_ports(&ops).map_err(|e| {
+        let prepared = self.dp.prepare(ops).map_err(|e| {
             port_open_error(&e, |name| {
                 staged
                     .values()
@@ -239,9 +231,7 @@ impl Mapping {
         self.pending = Some(Pending {
             staged,
             plan,
-            ops,
-            opened,
-            checked,
+            prepared,
         });
         Ok(())
     }
@@ -249,11 +239,15 @@ impl Mapping {
     /// Applies the prepared plan: one all-or-nothing batch for the dataplane.
     pub fn apply(&mut self) {
         let Some(p) = self.pending.take() else { return };
-        if let Err(e) = self.dp.apply_checked(&p.ops, p.checked, p.opened) {
-            // check() accepted this batch and nothing else changes the dataplane's
+        let ops = match self.dp.commit(p.prepared) {
+            Ok(ops) => ops,
+            // prepare() accepted this batch and nothing else changes the dataplane's
             // configuration in between, so this is a bug; keep the model in step anyway.
-            tracing::error!(error = %e, "the dataplane refused a checked batch");
-        }
+            Err(e) => {
+                tracing::error!(error = %e, "the dataplane refused a prepared batch");
+                Vec::new()
+            }
+        };
         // Room for every source and target of the transaction: no rehashing on the way.
         self.facts.reserve(p.staged.len());
         self.index.reserve(p.staged.len());
@@ -279,7 +273,7 @@ impl Mapping {
             }
         }
         self.eff.commit(p.plan);
-        self.last_ops = p.ops;
+        self.last_ops = ops;
         self.save_indices();
     }
 
