@@ -4,88 +4,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::Ipv4Addr;
 
 use nectar_mgmt::MgmtError;
 
 use crate::facts::{Fact, Prop, Target};
-use nectar_dataplane::control::{
-    AclConfig, BridgeDomainConfig, DEFAULT_VRF, HostPort, InterfaceConfig, NatRole, Op,
-    RouteTarget, Switchport,
-};
-use nectar_dataplane::types::{IpNet, Mac};
-
-/// The interface type of a port.
-pub const ETHERNET: &str = "iana-if-type:ethernetCsmacd";
-/// Interface types accepted for the routed interface (BVI) of a bridge domain.
-pub const BVI_TYPES: [&str; 2] = ["iana-if-type:bridge", "iana-if-type:l3ipvlan"];
-/// The interface type of an 802.1Q sub-interface.
-pub const L2VLAN: &str = "iana-if-type:l2vlan";
-/// The interface type of a loopback interface (created on demand).
-pub const LOOPBACK: &str = "iana-if-type:softwareLoopback";
-
-/// One interface's effective configuration.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct IfEff {
-    pub cfg: InterfaceConfig,
-    pub addrs: BTreeSet<IpNet>,
-    /// The interface type, when a model configures the interface.
-    pub if_type: Option<String>,
-    /// Parent port and VLAN id of a sub-interface.
-    pub sub: Option<(String, u16)>,
-    /// A loopback interface (type softwareLoopback), created on demand.
-    pub loopback: bool,
-    /// A port created on demand on this host resource (`nectar-interfaces:host-port`).
-    pub host_port: Option<HostPort>,
-    /// The description, from either model (state of the other).
-    pub description: Option<String>,
-}
-
-impl IfEff {
-    /// The operation that creates this interface, for the interfaces the mapping creates
-    /// (sub-interfaces, loopbacks, ports on demand); `None` for the box's ports and BVIs.
-    fn creation(&self, name: &str) -> Option<Op> {
-        if let Some((parent, vlan)) = &self.sub {
-            Some(Op::AddSubInterface {
-                name: name.to_string(),
-                parent: parent.clone(),
-                vlan: *vlan,
-            })
-        } else if let Some(spec) = &self.host_port {
-            Some(Op::AddHostPort {
-                name: name.to_string(),
-                spec: spec.clone(),
-            })
-        } else if self.loopback {
-            Some(Op::AddLoopback {
-                name: name.to_string(),
-            })
-        } else {
-            None
-        }
-    }
-
-    /// The operation that deletes an interface the mapping created.
-    fn deletion(&self, name: &str) -> Option<Op> {
-        let name = name.to_string();
-        if self.sub.is_some() {
-            Some(Op::DelSubInterface { name })
-        } else if self.host_port.is_some() {
-            Some(Op::DelHostPort { name })
-        } else if self.loopback {
-            Some(Op::DelLoopback { name })
-        } else {
-            None
-        }
-    }
-}
-
-/// One bridge domain's effective configuration.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BdEff {
-    pub cfg: BridgeDomainConfig,
-    pub statics: BTreeMap<Mac, String>,
-}
+use crate::object::bridge::BdEff;
+use crate::object::interface::IfEff;
+use nectar_dataplane::control::{AclConfig, Op, RouteTarget};
+use nectar_dataplane::types::IpNet;
 
 /// What the dataplane runs, as the mapping last applied it.
 #[derive(Debug, Clone, Default)]
@@ -168,20 +95,6 @@ impl Effective {
         }
     }
 
-    /// The bridge domain whose routed interface is `name`, after `plan`.
-    fn bvi_owner<'a>(&'a self, plan: &'a Plan, name: &str) -> Option<&'a str> {
-        for (bd, v) in &plan.bds {
-            if v.as_ref().and_then(|b| b.cfg.bvi.as_deref()) == Some(name) {
-                return Some(bd);
-            }
-        }
-        self.bds
-            .iter()
-            .filter(|(n, _)| !plan.bds.contains_key(*n))
-            .find(|(_, b)| b.cfg.bvi.as_deref() == Some(name))
-            .map(|(n, _)| n.as_str())
-    }
-
     /// New values of the `affected` objects, from the facts that now name each of them.
     pub fn plan<'f>(
         &self,
@@ -194,23 +107,10 @@ impl Effective {
         for t in affected {
             let facts = facts_of(t);
             match t {
-                Target::Vrf(name) => {
-                    if name == DEFAULT_VRF {
-                        if let Some(f) = facts.iter().find(|f| f.prop == Prop::Exists) {
-                            return Err(MgmtError::invalid_value(format!(
-                                "the VRF name {DEFAULT_VRF:?} is reserved for the default instance"
-                            ))
-                            .with_path(f.path.clone()));
-                        }
-                        let ni = single(&facts, "the name", "the default instance", |p| match p {
-                            Prop::DefaultInstance(n) => Some(n),
-                            _ => None,
-                        })?;
-                        plan.default_ni = Some(ni);
-                        continue;
-                    }
-                    plan.vrfs.insert(name.clone(), !facts.is_empty());
-                }
+                Target::Vrf(name) => self.plan_vrf(&mut plan, name, &facts)?,
+                Target::Route(vrf, prefix) => self.plan_route(&mut plan, vrf, *prefix, &facts)?,
+                Target::Acl(name) => self.plan_acl(&mut plan, name, &facts)?,
+                Target::NatStatic(local) => self.plan_nat(&mut plan, *local, &facts)?,
                 Target::Bd(name) => {
                     let v = self.plan_bd(name, &facts, &facts_of)?;
                     // The routed interfaces the domain had and will have change too.
@@ -228,49 +128,6 @@ impl Effective {
                 Target::Vlan(v) => {
                     vlans.insert(*v);
                 }
-                Target::Route(vrf, prefix) => {
-                    fn hops(p: &Prop) -> Option<&RouteTarget> {
-                        match p {
-                            Prop::Route(r) => Some(r),
-                            _ => None,
-                        }
-                    }
-                    // The route's name is needed only for an error: made then (a commit
-                    // may hold many routes).
-                    let v = match single(&facts, "the next hops", "", hops) {
-                        Ok(v) => v,
-                        Err(_) => {
-                            let obj = format!("route {prefix} in VRF {vrf}");
-                            single(&facts, "the next hops", &obj, hops)?
-                        }
-                    };
-                    plan.routes.insert((vrf.clone(), *prefix), v);
-                }
-                Target::Acl(name) => {
-                    let v = single(&facts, "the rules", &format!("ACL {name}"), |p| match p {
-                        Prop::Acl(a) => Some(a),
-                        _ => None,
-                    })?;
-                    let names = facts.iter().find_map(|f| match &f.prop {
-                        Prop::AceNames(n) => Some(n.clone()),
-                        _ => None,
-                    });
-                    plan.ace_names
-                        .insert(name.clone(), names.unwrap_or_default());
-                    plan.acls.insert(name.clone(), v);
-                }
-                Target::NatStatic(local) => {
-                    let v = single(
-                        &facts,
-                        "the external address",
-                        &format!("the NAT static mapping of {local}"),
-                        |p| match p {
-                            Prop::NatExternal(a) => Some(a),
-                            _ => None,
-                        },
-                    )?;
-                    plan.nat.insert(*local, v);
-                }
             }
         }
         self.plan_vlans(&mut plan, vlans, &mut ifs, &facts_of)?;
@@ -279,317 +136,9 @@ impl Effective {
             let v = self.plan_if(&plan, &name, &facts)?;
             plan.ifs.insert(name, v);
         }
-        // One sub-interface per parent and VLAN.
-        let sub_of = |n: &str| match plan.ifs.get(n) {
-            Some(v) => v.as_ref().and_then(|i| i.sub.as_ref()),
-            None => self.ifs.get(n).and_then(|i| i.sub.as_ref()),
-        };
-        for (name, v) in &plan.ifs {
-            let Some(s) = v.as_ref().and_then(|i| i.sub.as_ref()) else {
-                continue;
-            };
-            let other = plan
-                .ifs
-                .keys()
-                .chain(self.ifs.keys())
-                .find(|n| *n != name && sub_of(n) == Some(s));
-            if let Some(other) = other {
-                let path = facts_of(&Target::If(name.clone()))
-                    .iter()
-                    .find(|f| matches!(f.prop, Prop::SubIf(_)))
-                    .map(|f| f.path.clone())
-                    .unwrap_or_default();
-                return Err(MgmtError::invalid_value(format!(
-                    "VLAN {} of {} is sub-interface {other} already: sub-interface {name} needs another VLAN",
-                    s.1, s.0
-                ))
-                .with_path(path));
-            }
-        }
+        self.check_sub_interfaces(&plan, &facts_of)?;
         self.check_host_ports(&plan, &facts_of)?;
         Ok(plan)
-    }
-
-    /// One port created on demand per driver and host interface.
-    fn check_host_ports<'f>(
-        &self,
-        plan: &Plan,
-        facts_of: &impl Fn(&Target) -> Vec<&'f Fact>,
-    ) -> Result<(), MgmtError> {
-        if !plan.ifs.values().flatten().any(|i| i.host_port.is_some()) {
-            return Ok(());
-        }
-        let mut users: BTreeMap<&HostPort, &str> = BTreeMap::new();
-        let remaining = self
-            .ifs
-            .iter()
-            .filter(|(n, _)| !plan.ifs.contains_key(*n))
-            .map(|(n, i)| (n, Some(i)));
-        for (name, v) in remaining.chain(plan.ifs.iter().map(|(n, v)| (n, v.as_ref()))) {
-            let Some(spec) = v.and_then(|i| i.host_port.as_ref()) else {
-                continue;
-            };
-            if let Some(other) = users.insert(spec, name) {
-                // Name the commit's node (one of the two is in the plan).
-                let (mine, theirs) = if plan.ifs.contains_key(name) {
-                    (name.as_str(), other)
-                } else {
-                    (other, name.as_str())
-                };
-                let path = facts_of(&Target::If(mine.to_string()))
-                    .iter()
-                    .find(|f| matches!(f.prop, Prop::HostPort(_)))
-                    .map(|f| f.path.clone())
-                    .unwrap_or_default();
-                return Err(MgmtError::invalid_value(format!(
-                    "interface {mine}: {spec} is port {theirs} already: a host interface takes one port"
-                ))
-                .with_path(path));
-            }
-        }
-        Ok(())
-    }
-
-    fn plan_if(
-        &self,
-        plan: &Plan,
-        name: &str,
-        facts: &[&Fact],
-    ) -> Result<Option<IfEff>, MgmtError> {
-        let is_port = self.ports.contains(name);
-        let bvi_of = if is_port {
-            None
-        } else {
-            self.bvi_owner(plan, name)
-        };
-        let obj = format!("interface {name}");
-        let sub = single(facts, "the parent and VLAN", &obj, |p| match p {
-            Prop::SubIf(s) => Some(s),
-            _ => None,
-        })?;
-        let sub_path = || {
-            facts
-                .iter()
-                .find(|f| matches!(f.prop, Prop::SubIf(_)))
-                .map(|f| f.path.clone())
-                .unwrap_or_default()
-        };
-        let if_type = single(facts, "the type", &obj, |p| match p {
-            Prop::IfType(t) => Some(t),
-            _ => None,
-        })?;
-        let loopback = if_type.as_deref() == Some(LOOPBACK);
-        let host_port = single(facts, "the host port", &obj, |p| match p {
-            Prop::HostPort(h) => Some(h),
-            _ => None,
-        })?;
-        if host_port.is_some() {
-            let path = facts
-                .iter()
-                .find(|f| matches!(f.prop, Prop::HostPort(_)))
-                .map(|f| f.path.clone())
-                .unwrap_or_default();
-            let clash = if is_port {
-                Some(format!(
-                    "{name} is a port of the box (declared in the configuration file)"
-                ))
-            } else {
-                bvi_of.map(|bd| format!("{name} is the routed interface of bridge domain {bd}"))
-            };
-            if let Some(c) = clash {
-                return Err(MgmtError::invalid_value(format!(
-                    "interface {name} cannot be a port created on demand: {c}"
-                ))
-                .with_path(path));
-            }
-        }
-        if let Some((parent, _)) = &sub {
-            if let Some(bd) = bvi_of {
-                return Err(MgmtError::invalid_value(format!(
-                    "interface {name} is the routed interface of bridge domain {bd}: it cannot be a VLAN sub-interface too"
-                ))
-                .with_path(sub_path()));
-            }
-            if !self.ports.contains(parent) {
-                let on_demand = match plan.ifs.get(parent) {
-                    Some(v) => v.as_ref().is_some_and(|i| i.host_port.is_some()),
-                    None => self.ifs.get(parent).is_some_and(|i| i.host_port.is_some()),
-                };
-                return Err(MgmtError::invalid_value(format!(
-                    "the parent of sub-interface {name}, {parent}, is not a port{} (ports: {})",
-                    if on_demand {
-                        " of the box: sub-interfaces ride on the ports of the configuration file"
-                    } else {
-                        ""
-                    },
-                    self.ports.iter().cloned().collect::<Vec<_>>().join(", ")
-                ))
-                .with_path(sub_path()));
-            }
-        }
-        if !is_port
-            && bvi_of.is_none()
-            && host_port.is_none()
-            && if_type.as_deref() == Some(ETHERNET)
-        {
-            let path = facts
-                .iter()
-                .find(|f| matches!(f.prop, Prop::IfType(_)))
-                .map(|f| f.path.clone())
-                .unwrap_or_default();
-            return Err(MgmtError::invalid_value(format!(
-                "interface {name} of type {ETHERNET} is not a port of the box (ports: {}): \
-                 a port on a host interface is created with nectar-interfaces:host-port",
-                self.ports.iter().cloned().collect::<Vec<_>>().join(", ")
-            ))
-            .with_path(path));
-        }
-        if !is_port && bvi_of.is_none() && sub.is_none() && host_port.is_none() && !loopback {
-            return match facts.first() {
-                None => Ok(None),
-                Some(f) => Err(MgmtError::invalid_value(format!(
-                    "interface {name} does not exist in the vswitch: it is neither a port (ports: {}) \
-                     nor the routed interface of a bridge domain; the interfaces created on demand are \
-                     VLAN sub-interfaces (type {L2VLAN}), loopbacks (type {LOOPBACK}) and ports on a \
-                     host interface (type {ETHERNET} with nectar-interfaces:host-port)",
-                    self.ports.iter().cloned().collect::<Vec<_>>().join(", ")
-                ))
-                .with_path(f.path.clone())),
-            };
-        }
-        if let Some(t) = &if_type {
-            let ok = if is_port || host_port.is_some() {
-                t == ETHERNET
-            } else if sub.is_some() {
-                t == L2VLAN
-            } else if bvi_of.is_some() {
-                BVI_TYPES.contains(&t.as_str())
-            } else {
-                loopback
-            };
-            if !ok {
-                let path = facts
-                    .iter()
-                    .find(|f| matches!(f.prop, Prop::IfType(_)))
-                    .map(|f| f.path.clone())
-                    .unwrap_or_default();
-                return Err(MgmtError::invalid_value(format!(
-                    "interface {name}: type {t} is not supported here: {}",
-                    if is_port {
-                        format!("{name} is a port, of type {ETHERNET}")
-                    } else if sub.is_some() {
-                        format!("{name} is a VLAN sub-interface, of type {L2VLAN}")
-                    } else {
-                        format!(
-                            "{name} is the routed interface of bridge domain {}, of type {} or {}",
-                            bvi_of.unwrap_or_default(),
-                            BVI_TYPES[0],
-                            BVI_TYPES[1]
-                        )
-                    }
-                ))
-                .with_path(path));
-            }
-        }
-        let enabled = single(facts, "enabled", &obj, |p| match p {
-            Prop::Enabled(b) => Some(b),
-            _ => None,
-        })?;
-        let mtu = single(facts, "the IP MTU", &obj, |p| match p {
-            Prop::Mtu(m) => Some(m),
-            _ => None,
-        })?;
-        let forward4 = single(facts, "IPv4 forwarding", &obj, |p| match p {
-            Prop::Forwarding(false, f) => Some(f),
-            _ => None,
-        })?;
-        let forward6 = single(facts, "IPv6 forwarding", &obj, |p| match p {
-            Prop::Forwarding(true, f) => Some(f),
-            _ => None,
-        })?;
-        let description = single(facts, "the description", &obj, |p| match p {
-            Prop::Description(d) => Some(d),
-            _ => None,
-        })?;
-        let mac = single(facts, "the MAC address", &obj, |p| match p {
-            Prop::Mac(m) => Some(m),
-            _ => None,
-        })?;
-        let switchport = self.switchport_of(plan, name, facts)?;
-        if loopback
-            && let Some(f) = facts.iter().find(|f| match &f.prop {
-                Prop::Switchport(s) => *s != Switchport::Routed,
-                Prop::AccessVlan(_) => true,
-                _ => false,
-            })
-        {
-            return Err(MgmtError::invalid_value(format!(
-                "interface {name} is a loopback: it routes and cannot be a bridge-domain member"
-            ))
-            .with_path(f.path.clone()));
-        }
-        let vrf = single(facts, "the VRF", &obj, |p| match p {
-            Prop::Vrf(v) => Some(v),
-            _ => None,
-        })?;
-        let acl_in = single(facts, "the ingress ACL", &obj, |p| match p {
-            Prop::AclIn(a) => Some(a),
-            _ => None,
-        })?;
-        let acl_out = single(facts, "the egress ACL", &obj, |p| match p {
-            Prop::AclOut(a) => Some(a),
-            _ => None,
-        })?;
-        let nat = single(facts, "the NAT role", &obj, |p| match p {
-            Prop::Nat(n) => Some(n),
-            _ => None,
-        })?;
-        let mut by_ip: BTreeMap<IpAddr, (u8, &str)> = BTreeMap::new();
-        for f in facts {
-            if let Prop::Addr(net) = &f.prop {
-                match by_ip.get(&net.addr) {
-                    Some((len, p)) if *len != net.len => {
-                        return Err(conflict(
-                            &format!("the prefix length of address {}", net.addr),
-                            &obj,
-                            &len.to_string(),
-                            p,
-                            &net.len.to_string(),
-                            &f.path,
-                        ));
-                    }
-                    _ => {
-                        by_ip.insert(net.addr, (net.len, &f.path));
-                    }
-                }
-            }
-        }
-        let cfg = InterfaceConfig {
-            // Both models default `enabled` to true: a configured interface is up unless
-            // told otherwise; an unconfigured port stays down.
-            admin_up: enabled.unwrap_or(if_type.is_some()),
-            mtu: mtu.unwrap_or(InterfaceConfig::default().mtu),
-            mac,
-            vrf: vrf.unwrap_or_else(|| DEFAULT_VRF.to_string()),
-            switchport: switchport.unwrap_or(Switchport::Routed),
-            acl_in,
-            acl_out,
-            nat: nat.unwrap_or(NatRole::None),
-            forward_v4: forward4.unwrap_or(true),
-            forward_v6: forward6.unwrap_or(true),
-        };
-        Ok(Some(IfEff {
-            cfg,
-            addrs: by_ip
-                .into_iter()
-                .map(|(addr, (len, _))| IpNet { addr, len })
-                .collect(),
-            if_type,
-            sub,
-            loopback,
-            host_port,
-            description,
-        }))
     }
 
     /// The operations that take the dataplane from `self` to `self` + `plan`, in an order
@@ -597,141 +146,19 @@ impl Effective {
     /// after the last reference goes).
     pub fn ops(&self, plan: &Plan) -> Vec<Op> {
         let mut ops = Vec::new();
-        for (name, exists) in &plan.vrfs {
-            if *exists && !self.vrfs.contains(name) {
-                ops.push(Op::AddVrf { name: name.clone() });
-            }
-        }
-        for (name, v) in &plan.bds {
-            if let Some(bd) = v
-                && self.bds.get(name).map(|b| &b.cfg) != Some(&bd.cfg)
-            {
-                ops.push(Op::SetBridgeDomain(bd.cfg.clone()));
-            }
-        }
-        for (name, v) in &plan.acls {
-            if let Some(acl) = v
-                && self.acls.get(name) != Some(acl)
-            {
-                ops.push(Op::SetAcl(acl.clone()));
-            }
-        }
-        let fresh = IfEff::default();
-        for (name, v) in &plan.ifs {
-            let Some(new) = v else { continue };
-            let had = self.ifs.get(name);
-            // A sub-interface, loopback or port on demand is created (again, when what it
-            // is changes: another parent or VLAN, another host interface) before it is
-            // configured.
-            let creation = new.creation(name);
-            let create = creation.is_some() && had.and_then(|o| o.creation(name)) != creation;
-            if let Some(op) = creation.filter(|_| create) {
-                if let Some(del) = had.and_then(|o| o.deletion(name)) {
-                    ops.push(del);
-                }
-                ops.push(op);
-            }
-            // A routed interface or sub-interface the transaction creates starts
-            // unconfigured.
-            let old = had.filter(|_| !create).unwrap_or(&fresh);
-            if new.cfg != old.cfg {
-                ops.push(Op::SetInterface {
-                    name: name.clone(),
-                    config: new.cfg.clone(),
-                });
-            }
-            for a in old.addrs.difference(&new.addrs) {
-                ops.push(Op::DelAddress {
-                    interface: name.clone(),
-                    prefix: *a,
-                });
-            }
-            for a in new.addrs.difference(&old.addrs) {
-                ops.push(Op::AddAddress {
-                    interface: name.clone(),
-                    prefix: *a,
-                });
-            }
-        }
-        let none = BTreeMap::new();
-        for (name, v) in &plan.bds {
-            let Some(new) = v else { continue };
-            let old = self.bds.get(name).map(|b| &b.statics).unwrap_or(&none);
-            for (mac, ifname) in old {
-                if new.statics.get(mac) != Some(ifname) {
-                    ops.push(Op::DelStaticMac {
-                        bridge_domain: name.clone(),
-                        mac: *mac,
-                    });
-                }
-            }
-            for (mac, ifname) in &new.statics {
-                if old.get(mac) != Some(ifname) {
-                    ops.push(Op::AddStaticMac {
-                        bridge_domain: name.clone(),
-                        mac: *mac,
-                        interface: ifname.clone(),
-                    });
-                }
-            }
-        }
-        for ((vrf, prefix), v) in &plan.routes {
-            let old = self.routes.get(&(vrf.clone(), *prefix));
-            match (old, v) {
-                (Some(_), None) => ops.push(Op::DelRoute {
-                    vrf: vrf.clone(),
-                    prefix: *prefix,
-                }),
-                (old, Some(t)) if old != Some(t) => ops.push(Op::AddRoute {
-                    vrf: vrf.clone(),
-                    prefix: *prefix,
-                    target: t.clone(),
-                }),
-                _ => {}
-            }
-        }
-        for (local, v) in &plan.nat {
-            if v.is_none() && self.nat.contains_key(local) {
-                ops.push(Op::DelNatStatic { local: *local });
-            }
-        }
-        for (local, v) in &plan.nat {
-            if let Some(ext) = v
-                && self.nat.get(local) != Some(ext)
-            {
-                ops.push(Op::AddNatStatic {
-                    local: *local,
-                    external: *ext,
-                });
-            }
-        }
-        // Sub-interfaces, loopbacks and ports on demand go once nothing (routes, static
-        // MACs) refers to them any more; ports after their sub-interfaces.
-        let mut dels = Vec::new();
-        for (name, v) in &plan.ifs {
-            if v.is_none()
-                && let Some(op) = self.ifs.get(name).and_then(|o| o.deletion(name))
-            {
-                dels.push(op);
-            }
-        }
-        dels.sort_by_key(|op| matches!(op, Op::DelHostPort { .. }));
-        ops.extend(dels);
-        for (name, v) in &plan.acls {
-            if v.is_none() && self.acls.contains_key(name) {
-                ops.push(Op::DelAcl { name: name.clone() });
-            }
-        }
-        for (name, v) in &plan.bds {
-            if v.is_none() && self.bds.contains_key(name) {
-                ops.push(Op::DelBridgeDomain { name: name.clone() });
-            }
-        }
-        for (name, exists) in &plan.vrfs {
-            if !*exists && self.vrfs.contains(name) {
-                ops.push(Op::DelVrf { name: name.clone() });
-            }
-        }
+        // Created and changed, referred-to objects first.
+        self.vrf_additions(plan, &mut ops);
+        self.bridge_domain_changes(plan, &mut ops);
+        self.acl_changes(plan, &mut ops);
+        self.interface_changes(plan, &mut ops);
+        self.static_mac_changes(plan, &mut ops);
+        self.route_changes(plan, &mut ops);
+        self.nat_changes(plan, &mut ops);
+        // Then what goes away, referring objects first.
+        self.interface_deletions(plan, &mut ops);
+        self.acl_deletions(plan, &mut ops);
+        self.bridge_domain_deletions(plan, &mut ops);
+        self.vrf_deletions(plan, &mut ops);
         ops
     }
 

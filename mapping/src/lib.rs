@@ -34,19 +34,15 @@
 //!   forwards link changes to the management event bus.
 
 pub mod effective;
-pub mod effective_bd;
+pub mod engine;
 pub mod events;
 pub mod facts;
 pub mod keys;
-pub mod mapping;
+pub mod object;
 pub mod provider;
 pub mod read;
 pub mod sources;
 pub mod state;
-pub mod state_acl;
-pub mod state_l2;
-pub mod state_nat;
-pub mod state_ni;
 
 pub use events::spawn_event_forwarder;
 pub use provider::{Northbound, NorthboundHandle};

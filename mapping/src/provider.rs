@@ -13,9 +13,8 @@ use nectar_mgmt::provider::{Callbacks, CbArgs, Provider};
 use nectar_yang::paths as p;
 use p::openconfig_network_instance::network_instances::network_instance as ni;
 
+use crate::engine::Mapping;
 use crate::facts::Kind;
-use crate::mapping::Mapping;
-use crate::{read, state};
 use nectar_dataplane::control::Op;
 use nectar_dataplane::dataplane::Dataplane;
 use nectar_dataplane::events::Event;
@@ -66,7 +65,7 @@ impl Northbound {
     /// so another interface gets it only when no other index is free.
     /// An unreadable file is reported, and replaced at the next save.
     pub fn persist_indices(&self, path: std::path::PathBuf) -> std::io::Result<()> {
-        let read = crate::mapping::read_indices(&path);
+        let read = crate::engine::read_indices(&path);
         let saved = read.as_ref().cloned().unwrap_or_default();
         let mut m = self.lock();
         m.dp.promise_indices(&saved);
@@ -126,7 +125,7 @@ fn oc_ni_type(p: &mut Northbound, a: &CbArgs<'_>) -> Result<(), MgmtError> {
         n.ancestors()
             .find(|x| x.schema().name() == "network-instance")
     }) {
-        for r in read::oc_routes_of(&ni) {
+        for r in crate::object::routing::oc_ni::routes_of(&ni) {
             m.mark(Kind::OcRoute, &r);
         }
     }
@@ -147,23 +146,35 @@ impl Provider for Northbound {
         }
         // A network instance's type also moves its static routes to another VRF.
         cb = cb.path(ni::config::type_::PATH).prepare(oc_ni_type);
-        cb.state(p::ietf_interfaces::interfaces::PATH, state::ietf_interfaces)
-            .state(p::openconfig_acl::acl::PATH, crate::state_acl::oc_acl)
-            .state(p::ietf_access_control_list::acls::PATH, state::ietf_acls)
-            .state(
-                p::openconfig_interfaces::interfaces::PATH,
-                state::oc_interfaces,
-            )
-            .state(p::ietf_routing::routing::PATH, state::ietf_routing)
-            .state(p::ietf_nat::nat::PATH, crate::state_nat::ietf_nat)
-            .state(
-                p::openconfig_network_instance::network_instances::PATH,
-                crate::state_ni::oc_network_instances,
-            )
-            .state(
-                p::nectar_bridge::bridge_domains::PATH,
-                crate::state_l2::nectar_bridge,
-            )
+        cb.state(
+            p::ietf_interfaces::interfaces::PATH,
+            crate::object::interface::state::ietf_interfaces,
+        )
+        .state(
+            p::openconfig_acl::acl::PATH,
+            crate::object::acl::oc_state::oc_acl,
+        )
+        .state(
+            p::ietf_access_control_list::acls::PATH,
+            crate::object::acl::state::ietf_acls,
+        )
+        .state(
+            p::openconfig_interfaces::interfaces::PATH,
+            crate::object::interface::state::oc_interfaces,
+        )
+        .state(
+            p::ietf_routing::routing::PATH,
+            crate::object::routing::state::ietf_routing,
+        )
+        .state(p::ietf_nat::nat::PATH, crate::object::nat::state::ietf_nat)
+        .state(
+            p::openconfig_network_instance::network_instances::PATH,
+            crate::object::routing::oc_state::oc_network_instances,
+        )
+        .state(
+            p::nectar_bridge::bridge_domains::PATH,
+            crate::object::bridge::state::nectar_bridge,
+        )
     }
 
     fn prepare_done(&mut self, tree: &Tree) -> Result<(), MgmtError> {

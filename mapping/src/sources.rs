@@ -13,7 +13,7 @@ use nectar_yang::paths as p;
 
 use crate::facts::Fact;
 use crate::provider::Northbound;
-use crate::read::{self, Node};
+use crate::read::Node;
 
 /// One kind of source object.
 pub(crate) struct Source {
@@ -133,7 +133,7 @@ static IETF_IF: Source = {
             if_::nectar_bridge_switchport::allowed_vlan::PATH,
             if_::nectar_bridge_switchport::native_vlan::PATH,
         ],
-        read: read::ietf::interface,
+        read: crate::object::interface::ietf::interface,
     }
 };
 
@@ -143,7 +143,7 @@ static IETF_PROTO: Source = {
     Source {
         entries: &[proto::PATH],
         nodes: &[proto::PATH, proto::description::PATH],
-        read: read::ietf::protocol,
+        read: crate::object::routing::ietf::protocol,
     }
 };
 
@@ -170,7 +170,7 @@ static IETF_ROUTE: Source = {
             sr::ietf_ipv6_unicast_routing_ipv6::route::next_hop::next_hop_list::next_hop::next_hop_address::PATH,
             sr::ietf_ipv6_unicast_routing_ipv6::route::next_hop::next_hop_list::next_hop::outgoing_interface::PATH,
         ],
-        read: read::ietf::route,
+        read: crate::object::routing::ietf::route,
     }
 };
 
@@ -212,7 +212,7 @@ static IETF_ACL: Source = {
             acl::aces::ace::matches::icmp::code::PATH,
             acl::aces::ace::actions::forwarding::PATH,
         ],
-        read: read::ietf::acl,
+        read: crate::object::acl::ietf::acl,
     }
 };
 
@@ -226,7 +226,7 @@ static IETF_ACL_ATTACH: Source = {
             att::ingress::acl_sets::acl_set::PATH,
             att::egress::acl_sets::acl_set::PATH,
         ],
-        read: read::ietf::acl_attachment,
+        read: crate::object::acl::ietf::acl_attachment,
     }
 };
 
@@ -248,7 +248,7 @@ static IETF_NAT: Source = {
             nat::mapping_table::mapping_entry::internal_src_address::PATH,
             nat::mapping_table::mapping_entry::external_src_address::PATH,
         ],
-        read: read::nat::instance,
+        read: crate::object::nat::ietf::instance,
     }
 };
 
@@ -267,7 +267,7 @@ static BD: Source = {
             bd::static_mac::PATH,
             bd::static_mac::interface::PATH,
         ],
-        read: read::ietf::bridge_domain,
+        read: crate::object::bridge::ietf::bridge_domain,
     }
 };
 
@@ -316,7 +316,7 @@ static OC_IF: Source = {
             if_::openconfig_vlan_routed_vlan::openconfig_if_ip_ipv6::addresses::address::config::ip::PATH,
             if_::openconfig_vlan_routed_vlan::openconfig_if_ip_ipv6::addresses::address::config::prefix_length::PATH,
         ],
-        read: read::openconfig::interface,
+        read: crate::object::interface::openconfig::interface,
     }
 };
 
@@ -345,7 +345,7 @@ static OC_NI: Source = {
             ni::fdb::mac_table::entries::entry::interface::interface_ref::config::interface::PATH,
             ni::fdb::mac_table::entries::entry::interface::interface_ref::config::subinterface::PATH,
         ],
-        read: read::oc_ni::instance,
+        read: crate::object::routing::oc_ni::instance,
     }
 };
 
@@ -359,7 +359,7 @@ static OC_PROTO: Source = {
             proto::config::identifier::PATH,
             proto::config::name::PATH,
         ],
-        read: read::oc_ni::protocol,
+        read: crate::object::routing::oc_ni::protocol,
     }
 };
 
@@ -377,7 +377,7 @@ static OC_ROUTE: Source = {
             st::next_hops::next_hop::interface_ref::config::interface::PATH,
             st::next_hops::next_hop::interface_ref::config::subinterface::PATH,
         ],
-        read: read::oc_ni::route,
+        read: crate::object::routing::oc_ni::route,
     }
 };
 
@@ -407,7 +407,7 @@ static OC_ACL: Source = {
             set::acl_entries::acl_entry::transport::config::destination_port::PATH,
             set::acl_entries::acl_entry::actions::config::forwarding_action::PATH,
         ],
-        read: read::oc_acl::acl_set,
+        read: crate::object::acl::oc_acl::acl_set,
     }
 };
 
@@ -428,7 +428,7 @@ static OC_ACL_ATTACH: Source = {
             if_::egress_acl_sets::egress_acl_set::config::set_name::PATH,
             if_::egress_acl_sets::egress_acl_set::config::type_::PATH,
         ],
-        read: read::oc_acl::binding,
+        read: crate::object::acl::oc_acl::binding,
     }
 };
 

@@ -9,10 +9,23 @@ use std::time::Duration;
 
 use nectar_mgmt::MgmtError;
 
-use crate::effective::{BdEff, Effective, Plan, conflict, single};
+use crate::effective::{Effective, Plan, conflict, single};
 use crate::facts::{Fact, Prop, Target};
+use nectar_dataplane::control::Op;
 use nectar_dataplane::control::{BridgeDomainConfig, Switchport};
 use nectar_dataplane::types::Mac;
+
+pub(crate) mod ietf;
+pub(crate) mod oc_l2ni;
+pub(crate) mod oc_vlan;
+pub(crate) mod state;
+
+/// One bridge domain's effective configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BdEff {
+    pub cfg: BridgeDomainConfig,
+    pub statics: BTreeMap<Mac, String>,
+}
 
 /// Default MAC aging of a bridge domain, in seconds (nectar-bridge's default).
 const AGING: u64 = 300;
@@ -257,5 +270,48 @@ impl Effective {
             }
         }
         Ok(found.map(|(s, _)| s))
+    }
+
+    pub(crate) fn bridge_domain_changes(&self, plan: &Plan, ops: &mut Vec<Op>) {
+        for (name, v) in &plan.bds {
+            if let Some(bd) = v
+                && self.bds.get(name).map(|b| &b.cfg) != Some(&bd.cfg)
+            {
+                ops.push(Op::SetBridgeDomain(bd.cfg.clone()));
+            }
+        }
+    }
+
+    pub(crate) fn static_mac_changes(&self, plan: &Plan, ops: &mut Vec<Op>) {
+        let none = BTreeMap::new();
+        for (name, v) in &plan.bds {
+            let Some(new) = v else { continue };
+            let old = self.bds.get(name).map(|b| &b.statics).unwrap_or(&none);
+            for (mac, ifname) in old {
+                if new.statics.get(mac) != Some(ifname) {
+                    ops.push(Op::DelStaticMac {
+                        bridge_domain: name.clone(),
+                        mac: *mac,
+                    });
+                }
+            }
+            for (mac, ifname) in &new.statics {
+                if old.get(mac) != Some(ifname) {
+                    ops.push(Op::AddStaticMac {
+                        bridge_domain: name.clone(),
+                        mac: *mac,
+                        interface: ifname.clone(),
+                    });
+                }
+            }
+        }
+    }
+
+    pub(crate) fn bridge_domain_deletions(&self, plan: &Plan, ops: &mut Vec<Op>) {
+        for (name, v) in &plan.bds {
+            if v.is_none() && self.bds.contains_key(name) {
+                ops.push(Op::DelBridgeDomain { name: name.clone() });
+            }
+        }
     }
 }

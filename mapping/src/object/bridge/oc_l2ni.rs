@@ -6,11 +6,11 @@
 
 use nectar_mgmt::MgmtError;
 
-use super::ietf::static_mac;
-use super::oc_ni::{bindings, if_ref};
-use super::{Node, bad, child, children, explicit, leaf};
 use crate::facts::{Fact, Prop, Target};
 use crate::keys::quote;
+use crate::object::bridge::ietf::static_mac;
+use crate::object::routing::oc_ni::{bindings, if_ref};
+use crate::read::{Node, bad, child, children, explicit, leaf};
 use nectar_dataplane::control::Switchport;
 
 /// The bridge domain of VLAN `v` of the DEFAULT instance.
@@ -109,7 +109,7 @@ fn mac_table(
 
 /// The L2 parts of the DEFAULT instance: its VLANs (bridge domains `vlanN`), the fdb
 /// settings that apply to each of them, and static MAC entries.
-pub(super) fn default_l2(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> {
+pub(crate) fn default_l2(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> {
     let mut out = Vec::new();
     for (v, vp, name) in vlans_of(n, path)? {
         let t = Target::Bd(vlan_bd(v));
@@ -133,7 +133,7 @@ pub(super) fn default_l2(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtErro
 }
 
 /// An L2VSI instance: one bridge domain of the instance's name.
-pub(super) fn l2vsi(n: &Node<'_>, path: &str, name: &str) -> Result<Vec<Fact>, MgmtError> {
+pub(crate) fn l2vsi(n: &Node<'_>, path: &str, name: &str) -> Result<Vec<Fact>, MgmtError> {
     let t = Target::Bd(name.to_string());
     let mut out = vec![Fact::new(
         t.clone(),

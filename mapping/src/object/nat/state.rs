@@ -12,8 +12,8 @@ use nectar_mgmt::provider::StateArgs;
 
 use crate::facts::{Kind, Prop, Target};
 use crate::keys::{key_at, quote};
+use crate::object::nat::ietf::NAPT44;
 use crate::provider::Northbound;
-use crate::read::NAPT44;
 use crate::state::{rfc3339, set};
 use nectar_dataplane::control::NatRole;
 use nectar_dataplane::headers::parse::{PROTO_ICMP, PROTO_TCP, PROTO_UDP};

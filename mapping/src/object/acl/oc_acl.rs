@@ -4,9 +4,11 @@
 
 use nectar_mgmt::MgmtError;
 
-use super::{Identity, IdentityValue, Node, bad, child, children, identity, leaf, parse_prefix};
 use crate::facts::{Fact, Prop, Target};
 use crate::keys::quote;
+use crate::read::{
+    Identity, IdentityValue, Node, bad, child, children, identity, leaf, parse_prefix,
+};
 use nectar_dataplane::control::{AclAction, AclConfig, AclRule};
 
 const OC_ACL: &str = "openconfig-acl";

@@ -9,23 +9,8 @@ use nectar_mgmt::ly::{self, Tree};
 use nectar_yang::encoding::{ScalarValue, scalar_value};
 use nectar_yang::yang2::data::DataNodeRef;
 
-use super::facts::{Fact, Kind, SourceKey};
+use crate::facts::{Fact, Kind, SourceKey};
 use nectar_dataplane::types::IpNet;
-
-pub(crate) mod ietf;
-pub(crate) mod nat;
-pub(crate) mod oc_acl;
-mod oc_l2ni;
-pub(crate) mod oc_ni;
-mod oc_vlan;
-pub(crate) mod openconfig;
-
-pub(crate) use ietf::acl_name as ietf_acl_name;
-pub(crate) use nat::NAPT44;
-pub(crate) use oc_acl::acl_type as oc_acl_type;
-pub(crate) use oc_acl::parse_acl_name as oc_acl_parts;
-pub(crate) use oc_l2ni::vlan_bd;
-pub(crate) use oc_ni::{DEFAULT_INSTANCE, L2VSI, L3VRF, STATIC, routes_of as oc_routes_of};
 
 pub(crate) type Node<'a> = DataNodeRef<'a, 'static>;
 

@@ -6,11 +6,11 @@ use nectar_mgmt::MgmtError;
 use nectar_mgmt::ly::Tree;
 use nectar_mgmt::provider::StateArgs;
 
+use crate::engine::Mapping;
 use crate::facts::{Kind, Prop, Target};
 use crate::keys::{key_at, quote};
-use crate::mapping::Mapping;
+use crate::object::routing::oc_ni::{DEFAULT_INSTANCE, L3VRF, STATIC};
 use crate::provider::Northbound;
-use crate::read::{DEFAULT_INSTANCE, L3VRF, STATIC};
 use crate::state::set;
 use nectar_dataplane::control::{DEFAULT_VRF, NextHop, RouteTarget};
 
@@ -45,7 +45,7 @@ pub fn oc_network_instances(
     let m = p.lock();
     let only = args.path.and_then(|x| key_at(x, 1, "name"));
     // Interface bindings made through OpenConfig, by interface: their list key.
-    let ids = crate::state_l2::binding_ids(&m, |p| matches!(p, Prop::Vrf(_)));
+    let ids = crate::object::bridge::state::binding_ids(&m, |p| matches!(p, Prop::Vrf(_)));
     let vrfs = std::iter::once(DEFAULT_VRF.to_string()).chain(m.eff.vrfs.iter().cloned());
     for vrf in vrfs {
         let name = ni_name(&m, &vrf);
@@ -67,17 +67,17 @@ pub fn oc_network_instances(
             let bound = ids.contains_key(ifname.as_str());
             if i.cfg.vrf != vrf
                 || (vrf == DEFAULT_VRF && i.if_type.is_none() && !bound)
-                || crate::state_l2::in_l2vsi(&m, i)
+                || crate::object::bridge::state::in_l2vsi(&m, i)
             {
                 continue;
             }
             let id = ids.get(ifname.as_str()).unwrap_or(ifname);
             let e = format!("{b}/interfaces/interface[id={}]/state", quote(id));
             set(out, &format!("{e}/id"), Some(id))?;
-            crate::state_l2::set_ref(&m, out, &e, ifname)?;
+            crate::object::bridge::state::set_ref(&m, out, &e, ifname)?;
         }
         if vrf == DEFAULT_VRF {
-            crate::state_l2::oc_default_l2(&m, &b, out)?;
+            crate::object::bridge::state::oc_default_l2(&m, &b, out)?;
         }
         for ((rvrf, prefix), target) in &m.eff.routes {
             if *rvrf != vrf {
@@ -124,10 +124,15 @@ pub fn oc_network_instances(
                     set(out, &format!("{e}/state/next-hop"), Some(&v.to_string()))?;
                 }
                 if let Some(i) = &h.interface {
-                    crate::state_l2::set_ref(&m, out, &format!("{e}/interface-ref/state"), i)?;
+                    crate::object::bridge::state::set_ref(
+                        &m,
+                        out,
+                        &format!("{e}/interface-ref/state"),
+                        i,
+                    )?;
                 }
             }
         }
     }
-    crate::state_l2::oc_l2vsi(&m, only.as_deref(), out)
+    crate::object::bridge::state::oc_l2vsi(&m, only.as_deref(), out)
 }

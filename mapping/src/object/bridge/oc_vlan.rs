@@ -4,10 +4,10 @@
 
 use nectar_mgmt::MgmtError;
 
-use super::openconfig::ip_facts;
-use super::{Node, bad, child, children, explicit, leaf};
-use crate::effective::L2VLAN;
 use crate::facts::{Fact, Prop, Target};
+use crate::object::interface::L2VLAN;
+use crate::object::interface::openconfig::ip_facts;
+use crate::read::{Node, bad, child, children, explicit, leaf};
 use nectar_dataplane::control::Switchport;
 
 /// The vswitch interface an OpenConfig (interface, subinterface) pair names: the interface
@@ -47,7 +47,7 @@ fn vlan_range(path: &str, v: &str) -> Result<std::ops::RangeInclusive<u16>, Mgmt
 /// `ethernet/switched-vlan/config`: an ACCESS port is an access member of the bridge domain
 /// that has its `access-vlan`; a TRUNK port carries `trunk-vlans` tagged (all VLANs when the
 /// list is empty, as the model says) and `native-vlan` untagged.
-pub(super) fn switched_vlan(n: &Node<'_>, path: &str, name: &str) -> Result<Vec<Fact>, MgmtError> {
+pub(crate) fn switched_vlan(n: &Node<'_>, path: &str, name: &str) -> Result<Vec<Fact>, MgmtError> {
     let Some(c) = child(n, "ethernet")
         .and_then(|e| child(&e, "switched-vlan"))
         .and_then(|s| child(&s, "config"))
@@ -101,7 +101,7 @@ pub(super) fn switched_vlan(n: &Node<'_>, path: &str, name: &str) -> Result<Vec<
 
 /// `routed-vlan`: the interface (of type `l3ipvlan`) is the routed interface of the bridge
 /// domain that has `config/vlan`; its addresses are under `routed-vlan/ipv4|ipv6`.
-pub(super) fn routed_vlan(n: &Node<'_>, path: &str, name: &str) -> Result<Vec<Fact>, MgmtError> {
+pub(crate) fn routed_vlan(n: &Node<'_>, path: &str, name: &str) -> Result<Vec<Fact>, MgmtError> {
     let Some(rv) = child(n, "routed-vlan") else {
         return Ok(Vec::new());
     };
@@ -133,7 +133,7 @@ pub(super) fn routed_vlan(n: &Node<'_>, path: &str, name: &str) -> Result<Vec<Fa
 
 /// Subinterface `index` (not 0) of interface `parent`: an 802.1Q sub-interface of the port
 /// with the subinterface's VLAN id, its admin state and addresses.
-pub(super) fn subinterface(
+pub(crate) fn subinterface(
     parent: &str,
     index: &str,
     sub: &Node<'_>,

@@ -10,9 +10,9 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use nectar_mgmt::MgmtError;
 
-use super::{Node, bad, child, children, leaf};
 use crate::facts::{Fact, Prop, Target};
 use crate::keys::quote;
+use crate::read::{Node, bad, child, children, leaf};
 use nectar_dataplane::control::NatRole;
 
 /// The NAT type the vswitch implements.

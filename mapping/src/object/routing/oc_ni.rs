@@ -6,9 +6,11 @@ use std::net::IpAddr;
 
 use nectar_mgmt::MgmtError;
 
-use super::{Identity, IdentityValue, Node, bad, child, children, identity, leaf, parse_prefix};
 use crate::facts::{Fact, Prop, Target};
 use crate::keys::quote;
+use crate::read::{
+    Identity, IdentityValue, Node, bad, child, children, identity, leaf, parse_prefix,
+};
 use nectar_dataplane::control::{DEFAULT_VRF, NextHop, RouteTarget};
 
 const NI_TYPES: &str = "openconfig-network-instance-types";
@@ -60,13 +62,13 @@ fn vrf_of(ni: &Node<'_>, path: &str) -> Result<String, MgmtError> {
 
 /// The vswitch interface an interface reference (`interface` and `subinterface` leaves of
 /// `n`) names: the interface for subinterface 0, else its VLAN sub-interface.
-pub(super) fn if_ref(n: &Node<'_>, ifname: &str) -> String {
-    super::oc_vlan::oc_if_name(ifname, leaf(n, "subinterface").as_deref())
+pub(crate) fn if_ref(n: &Node<'_>, ifname: &str) -> String {
+    crate::object::bridge::oc_vlan::oc_if_name(ifname, leaf(n, "subinterface").as_deref())
 }
 
 /// The interfaces bound to a network instance (`interfaces/interface`): the vswitch
 /// interface each names and the data path of its `config/interface`.
-pub(super) fn bindings(n: &Node<'_>, path: &str) -> Result<Vec<(String, String)>, MgmtError> {
+pub(crate) fn bindings(n: &Node<'_>, path: &str) -> Result<Vec<(String, String)>, MgmtError> {
     let mut out = Vec::new();
     let Some(ifs) = child(n, "interfaces") else {
         return Ok(out);
@@ -90,7 +92,7 @@ pub(super) fn bindings(n: &Node<'_>, path: &str) -> Result<Vec<(String, String)>
 pub(crate) fn instance(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> {
     let name = leaf(n, "name").unwrap_or_default();
     if is_type(n, L2VSI) {
-        return super::oc_l2ni::l2vsi(n, path, &name);
+        return crate::object::bridge::oc_l2ni::l2vsi(n, path, &name);
     }
     let vrf = vrf_of(n, path)?;
     let tp = format!("{path}/config/type");
@@ -108,7 +110,7 @@ pub(crate) fn instance(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError>
         out.push(Fact::new(Target::If(ifname), Prop::Vrf(vrf.clone()), p));
     }
     if is_default {
-        out.extend(super::oc_l2ni::default_l2(n, path)?);
+        out.extend(crate::object::bridge::oc_l2ni::default_l2(n, path)?);
     } else if child(n, "vlans").is_some_and(|v| children(&v, "vlan").next().is_some()) {
         return Err(bad(
             &format!("{path}/vlans"),
@@ -222,7 +224,7 @@ pub(crate) fn route(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> {
         (None, true) => return Err(bad(path, "the route has no next hop".into())),
         (None, false) => {
             let mut v: Vec<NextHop> = hops.iter().map(|(_, h)| h.clone()).collect();
-            super::canonical_hops(&mut v);
+            crate::read::canonical_hops(&mut v);
             RouteTarget::NextHops(v)
         }
     };

@@ -3,9 +3,9 @@
 
 use nectar_mgmt::MgmtError;
 
-use super::{Node, bad, child, children, explicit, leaf, mtu, parse_net};
 use crate::facts::{Fact, Prop, Target};
 use crate::keys::quote;
+use crate::read::{Node, bad, child, children, explicit, leaf, mtu, parse_net};
 
 /// `/openconfig-interfaces:interfaces/interface`: type, enabled, MTU, MAC, the addresses of
 /// subinterface 0 (the interface itself), its VLAN subinterfaces, switched-vlan membership
@@ -48,8 +48,10 @@ pub(crate) fn interface(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError
             .map_err(|_| bad(&p, format!("{mac} is not a MAC address")))?;
         out.push(Fact::new(t.clone(), Prop::Mac(m), p));
     }
-    out.extend(super::oc_vlan::switched_vlan(n, path, &name)?);
-    out.extend(super::oc_vlan::routed_vlan(n, path, &name)?);
+    out.extend(crate::object::bridge::oc_vlan::switched_vlan(
+        n, path, &name,
+    )?);
+    out.extend(crate::object::bridge::oc_vlan::routed_vlan(n, path, &name)?);
     let Some(subs) = child(n, "subinterfaces") else {
         return Ok(out);
     };
@@ -57,7 +59,9 @@ pub(crate) fn interface(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError
         let index = leaf(&sub, "index").unwrap_or_default();
         let sp = format!("{path}/subinterfaces/subinterface[index={}]", quote(&index));
         if index != "0" {
-            out.extend(super::oc_vlan::subinterface(&name, &index, &sub, &sp)?);
+            out.extend(crate::object::bridge::oc_vlan::subinterface(
+                &name, &index, &sub, &sp,
+            )?);
             continue;
         }
         let sub_on = child(&sub, "config")
@@ -71,7 +75,7 @@ pub(crate) fn interface(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError
 
 /// The openconfig-if-ip `ipv4` / `ipv6` containers below `n` (a subinterface or a
 /// routed-vlan, at `np`): MTU and, when `on`, the addresses of interface target `t`.
-pub(super) fn ip_facts(
+pub(crate) fn ip_facts(
     t: &Target,
     n: &Node<'_>,
     np: &str,

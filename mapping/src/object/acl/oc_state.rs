@@ -7,8 +7,8 @@ use nectar_mgmt::ly::Tree;
 use nectar_mgmt::provider::StateArgs;
 
 use crate::keys::{key_at, quote};
+use crate::object::acl::oc_acl::{acl_type as oc_acl_type, parse_acl_name as oc_acl_parts};
 use crate::provider::Northbound;
-use crate::read::{oc_acl_parts, oc_acl_type};
 use crate::state::set;
 
 /// `/openconfig-acl:acl` state.

@@ -11,12 +11,13 @@ use nectar_mgmt::MgmtError;
 use nectar_mgmt::ly::Tree;
 use nectar_mgmt::provider::StateArgs;
 
-use crate::effective::BdEff;
+use crate::engine::Mapping;
 use crate::facts::{Kind, Prop, Target};
 use crate::keys::{key_at, quote};
-use crate::mapping::Mapping;
+use crate::object::bridge::BdEff;
+use crate::object::bridge::oc_l2ni::vlan_bd;
+use crate::object::routing::oc_ni::L2VSI;
 use crate::provider::Northbound;
-use crate::read::{L2VSI, vlan_bd};
 use crate::state::set;
 use nectar_dataplane::control::Switchport;
 use nectar_dataplane::tables::{Kind as IfKind, L2Mode, Tables};
@@ -201,7 +202,7 @@ pub(crate) fn binding_ids(m: &Mapping, pick: impl Fn(&Prop) -> bool) -> BTreeMap
 /// default instance and the VRFs own them).
 fn instance_names(m: &Mapping) -> BTreeSet<String> {
     let mut names: BTreeSet<String> = m.eff.vrfs.iter().cloned().collect();
-    names.insert(crate::state_ni::ni_name(
+    names.insert(crate::object::routing::oc_state::ni_name(
         m,
         nectar_dataplane::control::DEFAULT_VRF,
     ));
@@ -210,7 +211,7 @@ fn instance_names(m: &Mapping) -> BTreeSet<String> {
 
 /// True if `i` is an access member of a domain OpenConfig shows as an L2VSI instance
 /// (it is listed there, not in a VRF).
-pub(crate) fn in_l2vsi(m: &Mapping, i: &crate::effective::IfEff) -> bool {
+pub(crate) fn in_l2vsi(m: &Mapping, i: &crate::object::interface::IfEff) -> bool {
     let Switchport::Access { bridge_domain } = &i.cfg.switchport else {
         return false;
     };
