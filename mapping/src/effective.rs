@@ -9,10 +9,34 @@ use std::net::Ipv4Addr;
 use nectar_mgmt::MgmtError;
 
 use crate::facts::{Fact, Prop, Target};
-use crate::object::bridge::BdEff;
-use crate::object::interface::IfEff;
-use nectar_dataplane::control::{AclConfig, Op, RouteTarget};
-use nectar_dataplane::types::IpNet;
+use nectar_dataplane::control::{
+    AclConfig, BridgeDomainConfig, HostPort, InterfaceConfig, Op, RouteTarget,
+};
+use nectar_dataplane::types::{IpNet, Mac};
+
+/// One interface's effective configuration.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct IfEff {
+    pub cfg: InterfaceConfig,
+    pub addrs: BTreeSet<IpNet>,
+    /// The interface type, when a model configures the interface.
+    pub if_type: Option<String>,
+    /// Parent port and VLAN id of a sub-interface.
+    pub sub: Option<(String, u16)>,
+    /// A loopback interface (type softwareLoopback), created on demand.
+    pub loopback: bool,
+    /// A port created on demand on this host resource (`nectar-interfaces:host-port`).
+    pub host_port: Option<HostPort>,
+    /// The description, from either model (state of the other).
+    pub description: Option<String>,
+}
+
+/// One bridge domain's effective configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BdEff {
+    pub cfg: BridgeDomainConfig,
+    pub statics: BTreeMap<Mac, String>,
+}
 
 /// What the dataplane runs, as the mapping last applied it.
 #[derive(Debug, Clone, Default)]

@@ -9,8 +9,8 @@ use nectar_mgmt::ly::Tree;
 use nectar_mgmt::{ErrorTag, MgmtError};
 
 use crate::effective::{Effective, Plan};
-use crate::facts::{Fact, Kind, Prop, SourceKey, Target};
-use crate::read;
+use crate::facts::{Fact, Prop, Target};
+use crate::sources::{self, Kind, SourceKey};
 use nectar_dataplane::control::{Error, HostPort, Op};
 use nectar_dataplane::dataplane::{Dataplane, Prepared};
 use nectar_mgmt::ly;
@@ -173,7 +173,7 @@ impl Mapping {
     /// resulting operations with the dataplane. Changes nothing.
     pub fn prepare(&mut self, tree: &Tree) -> Result<(), MgmtError> {
         let dirty = self.dirty.take();
-        let staged = read::read_all(dirty, tree)?;
+        let staged = sources::read_all(dirty, tree)?;
         let mut affected = Vec::new();
         // The staged facts by target, each target's in the order staged.
         let mut staged_index: Vec<(&Target, usize, &Fact)> = Vec::with_capacity(staged.len());

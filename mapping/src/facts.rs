@@ -7,11 +7,6 @@ use std::net::Ipv4Addr;
 use nectar_dataplane::control::{AclConfig, HostPort, NatRole, NextHop, RouteTarget, Switchport};
 use nectar_dataplane::types::{IpNet, Mac};
 
-pub use crate::sources::Kind;
-
-/// A source object: its kind and data path.
-pub type SourceKey = (Kind, String);
-
 /// A dataplane object facts are about.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Target {

@@ -14,7 +14,7 @@ use nectar_yang::paths as p;
 use p::openconfig_network_instance::network_instances::network_instance as ni;
 
 use crate::engine::Mapping;
-use crate::facts::Kind;
+use crate::sources::{Kind, Marks};
 use nectar_dataplane::control::Op;
 use nectar_dataplane::dataplane::Dataplane;
 use nectar_dataplane::events::Event;
@@ -132,6 +132,12 @@ fn oc_ni_type(p: &mut Northbound, a: &CbArgs<'_>) -> Result<(), MgmtError> {
     Ok(())
 }
 
+impl Marks for Northbound {
+    fn mark(&mut self, kind: Kind, path: &str) {
+        self.lock().mark(kind, path);
+    }
+}
+
 impl Provider for Northbound {
     fn name(&self) -> &'static str {
         "dataplane"
@@ -146,35 +152,31 @@ impl Provider for Northbound {
         }
         // A network instance's type also moves its static routes to another VRF.
         cb = cb.path(ni::config::type_::PATH).prepare(oc_ni_type);
-        cb.state(
-            p::ietf_interfaces::interfaces::PATH,
-            crate::object::interface::state::ietf_interfaces,
-        )
-        .state(
-            p::openconfig_acl::acl::PATH,
-            crate::object::acl::oc_state::oc_acl,
-        )
-        .state(
-            p::ietf_access_control_list::acls::PATH,
-            crate::object::acl::state::ietf_acls,
-        )
-        .state(
-            p::openconfig_interfaces::interfaces::PATH,
-            crate::object::interface::state::oc_interfaces,
-        )
-        .state(
-            p::ietf_routing::routing::PATH,
-            crate::object::routing::state::ietf_routing,
-        )
-        .state(p::ietf_nat::nat::PATH, crate::object::nat::state::ietf_nat)
+        cb.state(p::ietf_interfaces::interfaces::PATH, |p, a, o| {
+            crate::object::interface::state::ietf_interfaces(&p.lock(), a, o)
+        })
+        .state(p::openconfig_acl::acl::PATH, |p, a, o| {
+            crate::object::acl::oc_state::oc_acl(&p.lock(), a, o)
+        })
+        .state(p::ietf_access_control_list::acls::PATH, |p, a, o| {
+            crate::object::acl::state::ietf_acls(&p.lock(), a, o)
+        })
+        .state(p::openconfig_interfaces::interfaces::PATH, |p, a, o| {
+            crate::object::interface::state::oc_interfaces(&p.lock(), a, o)
+        })
+        .state(p::ietf_routing::routing::PATH, |p, a, o| {
+            crate::object::routing::state::ietf_routing(&p.lock(), a, o)
+        })
+        .state(p::ietf_nat::nat::PATH, |p, a, o| {
+            crate::object::nat::state::ietf_nat(&p.lock(), a, o)
+        })
         .state(
             p::openconfig_network_instance::network_instances::PATH,
-            crate::object::routing::oc_state::oc_network_instances,
+            |p, a, o| crate::object::routing::oc_state::oc_network_instances(&p.lock(), a, o),
         )
-        .state(
-            p::nectar_bridge::bridge_domains::PATH,
-            crate::object::bridge::state::nectar_bridge,
-        )
+        .state(p::nectar_bridge::bridge_domains::PATH, |p, a, o| {
+            crate::object::bridge::state::nectar_bridge(&p.lock(), a, o)
+        })
     }
 
     fn prepare_done(&mut self, tree: &Tree) -> Result<(), MgmtError> {

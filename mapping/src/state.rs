@@ -2,6 +2,7 @@
 //! is served on demand from dataplane snapshots, and a request for one interface reads
 //! only that interface.
 
+use nectar_dataplane::control::DEFAULT_VRF;
 use nectar_mgmt::MgmtError;
 use nectar_mgmt::ly::Tree;
 
@@ -24,5 +25,14 @@ pub(crate) fn wanted(m: &Mapping, path: Option<&str>) -> Vec<String> {
     match path.and_then(|p| key_at(p, 1, "name")) {
         Some(n) => vec![n],
         None => m.dp.interfaces(),
+    }
+}
+
+/// The OpenConfig name of a dataplane VRF.
+pub(crate) fn ni_name(m: &Mapping, vrf: &str) -> String {
+    if vrf == DEFAULT_VRF {
+        m.eff.default_ni.clone().unwrap_or_else(|| "DEFAULT".into())
+    } else {
+        vrf.to_string()
     }
 }

@@ -6,4 +6,5 @@ pub mod acl;
 pub mod bridge;
 pub mod interface;
 pub mod nat;
+pub mod network_instance;
 pub mod routing;

@@ -6,14 +6,13 @@ use nectar_mgmt::MgmtError;
 use nectar_mgmt::ly::Tree;
 use nectar_mgmt::provider::StateArgs;
 
+use crate::engine::Mapping;
 use crate::keys::{key_at, quote};
 use crate::object::acl::oc_acl::{acl_type as oc_acl_type, parse_acl_name as oc_acl_parts};
-use crate::provider::Northbound;
 use crate::state::set;
 
 /// `/openconfig-acl:acl` state.
-pub fn oc_acl(p: &Northbound, args: &StateArgs<'_>, out: &mut Tree) -> Result<(), MgmtError> {
-    let m = p.lock();
+pub fn oc_acl(m: &Mapping, args: &StateArgs<'_>, out: &mut Tree) -> Result<(), MgmtError> {
     let tables = m.dp.tables();
     set(
         out,

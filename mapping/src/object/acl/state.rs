@@ -5,14 +5,13 @@ use nectar_mgmt::ly::Tree;
 use nectar_mgmt::provider::StateArgs;
 
 use crate::keys::{key_at, quote};
-use crate::provider::Northbound;
 
+use crate::engine::Mapping;
 use crate::state::set;
 
 /// `/ietf-access-control-list:acls` state: matched packets per ACE, over every interface
 /// (feature acl-aggregate-stats).
-pub fn ietf_acls(p: &Northbound, args: &StateArgs<'_>, out: &mut Tree) -> Result<(), MgmtError> {
-    let m = p.lock();
+pub fn ietf_acls(m: &Mapping, args: &StateArgs<'_>, out: &mut Tree) -> Result<(), MgmtError> {
     let tables = m.dp.tables();
     let only = args
         .path

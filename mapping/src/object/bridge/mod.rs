@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use nectar_mgmt::MgmtError;
 
-use crate::effective::{Effective, Plan, conflict, single};
+use crate::effective::{BdEff, Effective, Plan, conflict, single};
 use crate::facts::{Fact, Prop, Target};
 use nectar_dataplane::control::Op;
 use nectar_dataplane::control::{BridgeDomainConfig, Switchport};
@@ -19,13 +19,6 @@ pub(crate) mod ietf;
 pub(crate) mod oc_l2ni;
 pub(crate) mod oc_vlan;
 pub(crate) mod state;
-
-/// One bridge domain's effective configuration.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BdEff {
-    pub cfg: BridgeDomainConfig,
-    pub statics: BTreeMap<Mac, String>,
-}
 
 /// Default MAC aging of a bridge domain, in seconds (nectar-bridge's default).
 const AGING: u64 = 300;

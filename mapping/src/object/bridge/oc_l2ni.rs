@@ -9,7 +9,7 @@ use nectar_mgmt::MgmtError;
 use crate::facts::{Fact, Prop, Target};
 use crate::keys::quote;
 use crate::object::bridge::ietf::static_mac;
-use crate::object::routing::oc_ni::{bindings, if_ref};
+use crate::object::network_instance::{bindings, if_ref};
 use crate::read::{Node, bad, child, children, explicit, leaf};
 use nectar_dataplane::control::Switchport;
 

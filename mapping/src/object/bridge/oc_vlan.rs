@@ -6,7 +6,7 @@ use nectar_mgmt::MgmtError;
 
 use crate::facts::{Fact, Prop, Target};
 use crate::object::interface::L2VLAN;
-use crate::object::interface::openconfig::ip_facts;
+use crate::object::interface::oc_ip::ip_facts;
 use crate::read::{Node, bad, child, children, explicit, leaf};
 use nectar_dataplane::control::Switchport;
 

@@ -11,13 +11,13 @@ use nectar_mgmt::MgmtError;
 use nectar_mgmt::ly::Tree;
 use nectar_mgmt::provider::StateArgs;
 
+use crate::effective::BdEff;
 use crate::engine::Mapping;
-use crate::facts::{Kind, Prop, Target};
+use crate::facts::{Prop, Target};
 use crate::keys::{key_at, quote};
-use crate::object::bridge::BdEff;
 use crate::object::bridge::oc_l2ni::vlan_bd;
-use crate::object::routing::oc_ni::L2VSI;
-use crate::provider::Northbound;
+use crate::object::network_instance::L2VSI;
+use crate::sources::Kind;
 use crate::state::set;
 use nectar_dataplane::control::Switchport;
 use nectar_dataplane::tables::{Kind as IfKind, L2Mode, Tables};
@@ -71,15 +71,10 @@ pub(crate) fn mac_tables(m: &Mapping, tables: &Tables) -> BTreeMap<String, Vec<M
 
 /// `/nectar-bridge:bridge-domains` state: every bridge domain with its effective settings
 /// (whichever model set them) and MAC table.
-pub fn nectar_bridge(
-    p: &Northbound,
-    args: &StateArgs<'_>,
-    out: &mut Tree,
-) -> Result<(), MgmtError> {
-    let m = p.lock();
+pub fn nectar_bridge(m: &Mapping, args: &StateArgs<'_>, out: &mut Tree) -> Result<(), MgmtError> {
     let tables = m.dp.tables();
     let only = args.path.and_then(|x| key_at(x, 1, "name"));
-    let macs = mac_tables(&m, &tables);
+    let macs = mac_tables(m, &tables);
     for (name, bd) in &m.eff.bds {
         if only.as_ref().is_some_and(|o| o != name) {
             continue;
@@ -202,7 +197,7 @@ pub(crate) fn binding_ids(m: &Mapping, pick: impl Fn(&Prop) -> bool) -> BTreeMap
 /// default instance and the VRFs own them).
 fn instance_names(m: &Mapping) -> BTreeSet<String> {
     let mut names: BTreeSet<String> = m.eff.vrfs.iter().cloned().collect();
-    names.insert(crate::object::routing::oc_state::ni_name(
+    names.insert(crate::state::ni_name(
         m,
         nectar_dataplane::control::DEFAULT_VRF,
     ));
@@ -211,7 +206,7 @@ fn instance_names(m: &Mapping) -> BTreeSet<String> {
 
 /// True if `i` is an access member of a domain OpenConfig shows as an L2VSI instance
 /// (it is listed there, not in a VRF).
-pub(crate) fn in_l2vsi(m: &Mapping, i: &crate::object::interface::IfEff) -> bool {
+pub(crate) fn in_l2vsi(m: &Mapping, i: &crate::effective::IfEff) -> bool {
     let Switchport::Access { bridge_domain } = &i.cfg.switchport else {
         return false;
     };

@@ -3,17 +3,18 @@
 //! sub-interfaces and the routed interfaces of bridge domains; their effective
 //! configuration and operations; interface state in both models ([`state`]).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use nectar_mgmt::MgmtError;
 
-use crate::effective::{Effective, Plan, conflict, single};
+use crate::effective::{Effective, IfEff, Plan, conflict, single};
 use crate::facts::{Fact, Prop, Target};
 use nectar_dataplane::control::{DEFAULT_VRF, HostPort, InterfaceConfig, NatRole, Op, Switchport};
 use nectar_dataplane::types::IpNet;
 
 pub(crate) mod ietf;
+pub(crate) mod oc_ip;
 pub(crate) mod openconfig;
 pub(crate) mod state;
 
@@ -32,23 +33,6 @@ struct IfKind {
     loopback: bool,
     host_port: Option<HostPort>,
     sub: Option<(String, u16)>,
-}
-
-/// One interface's effective configuration.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct IfEff {
-    pub cfg: InterfaceConfig,
-    pub addrs: BTreeSet<IpNet>,
-    /// The interface type, when a model configures the interface.
-    pub if_type: Option<String>,
-    /// Parent port and VLAN id of a sub-interface.
-    pub sub: Option<(String, u16)>,
-    /// A loopback interface (type softwareLoopback), created on demand.
-    pub loopback: bool,
-    /// A port created on demand on this host resource (`nectar-interfaces:host-port`).
-    pub host_port: Option<HostPort>,
-    /// The description, from either model (state of the other).
-    pub description: Option<String>,
 }
 
 impl IfEff {

@@ -10,7 +10,6 @@ use nectar_mgmt::provider::StateArgs;
 use crate::engine::Mapping;
 use crate::keys::quote;
 use crate::object::interface::{BVI_TYPES, ETHERNET, LOOPBACK};
-use crate::provider::Northbound;
 use nectar_dataplane::control::DEFAULT_VRF;
 use nectar_dataplane::tables::{Kind, is_link_local};
 use nectar_dataplane::types::IpNet;
@@ -31,14 +30,9 @@ pub(crate) fn if_type(m: &Mapping, name: &str, kind: Kind) -> String {
 }
 
 /// `/ietf-interfaces:interfaces` state.
-pub fn ietf_interfaces(
-    p: &Northbound,
-    args: &StateArgs<'_>,
-    out: &mut Tree,
-) -> Result<(), MgmtError> {
-    let m = p.lock();
+pub fn ietf_interfaces(m: &Mapping, args: &StateArgs<'_>, out: &mut Tree) -> Result<(), MgmtError> {
     let tables = m.dp.tables();
-    for name in wanted(&m, args.path) {
+    for name in wanted(m, args.path) {
         let Some(ix) = tables.if_index(&name) else {
             continue;
         };
@@ -51,7 +45,7 @@ pub fn ietf_interfaces(
             quote(&name)
         );
         let b = base.as_str();
-        set(out, &format!("{b}/type"), Some(&if_type(&m, &name, i.kind)))?;
+        set(out, &format!("{b}/type"), Some(&if_type(m, &name, i.kind)))?;
         if let Some(d) = m.eff.ifs.get(&name).and_then(|e| e.description.as_deref()) {
             set(out, &format!("{b}/description"), Some(d))?;
         }
@@ -221,14 +215,9 @@ pub fn ietf_interfaces(
 
 /// `/openconfig-interfaces:interfaces` state: the same interfaces and the same counters as
 /// the IETF view, in OpenConfig's `state` containers.
-pub fn oc_interfaces(
-    p: &Northbound,
-    args: &StateArgs<'_>,
-    out: &mut Tree,
-) -> Result<(), MgmtError> {
-    let m = p.lock();
+pub fn oc_interfaces(m: &Mapping, args: &StateArgs<'_>, out: &mut Tree) -> Result<(), MgmtError> {
     let tables = m.dp.tables();
-    for name in wanted(&m, args.path) {
+    for name in wanted(m, args.path) {
         let Some(ix) = tables.if_index(&name) else {
             continue;
         };
@@ -243,7 +232,7 @@ pub fn oc_interfaces(
         let s = format!("{b}/state");
         let updown = |up: bool| if up { "UP" } else { "DOWN" };
         set(out, &format!("{s}/name"), Some(&name))?;
-        set(out, &format!("{s}/type"), Some(&if_type(&m, &name, i.kind)))?;
+        set(out, &format!("{s}/type"), Some(&if_type(m, &name, i.kind)))?;
         set(out, &format!("{s}/mtu"), Some(&i.mtu.to_string()))?;
         if let Some(d) = m.eff.ifs.get(&name).and_then(|e| e.description.as_deref()) {
             set(out, &format!("{s}/description"), Some(d))?;
@@ -282,7 +271,7 @@ pub fn oc_interfaces(
                 Some(&i.mac.to_string()),
             )?;
         }
-        crate::object::bridge::state::oc_interface_l2(&m, &tables, &name, &b, out)?;
+        crate::object::bridge::state::oc_interface_l2(m, &tables, &name, &b, out)?;
         if i.mode != nectar_dataplane::tables::L2Mode::Routed {
             continue;
         }

@@ -10,17 +10,17 @@ use nectar_mgmt::MgmtError;
 use nectar_mgmt::ly::Tree;
 use nectar_mgmt::provider::StateArgs;
 
-use crate::facts::{Kind, Prop, Target};
+use crate::engine::Mapping;
+use crate::facts::{Prop, Target};
 use crate::keys::{key_at, quote};
 use crate::object::nat::ietf::NAPT44;
-use crate::provider::Northbound;
+use crate::sources::Kind;
 use crate::state::{rfc3339, set};
 use nectar_dataplane::control::NatRole;
 use nectar_dataplane::headers::parse::{PROTO_ICMP, PROTO_TCP, PROTO_UDP};
 
 /// `/ietf-nat:nat` state.
-pub fn ietf_nat(p: &Northbound, args: &StateArgs<'_>, out: &mut Tree) -> Result<(), MgmtError> {
-    let m = p.lock();
+pub fn ietf_nat(m: &Mapping, args: &StateArgs<'_>, out: &mut Tree) -> Result<(), MgmtError> {
     let only = args.path.and_then(|x| key_at(x, 2, "id"));
     // Per instance (by id): its external addresses and the indexes of its static mappings.
     let mut instances: BTreeMap<String, (BTreeSet<Ipv4Addr>, u32, usize)> = BTreeMap::new();

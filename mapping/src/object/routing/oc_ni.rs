@@ -8,31 +8,15 @@ use nectar_mgmt::MgmtError;
 
 use crate::facts::{Fact, Prop, Target};
 use crate::keys::quote;
-use crate::read::{
-    Identity, IdentityValue, Node, bad, child, children, identity, leaf, parse_prefix,
+use crate::object::network_instance::{
+    DEFAULT_INSTANCE, L2VSI, L3VRF, STATIC, bindings, if_ref, is_type, type_of,
 };
+use crate::read::{Identity, Node, bad, child, children, identity, leaf, parse_prefix};
 use nectar_dataplane::control::{DEFAULT_VRF, NextHop, RouteTarget};
 
-const NI_TYPES: &str = "openconfig-network-instance-types";
-pub(crate) const DEFAULT_INSTANCE: Identity = Identity::new(NI_TYPES, "DEFAULT_INSTANCE");
-pub(crate) const L3VRF: Identity = Identity::new(NI_TYPES, "L3VRF");
-pub(crate) const L2VSI: Identity = Identity::new(NI_TYPES, "L2VSI");
-
-/// The STATIC protocol, the only one the vswitch implements.
-pub(crate) const STATIC: Identity = Identity::new("openconfig-policy-types", "STATIC");
 /// The static route next hops that are not addresses (`local-defined-next-hop`).
 const NH_DROP: Identity = Identity::new("openconfig-local-routing", "DROP");
 const NH_LOCAL_LINK: Identity = Identity::new("openconfig-local-routing", "LOCAL_LINK");
-
-/// An instance's `config/type`.
-fn type_of(ni: &Node<'_>) -> Option<IdentityValue> {
-    child(ni, "config").and_then(|c| identity(&c, "type"))
-}
-
-/// True if the instance's type is `ty`.
-fn is_type(ni: &Node<'_>, ty: Identity) -> bool {
-    type_of(ni).is_some_and(|v| ty.is(&v))
-}
 
 /// The dataplane VRF of a network-instance entry, refusing the types the vswitch does not
 /// map.
@@ -58,33 +42,6 @@ fn vrf_of(ni: &Node<'_>, path: &str) -> Result<String, MgmtError> {
             format!("network instance {name} has no type"),
         )),
     }
-}
-
-/// The vswitch interface an interface reference (`interface` and `subinterface` leaves of
-/// `n`) names: the interface for subinterface 0, else its VLAN sub-interface.
-pub(crate) fn if_ref(n: &Node<'_>, ifname: &str) -> String {
-    crate::object::bridge::oc_vlan::oc_if_name(ifname, leaf(n, "subinterface").as_deref())
-}
-
-/// The interfaces bound to a network instance (`interfaces/interface`): the vswitch
-/// interface each names and the data path of its `config/interface`.
-pub(crate) fn bindings(n: &Node<'_>, path: &str) -> Result<Vec<(String, String)>, MgmtError> {
-    let mut out = Vec::new();
-    let Some(ifs) = child(n, "interfaces") else {
-        return Ok(out);
-    };
-    for i in children(&ifs, "interface") {
-        let id = leaf(&i, "id").unwrap_or_default();
-        let cp = format!("{path}/interfaces/interface[id={}]/config", quote(&id));
-        let Some(c) = child(&i, "config") else {
-            continue;
-        };
-        let Some(ifname) = leaf(&c, "interface") else {
-            return Err(bad(&cp, format!("interface {id} names no interface")));
-        };
-        out.push((if_ref(&c, &ifname), format!("{cp}/interface")));
-    }
-    Ok(out)
 }
 
 /// `/openconfig-network-instance:network-instances/network-instance`: the instance and

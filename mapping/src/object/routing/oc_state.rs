@@ -7,23 +7,15 @@ use nectar_mgmt::ly::Tree;
 use nectar_mgmt::provider::StateArgs;
 
 use crate::engine::Mapping;
-use crate::facts::{Kind, Prop, Target};
+use crate::facts::{Prop, Target};
 use crate::keys::{key_at, quote};
-use crate::object::routing::oc_ni::{DEFAULT_INSTANCE, L3VRF, STATIC};
-use crate::provider::Northbound;
+use crate::object::network_instance::{DEFAULT_INSTANCE, L3VRF, STATIC};
+use crate::sources::Kind;
+use crate::state::ni_name;
 use crate::state::set;
 use nectar_dataplane::control::{DEFAULT_VRF, NextHop, RouteTarget};
 
 const DROP: &str = "openconfig-local-routing:DROP";
-
-/// The OpenConfig name of a dataplane VRF.
-pub(crate) fn ni_name(m: &Mapping, vrf: &str) -> String {
-    if vrf == DEFAULT_VRF {
-        m.eff.default_ni.clone().unwrap_or_else(|| "DEFAULT".into())
-    } else {
-        vrf.to_string()
-    }
-}
 
 /// How OpenConfig configured a route, if it did: its protocol name and next-hop indexes.
 fn oc_route(m: &Mapping, t: &Target) -> Option<(String, Vec<(String, NextHop)>)> {
@@ -38,17 +30,16 @@ fn oc_route(m: &Mapping, t: &Target) -> Option<(String, Vec<(String, NextHop)>)>
 
 /// `/openconfig-network-instance:network-instances` state.
 pub fn oc_network_instances(
-    p: &Northbound,
+    m: &Mapping,
     args: &StateArgs<'_>,
     out: &mut Tree,
 ) -> Result<(), MgmtError> {
-    let m = p.lock();
     let only = args.path.and_then(|x| key_at(x, 1, "name"));
     // Interface bindings made through OpenConfig, by interface: their list key.
-    let ids = crate::object::bridge::state::binding_ids(&m, |p| matches!(p, Prop::Vrf(_)));
+    let ids = crate::object::bridge::state::binding_ids(m, |p| matches!(p, Prop::Vrf(_)));
     let vrfs = std::iter::once(DEFAULT_VRF.to_string()).chain(m.eff.vrfs.iter().cloned());
     for vrf in vrfs {
-        let name = ni_name(&m, &vrf);
+        let name = ni_name(m, &vrf);
         if only.as_ref().is_some_and(|o| *o != name) {
             continue;
         }
@@ -67,24 +58,24 @@ pub fn oc_network_instances(
             let bound = ids.contains_key(ifname.as_str());
             if i.cfg.vrf != vrf
                 || (vrf == DEFAULT_VRF && i.if_type.is_none() && !bound)
-                || crate::object::bridge::state::in_l2vsi(&m, i)
+                || crate::object::bridge::state::in_l2vsi(m, i)
             {
                 continue;
             }
             let id = ids.get(ifname.as_str()).unwrap_or(ifname);
             let e = format!("{b}/interfaces/interface[id={}]/state", quote(id));
             set(out, &format!("{e}/id"), Some(id))?;
-            crate::object::bridge::state::set_ref(&m, out, &e, ifname)?;
+            crate::object::bridge::state::set_ref(m, out, &e, ifname)?;
         }
         if vrf == DEFAULT_VRF {
-            crate::object::bridge::state::oc_default_l2(&m, &b, out)?;
+            crate::object::bridge::state::oc_default_l2(m, &b, out)?;
         }
         for ((rvrf, prefix), target) in &m.eff.routes {
             if *rvrf != vrf {
                 continue;
             }
             let t = Target::Route(vrf.clone(), *prefix);
-            let from_oc = oc_route(&m, &t);
+            let from_oc = oc_route(m, &t);
             let configured_here = from_oc.is_some();
             let (proto, hops) = match from_oc {
                 Some(x) => x,
@@ -125,7 +116,7 @@ pub fn oc_network_instances(
                 }
                 if let Some(i) = &h.interface {
                     crate::object::bridge::state::set_ref(
-                        &m,
+                        m,
                         out,
                         &format!("{e}/interface-ref/state"),
                         i,
@@ -134,5 +125,5 @@ pub fn oc_network_instances(
             }
         }
     }
-    crate::object::bridge::state::oc_l2vsi(&m, only.as_deref(), out)
+    crate::object::bridge::state::oc_l2vsi(m, only.as_deref(), out)
 }

@@ -4,20 +4,15 @@ use nectar_mgmt::MgmtError;
 use nectar_mgmt::ly::Tree;
 use nectar_mgmt::provider::StateArgs;
 
-use crate::provider::Northbound;
 use nectar_dataplane::control::{DEFAULT_VRF, RouteTarget};
 use nectar_dataplane::tables::fib::Adj;
 
+use crate::engine::Mapping;
 use crate::state::set;
 
 /// `/ietf-routing:routing` state: the default VRF's RIBs (ipv4-master, ipv6-master) with
 /// static and connected routes, as installed in the FIB.
-pub fn ietf_routing(
-    p: &Northbound,
-    _args: &StateArgs<'_>,
-    out: &mut Tree,
-) -> Result<(), MgmtError> {
-    let m = p.lock();
+pub fn ietf_routing(m: &Mapping, _args: &StateArgs<'_>, out: &mut Tree) -> Result<(), MgmtError> {
     let tables = m.dp.tables();
     let if_name = |ix: u32| tables.iface(ix).map(|i| i.name.clone());
     let routes = m.dp.routes(DEFAULT_VRF);
