@@ -206,6 +206,33 @@ impl Config {
     /// Applies one op to this config (references are checked later by [`Config::validate`]).
     pub fn apply_op(&mut self, op: &Op) -> Result<(), Error> {
         match op {
+            Op::SetInterface { .. }
+            | Op::AddAddress { .. }
+            | Op::DelAddress { .. }
+            | Op::AddSubInterface { .. }
+            | Op::DelSubInterface { .. }
+            | Op::AddLoopback { .. }
+            | Op::DelLoopback { .. }
+            | Op::AddHostPort { .. }
+            | Op::DelHostPort { .. } => self.apply_interface_op(op),
+            Op::SetBridgeDomain(_)
+            | Op::DelBridgeDomain { .. }
+            | Op::AddStaticMac { .. }
+            | Op::DelStaticMac { .. } => self.apply_l2_op(op),
+            Op::AddVrf { .. } | Op::DelVrf { .. } | Op::AddRoute { .. } | Op::DelRoute { .. } => {
+                self.apply_l3_op(op)
+            }
+            Op::SetAcl(_)
+            | Op::DelAcl { .. }
+            | Op::AddNatStatic { .. }
+            | Op::DelNatStatic { .. }
+            | Op::SetLimits(_) => self.apply_policy_op(op),
+        }
+    }
+
+    /// [`Config::apply_op`] for interfaces: their configuration and addresses, and the interfaces created on demand.
+    fn apply_interface_op(&mut self, op: &Op) -> Result<(), Error> {
+        match op {
             Op::SetInterface { name, config } => {
                 let old_vrf = self.iface_mut(name)?.cfg.vrf.clone();
                 if !(68..=9000).contains(&config.mtu) {
@@ -247,167 +274,6 @@ impl Config {
                 let vrf = st.cfg.vrf.clone();
                 self.mark_dirty(&vrf);
             }
-            Op::AddVrf { name } => {
-                if !self.vrfs.contains_key(name) {
-                    let used: BTreeSet<u16> = self.vrfs.values().copied().collect();
-                    let id = (0..=u16::MAX)
-                        .find(|i| !used.contains(i))
-                        .ok_or_else(|| Error::TableFull("vrf".into()))?;
-                    self.vrfs.insert(name.clone(), id);
-                    self.mark_dirty(name);
-                }
-            }
-            Op::DelVrf { name } => {
-                if name == DEFAULT_VRF {
-                    return Err(Error::Invalid("the default VRF cannot be deleted".into()));
-                }
-                if self.vrfs.remove(name).is_none() {
-                    return Err(Error::NotFound(format!("vrf {name}")));
-                }
-                self.routes.remove(name);
-                self.mark_all_dirty();
-            }
-            Op::SetBridgeDomain(cfg) => {
-                if let Some(v) = cfg.vlan
-                    && !(1..=4094).contains(&v)
-                {
-                    return Err(Error::Invalid(format!(
-                        "bridge domain {}: VLAN {v}",
-                        cfg.name
-                    )));
-                }
-                let old_bvi = self.bds.get(&cfg.name).and_then(|b| b.cfg.bvi.clone());
-                if old_bvi != cfg.bvi {
-                    if let Some(old) = old_bvi {
-                        self.ifs.remove(&old);
-                    }
-                    if let Some(bvi) = &cfg.bvi {
-                        if self.ifs.contains_key(bvi) {
-                            return Err(Error::Exists(format!("interface {bvi}")));
-                        }
-                        let index = self.alloc_index(bvi)?;
-                        let hw_mac = Mac([0x02, 0xfe, 0, 0, (index >> 8) as u8, index as u8]);
-                        self.ifs.insert(
-                            bvi.clone(),
-                            IfState {
-                                index,
-                                kind: IfKind::Bvi(cfg.name.clone()),
-                                cfg: InterfaceConfig::default(),
-                                addrs: BTreeSet::new(),
-                                hw_mac,
-                            },
-                        );
-                    }
-                    self.mark_all_dirty();
-                }
-                if let Some(bd) = self.bds.get_mut(&cfg.name) {
-                    bd.cfg = cfg.clone();
-                } else {
-                    let used: BTreeSet<u16> = self.bds.values().map(|b| b.index).collect();
-                    let index = (0..u16::MAX - 1)
-                        .find(|i| !used.contains(i))
-                        .ok_or_else(|| Error::TableFull("bridge-domain".into()))?;
-                    self.bds.insert(
-                        cfg.name.clone(),
-                        BdState {
-                            index,
-                            cfg: cfg.clone(),
-                            statics: BTreeMap::new(),
-                        },
-                    );
-                }
-            }
-            Op::DelBridgeDomain { name } => {
-                let bd = self
-                    .bds
-                    .remove(name)
-                    .ok_or_else(|| Error::NotFound(format!("bridge domain {name}")))?;
-                if let Some(bvi) = bd.cfg.bvi {
-                    self.ifs.remove(&bvi);
-                    self.mark_all_dirty();
-                }
-            }
-            Op::AddStaticMac {
-                bridge_domain,
-                mac,
-                interface,
-            } => {
-                if mac.is_multicast() {
-                    return Err(Error::Invalid(format!("static MAC {mac} is multicast")));
-                }
-                let bd = self
-                    .bds
-                    .get_mut(bridge_domain)
-                    .ok_or_else(|| Error::UnknownBridgeDomain(bridge_domain.clone()))?;
-                bd.statics.insert(*mac, interface.clone());
-            }
-            Op::DelStaticMac { bridge_domain, mac } => {
-                let bd = self
-                    .bds
-                    .get_mut(bridge_domain)
-                    .ok_or_else(|| Error::UnknownBridgeDomain(bridge_domain.clone()))?;
-                if bd.statics.remove(mac).is_none() {
-                    return Err(Error::NotFound(format!(
-                        "static MAC {mac} in {bridge_domain}"
-                    )));
-                }
-            }
-            Op::AddRoute {
-                vrf,
-                prefix,
-                target,
-            } => {
-                if !self.vrfs.contains_key(vrf) {
-                    return Err(Error::UnknownVrf(vrf.clone()));
-                }
-                if let RouteTarget::NextHops(nhs) = target {
-                    if nhs.is_empty() {
-                        return Err(Error::Invalid(format!("route {prefix}: no next hop")));
-                    }
-                    for nh in nhs {
-                        if nh.via.is_none() && nh.interface.is_none() {
-                            return Err(Error::Invalid(format!("route {prefix}: empty next hop")));
-                        }
-                        if let Some(v) = nh.via
-                            && v.is_ipv4() != prefix.is_ipv4()
-                        {
-                            return Err(Error::Invalid(format!(
-                                "route {prefix}: next hop {v} family"
-                            )));
-                        }
-                    }
-                }
-                let map = self.routes.entry(vrf.clone()).or_default();
-                Arc::make_mut(map).insert(prefix.network(), target.clone());
-                self.mark_dirty(vrf);
-            }
-            Op::DelRoute { vrf, prefix } => {
-                let removed = self
-                    .routes
-                    .get_mut(vrf)
-                    .and_then(|m| Arc::make_mut(m).remove(&prefix.network()));
-                if removed.is_none() {
-                    return Err(Error::NotFound(format!("route {prefix} in vrf {vrf}")));
-                }
-                self.mark_dirty(vrf);
-            }
-            Op::SetAcl(acl) => {
-                self.acls.insert(acl.name.clone(), acl.clone());
-            }
-            Op::DelAcl { name } => {
-                if self.acls.remove(name).is_none() {
-                    return Err(Error::NotFound(format!("acl {name}")));
-                }
-            }
-            Op::AddNatStatic { local, external } => {
-                self.nat_static.insert(*local, *external);
-            }
-            Op::DelNatStatic { local } => {
-                if self.nat_static.remove(local).is_none() {
-                    return Err(Error::NotFound(format!("nat static mapping for {local}")));
-                }
-            }
-            Op::SetLimits(l) => self.limits = l.clone(),
             Op::AddSubInterface { name, parent, vlan } => {
                 if self.ifs.contains_key(name) {
                     return Err(Error::Exists(format!("interface {name}")));
@@ -498,6 +364,208 @@ impl Config {
                 }
                 self.ifs.remove(name);
                 self.mark_all_dirty();
+            }
+            other => {
+                return Err(Error::Invalid(format!(
+                    "{other:?} is not among the interface operations"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Config::apply_op`] for bridge domains and their static MACs.
+    fn apply_l2_op(&mut self, op: &Op) -> Result<(), Error> {
+        match op {
+            Op::SetBridgeDomain(cfg) => {
+                if let Some(v) = cfg.vlan
+                    && !(1..=4094).contains(&v)
+                {
+                    return Err(Error::Invalid(format!(
+                        "bridge domain {}: VLAN {v}",
+                        cfg.name
+                    )));
+                }
+                let old_bvi = self.bds.get(&cfg.name).and_then(|b| b.cfg.bvi.clone());
+                if old_bvi != cfg.bvi {
+                    if let Some(old) = old_bvi {
+                        self.ifs.remove(&old);
+                    }
+                    if let Some(bvi) = &cfg.bvi {
+                        if self.ifs.contains_key(bvi) {
+                            return Err(Error::Exists(format!("interface {bvi}")));
+                        }
+                        let index = self.alloc_index(bvi)?;
+                        let hw_mac = Mac([0x02, 0xfe, 0, 0, (index >> 8) as u8, index as u8]);
+                        self.ifs.insert(
+                            bvi.clone(),
+                            IfState {
+                                index,
+                                kind: IfKind::Bvi(cfg.name.clone()),
+                                cfg: InterfaceConfig::default(),
+                                addrs: BTreeSet::new(),
+                                hw_mac,
+                            },
+                        );
+                    }
+                    self.mark_all_dirty();
+                }
+                if let Some(bd) = self.bds.get_mut(&cfg.name) {
+                    bd.cfg = cfg.clone();
+                } else {
+                    let used: BTreeSet<u16> = self.bds.values().map(|b| b.index).collect();
+                    let index = (0..u16::MAX - 1)
+                        .find(|i| !used.contains(i))
+                        .ok_or_else(|| Error::TableFull("bridge-domain".into()))?;
+                    self.bds.insert(
+                        cfg.name.clone(),
+                        BdState {
+                            index,
+                            cfg: cfg.clone(),
+                            statics: BTreeMap::new(),
+                        },
+                    );
+                }
+            }
+            Op::DelBridgeDomain { name } => {
+                let bd = self
+                    .bds
+                    .remove(name)
+                    .ok_or_else(|| Error::NotFound(format!("bridge domain {name}")))?;
+                if let Some(bvi) = bd.cfg.bvi {
+                    self.ifs.remove(&bvi);
+                    self.mark_all_dirty();
+                }
+            }
+            Op::AddStaticMac {
+                bridge_domain,
+                mac,
+                interface,
+            } => {
+                if mac.is_multicast() {
+                    return Err(Error::Invalid(format!("static MAC {mac} is multicast")));
+                }
+                let bd = self
+                    .bds
+                    .get_mut(bridge_domain)
+                    .ok_or_else(|| Error::UnknownBridgeDomain(bridge_domain.clone()))?;
+                bd.statics.insert(*mac, interface.clone());
+            }
+            Op::DelStaticMac { bridge_domain, mac } => {
+                let bd = self
+                    .bds
+                    .get_mut(bridge_domain)
+                    .ok_or_else(|| Error::UnknownBridgeDomain(bridge_domain.clone()))?;
+                if bd.statics.remove(mac).is_none() {
+                    return Err(Error::NotFound(format!(
+                        "static MAC {mac} in {bridge_domain}"
+                    )));
+                }
+            }
+            other => {
+                return Err(Error::Invalid(format!(
+                    "{other:?} is not among the l2 operations"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Config::apply_op`] for vRFs and routes.
+    fn apply_l3_op(&mut self, op: &Op) -> Result<(), Error> {
+        match op {
+            Op::AddVrf { name } => {
+                if !self.vrfs.contains_key(name) {
+                    let used: BTreeSet<u16> = self.vrfs.values().copied().collect();
+                    let id = (0..=u16::MAX)
+                        .find(|i| !used.contains(i))
+                        .ok_or_else(|| Error::TableFull("vrf".into()))?;
+                    self.vrfs.insert(name.clone(), id);
+                    self.mark_dirty(name);
+                }
+            }
+            Op::DelVrf { name } => {
+                if name == DEFAULT_VRF {
+                    return Err(Error::Invalid("the default VRF cannot be deleted".into()));
+                }
+                if self.vrfs.remove(name).is_none() {
+                    return Err(Error::NotFound(format!("vrf {name}")));
+                }
+                self.routes.remove(name);
+                self.mark_all_dirty();
+            }
+            Op::AddRoute {
+                vrf,
+                prefix,
+                target,
+            } => {
+                if !self.vrfs.contains_key(vrf) {
+                    return Err(Error::UnknownVrf(vrf.clone()));
+                }
+                if let RouteTarget::NextHops(nhs) = target {
+                    if nhs.is_empty() {
+                        return Err(Error::Invalid(format!("route {prefix}: no next hop")));
+                    }
+                    for nh in nhs {
+                        if nh.via.is_none() && nh.interface.is_none() {
+                            return Err(Error::Invalid(format!("route {prefix}: empty next hop")));
+                        }
+                        if let Some(v) = nh.via
+                            && v.is_ipv4() != prefix.is_ipv4()
+                        {
+                            return Err(Error::Invalid(format!(
+                                "route {prefix}: next hop {v} family"
+                            )));
+                        }
+                    }
+                }
+                let map = self.routes.entry(vrf.clone()).or_default();
+                Arc::make_mut(map).insert(prefix.network(), target.clone());
+                self.mark_dirty(vrf);
+            }
+            Op::DelRoute { vrf, prefix } => {
+                let removed = self
+                    .routes
+                    .get_mut(vrf)
+                    .and_then(|m| Arc::make_mut(m).remove(&prefix.network()));
+                if removed.is_none() {
+                    return Err(Error::NotFound(format!("route {prefix} in vrf {vrf}")));
+                }
+                self.mark_dirty(vrf);
+            }
+            other => {
+                return Err(Error::Invalid(format!(
+                    "{other:?} is not among the l3 operations"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Config::apply_op`] for aCLs, NAT static mappings and table limits.
+    fn apply_policy_op(&mut self, op: &Op) -> Result<(), Error> {
+        match op {
+            Op::SetAcl(acl) => {
+                self.acls.insert(acl.name.clone(), acl.clone());
+            }
+            Op::DelAcl { name } => {
+                if self.acls.remove(name).is_none() {
+                    return Err(Error::NotFound(format!("acl {name}")));
+                }
+            }
+            Op::AddNatStatic { local, external } => {
+                self.nat_static.insert(*local, *external);
+            }
+            Op::DelNatStatic { local } => {
+                if self.nat_static.remove(local).is_none() {
+                    return Err(Error::NotFound(format!("nat static mapping for {local}")));
+                }
+            }
+            Op::SetLimits(l) => self.limits = l.clone(),
+            other => {
+                return Err(Error::Invalid(format!(
+                    "{other:?} is not among the policy operations"
+                )));
             }
         }
         Ok(())

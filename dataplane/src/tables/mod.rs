@@ -283,17 +283,7 @@ impl Tables {
     pub fn compile(cfg: &Config, prev: Option<&Tables>) -> Result<Tables, Error> {
         cfg.validate()?;
         let arcs = arcs();
-        let mut acls = BTreeMap::new();
-        for (name, a) in &cfg.acls {
-            let reuse = prev
-                .and_then(|p| p.acls.get(name))
-                .filter(|old| old.config == *a)
-                .cloned();
-            acls.insert(
-                name.clone(),
-                reuse.unwrap_or_else(|| Arc::new(Acl::new(a.clone()))),
-            );
-        }
+        let acls = compile_acls(cfg, prev);
         let used = |n: &Option<String>| {
             n.as_ref()
                 .and_then(|n| acls.get(n))
@@ -304,36 +294,7 @@ impl Tables {
             .values()
             .any(|i| used(&i.cfg.acl_in) || used(&i.cfg.acl_out));
 
-        let mut bds: Vec<Option<BdEntry>> = Vec::new();
-        for bd in cfg.bds.values() {
-            let ix = bd.index as usize;
-            if bds.len() <= ix {
-                bds.resize(ix + 1, None);
-            }
-            let bvi = bd.cfg.bvi.as_ref().and_then(|n| cfg.ifs.get(n));
-            bds[ix] = Some(BdEntry {
-                name: bd.cfg.name.clone(),
-                index: bd.index,
-                vlan: bd.cfg.vlan,
-                learning: bd.cfg.learning,
-                aging_ns: bd.cfg.aging.as_nanos() as u64,
-                flood_unknown: bd.cfg.flood_unknown,
-                members: Vec::new(),
-                bvi: bvi.map(|b| b.index),
-                bvi_mac: bvi.map(|b| b.mac()),
-                statics: bd
-                    .statics
-                    .iter()
-                    .map(|(m, i)| (*m, cfg.ifs[i].index))
-                    .collect(),
-            });
-        }
-        let bd_of_vlan = |v: u16| {
-            cfg.bds
-                .values()
-                .find(|b| b.cfg.vlan == Some(v))
-                .map(|b| b.index)
-        };
+        let mut bds = compile_bds(cfg);
 
         let len = cfg
             .ifs
@@ -345,23 +306,7 @@ impl Tables {
         let mut names = HashMap::with_capacity_and_hasher(cfg.ifs.len(), FxBuild::default());
         for (name, st) in &cfg.ifs {
             let c = &st.cfg;
-            let mode = match &c.switchport {
-                Switchport::Routed => L2Mode::Routed,
-                Switchport::Access { bridge_domain } => {
-                    L2Mode::Access(cfg.bds[bridge_domain].index)
-                }
-                Switchport::Trunk {
-                    allowed_vlans,
-                    native_vlan,
-                } => L2Mode::Trunk {
-                    vlans: allowed_vlans
-                        .iter()
-                        .filter(|v| Some(**v) != *native_vlan)
-                        .filter_map(|v| bd_of_vlan(*v).map(|b| (*v, b)))
-                        .collect(),
-                    native: native_vlan.and_then(bd_of_vlan),
-                },
-            };
+            let mode = l2_mode(cfg, &c.switchport);
             match &mode {
                 L2Mode::Access(b) => push_member(&mut bds, *b, st.index),
                 L2Mode::Trunk { vlans, native } => {
@@ -397,36 +342,7 @@ impl Tables {
             if mode == L2Mode::Routed && kind != Kind::Loopback {
                 v6.push((mac.link_local(), 64));
             }
-            let mut features = [0u32; NUM_ARCS];
-            if mode != L2Mode::Routed {
-                if conntrack_on {
-                    features[ARC_L2_INPUT] |= arcs.bit(ARC_L2_INPUT, "conntrack-l2");
-                }
-                if c.acl_in.is_some() {
-                    features[ARC_L2_INPUT] |= arcs.bit(ARC_L2_INPUT, "acl-in-l2");
-                }
-                if c.acl_out.is_some() {
-                    features[ARC_L2_OUTPUT] |= arcs.bit(ARC_L2_OUTPUT, "acl-out-l2");
-                }
-            }
-            if mode == L2Mode::Routed {
-                if c.nat == NatRole::Outside {
-                    features[ARC_IP4_UNICAST] |= arcs.bit(ARC_IP4_UNICAST, "nat44-out2in");
-                    features[ARC_IP4_OUTPUT] |= arcs.bit(ARC_IP4_OUTPUT, "nat44-in2out");
-                }
-                if conntrack_on {
-                    features[ARC_IP4_UNICAST] |= arcs.bit(ARC_IP4_UNICAST, "conntrack-ip4");
-                    features[ARC_IP6_UNICAST] |= arcs.bit(ARC_IP6_UNICAST, "conntrack-ip6");
-                }
-                if c.acl_in.is_some() {
-                    features[ARC_IP4_UNICAST] |= arcs.bit(ARC_IP4_UNICAST, "acl-in-ip4");
-                    features[ARC_IP6_UNICAST] |= arcs.bit(ARC_IP6_UNICAST, "acl-in-ip6");
-                }
-                if c.acl_out.is_some() {
-                    features[ARC_IP4_OUTPUT] |= arcs.bit(ARC_IP4_OUTPUT, "acl-out-ip4");
-                    features[ARC_IP6_OUTPUT] |= arcs.bit(ARC_IP6_OUTPUT, "acl-out-ip6");
-                }
-            }
+            let features = if_features(arcs, &mode, c, conntrack_on);
             names.insert(name.clone(), st.index);
             ifs[st.index as usize] = Some(IfEntry {
                 name: name.clone(),
@@ -458,20 +374,7 @@ impl Tables {
             }
         }
 
-        let max_vrf = cfg.vrfs.values().copied().max().unwrap_or(0) as usize;
-        let mut vrfs: Vec<Option<Arc<VrfFib>>> = vec![None; max_vrf + 1];
-        for (name, &ix) in &cfg.vrfs {
-            let dirty = cfg.dirty_vrfs.as_ref().is_none_or(|d| d.contains(name));
-            let reuse = prev
-                .filter(|_| !dirty)
-                .and_then(|p| p.vrf_names.get(name).and_then(|&o| p.vrfs.get(o as usize)))
-                .cloned()
-                .flatten();
-            vrfs[ix as usize] = Some(match reuse {
-                Some(f) => f,
-                None => Arc::new(build_vrf(cfg, name, &ifs)),
-            });
-        }
+        let vrfs = compile_vrfs(cfg, prev, &ifs);
 
         let l = &cfg.limits;
         let mut nat = NatTables::default();
@@ -501,6 +404,142 @@ impl Tables {
             names,
         })
     }
+}
+
+/// The ACLs of `cfg`, reusing those of `prev` that did not change.
+fn compile_acls(cfg: &Config, prev: Option<&Tables>) -> BTreeMap<String, Arc<Acl>> {
+    let mut acls = BTreeMap::new();
+    for (name, a) in &cfg.acls {
+        let reuse = prev
+            .and_then(|p| p.acls.get(name))
+            .filter(|old| old.config == *a)
+            .cloned();
+        acls.insert(
+            name.clone(),
+            reuse.unwrap_or_else(|| Arc::new(Acl::new(a.clone()))),
+        );
+    }
+    acls
+}
+
+/// The bridge domains of `cfg`, by index (members are added with the interfaces).
+fn compile_bds(cfg: &Config) -> Vec<Option<BdEntry>> {
+    let mut bds: Vec<Option<BdEntry>> = Vec::new();
+    for bd in cfg.bds.values() {
+        let ix = bd.index as usize;
+        if bds.len() <= ix {
+            bds.resize(ix + 1, None);
+        }
+        let bvi = bd.cfg.bvi.as_ref().and_then(|n| cfg.ifs.get(n));
+        bds[ix] = Some(BdEntry {
+            name: bd.cfg.name.clone(),
+            index: bd.index,
+            vlan: bd.cfg.vlan,
+            learning: bd.cfg.learning,
+            aging_ns: bd.cfg.aging.as_nanos() as u64,
+            flood_unknown: bd.cfg.flood_unknown,
+            members: Vec::new(),
+            bvi: bvi.map(|b| b.index),
+            bvi_mac: bvi.map(|b| b.mac()),
+            statics: bd
+                .statics
+                .iter()
+                .map(|(m, i)| (*m, cfg.ifs[i].index))
+                .collect(),
+        });
+    }
+    bds
+}
+
+/// The bridge domain that has VLAN `v`.
+fn bd_of_vlan(cfg: &Config, v: u16) -> Option<u16> {
+    cfg.bds
+        .values()
+        .find(|b| b.cfg.vlan == Some(v))
+        .map(|b| b.index)
+}
+
+/// How an interface with this switchport forwards.
+fn l2_mode(cfg: &Config, switchport: &Switchport) -> L2Mode {
+    match switchport {
+        Switchport::Routed => L2Mode::Routed,
+        Switchport::Access { bridge_domain } => L2Mode::Access(cfg.bds[bridge_domain].index),
+        Switchport::Trunk {
+            allowed_vlans,
+            native_vlan,
+        } => L2Mode::Trunk {
+            vlans: allowed_vlans
+                .iter()
+                .filter(|v| Some(**v) != *native_vlan)
+                .filter_map(|v| bd_of_vlan(cfg, *v).map(|b| (*v, b)))
+                .collect(),
+            native: native_vlan.and_then(|v| bd_of_vlan(cfg, v)),
+        },
+    }
+}
+
+/// The features enabled on an interface's arcs.
+fn if_features(
+    arcs: &SortedArcs,
+    mode: &L2Mode,
+    c: &crate::control::InterfaceConfig,
+    conntrack_on: bool,
+) -> [u32; NUM_ARCS] {
+    let mut features = [0u32; NUM_ARCS];
+    if *mode != L2Mode::Routed {
+        if conntrack_on {
+            features[ARC_L2_INPUT] |= arcs.bit(ARC_L2_INPUT, "conntrack-l2");
+        }
+        if c.acl_in.is_some() {
+            features[ARC_L2_INPUT] |= arcs.bit(ARC_L2_INPUT, "acl-in-l2");
+        }
+        if c.acl_out.is_some() {
+            features[ARC_L2_OUTPUT] |= arcs.bit(ARC_L2_OUTPUT, "acl-out-l2");
+        }
+    }
+    if *mode == L2Mode::Routed {
+        if c.nat == NatRole::Outside {
+            features[ARC_IP4_UNICAST] |= arcs.bit(ARC_IP4_UNICAST, "nat44-out2in");
+            features[ARC_IP4_OUTPUT] |= arcs.bit(ARC_IP4_OUTPUT, "nat44-in2out");
+        }
+        if conntrack_on {
+            features[ARC_IP4_UNICAST] |= arcs.bit(ARC_IP4_UNICAST, "conntrack-ip4");
+            features[ARC_IP6_UNICAST] |= arcs.bit(ARC_IP6_UNICAST, "conntrack-ip6");
+        }
+        if c.acl_in.is_some() {
+            features[ARC_IP4_UNICAST] |= arcs.bit(ARC_IP4_UNICAST, "acl-in-ip4");
+            features[ARC_IP6_UNICAST] |= arcs.bit(ARC_IP6_UNICAST, "acl-in-ip6");
+        }
+        if c.acl_out.is_some() {
+            features[ARC_IP4_OUTPUT] |= arcs.bit(ARC_IP4_OUTPUT, "acl-out-ip4");
+            features[ARC_IP6_OUTPUT] |= arcs.bit(ARC_IP6_OUTPUT, "acl-out-ip6");
+        }
+    }
+    features
+}
+
+/// The FIBs of `cfg`'s VRFs, reusing those of `prev` whose VRF did not change.
+fn compile_vrfs(
+    cfg: &Config,
+    prev: Option<&Tables>,
+    ifs: &[Option<IfEntry>],
+) -> Vec<Option<Arc<VrfFib>>> {
+    let max_vrf = cfg.vrfs.values().copied().max().unwrap_or(0) as usize;
+    let mut vrfs: Vec<Option<Arc<VrfFib>>> = vec![None; max_vrf + 1];
+    for (name, &ix) in &cfg.vrfs {
+        let dirty = cfg.dirty_vrfs.as_ref().is_none_or(|d| d.contains(name));
+        let reuse = prev
+            .filter(|_| !dirty)
+            .and_then(|p| p.vrf_names.get(name).and_then(|&o| p.vrfs.get(o as usize)))
+            .cloned()
+            .flatten();
+        vrfs[ix as usize] = Some(match reuse {
+            Some(f) => f,
+            None => Arc::new(build_vrf(cfg, name, ifs)),
+        });
+    }
+
+    vrfs
 }
 
 fn push_member(bds: &mut [Option<BdEntry>], bd: u16, ifidx: u32) {
