@@ -5,216 +5,31 @@
 //! ([`Op::AddHostPort`]); [`Dataplane::commit`] swaps the snapshot in, so forwarding never
 //! pauses, and publishes a new port table that workers pick up without stopping the other
 //! ports; dropping the [`Prepared`] batch aborts. `apply` does both at once, `check`
-//! only validates, `replace` swaps in a whole configuration (a replay). Also: stats snapshots, events, packet trace, table read-outs,
-//! and worker threads (or synchronous polling for tests and benchmarks).
+//! only validates, `replace` swaps in a whole configuration (a replay). Building one and
+//! its worker threads: [`builder`]; stats snapshots, events, packet trace and table
+//! read-outs: [`readout`].
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::IpAddr;
-use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::Receiver;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use arc_swap::ArcSwap;
-
-use crate::clock::{Clock, SystemClock};
 use crate::control::{Config, Error, HostPort, Op};
-use crate::events::{Event, EventBus};
-use crate::graph::trace::{TraceCtl, TraceLine};
+use crate::events::Event;
 use crate::port::Port;
-use crate::shared::{Baseline, PortSlot, PortTable, Shared};
-use crate::state::conntrack::{ConnTrack, CtSession};
-use crate::state::nat::{Nat44, NatSessionInfo};
-use crate::stats::{InterfaceStats, NodeDrop, NodeStats, StatsSnapshot};
+use crate::shared::{PortSlot, PortTable, Shared};
 use crate::tables::Tables;
-use crate::tables::fib::Adj;
-use crate::tables::l2fib::{L2Fib, LearnedMac};
-use crate::tables::neighbor::{Neighbor, NeighborTable};
-use crate::types::IpNet;
 use crate::worker::Worker;
+
+mod builder;
+mod readout;
+
+pub use builder::DataplaneBuilder;
 
 /// Opens the host resource of a port created on demand ([`Op::AddHostPort`]). The default,
 /// [`crate::port::open_host`], opens it in the calling thread's network namespace.
 pub type PortOpener = Arc<dyn Fn(&HostPort) -> std::io::Result<Box<dyn Port>> + Send + Sync>;
-
-/// Builds a [`Dataplane`].
-pub struct DataplaneBuilder {
-    ports: Vec<(String, Box<dyn Port>)>,
-    workers: usize,
-    clock: Arc<dyn Clock>,
-    opener: PortOpener,
-}
-
-impl std::fmt::Debug for DataplaneBuilder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DataplaneBuilder")
-            .field("ports", &self.ports.len())
-            .field("workers", &self.workers)
-            .finish()
-    }
-}
-
-impl DataplaneBuilder {
-    /// Adds a port; it becomes interface `name` (admin down, routed, until configured).
-    pub fn port(mut self, name: &str, port: impl Port + 'static) -> Self {
-        self.ports.push((name.to_string(), Box::new(port)));
-        self
-    }
-
-    /// Adds a boxed port.
-    pub fn boxed_port(mut self, name: &str, port: Box<dyn Port>) -> Self {
-        self.ports.push((name.to_string(), port));
-        self
-    }
-
-    /// Worker threads (0: none; the caller drives forwarding with [`Dataplane::poll`]).
-    pub fn workers(mut self, n: usize) -> Self {
-        self.workers = n;
-        self
-    }
-
-    /// Uses `clock` instead of the system's monotonic clock.
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
-        self
-    }
-
-    /// Opens the ports created on demand with `opener` instead of
-    /// [`crate::port::open_host`] (e.g. inside another network namespace, or in-memory
-    /// stand-ins in tests).
-    pub fn port_opener(mut self, opener: PortOpener) -> Self {
-        self.opener = opener;
-        self
-    }
-
-    /// Builds and, with workers configured, starts forwarding.
-    pub fn build(self) -> Result<Dataplane, Error> {
-        let mut names = BTreeSet::new();
-        for (n, _) in &self.ports {
-            if !names.insert(n.clone()) {
-                return Err(Error::Exists(format!("port {n}")));
-            }
-        }
-        if self.ports.len() > crate::control::MAX_INTERFACES / 2 {
-            return Err(Error::TableFull("ports".into()));
-        }
-        let fixed: Vec<_> = self
-            .ports
-            .iter()
-            .map(|(n, p)| (n.clone(), p.mac()))
-            .collect();
-        let mut config = Config::new(&fixed);
-        let tables = Tables::compile(&config, None)?;
-        config.dirty_vrfs = Some(BTreeSet::new());
-        let baselines = fixed
-            .iter()
-            .map(|(name, _)| {
-                Some(Baseline {
-                    name: name.clone(),
-                    counters: InterfaceStats::default(),
-                    since: None,
-                })
-            })
-            .collect();
-        let sh = Arc::new(Shared {
-            tables: ArcSwap::from_pointee(tables),
-            ports: ArcSwap::from_pointee(PortTable::new(
-                self.ports
-                    .into_iter()
-                    .map(|(_, p)| Some(Arc::new(PortSlot::new(p, None))))
-                    .collect(),
-            )),
-            l2: L2Fib::default(),
-            neigh: NeighborTable::default(),
-            ct: ConnTrack::default(),
-            nat: Nat44::default(),
-            events: EventBus::default(),
-            trace: TraceCtl::default(),
-            clock: self.clock,
-            workers: Mutex::new(Vec::new()),
-            oper: Mutex::new(Vec::new()),
-            baselines: Mutex::new(baselines),
-            inject_panic: AtomicBool::new(false),
-            worker_restarts: AtomicU64::new(0),
-            on_mac_change: std::sync::OnceLock::new(),
-        });
-        let config = Arc::new(Mutex::new(config));
-        {
-            let (weak, cfg) = (Arc::downgrade(&sh), config.clone());
-            let hook = move || {
-                let (weak, cfg) = (weak.clone(), cfg.clone());
-                let _ = std::thread::Builder::new()
-                    .name("dp-port-macs".into())
-                    .spawn(move || {
-                        if let Some(sh) = weak.upgrade() {
-                            sync_port_macs(&sh, &cfg);
-                        }
-                    });
-            };
-            let _ = sh.on_mac_change.set(crate::shared::MacHook(Box::new(hook)));
-        }
-        let stop = Arc::new(AtomicBool::new(false));
-        let mut threads = Vec::new();
-        let mut manual = None;
-        let nports = fixed.len();
-        if self.workers == 0 {
-            manual = Some(Worker::new(sh.clone(), 0, 1, true));
-        } else {
-            for w in 0..self.workers {
-                let worker = Worker::new(sh.clone(), w, self.workers, w == 0);
-                let stop = stop.clone();
-                let sh = sh.clone();
-                let of = self.workers;
-                let h = std::thread::Builder::new()
-                    .name(format!("dp-worker-{w}"))
-                    .spawn(move || supervise(w, of, worker, &sh, &stop))
-                    .map_err(|e| Error::Invalid(format!("spawning worker: {e}")))?;
-                threads.push(h);
-            }
-        }
-        tracing::info!(ports = nports, workers = self.workers, "dataplane started");
-        Ok(Dataplane {
-            sh,
-            config,
-            parked: Mutex::new(Vec::new()),
-            manual: Mutex::new(manual),
-            threads,
-            stop,
-            fixed,
-            opener: self.opener,
-        })
-    }
-}
-
-/// Runs a worker thread's loop; when the worker panics, logs why, starts a new worker on
-/// the same ports (fresh graph and buffers; the dead worker's counters stay registered, so
-/// totals never go backwards) and publishes [`Event::Reset`] so the configuration is
-/// replayed.
-fn supervise(id: usize, of: usize, first: Worker, sh: &Arc<Shared>, stop: &Arc<AtomicBool>) {
-    let mut worker = first;
-    loop {
-        let s = stop.clone();
-        let Err(panic) = std::panic::catch_unwind(AssertUnwindSafe(move || worker.run(s))) else {
-            return;
-        };
-        let msg = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".to_string());
-        if stop.load(Ordering::Relaxed) {
-            return;
-        }
-        tracing::error!(worker = id, panic = %msg, "dataplane worker crashed; restarting it");
-        sh.worker_restarts.fetch_add(1, Ordering::Relaxed);
-        worker = Worker::new(sh.clone(), id, of, id == 0);
-        sh.events.publish(Event::Reset {
-            reason: format!("worker {id} crashed ({msg}) and was restarted"),
-        });
-    }
-}
 
 /// A port as [`Dataplane::ports`] and [`Dataplane::port`] describe it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -380,16 +195,6 @@ fn release(mut gone: Vec<Arc<PortSlot>>) {
 }
 
 impl Dataplane {
-    /// A builder.
-    pub fn builder() -> DataplaneBuilder {
-        DataplaneBuilder {
-            ports: Vec::new(),
-            workers: 0,
-            clock: Arc::new(SystemClock::default()),
-            opener: Arc::new(crate::port::open_host),
-        }
-    }
-
     /// `cfg` with `ops` applied (references and limits not yet checked).
     fn next_config(cfg: &Config, ops: &[Op]) -> Result<Config, Error> {
         let mut next = cfg.clone();
@@ -645,201 +450,6 @@ impl Dataplane {
         }
         self.sh.renew_baselines();
         self.sh.check_links();
-    }
-
-    /// Drives forwarding synchronously (only without worker threads): polls every port and
-    /// runs the graph until no port has anything to receive. Returns packets received.
-    pub fn poll(&self) -> usize {
-        let mut m = lock(&self.manual);
-        let Some(w) = m.as_mut() else { return 0 };
-        let mut total = 0;
-        loop {
-            let n = w.poll();
-            total += n;
-            if n == 0 {
-                return total;
-            }
-        }
-    }
-
-    /// A subscription to the event stream.
-    pub fn subscribe(&self) -> Receiver<Event> {
-        self.sh.events.subscribe()
-    }
-
-    /// Starts tracing the next `n` received packets (clearing the previous trace).
-    pub fn trace_start(&self, n: u32) {
-        self.sh.trace.start(n);
-    }
-
-    /// The recorded trace.
-    pub fn trace(&self) -> Vec<TraceLine> {
-        self.sh.trace.read()
-    }
-
-    /// A snapshot of every counter.
-    pub fn stats(&self) -> StatsSnapshot {
-        let t = self.sh.tables.load();
-        let mut interfaces = Vec::new();
-        for i in t.ifs.iter().flatten() {
-            let mut s = self.sh.counters(i.index, &i.name);
-            s.name = i.name.clone();
-            s.admin_up = i.admin_up;
-            s.oper_up = self.sh.oper_up(i.index, &i.name);
-            interfaces.push(s);
-        }
-        let workers = lock(&self.sh.workers).clone();
-        let mut nodes: Vec<NodeStats> = Vec::new();
-        let mut drops: Vec<NodeDrop> = Vec::new();
-        let mut no_buffers = 0;
-        for w in &workers {
-            no_buffers += w.stats.no_buffers.load(Ordering::Relaxed);
-            for n in &w.nodes {
-                let (v, p) = (
-                    n.vectors.load(Ordering::Relaxed),
-                    n.packets.load(Ordering::Relaxed),
-                );
-                match nodes.iter_mut().find(|x| x.node == n.name) {
-                    Some(x) => {
-                        x.vectors += v;
-                        x.packets += p;
-                    }
-                    None => nodes.push(NodeStats {
-                        node: n.name,
-                        vectors: v,
-                        packets: p,
-                    }),
-                }
-                for (r, c) in n.reasons.iter().zip(&n.drops) {
-                    let c = c.load(Ordering::Relaxed);
-                    if c == 0 {
-                        continue;
-                    }
-                    match drops
-                        .iter_mut()
-                        .find(|d| d.node == n.name && d.reason == *r)
-                    {
-                        Some(d) => d.count += c,
-                        None => drops.push(NodeDrop {
-                            node: n.name,
-                            reason: r,
-                            count: c,
-                        }),
-                    }
-                }
-            }
-        }
-        StatsSnapshot {
-            interfaces,
-            nodes,
-            drops,
-            l2_entries: self.sh.l2.len(),
-            neighbors: self.sh.neigh.len(),
-            conntrack_sessions: self.sh.ct.len(),
-            nat_sessions: self.sh.nat.len(),
-            no_buffers,
-        }
-    }
-
-    /// Learned MACs.
-    pub fn l2_entries(&self) -> Vec<LearnedMac> {
-        self.sh.l2.entries(self.sh.clock.now_ns())
-    }
-
-    /// Neighbor table.
-    pub fn neighbors(&self) -> Vec<Neighbor> {
-        self.sh.neigh.entries(self.sh.clock.now_ns())
-    }
-
-    /// Connection-tracking sessions.
-    pub fn conntrack_sessions(&self) -> Vec<CtSession> {
-        self.sh.ct.sessions(self.sh.clock.now_ns())
-    }
-
-    /// NAT44 sessions.
-    pub fn nat_sessions(&self) -> Vec<NatSessionInfo> {
-        self.sh.nat.sessions(self.sh.clock.now_ns())
-    }
-
-    /// Installed routes of a VRF (prefix and what it resolves to).
-    pub fn routes(&self, vrf: &str) -> Vec<(IpNet, Adj)> {
-        let t = self.sh.tables.load();
-        let Some(fib) = t.vrf_names.get(vrf).and_then(|&i| t.fib(i)) else {
-            return Vec::new();
-        };
-        fib.routes
-            .iter()
-            .map(|(p, a)| (*p, fib.adjs[*a as usize].clone()))
-            .collect()
-    }
-
-    /// FIB lookup as the dataplane would do it.
-    pub fn lookup(&self, vrf: &str, dst: IpAddr) -> Option<Adj> {
-        let t = self.sh.tables.load();
-        t.vrf_names
-            .get(vrf)
-            .and_then(|&i| t.fib(i))
-            .and_then(|f| f.lookup(dst).cloned())
-    }
-
-    /// Interface index by name.
-    pub fn interface_index(&self, name: &str) -> Option<u32> {
-        self.sh.tables.load().if_index(name)
-    }
-
-    /// Interface names, by index.
-    pub fn interfaces(&self) -> Vec<String> {
-        self.sh
-            .tables
-            .load()
-            .ifs
-            .iter()
-            .flatten()
-            .map(|i| i.name.clone())
-            .collect()
-    }
-
-    /// The ports of the box (given at construction; they always exist), in index order.
-    pub fn ports(&self) -> Vec<PortInfo> {
-        (0..self.fixed.len())
-            .filter_map(|ix| self.port(ix))
-            .collect()
-    }
-
-    /// The port at index `ix` (a port of the box or one created on demand).
-    pub fn port(&self, ix: usize) -> Option<PortInfo> {
-        let ports = self.sh.ports.load();
-        let p = ports.get(ix)?;
-        let name = match self.fixed.get(ix) {
-            Some((n, _)) => n.clone(),
-            None => self.sh.tables.load().iface(ix as u32)?.name.clone(),
-        };
-        Some(PortInfo {
-            name,
-            index: ix,
-            driver: p.driver,
-            mac: p.mac(),
-            link_up: p.link_up.load(Ordering::Relaxed),
-            host_interface: p.host_interface.clone(),
-            host: p.host.clone(),
-        })
-    }
-
-    /// The counters of one interface (summed over workers, from its creation), without
-    /// walking the others.
-    pub fn interface_stats(&self, name: &str) -> Option<InterfaceStats> {
-        let t = self.sh.tables.load();
-        let i = t.iface(t.if_index(name)?)?;
-        let mut s = self.sh.counters(i.index, &i.name);
-        s.name = i.name.clone();
-        s.admin_up = i.admin_up;
-        s.oper_up = self.sh.oper_up(i.index, &i.name);
-        Some(s)
-    }
-
-    /// The current compiled tables (for inspection).
-    pub fn tables(&self) -> Arc<Tables> {
-        self.sh.tables.load_full()
     }
 
     /// The configuration of this dataplane freshly started: its ports, unconfigured.

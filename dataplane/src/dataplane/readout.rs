@@ -1,0 +1,216 @@
+//! What a running [`Dataplane`] can be asked: synchronous polling (tests, benchmarks),
+//! events, packet trace, statistics and table read-outs.
+
+use crate::events::Event;
+use crate::graph::trace::TraceLine;
+use crate::state::conntrack::CtSession;
+use crate::state::nat::NatSessionInfo;
+use crate::stats::{InterfaceStats, NodeDrop, NodeStats, StatsSnapshot};
+use crate::tables::Tables;
+use crate::tables::fib::Adj;
+use crate::tables::l2fib::LearnedMac;
+use crate::tables::neighbor::Neighbor;
+use crate::types::IpNet;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::Receiver;
+
+use super::{Dataplane, PortInfo, lock};
+
+impl Dataplane {
+    /// Drives forwarding synchronously (only without worker threads): polls every port and
+    /// runs the graph until no port has anything to receive. Returns packets received.
+    pub fn poll(&self) -> usize {
+        let mut m = lock(&self.manual);
+        let Some(w) = m.as_mut() else { return 0 };
+        let mut total = 0;
+        loop {
+            let n = w.poll();
+            total += n;
+            if n == 0 {
+                return total;
+            }
+        }
+    }
+
+    /// A subscription to the event stream.
+    pub fn subscribe(&self) -> Receiver<Event> {
+        self.sh.events.subscribe()
+    }
+
+    /// Starts tracing the next `n` received packets (clearing the previous trace).
+    pub fn trace_start(&self, n: u32) {
+        self.sh.trace.start(n);
+    }
+
+    /// The recorded trace.
+    pub fn trace(&self) -> Vec<TraceLine> {
+        self.sh.trace.read()
+    }
+
+    /// A snapshot of every counter.
+    pub fn stats(&self) -> StatsSnapshot {
+        let t = self.sh.tables.load();
+        let mut interfaces = Vec::new();
+        for i in t.ifs.iter().flatten() {
+            let mut s = self.sh.counters(i.index, &i.name);
+            s.name = i.name.clone();
+            s.admin_up = i.admin_up;
+            s.oper_up = self.sh.oper_up(i.index, &i.name);
+            interfaces.push(s);
+        }
+        let workers = lock(&self.sh.workers).clone();
+        let mut nodes: Vec<NodeStats> = Vec::new();
+        let mut drops: Vec<NodeDrop> = Vec::new();
+        let mut no_buffers = 0;
+        for w in &workers {
+            no_buffers += w.stats.no_buffers.load(Ordering::Relaxed);
+            for n in &w.nodes {
+                let (v, p) = (
+                    n.vectors.load(Ordering::Relaxed),
+                    n.packets.load(Ordering::Relaxed),
+                );
+                match nodes.iter_mut().find(|x| x.node == n.name) {
+                    Some(x) => {
+                        x.vectors += v;
+                        x.packets += p;
+                    }
+                    None => nodes.push(NodeStats {
+                        node: n.name,
+                        vectors: v,
+                        packets: p,
+                    }),
+                }
+                for (r, c) in n.reasons.iter().zip(&n.drops) {
+                    let c = c.load(Ordering::Relaxed);
+                    if c == 0 {
+                        continue;
+                    }
+                    match drops
+                        .iter_mut()
+                        .find(|d| d.node == n.name && d.reason == *r)
+                    {
+                        Some(d) => d.count += c,
+                        None => drops.push(NodeDrop {
+                            node: n.name,
+                            reason: r,
+                            count: c,
+                        }),
+                    }
+                }
+            }
+        }
+        StatsSnapshot {
+            interfaces,
+            nodes,
+            drops,
+            l2_entries: self.sh.l2.len(),
+            neighbors: self.sh.neigh.len(),
+            conntrack_sessions: self.sh.ct.len(),
+            nat_sessions: self.sh.nat.len(),
+            no_buffers,
+        }
+    }
+
+    /// Learned MACs.
+    pub fn l2_entries(&self) -> Vec<LearnedMac> {
+        self.sh.l2.entries(self.sh.clock.now_ns())
+    }
+
+    /// Neighbor table.
+    pub fn neighbors(&self) -> Vec<Neighbor> {
+        self.sh.neigh.entries(self.sh.clock.now_ns())
+    }
+
+    /// Connection-tracking sessions.
+    pub fn conntrack_sessions(&self) -> Vec<CtSession> {
+        self.sh.ct.sessions(self.sh.clock.now_ns())
+    }
+
+    /// NAT44 sessions.
+    pub fn nat_sessions(&self) -> Vec<NatSessionInfo> {
+        self.sh.nat.sessions(self.sh.clock.now_ns())
+    }
+
+    /// Installed routes of a VRF (prefix and what it resolves to).
+    pub fn routes(&self, vrf: &str) -> Vec<(IpNet, Adj)> {
+        let t = self.sh.tables.load();
+        let Some(fib) = t.vrf_names.get(vrf).and_then(|&i| t.fib(i)) else {
+            return Vec::new();
+        };
+        fib.routes
+            .iter()
+            .map(|(p, a)| (*p, fib.adjs[*a as usize].clone()))
+            .collect()
+    }
+
+    /// FIB lookup as the dataplane would do it.
+    pub fn lookup(&self, vrf: &str, dst: IpAddr) -> Option<Adj> {
+        let t = self.sh.tables.load();
+        t.vrf_names
+            .get(vrf)
+            .and_then(|&i| t.fib(i))
+            .and_then(|f| f.lookup(dst).cloned())
+    }
+
+    /// Interface index by name.
+    pub fn interface_index(&self, name: &str) -> Option<u32> {
+        self.sh.tables.load().if_index(name)
+    }
+
+    /// Interface names, by index.
+    pub fn interfaces(&self) -> Vec<String> {
+        self.sh
+            .tables
+            .load()
+            .ifs
+            .iter()
+            .flatten()
+            .map(|i| i.name.clone())
+            .collect()
+    }
+
+    /// The ports of the box (given at construction; they always exist), in index order.
+    pub fn ports(&self) -> Vec<PortInfo> {
+        (0..self.fixed.len())
+            .filter_map(|ix| self.port(ix))
+            .collect()
+    }
+
+    /// The port at index `ix` (a port of the box or one created on demand).
+    pub fn port(&self, ix: usize) -> Option<PortInfo> {
+        let ports = self.sh.ports.load();
+        let p = ports.get(ix)?;
+        let name = match self.fixed.get(ix) {
+            Some((n, _)) => n.clone(),
+            None => self.sh.tables.load().iface(ix as u32)?.name.clone(),
+        };
+        Some(PortInfo {
+            name,
+            index: ix,
+            driver: p.driver,
+            mac: p.mac(),
+            link_up: p.link_up.load(Ordering::Relaxed),
+            host_interface: p.host_interface.clone(),
+            host: p.host.clone(),
+        })
+    }
+
+    /// The counters of one interface (summed over workers, from its creation), without
+    /// walking the others.
+    pub fn interface_stats(&self, name: &str) -> Option<InterfaceStats> {
+        let t = self.sh.tables.load();
+        let i = t.iface(t.if_index(name)?)?;
+        let mut s = self.sh.counters(i.index, &i.name);
+        s.name = i.name.clone();
+        s.admin_up = i.admin_up;
+        s.oper_up = self.sh.oper_up(i.index, &i.name);
+        Some(s)
+    }
+
+    /// The current compiled tables (for inspection).
+    pub fn tables(&self) -> Arc<Tables> {
+        self.sh.tables.load_full()
+    }
+}
