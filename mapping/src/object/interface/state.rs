@@ -11,6 +11,8 @@ use crate::engine::Mapping;
 use crate::keys::quote;
 use crate::object::interface::{BVI_TYPES, ETHERNET, LOOPBACK};
 use nectar_dataplane::control::DEFAULT_VRF;
+use nectar_dataplane::stats::InterfaceStats;
+use nectar_dataplane::tables::{IfEntry, Tables};
 use nectar_dataplane::tables::{Kind, is_link_local};
 use nectar_dataplane::types::IpNet;
 
@@ -49,25 +51,7 @@ pub fn ietf_interfaces(m: &Mapping, args: &StateArgs<'_>, out: &mut Tree) -> Res
         if let Some(d) = m.eff.ifs.get(&name).and_then(|e| e.description.as_deref()) {
             set(out, &format!("{b}/description"), Some(d))?;
         }
-        // Bridge-domain membership, from whichever model set it.
-        let sp = format!("{b}/nectar-bridge:switchport");
-        match m.eff.ifs.get(&name).map(|e| &e.cfg.switchport) {
-            Some(nectar_dataplane::control::Switchport::Access { bridge_domain }) => {
-                set(out, &format!("{sp}/bridge-domain"), Some(bridge_domain))?;
-            }
-            Some(nectar_dataplane::control::Switchport::Trunk {
-                allowed_vlans,
-                native_vlan,
-            }) => {
-                for v in allowed_vlans {
-                    set(out, &format!("{sp}/allowed-vlan"), Some(&v.to_string()))?;
-                }
-                if let Some(v) = native_vlan {
-                    set(out, &format!("{sp}/native-vlan"), Some(&v.to_string()))?;
-                }
-            }
-            _ => {}
-        }
+        ietf_switchport(m, &name, b, out)?;
         set(
             out,
             &format!("{b}/admin-status"),
@@ -82,133 +66,194 @@ pub fn ietf_interfaces(m: &Mapping, args: &StateArgs<'_>, out: &mut Tree) -> Res
         if i.kind != Kind::Loopback {
             set(out, &format!("{b}/phys-address"), Some(&i.mac.to_string()))?;
         }
-        let port = match i.kind {
-            Kind::Port(p) => m.dp.port(p),
-            _ => None,
-        };
-        let driver = match i.kind {
-            Kind::Port(_) => port.as_ref().map(|p| p.driver).unwrap_or("pg"),
-            Kind::Bvi(_) => "bvi",
-            Kind::Loopback => "loopback",
-        };
-        set(
-            out,
-            &format!("{b}/nectar-interfaces:dataplane/driver"),
-            Some(driver),
-        )?;
-        if let Some(host) = port
-            .as_ref()
-            .filter(|_| i.parent.is_none())
-            .and_then(|p| p.host_interface.as_deref())
-        {
-            set(
-                out,
-                &format!("{b}/nectar-interfaces:dataplane/host-interface"),
-                Some(host),
-            )?;
-        }
-        let vrf = tables
-            .vrf_names
-            .iter()
-            .find(|(_, v)| **v == i.vrf)
-            .map(|(n, _)| n.as_str())
-            .unwrap_or(DEFAULT_VRF);
-        set(
-            out,
-            &format!("{b}/nectar-interfaces:dataplane/vrf"),
-            Some(vrf),
-        )?;
-        set(
-            out,
-            &format!("{b}/nectar-interfaces:dataplane/ip-mtu"),
-            Some(&i.mtu.to_string()),
-        )?;
-        let s = format!("{b}/statistics");
-        // Counters of an interface created later start with it.
-        let since = st.since.map_or(m.started, |t| t.max(m.started));
-        set(
-            out,
-            &format!("{s}/discontinuity-time"),
-            Some(&rfc3339(since)),
-        )?;
-        for (leaf, v) in [
-            ("in-octets", st.rx_bytes),
-            ("in-unicast-pkts", st.rx_unicast),
-            ("in-broadcast-pkts", st.rx_broadcast),
-            ("in-multicast-pkts", st.rx_multicast),
-            ("in-discards", st.rx_drops),
-            ("in-errors", st.rx_errors),
-            ("out-octets", st.tx_bytes),
-            ("out-unicast-pkts", st.tx_unicast),
-            ("out-broadcast-pkts", st.tx_broadcast),
-            ("out-multicast-pkts", st.tx_multicast),
-            ("out-discards", st.tx_drops),
-            ("out-errors", st.tx_errors),
-        ] {
-            set(out, &format!("{s}/{leaf}"), Some(&v.to_string()))?;
-        }
+        ietf_dataplane(m, &tables, i, b, out)?;
+        ietf_statistics(m, &st, b, out)?;
         if i.mode == nectar_dataplane::tables::L2Mode::Routed {
-            let configured = m.eff.ifs.get(&name).map(|e| &e.addrs);
-            let origin = |a: IpAddr, len: u8| {
-                if configured.is_some_and(|c| c.contains(&IpNet { addr: a, len })) {
-                    "static"
-                } else {
-                    "link-layer"
-                }
-            };
-            let fam4 = format!("{b}/ietf-ip:ipv4");
-            if !i.v4.is_empty() {
-                set(out, &format!("{fam4}/mtu"), Some(&i.mtu.to_string()))?;
-                set(
-                    out,
-                    &format!("{fam4}/forwarding"),
-                    Some(if i.forward_v4 { "true" } else { "false" }),
-                )?;
+            ietf_ip(m, &name, ix, i, b, out)?;
+        }
+    }
+    Ok(())
+}
+
+/// nectar-bridge membership of an IETF interface, from whichever model set it.
+fn ietf_switchport(m: &Mapping, name: &str, b: &str, out: &mut Tree) -> Result<(), MgmtError> {
+    // Bridge-domain membership, from whichever model set it.
+    let sp = format!("{b}/nectar-bridge:switchport");
+    match m.eff.ifs.get(name).map(|e| &e.cfg.switchport) {
+        Some(nectar_dataplane::control::Switchport::Access { bridge_domain }) => {
+            set(out, &format!("{sp}/bridge-domain"), Some(bridge_domain))?;
+        }
+        Some(nectar_dataplane::control::Switchport::Trunk {
+            allowed_vlans,
+            native_vlan,
+        }) => {
+            for v in allowed_vlans {
+                set(out, &format!("{sp}/allowed-vlan"), Some(&v.to_string()))?;
             }
-            for (a, len) in &i.v4 {
-                let ab = format!("{fam4}/address[ip='{a}']");
-                set(out, &format!("{ab}/prefix-length"), Some(&len.to_string()))?;
-                set(
-                    out,
-                    &format!("{ab}/origin"),
-                    Some(origin(IpAddr::V4(*a), *len)),
-                )?;
-            }
-            let fam6 = format!("{b}/ietf-ip:ipv6");
-            if !i.v6.is_empty() {
-                set(
-                    out,
-                    &format!("{fam6}/mtu"),
-                    Some(&i.mtu.max(1280).to_string()),
-                )?;
-                set(
-                    out,
-                    &format!("{fam6}/forwarding"),
-                    Some(if i.forward_v6 { "true" } else { "false" }),
-                )?;
-            }
-            for (a, len) in &i.v6 {
-                let ab = format!("{fam6}/address[ip='{a}']");
-                set(out, &format!("{ab}/prefix-length"), Some(&len.to_string()))?;
-                let o = if is_link_local(a) && origin(IpAddr::V6(*a), *len) != "static" {
-                    "link-layer"
-                } else {
-                    "static"
-                };
-                set(out, &format!("{ab}/origin"), Some(o))?;
-            }
-            for n in m.dp.neighbors().iter().filter(|n| n.ifidx == ix) {
-                let Some(mac) = n.mac else { continue };
-                let fam = if n.ip.is_ipv4() { &fam4 } else { &fam6 };
-                let nb = format!("{fam}/neighbor[ip='{}']", n.ip);
-                set(
-                    out,
-                    &format!("{nb}/link-layer-address"),
-                    Some(&mac.to_string()),
-                )?;
-                set(out, &format!("{nb}/origin"), Some("dynamic"))?;
+            if let Some(v) = native_vlan {
+                set(out, &format!("{sp}/native-vlan"), Some(&v.to_string()))?;
             }
         }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// `nectar-interfaces:dataplane` of an IETF interface: driver, host interface, VRF, IP MTU.
+fn ietf_dataplane(
+    m: &Mapping,
+    tables: &Tables,
+    i: &IfEntry,
+    b: &str,
+    out: &mut Tree,
+) -> Result<(), MgmtError> {
+    let port = match i.kind {
+        Kind::Port(p) => m.dp.port(p),
+        _ => None,
+    };
+    let driver = match i.kind {
+        Kind::Port(_) => port.as_ref().map(|p| p.driver).unwrap_or("pg"),
+        Kind::Bvi(_) => "bvi",
+        Kind::Loopback => "loopback",
+    };
+    set(
+        out,
+        &format!("{b}/nectar-interfaces:dataplane/driver"),
+        Some(driver),
+    )?;
+    if let Some(host) = port
+        .as_ref()
+        .filter(|_| i.parent.is_none())
+        .and_then(|p| p.host_interface.as_deref())
+    {
+        set(
+            out,
+            &format!("{b}/nectar-interfaces:dataplane/host-interface"),
+            Some(host),
+        )?;
+    }
+    let vrf = tables
+        .vrf_names
+        .iter()
+        .find(|(_, v)| **v == i.vrf)
+        .map(|(n, _)| n.as_str())
+        .unwrap_or(DEFAULT_VRF);
+    set(
+        out,
+        &format!("{b}/nectar-interfaces:dataplane/vrf"),
+        Some(vrf),
+    )?;
+    set(
+        out,
+        &format!("{b}/nectar-interfaces:dataplane/ip-mtu"),
+        Some(&i.mtu.to_string()),
+    )?;
+    Ok(())
+}
+
+/// An IETF interface's `statistics`.
+fn ietf_statistics(
+    m: &Mapping,
+    st: &InterfaceStats,
+    b: &str,
+    out: &mut Tree,
+) -> Result<(), MgmtError> {
+    let s = format!("{b}/statistics");
+    // Counters of an interface created later start with it.
+    let since = st.since.map_or(m.started, |t| t.max(m.started));
+    set(
+        out,
+        &format!("{s}/discontinuity-time"),
+        Some(&rfc3339(since)),
+    )?;
+    for (leaf, v) in [
+        ("in-octets", st.rx_bytes),
+        ("in-unicast-pkts", st.rx_unicast),
+        ("in-broadcast-pkts", st.rx_broadcast),
+        ("in-multicast-pkts", st.rx_multicast),
+        ("in-discards", st.rx_drops),
+        ("in-errors", st.rx_errors),
+        ("out-octets", st.tx_bytes),
+        ("out-unicast-pkts", st.tx_unicast),
+        ("out-broadcast-pkts", st.tx_broadcast),
+        ("out-multicast-pkts", st.tx_multicast),
+        ("out-discards", st.tx_drops),
+        ("out-errors", st.tx_errors),
+    ] {
+        set(out, &format!("{s}/{leaf}"), Some(&v.to_string()))?;
+    }
+    Ok(())
+}
+
+/// ietf-ip state of a routed IETF interface: MTU, forwarding, addresses with their origin,
+/// neighbors.
+fn ietf_ip(
+    m: &Mapping,
+    name: &str,
+    ix: u32,
+    i: &IfEntry,
+    b: &str,
+    out: &mut Tree,
+) -> Result<(), MgmtError> {
+    let configured = m.eff.ifs.get(name).map(|e| &e.addrs);
+    let origin = |a: IpAddr, len: u8| {
+        if configured.is_some_and(|c| c.contains(&IpNet { addr: a, len })) {
+            "static"
+        } else {
+            "link-layer"
+        }
+    };
+    let fam4 = format!("{b}/ietf-ip:ipv4");
+    if !i.v4.is_empty() {
+        set(out, &format!("{fam4}/mtu"), Some(&i.mtu.to_string()))?;
+        set(
+            out,
+            &format!("{fam4}/forwarding"),
+            Some(if i.forward_v4 { "true" } else { "false" }),
+        )?;
+    }
+    for (a, len) in &i.v4 {
+        let ab = format!("{fam4}/address[ip='{a}']");
+        set(out, &format!("{ab}/prefix-length"), Some(&len.to_string()))?;
+        set(
+            out,
+            &format!("{ab}/origin"),
+            Some(origin(IpAddr::V4(*a), *len)),
+        )?;
+    }
+    let fam6 = format!("{b}/ietf-ip:ipv6");
+    if !i.v6.is_empty() {
+        set(
+            out,
+            &format!("{fam6}/mtu"),
+            Some(&i.mtu.max(1280).to_string()),
+        )?;
+        set(
+            out,
+            &format!("{fam6}/forwarding"),
+            Some(if i.forward_v6 { "true" } else { "false" }),
+        )?;
+    }
+    for (a, len) in &i.v6 {
+        let ab = format!("{fam6}/address[ip='{a}']");
+        set(out, &format!("{ab}/prefix-length"), Some(&len.to_string()))?;
+        let o = if is_link_local(a) && origin(IpAddr::V6(*a), *len) != "static" {
+            "link-layer"
+        } else {
+            "static"
+        };
+        set(out, &format!("{ab}/origin"), Some(o))?;
+    }
+    for n in m.dp.neighbors().iter().filter(|n| n.ifidx == ix) {
+        let Some(mac) = n.mac else { continue };
+        let fam = if n.ip.is_ipv4() { &fam4 } else { &fam6 };
+        let nb = format!("{fam}/neighbor[ip='{}']", n.ip);
+        set(
+            out,
+            &format!("{nb}/link-layer-address"),
+            Some(&mac.to_string()),
+        )?;
+        set(out, &format!("{nb}/origin"), Some("dynamic"))?;
     }
     Ok(())
 }
