@@ -147,6 +147,8 @@ fn hash_password() -> ExitCode {
 }
 
 async fn run(cfg: config::Config) -> anyhow::Result<()> {
+    // First, so that a SIGTERM arriving while the doors open is kept, not fatal.
+    let shutdown = shutdown_signal()?;
     // One TLS crypto provider for the whole process (RESTCONF, gNMI, VES):
     // with none installed, rustls cannot choose when more than one is linked.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
@@ -407,7 +409,7 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
         ))
     };
 
-    shutdown_signal().await;
+    shutdown.await;
     info!("shutting down");
     health.stopping();
     let _ = stop_tx.send(true);
@@ -446,11 +448,17 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
 /// How long SIGTERM waits for the listeners and the VES client to drain.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(15);
 
-async fn shutdown_signal() {
+/// Resolves at SIGTERM (as a container runtime sends it) or SIGINT. The handlers are
+/// installed when this is called, so a signal that arrives before the future is awaited
+/// (while the daemon starts) is kept rather than killing the process.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
-    }
+    let mut term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("SIGINT handler")?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    })
 }
