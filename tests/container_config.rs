@@ -6,35 +6,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-mod common;
-
-use common::{BIN, free_port};
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// `nectar --hash-password` on `password`.
-fn hash(password: &str) -> String {
-    use std::io::Write as _;
-    let mut p = Command::new(BIN)
-        .arg("--hash-password")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(p.stdin.take().unwrap(), "{password}").unwrap();
-    let out = p.wait_with_output().unwrap();
-    assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
+use nectar_testkit::daemon::{bin, hash_password};
+use nectar_testkit::net::free_port;
+use nectar_testkit::process::{run, wait_exit};
+use nectar_testkit::{env, ssh, tls};
 
 struct Ports {
     netconf: u16,
@@ -82,17 +57,10 @@ fn wait_ready(child: &mut std::process::Child, metrics: u16, log: &Path) {
     }
 }
 
-/// SIGTERM; the daemon must exit 0 within `within` and log that it stopped.
+/// SIGTERM; the daemon must exit within `within`.
 fn sigterm(child: &mut std::process::Child, within: Duration) -> std::process::ExitStatus {
-    let t0 = Instant::now();
     run(Command::new("kill").args(["-TERM", &child.id().to_string()]));
-    loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            return st;
-        }
-        assert!(t0.elapsed() < within, "nectar still running after SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_exit(child, within).expect("nectar still running after SIGTERM")
 }
 
 // Input: users, TLS and the SSH host key only as files (mode 0400, as a Secret volume
@@ -106,33 +74,11 @@ fn secrets_from_files_json_logs_and_sigterm() {
     std::fs::create_dir(&secrets).unwrap();
     std::fs::write(
         secrets.join("ops.hash"),
-        format!("{}\n", hash("file-pass-42")),
+        format!("{}\n", hash_password(bin(), "file-pass-42")),
     )
     .unwrap();
-    run(Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=nectar-test",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-            "-keyout",
-            secrets.join("tls.key").to_str().unwrap(),
-            "-out",
-            secrets.join("tls.crt").to_str().unwrap(),
-        ])
-        .stderr(Stdio::null()));
-    run(Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-        .arg(secrets.join("ssh_host_key")));
+    tls::self_signed(&secrets.join("tls.crt"), &secrets.join("tls.key"));
+    ssh::keygen(&secrets.join("ssh_host_key"));
     for f in ["ops.hash", "tls.key", "tls.crt", "ssh_host_key"] {
         run(Command::new("chmod").arg("0400").arg(secrets.join(f)));
     }
@@ -159,11 +105,11 @@ fn secrets_from_files_json_logs_and_sigterm() {
     )
     .unwrap();
     // --check-config FILE accepts it.
-    let shown = run(Command::new(BIN).arg("--check-config").arg(&cfg));
+    let shown = run(Command::new(bin()).arg("--check-config").arg(&cfg));
     assert!(shown.contains("password_hash_file"), "{shown}");
 
     let log = dir.path().join("nectar.log");
-    let mut child = Command::new(BIN)
+    let mut child = Command::new(bin())
         .args(["--log-format", "json", "--config"])
         .arg(&cfg)
         .stdout(std::fs::File::create(&log).unwrap())
@@ -237,7 +183,7 @@ fn check_config_takes_a_file() {
          [[users]]\nname = \"ops\"\npassword_hash_file = \"/etc/nectar/users/ops\"\n",
     )
     .unwrap();
-    let out = Command::new(BIN)
+    let out = Command::new(bin())
         .arg("--check-config")
         .arg(&good)
         .output()
@@ -249,7 +195,7 @@ fn check_config_takes_a_file() {
     );
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "[tls]\ncert_file = \"/etc/nectar/tls/tls.crt\"\n").unwrap();
-    let out = Command::new(BIN)
+    let out = Command::new(bin())
         .arg("--check-config")
         .arg(&bad)
         .output()
@@ -264,12 +210,7 @@ fn check_config_takes_a_file() {
 // is 200. Needs root to drop to that user: skipped without it, failed in CI.
 #[test]
 fn runs_as_a_non_root_user_without_capabilities() {
-    if effective_uid() != 0 {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "this test needs root in CI"
-        );
-        eprintln!("skipped: needs root to switch to an unprivileged user");
+    if !env::root_or_skip("to switch to an unprivileged user") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -299,16 +240,16 @@ fn runs_as_a_non_root_user_without_capabilities() {
             "--clear-groups",
             "test",
             "-x",
-            BIN,
         ])
+        .arg(bin())
         .status()
         .unwrap()
         .success();
     let bin = if reachable {
-        std::path::PathBuf::from(BIN)
+        bin().to_path_buf()
     } else {
         let copy = dir.path().join("nectar");
-        std::fs::copy(BIN, &copy).unwrap();
+        std::fs::copy(bin(), &copy).unwrap();
         copy
     };
     let mut child = Command::new("setpriv")
@@ -338,9 +279,4 @@ fn runs_as_a_non_root_user_without_capabilities() {
     assert!(text.contains("CapEff:\t0000000000000000"), "{text}");
     assert!(state.join("initial-admin-password").exists());
     assert!(sigterm(&mut child, Duration::from_secs(20)).success());
-}
-
-fn effective_uid() -> u32 {
-    let out = Command::new("id").arg("-u").output().unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }

@@ -9,9 +9,9 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-mod common;
-
-use common::{BIN, free_port};
+use nectar_testkit::daemon::{Daemon, Options, bin};
+use nectar_testkit::net::free_port;
+use nectar_testkit::process::{sigterm, wait_exit};
 
 /// GET a path over plain HTTP/1.1; returns (status line, body).
 fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<(String, String)> {
@@ -47,23 +47,9 @@ fn wait_for_metrics(addr: SocketAddr, child: &mut Child) -> String {
 
 fn terminate(child: &mut Child) {
     // SIGTERM, as a container runtime sends it.
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            assert!(st.success(), "nectar did not stop cleanly on SIGTERM: {st}");
-            return;
-        }
-        assert!(Instant::now() < deadline, "nectar ignored SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    assert!(sigterm(child));
+    let st = wait_exit(child, Duration::from_secs(20)).expect("nectar ignored SIGTERM");
+    assert!(st.success(), "nectar did not stop cleanly on SIGTERM: {st}");
 }
 
 fn mode(p: &Path) -> u32 {
@@ -87,7 +73,7 @@ fn config_file_listeners_are_honoured_and_sigterm_stops_cleanly() {
         ),
     )
     .unwrap();
-    let mut child = Command::new(BIN)
+    let mut child = Command::new(bin())
         .args(["--config", cfg.to_str().unwrap()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -108,7 +94,7 @@ fn config_file_listeners_are_honoured_and_sigterm_stops_cleanly() {
     assert!(state.join("ssh_host_ed25519_key").exists());
     assert!(state.join("tls/cert.pem").exists());
 
-    let mut child = Command::new(BIN)
+    let mut child = Command::new(bin())
         .args(["--config", cfg.to_str().unwrap()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -127,7 +113,7 @@ fn misspelled_key_stops_start_up_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("bad.toml");
     std::fs::write(&cfg, "[netconf]\nlisen = \"127.0.0.1:8830\"\n").unwrap();
-    let out = Command::new(BIN)
+    let out = Command::new(bin())
         .args(["--config", cfg.to_str().unwrap()])
         .output()
         .unwrap();
@@ -144,7 +130,7 @@ fn bad_value_names_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("bad.toml");
     std::fs::write(&cfg, "[metrics]\nlisten = \"not-an-address\"\n").unwrap();
-    let out = Command::new(BIN)
+    let out = Command::new(bin())
         .args(["--config", cfg.to_str().unwrap()])
         .output()
         .unwrap();
@@ -157,7 +143,7 @@ fn bad_value_names_the_key() {
 fn embedded_default_runs_without_a_config_file() {
     let dir = tempfile::tempdir().unwrap();
     // The embedded default listens on 127.0.0.1:9464 for metrics.
-    let mut child = Command::new(BIN)
+    let mut child = Command::new(bin())
         .current_dir(dir.path())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -173,35 +159,13 @@ fn embedded_default_runs_without_a_config_file() {
 
 #[test]
 fn help_lists_the_config_option() {
-    let out = Command::new(BIN).arg("--help").output().unwrap();
+    let out = Command::new(bin()).arg("--help").output().unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("--config"));
 }
 
-/// One RESTCONF request with curl as admin: (status, body).
-fn restconf(d: &common::Daemon, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
-    let mut c = Command::new("curl");
-    c.args(["-sS", "--cacert"])
-        .arg(d.cert())
-        .args(["-u", &format!("admin:{}", d.password())])
-        .args(["-X", method, "-w", "\n%{http_code}"])
-        .args(["-H", "Content-Type: application/yang-data+json"])
-        .args(["-H", "Accept: application/yang-data+json"]);
-    if let Some(b) = body {
-        c.args(["-d", b]);
-    }
-    let out = c
-        .arg(format!("https://127.0.0.1:{}{path}", d.restconf))
-        .output()
-        .unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
-    let (body, code) = text.rsplit_once('\n').unwrap();
-    (code.trim().parse().unwrap(), body.to_string())
-}
-
-fn if_index(d: &common::Daemon, name: &str) -> u64 {
-    let (code, body) = restconf(
-        d,
+fn if_index(d: &Daemon, name: &str) -> u64 {
+    let (code, body) = d.restconf(
         "GET",
         &format!(
             "/restconf/ds/ietf-datastores:operational/ietf-interfaces:interfaces/interface={name}/if-index"
@@ -213,12 +177,11 @@ fn if_index(d: &common::Daemon, name: &str) -> u64 {
     v["ietf-interfaces:if-index"].as_u64().unwrap()
 }
 
-fn add_loopback(d: &common::Daemon, name: &str) {
+fn add_loopback(d: &Daemon, name: &str) {
     let body = format!(
         r#"{{"ietf-interfaces:interfaces":{{"interface":[{{"name":"{name}","type":"iana-if-type:softwareLoopback"}}]}}}}"#
     );
-    let (code, out) = restconf(
-        d,
+    let (code, out) = d.restconf(
         "PATCH",
         "/restconf/data/ietf-interfaces:interfaces",
         Some(&body),
@@ -234,8 +197,7 @@ fn add_loopback(d: &common::Daemon, name: &str) {
 #[test]
 fn if_index_is_kept_across_kill_and_restart() {
     let keep = tempfile::tempdir().unwrap();
-    let start =
-        || common::Daemon::start_on(common::Options::default(), Some(keep.path().join("state")));
+    let start = || Daemon::start_on(Options::default(), Some(keep.path().join("state")));
     let mut d = start();
     add_loopback(&d, "lo-z");
     add_loopback(&d, "lo-a");
@@ -257,8 +219,7 @@ fn if_index_is_kept_across_kill_and_restart() {
         (z, a),
         "after SIGTERM"
     );
-    let (code, out) = restconf(
-        &d,
+    let (code, out) = d.restconf(
         "DELETE",
         "/restconf/data/ietf-interfaces:interfaces/interface=lo-z",
         None,

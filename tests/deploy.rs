@@ -4,19 +4,14 @@
 //! the offline Helm of helm-python-sdk and kubernetes-validate), and the Grafana dashboard:
 //! every metric its queries name appears in a live scrape of a daemon under traffic.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-mod common;
-
-use common::{BIN, Daemon, Options, curl};
-#[path = "telemetry/harness.rs"]
-mod harness;
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+use nectar_testkit::daemon::{Daemon, Options, bin};
+use nectar_testkit::process::curl;
+use nectar_testkit::repo::{self, root};
+use nectar_testkit::{netns, ves};
 
 // Input: deploy/helm/nectar with ci/pg-values.yaml, ci/afpacket-values.yaml,
 // ci/memif-values.yaml, ci/tap-values.yaml, and deploy/k8s/values.yaml. Output: helm lint --strict finds
@@ -26,16 +21,10 @@ fn root() -> &'static Path {
 // deploy/k8s/nectar.yaml equals a fresh render.
 #[test]
 fn helm_chart_renders_validates_and_its_config_checks() {
-    let python = root().join(".venv-deploy/bin/python");
-    assert!(
-        python.exists(),
-        "{} missing: run scripts/setup",
-        python.display()
-    );
-    let out = Command::new(python)
-        .arg(root().join("tests/deploy/chart.py"))
+    let out = Command::new(repo::venv_bin(".venv-deploy", "python"))
+        .arg(repo::path("tests/deploy/chart.py"))
         .arg(root())
-        .arg(BIN)
+        .arg(bin())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -58,7 +47,7 @@ fn helm_chart_renders_validates_and_its_config_checks() {
 
 /// Every `nectar_*` metric name in the dashboard's panel queries and variables.
 fn dashboard_metrics() -> Vec<String> {
-    let text = std::fs::read_to_string(root().join("deploy/grafana/nectar.json")).unwrap();
+    let text = std::fs::read_to_string(repo::path("deploy/grafana/nectar.json")).unwrap();
     let dash: serde_json::Value = serde_json::from_str(&text).unwrap();
     let mut queries = Vec::new();
     for panel in dash["panels"].as_array().unwrap() {
@@ -96,12 +85,12 @@ fn dashboard_metrics() -> Vec<String> {
 fn every_dashboard_metric_is_in_a_live_scrape() {
     let metrics = dashboard_metrics();
     assert!(metrics.len() >= 15, "{metrics:?}");
-    if !harness::netns_ok() {
+    if !netns::available() {
         return;
     }
-    let net = harness::Netns::new("g", false);
+    let net = netns::Host::new("g", false);
     let dir = tempfile::tempdir().unwrap();
-    let collector = harness::Collector::start(&dir.path().join("collector"));
+    let collector = ves::Collector::start(&dir.path().join("collector"));
     let d = Daemon::start(Options {
         extra: format!(
             "[ves]\ncollector_url = \"{}/eventListener/v7\"\nusername = \"{}\"\npassword = \"{}\"\n\
@@ -110,8 +99,8 @@ fn every_dashboard_metric_is_in_a_live_scrape() {
              [dataplane]\nworkers = 1\n[[dataplane.ports]]\nname = \"eth0\"\n\
              driver = \"afpacket\"\nhost_interface = \"{}\"\n",
             collector.url(),
-            harness::USER,
-            harness::PASSWORD,
+            ves::USER,
+            ves::PASSWORD,
             collector.ca.display(),
             net.dp_dev
         ),
@@ -162,7 +151,7 @@ fn every_dashboard_metric_is_in_a_live_scrape() {
     }
     let _ = blast.wait();
     // A NETCONF session with an RPC (ncclient).
-    let out = Command::new(root().join(".venv/bin/python"))
+    let out = Command::new(repo::python())
         .args([
             "-c",
             "import sys\nfrom ncclient import manager\n\

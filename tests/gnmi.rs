@@ -5,21 +5,15 @@
 //! down) arriving as an ON_CHANGE update of oper-status.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-mod common;
-
-use common::{Daemon, Options};
-
-fn python() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python")
-}
+use nectar_testkit::daemon::{Daemon, Options};
+use nectar_testkit::netns::{Topo, ip};
+use nectar_testkit::repo::{self, python};
 
 fn script(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/gnmi")
-        .join(name)
+    repo::path("tests/gnmi").join(name)
 }
 
 /// Starts nectar with every listener on a free port; `extra` is appended to
@@ -29,6 +23,7 @@ fn start(tls: bool, extra: &str, netns: Option<&str>) -> Daemon {
         extra: extra.to_string(),
         netns: netns.map(str::to_string),
         gnmi_plaintext: !tls,
+        ..Options::default()
     })
 }
 
@@ -106,12 +101,8 @@ fn a_plaintext_client_cannot_talk_to_the_tls_listener() {
 
 #[test]
 fn cisco_gnmi_with_scalar_sets_quoted_keys_and_a_half_closed_stream() {
-    let py = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv-gnmi-legacy/bin/python");
-    assert!(
-        py.exists(),
-        "{} is missing: run scripts/setup (it installs tests/requirements-gnmi-legacy.txt)",
-        py.display()
-    );
+    // scripts/setup installs tests/requirements-gnmi-legacy.txt there.
+    let py = repo::venv_bin(".venv-gnmi-legacy", "python");
     let d = start(true, "", None);
     let out = Command::new(py)
         .arg(script("cisco_gnmi_interop.py"))
@@ -137,49 +128,13 @@ fn cisco_gnmi_with_scalar_sets_quoted_keys_and_a_half_closed_stream() {
     }
 }
 
-fn ip(args: &[&str]) -> Result<(), String> {
-    let out = Command::new("ip")
-        .args(args)
-        .output()
-        .map_err(|e| format!("ip: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "ip {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
-    }
-}
-
-/// Namespaces of one test, deleted on drop (also on failure).
-struct Netns(Vec<String>);
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        for n in &self.0 {
-            let _ = Command::new("ip").args(["netns", "del", n]).output();
-        }
-    }
-}
-
 #[test]
 fn a_veth_peer_going_down_arrives_as_an_on_change_update_of_oper_status() {
-    let id = std::process::id() % 100_000;
-    let (dp, peer) = (format!("ngdp{id}"), format!("ngpe{id}"));
-    let mut ns = Netns(Vec::new());
-    for n in [&dp, &peer] {
-        if let Err(e) = ip(&["netns", "add", n]) {
-            if std::env::var_os("CI").is_some() {
-                panic!("CI is set but network namespaces cannot be created here: {e}");
-            }
-            eprintln!("SKIPPED: cannot create network namespaces ({e})");
-            return;
-        }
-        ns.0.push(n.clone());
-    }
-    let (d_if, p_if) = (format!("ngd{id}"), format!("ngp{id}"));
+    let Some(t) = Topo::named("g", &["dp", "pe"]) else {
+        return;
+    };
+    let (dp, peer) = (t.ns("dp"), t.ns("pe"));
+    let (d_if, p_if) = (t.dev("ngd"), t.dev("ngp"));
     ip(&[
         "-n", &dp, "link", "add", &d_if, "type", "veth", "peer", "name", &p_if, "netns", &peer,
     ])

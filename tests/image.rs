@@ -11,31 +11,14 @@
 //! Needs root (rootful podman): skipped without it, failed when `CI` is set.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-mod common;
-
-use common::{curl, free_port};
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn is_root() -> bool {
-    run(Command::new("id").arg("-u")).trim() == "0"
-}
+use nectar_testkit::daemon::hash_password;
+use nectar_testkit::env;
+use nectar_testkit::net::free_port;
+use nectar_testkit::process::{curl, run};
+use nectar_testkit::repo::{self, root};
 
 const IMAGE: &str = "localhost/nectar:smoke-test";
 const PASSWORD: &str = "from-a-secret-file-9";
@@ -164,31 +147,11 @@ fn nproc() -> String {
     format!("nproc={n}:{n}")
 }
 
-/// `nectar --hash-password` with the binary the image was built from.
-fn hash(bin: &Path, password: &str) -> String {
-    use std::io::Write as _;
-    let mut p = Command::new(bin)
-        .arg("--hash-password")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(p.stdin.take().unwrap(), "{password}").unwrap();
-    let out = p.wait_with_output().unwrap();
-    assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
-
 const INTERFACE: &str = r#"{"ietf-interfaces:interface":[{"name":"lo-smoke","type":"iana-if-type:softwareLoopback","description":"kept across containers"}]}"#;
 
 #[test]
 fn image_serves_every_door_and_keeps_its_state_across_containers() {
-    if !is_root() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "the image test needs root (rootful podman) in CI"
-        );
-        eprintln!("skipped: needs root for podman");
+    if !env::root_or_skip("for podman (rootful)") {
         return;
     }
     // One release build, for the image (the binary is also used for --hash-password).
@@ -217,7 +180,7 @@ fn image_serves_every_door_and_keeps_its_state_across_containers() {
     std::fs::create_dir(&secrets).unwrap();
     std::fs::write(
         secrets.join("admin.hash"),
-        format!("{}\n", hash(&bin, PASSWORD)),
+        format!("{}\n", hash_password(&bin, PASSWORD)),
     )
     .unwrap();
     std::fs::write(
@@ -255,8 +218,8 @@ fn image_serves_every_door_and_keeps_its_state_across_containers() {
     c.wait_ready(&cert);
 
     // NETCONF hello and gNMI Capabilities.
-    let out = Command::new(root().join(".venv/bin/python"))
-        .arg(root().join("tests/image/clients.py"))
+    let out = Command::new(repo::python())
+        .arg(repo::path("tests/image/clients.py"))
         .args([
             "127.0.0.1",
             &c.netconf.to_string(),

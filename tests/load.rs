@@ -3,13 +3,11 @@
 //! and ON_CHANGE. Zero unexpected errors, every subscriber keeps receiving, and the
 //! daemon's memory stays bounded.
 
-mod common;
-
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{Daemon, Options};
+use nectar_testkit::daemon::{Daemon, Options};
+use nectar_testkit::repo;
 
 /// Resident memory of process `pid` in KiB.
 fn rss_kib(pid: u32) -> u64 {
@@ -21,9 +19,8 @@ fn rss_kib(pid: u32) -> u64 {
 }
 
 fn load(d: &Daemon, secs: u32) -> String {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out = Command::new(root.join(".venv/bin/python"))
-        .arg(root.join("tests/load/mixed.py"))
+    let out = Command::new(repo::python())
+        .arg(repo::path("tests/load/mixed.py"))
         .args(["127.0.0.1", &d.netconf.to_string(), &d.restconf.to_string()])
         .args([&d.gnmi.to_string(), &d.password()])
         .arg(d.cert())

@@ -10,43 +10,18 @@
 //! message otherwise.
 
 use std::net::Ipv4Addr;
-use std::process::{Child, Command};
+use std::process::Command;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nectar_dataplane::port::pg::pg;
 use nectar_dataplane::{Dataplane, Mac};
 use nectar_mapping::Northbound;
 use nectar_mgmt::{Core, CoreConfig, Datastore, EditStep, ErrorOption, LoadFrom, Registry};
 
-mod common;
-
-use common::{BIN, free_port};
-
-// The dataplane's own namespace helpers: uniquely named namespaces removed on drop, veth
-// wiring with the kernel's default offloads, ICMP echo from inside a namespace.
-#[path = "../dataplane/tests/common/ns.rs"]
-#[allow(dead_code)]
-mod ns;
-
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use nectar_testkit::daemon::{Daemon, Options};
+use nectar_testkit::netns as ns;
+use nectar_testkit::repo;
 
 /// Commits `json` to the running datastore in `state`, as the daemon's core would, with
 /// in-memory stand-ins for the ports eth0 and eth1.
@@ -134,92 +109,27 @@ fn replays_and_routes(running: &str) {
     let state = dir.path().join("state");
     std::fs::create_dir_all(&state).unwrap();
     write_running(&state, running);
-    let cfg = dir.path().join("nectar.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            r#"state_dir = "{}"
-[netconf]
-listen = "127.0.0.1:{}"
-[restconf]
-listen = "127.0.0.1:{}"
-[gnmi]
-listen = "127.0.0.1:{}"
-[metrics]
-listen = "127.0.0.1:{}"
-[datastore]
-load = "running"
-[dataplane]
-workers = 1
-[[dataplane.ports]]
-name = "eth0"
-driver = "afpacket"
-host_interface = "{}"
-[[dataplane.ports]]
-name = "eth1"
-driver = "afpacket"
-host_interface = "{}"
-"#,
-            state.display(),
-            free_port(),
-            free_port(),
-            free_port(),
-            free_port(),
-            t.dev("dh1"),
-            t.dev("dh2"),
-        ),
-    )
-    .unwrap();
-    let log = std::fs::File::create(dir.path().join("nectar.log")).unwrap();
-    let mut d = Daemon(
-        Command::new("ip")
-            .args(["netns", "exec", &t.ns("dp"), BIN, "--config"])
-            .arg(&cfg)
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap(),
+    let mut d = Daemon::spawn(
+        Options {
+            extra: format!(
+                "[datastore]\nload = \"running\"\n[dataplane]\nworkers = 1\n\
+                 [[dataplane.ports]]\nname = \"eth0\"\ndriver = \"afpacket\"\nhost_interface = \"{}\"\n\
+                 [[dataplane.ports]]\nname = \"eth1\"\ndriver = \"afpacket\"\nhost_interface = \"{}\"\n",
+                t.dev("dh1"),
+                t.dev("dh2"),
+            ),
+            netns: Some(t.ns("dp")),
+            ..Options::default()
+        },
+        Some(state),
     );
     let h1 = t.path("h1");
     let reached = ns::ping(&h1, Ipv4Addr::new(10, 2, 0, 2), Duration::from_secs(30))
         && ns::ping(&h1, Ipv4Addr::new(10, 99, 0, 1), Duration::from_secs(5));
-    let exited = d.0.try_wait().unwrap();
-    let text = std::fs::read_to_string(dir.path().join("nectar.log")).unwrap_or_default();
+    let exited = d.child.try_wait().unwrap();
+    let text = d.log();
     assert!(exited.is_none(), "nectar exited: {exited:?}\n{text}");
     assert!(reached, "no ping through the daemon's vswitch\n{text}");
-}
-
-/// A RESTCONF request made with curl from inside namespace `ns` (where the daemon's
-/// listeners are); returns the status and the body.
-fn restconf_in(
-    d: &common::Daemon,
-    ns: &str,
-    method: &str,
-    path: &str,
-    body: Option<&str>,
-) -> (u16, String) {
-    let mut c = Command::new("ip");
-    c.args(["netns", "exec", ns, "curl", "-sS", "--cacert"])
-        .arg(d.cert())
-        .args(["-u", &format!("admin:{}", d.password())])
-        .args(["-X", method, "-w", "\n%{http_code}"])
-        .args(["-H", "Content-Type: application/yang-data+json"])
-        .args(["-H", "Accept: application/yang-data+json"]);
-    if let Some(b) = body {
-        c.args(["-d", b]);
-    }
-    let out = c
-        .arg(format!("https://127.0.0.1:{}{path}", d.restconf))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "curl {method} {path}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    let (body, code) = text.rsplit_once('\n').unwrap();
-    (code.trim().parse().unwrap(), body.to_string())
 }
 
 const HP2: &str = r#"{"name":"hp2","type":"iana-if-type:ethernetCsmacd",
@@ -248,8 +158,8 @@ fn ports_created_on_demand_through_restconf_route_between_namespaces() {
     ns::ip(&["-n", &dp, "link", "set", "lo", "up"]).unwrap();
     let keep = tempfile::tempdir().unwrap();
     let start = || {
-        common::Daemon::start_on(
-            common::Options {
+        Daemon::start_on(
+            Options {
                 extra: "[dataplane]\nworkers = 1\nports = []\n".into(),
                 netns: Some(dp.clone()),
                 ..Default::default()
@@ -269,9 +179,7 @@ fn ports_created_on_demand_through_restconf_route_between_namespaces() {
             "ietf-ip:ipv4":{{"address":[{{"ip":"10.255.0.1","prefix-length":32}}]}}}}]}}}}"#,
         t.dev("dh1")
     );
-    let (code, out) = restconf_in(
-        &d,
-        &dp,
+    let (code, out) = d.restconf(
         "PATCH",
         "/restconf/data/ietf-interfaces:interfaces",
         Some(&body),
@@ -289,7 +197,7 @@ fn ports_created_on_demand_through_restconf_route_between_namespaces() {
     assert!(ns::ping(&h2, lo, Duration::from_secs(5)), "h2 -> loopback");
 
     let oper = "/restconf/ds/ietf-datastores:operational/ietf-interfaces:interfaces";
-    let (code, out) = restconf_in(&d, &dp, "GET", &format!("{oper}/interface=hp2"), None);
+    let (code, out) = d.restconf("GET", &format!("{oper}/interface=hp2"), None);
     assert_eq!(code, 200, "{out}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let i = &v["ietf-interfaces:interface"][0];
@@ -303,16 +211,14 @@ fn ports_created_on_demand_through_restconf_route_between_namespaces() {
         t.dev("dh2").as_str(),
         "{out}"
     );
-    let (code, out) = restconf_in(&d, &dp, "GET", &format!("{oper}/interface=lo0"), None);
+    let (code, out) = d.restconf("GET", &format!("{oper}/interface=lo0"), None);
     assert_eq!(code, 200, "{out}");
     assert!(
         out.contains(r#""driver":"loopback""#) && out.contains(r#""oper-status":"up""#),
         "{out}"
     );
 
-    let (code, out) = restconf_in(
-        &d,
-        &dp,
+    let (code, out) = d.restconf(
         "DELETE",
         "/restconf/data/ietf-interfaces:interfaces/interface=hp2",
         None,
@@ -326,16 +232,14 @@ fn ports_created_on_demand_through_restconf_route_between_namespaces() {
         ns::ping(&h1, lo, Duration::from_secs(5)),
         "the other port keeps forwarding"
     );
-    let (code, out) = restconf_in(&d, &dp, "GET", oper, None);
+    let (code, out) = d.restconf("GET", oper, None);
     assert_eq!(code, 200, "{out}");
     assert!(
         out.contains(r#""name":"hp1""#) && !out.contains(r#""name":"hp2""#),
         "hp2 is gone from the operational view: {out}"
     );
 
-    let (code, out) = restconf_in(
-        &d,
-        &dp,
+    let (code, out) = d.restconf(
         "POST",
         "/restconf/data/ietf-interfaces:interfaces",
         Some(&format!(r#"{{"ietf-interfaces:interface":[{hp2}]}}"#)),
@@ -360,12 +264,11 @@ fn ports_created_on_demand_through_restconf_route_between_namespaces() {
 
 /// Runs `tests/netconf/router.py` (ncclient) inside namespace `ns` against the daemon:
 /// RFC 8344 router interfaces eth0 and eth1, eth0's IPv4 `forwarding` set to `fwd`.
-fn router_config_over_netconf(d: &common::Daemon, ns: &str, fwd: bool) {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+fn router_config_over_netconf(d: &Daemon, ns: &str, fwd: bool) {
     let out = Command::new("ip")
         .args(["netns", "exec", ns])
-        .arg(root.join(".venv/bin/python"))
-        .arg(root.join("tests/netconf/router.py"))
+        .arg(repo::python())
+        .arg(repo::path("tests/netconf/router.py"))
         .args(["127.0.0.1", &d.netconf.to_string(), &d.password()])
         .arg(if fwd { "true" } else { "false" })
         .output()
@@ -391,7 +294,7 @@ fn rfc8344_router_interfaces_with_forwarding_over_netconf() {
     t.wire("h2", "10.2.0.2/24", Some("10.2.0.1")).unwrap();
     let dp = t.ns("dp");
     ns::ip(&["-n", &dp, "link", "set", "lo", "up"]).unwrap();
-    let d = common::Daemon::start(common::Options {
+    let d = Daemon::start(Options {
         extra: format!(
             "[dataplane]\nworkers = 1\n\
              [[dataplane.ports]]\nname = \"eth0\"\ndriver = \"afpacket\"\nhost_interface = \"{}\"\n\

@@ -4,13 +4,12 @@
 //! `/metrics` over TLS (the RESTCONF certificate handling) with HTTP Basic authentication
 //! against nectar's users, restricted to a scrape group.
 
-use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-mod common;
-
-use common::{BIN, Daemon, Options, curl, free_port, promtool_check};
+use nectar_testkit::daemon::{Daemon, Options};
+use nectar_testkit::process::curl;
+use nectar_testkit::prom::promtool_check;
 
 /// Loopback interfaces with an address each: enough configuration that replaying it into
 /// the dataplane at start-up takes a noticeable time.
@@ -70,19 +69,17 @@ fn readyz_is_503_while_the_stored_running_replays_then_200() {
     } // SIGTERM
 
     // A second daemon on the same state directory, watched from its first moments.
-    let dir = tempfile::tempdir().unwrap();
-    let mut n = Nectar::spawn(dir.path(), &state_dir, "", "");
+    let mut n = Daemon::spawn(Options::default(), Some(state_dir.clone()));
     let (restconf, metrics) = (n.restconf, n.metrics);
-    let child = &mut n.child;
     let readyz = format!("http://127.0.0.1:{metrics}/readyz");
     let healthz = format!("http://127.0.0.1:{metrics}/healthz");
     let mut not_ready = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(120);
     let ready_body = loop {
         assert!(
-            child.try_wait().unwrap().is_none(),
+            n.child.try_wait().unwrap().is_none(),
             "nectar exited: {}",
-            std::fs::read_to_string(dir.path().join("nectar.log")).unwrap_or_default()
+            n.log()
         );
         assert!(Instant::now() < deadline, "never ready: {not_ready:?}");
         let (code, body) = curl(&["--max-time", "2"], &readyz);
@@ -130,75 +127,24 @@ fn readyz_is_503_while_the_stored_running_replays_then_200() {
     assert!(body.contains("10.11.249.1"), "{body}");
 }
 
-/// A daemon started with its own configuration file; SIGTERM on drop.
-struct Nectar {
-    child: std::process::Child,
-    restconf: u16,
-    metrics: u16,
-}
-
-impl Nectar {
-    /// nectar on free loopback ports and `state_dir`, with `metrics` added to the
-    /// `[metrics]` table and `extra` at the end of the file; its log in `dir`.
-    fn spawn(dir: &Path, state_dir: &Path, metrics_extra: &str, extra: &str) -> Nectar {
-        let (netconf, restconf, gnmi, metrics) =
-            (free_port(), free_port(), free_port(), free_port());
-        let cfg = dir.join("nectar.toml");
-        std::fs::write(
-            &cfg,
-            format!(
-                "state_dir = \"{}\"\n[netconf]\nlisten = \"127.0.0.1:{netconf}\"\n\
-                 [restconf]\nlisten = \"127.0.0.1:{restconf}\"\n\
-                 [gnmi]\nlisten = \"127.0.0.1:{gnmi}\"\n\
-                 [metrics]\nlisten = \"127.0.0.1:{metrics}\"\n{metrics_extra}\n{extra}",
-                state_dir.display()
-            ),
-        )
-        .unwrap();
-        let child = Command::new(BIN)
-            .arg("--config")
-            .arg(&cfg)
-            .stdout(std::fs::File::create(dir.join("nectar.log")).unwrap())
-            .stderr(std::fs::File::create(dir.join("stderr")).unwrap())
-            .spawn()
-            .unwrap();
-        Nectar {
-            child,
-            restconf,
-            metrics,
-        }
-    }
-
-    fn log(dir: &Path) -> String {
-        std::fs::read_to_string(dir.join("nectar.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for Nectar {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-    }
-}
-
 // Input: [metrics] tls = true, scrape_group = "monitoring"; users prom (monitoring), op (no
 // group), admin. Output: over HTTPS (verified against the daemon's certificate) a scrape
 // without or with wrong credentials is 401 with a Basic challenge, op's is 403, prom's and
 // admin's are 200 and pass promtool; the probes need no credentials; plain HTTP is refused.
 #[test]
 fn metrics_over_tls_with_basic_auth_for_the_scrape_group() {
-    let dir = tempfile::tempdir().unwrap();
-    let n = Nectar::spawn(
-        dir.path(),
-        &dir.path().join("state"),
-        "tls = true\nscrape_group = \"monitoring\"",
-        "[[users]]\nname = \"admin\"\npassword = \"admin-secret-1\"\ngroups = [\"admin\"]\n\
-         [[users]]\nname = \"prom\"\npassword = \"scrape-secret-2\"\ngroups = [\"monitoring\"]\n\
-         [[users]]\nname = \"op\"\npassword = \"op-secret-3\"\n",
+    let n = Daemon::spawn(
+        Options {
+            metrics: "tls = true\nscrape_group = \"monitoring\"".into(),
+            extra: "[[users]]\nname = \"admin\"\npassword = \"admin-secret-1\"\ngroups = [\"admin\"]\n\
+                    [[users]]\nname = \"prom\"\npassword = \"scrape-secret-2\"\ngroups = [\"monitoring\"]\n\
+                    [[users]]\nname = \"op\"\npassword = \"op-secret-3\"\n"
+                .into(),
+            ..Options::default()
+        },
+        None,
     );
-    let cert = dir.path().join("state/tls/cert.pem");
+    let cert = n.cert();
     let ca = ["--cacert", cert.to_str().unwrap()];
     let url = |p: &str| format!("https://127.0.0.1:{}{p}", n.metrics);
     let with = |user: &'static str| {
@@ -208,11 +154,7 @@ fn metrics_over_tls_with_basic_auth_for_the_scrape_group() {
     };
     let deadline = Instant::now() + Duration::from_secs(60);
     while curl(&ca, &url("/readyz")).0 != 200 {
-        assert!(
-            Instant::now() < deadline,
-            "not ready: {}",
-            Nectar::log(dir.path())
-        );
+        assert!(Instant::now() < deadline, "not ready: {}", n.log());
         std::thread::sleep(Duration::from_millis(100));
     }
     // Without credentials: 401 and a Basic challenge.
@@ -223,11 +165,7 @@ fn metrics_over_tls_with_basic_auth_for_the_scrape_group() {
         .output()
         .unwrap();
     let head = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        head.starts_with("HTTP/2 401"),
-        "{head}\n{}",
-        Nectar::log(dir.path())
-    );
+    assert!(head.starts_with("HTTP/2 401"), "{head}\n{}", n.log());
     assert!(
         head.to_ascii_lowercase()
             .contains("www-authenticate: basic realm=\"nectar metrics\""),

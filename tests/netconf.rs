@@ -6,66 +6,31 @@
 //! with the management models alone).
 
 use std::io::Write;
-use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
-mod common;
+use nectar_testkit::daemon::{Daemon, Options};
+use nectar_testkit::process::{sigterm, wait_exit};
+use nectar_testkit::{repo, ssh};
 
-use common::{BIN, free_port};
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-struct Daemon {
-    child: Child,
-    port: u16,
-    dir: tempfile::TempDir,
+/// The daemon with users admin (a password and an SSH key) and alice, at most 32 NETCONF
+/// sessions.
+struct Server {
+    d: Daemon,
+    /// admin's private key.
     key: PathBuf,
+    _keys: tempfile::TempDir,
 }
 
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn keygen(path: &Path) -> String {
-    let st = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-        .arg(path)
-        .status()
-        .unwrap();
-    assert!(st.success());
-    std::fs::read_to_string(path.with_extension("pub"))
-        .unwrap()
-        .trim()
-        .to_string()
-}
-
-fn start() -> Daemon {
-    let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("admin_key");
-    let pubkey = keygen(&key);
-    let port = free_port();
-    let cfg = dir.path().join("nectar.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            r#"state_dir = "{state}"
-[netconf]
-listen = "127.0.0.1:{port}"
-max_sessions = 32
-[metrics]
-listen = "127.0.0.1:{m}"
-[restconf]
-listen = "127.0.0.1:{r}"
-[gnmi]
-listen = "127.0.0.1:{g}"
-[[users]]
+fn start() -> Server {
+    let keys = tempfile::tempdir().unwrap();
+    let key = keys.path().join("admin_key");
+    let pubkey = ssh::keygen(&key);
+    let d = Daemon::start(Options {
+        netconf: "max_sessions = 32".into(),
+        extra: format!(
+            r#"[[users]]
 name = "admin"
 password = "admin-pw"
 groups = ["admin"]
@@ -74,68 +39,38 @@ ssh_authorized_keys = ["{pubkey}"]
 name = "alice"
 password = "alice-pw"
 groups = ["ops"]
-"#,
-            state = dir.path().join("state").display(),
-            m = free_port(),
-            r = free_port(),
-            g = free_port(),
+"#
         ),
-    )
-    .unwrap();
-    let log = std::fs::File::create(dir.path().join("nectar.log")).unwrap();
-    let mut child = Command::new(BIN)
-        .args(["--config", cfg.to_str().unwrap()])
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-        if let Some(st) = child.try_wait().unwrap() {
-            let log = std::fs::read_to_string(dir.path().join("nectar.log")).unwrap_or_default();
-            panic!("nectar exited early: {st}\n{log}");
-        }
-        assert!(Instant::now() < deadline, "nectar did not listen on {addr}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Daemon {
-        child,
-        port,
-        dir,
+        ..Options::default()
+    });
+    Server {
+        d,
         key,
+        _keys: keys,
     }
-}
-
-fn log_of(d: &Daemon) -> String {
-    std::fs::read_to_string(d.dir.path().join("nectar.log")).unwrap_or_default()
 }
 
 #[test]
 fn ncclient_against_the_daemon() {
-    let d = start();
-    let out = Command::new(repo().join(".venv/bin/python"))
-        .arg(repo().join("tests/netconf/daemon.py"))
-        .args(["127.0.0.1", &d.port.to_string()])
+    let Server { d, .. } = start();
+    let out = Command::new(repo::python())
+        .arg(repo::path("tests/netconf/daemon.py"))
+        .args(["127.0.0.1", &d.netconf.to_string()])
         .output()
         .unwrap();
     let text =
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "{text}\n--- daemon log\n{}",
-        log_of(&d)
-    );
+    assert!(out.status.success(), "{text}\n--- daemon log\n{}", d.log());
     assert!(text.contains("OK notifications"), "{text}");
 }
 
 #[test]
 fn openssh_client_with_the_configured_key_and_sigterm_with_a_session_open() {
-    let mut d = start();
+    let Server { mut d, key, _keys } = start();
     let mut child = Command::new("ssh")
         .arg("-i")
-        .arg(&d.key)
-        .args(["-p", &d.port.to_string()])
+        .arg(&key)
+        .args(["-p", &d.netconf.to_string()])
         .args([
             "-o",
             "StrictHostKeyChecking=no",
@@ -168,30 +103,14 @@ fn openssh_client_with_the_configured_key_and_sigterm_with_a_session_open() {
         .unwrap();
     // The session stays open: the daemon stops cleanly anyway.
     std::thread::sleep(Duration::from_secs(2));
-    let pid = d.child.id().to_string();
+    assert!(sigterm(&d.child));
+    let st = wait_exit(&mut d.child, Duration::from_secs(20))
+        .expect("nectar ignored SIGTERM with a NETCONF session open");
     assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
+        st.success(),
+        "nectar did not stop cleanly: {st}\n{}",
+        d.log()
     );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(st) = d.child.try_wait().unwrap() {
-            assert!(
-                st.success(),
-                "nectar did not stop cleanly: {st}\n{}",
-                log_of(&d)
-            );
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "nectar ignored SIGTERM with a NETCONF session open"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
     drop(stdin);
     let out = child.wait_with_output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
@@ -200,9 +119,5 @@ fn openssh_client_with_the_configured_key_and_sigterm_with_a_session_open() {
         text.contains("message-id=\"1\"") && text.contains("<username>admin</username>"),
         "{text}"
     );
-    assert!(
-        log_of(&d).contains("NETCONF session started"),
-        "{}",
-        log_of(&d)
-    );
+    assert!(d.log().contains("NETCONF session started"), "{}", d.log());
 }

@@ -7,30 +7,19 @@
 //! Needs root (namespaces); skipped with a message otherwise.
 
 use std::net::Ipv4Addr;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-mod common;
-
-use common::{Daemon, Options};
-
-// The dataplane's namespace helpers: uniquely named namespaces removed on drop (also when
-// the test fails), veth wiring with the kernel's default offloads, ICMP echo from inside a namespace.
-#[path = "../dataplane/tests/common/ns.rs"]
-#[allow(dead_code)]
-mod ns;
-
-fn python() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python")
-}
+use nectar_testkit::daemon::{Daemon, Options};
+use nectar_testkit::netns as ns;
+use nectar_testkit::repo::{self, python};
 
 /// Runs `tests/gnmi/oc_vlan.py <cmd>` inside the daemon's namespace; its stdout.
 fn oc_vlan(d: &Daemon, dp_ns: &str, cmd: &str) -> String {
     let out = Command::new("ip")
         .args(["netns", "exec", dp_ns])
         .arg(python())
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/gnmi/oc_vlan.py"))
+        .arg(repo::path("tests/gnmi/oc_vlan.py"))
         .args([
             cmd,
             "127.0.0.1",
@@ -85,6 +74,7 @@ fn access_ports_of_an_openconfig_vlan_switch_and_its_routed_vlan_routes() {
         extra: ports,
         netns: Some(t.ns("dp")),
         gnmi_plaintext: true,
+        ..Options::default()
     });
     let set = oc_vlan(&d, &t.ns("dp"), "set");
     assert!(set.contains("ok set"), "{set}");

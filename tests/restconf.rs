@@ -5,39 +5,30 @@
 //! parameters, YANG Patch, operations, ETags, the event stream, and changes
 //! crossing between RESTCONF and NETCONF).
 
-use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-mod common;
+use nectar_testkit::daemon::{Daemon, Options};
+use nectar_testkit::repo;
 
-use common::{Daemon, Options};
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+fn url(d: &Daemon, path: &str) -> String {
+    format!("https://127.0.0.1:{}{path}", d.restconf)
 }
 
-impl Daemon {
-    fn url(&self, path: &str) -> String {
-        format!("https://127.0.0.1:{}{path}", self.restconf)
-    }
-
-    /// curl with the CA and credentials; returns (status, HTTP version,
-    /// body).
-    fn curl(&self, args: &[&str]) -> (u16, String, String) {
-        let out = Command::new("curl")
-            .args(["-sS", "--cacert"])
-            .arg(self.cert())
-            .args(["-u", &format!("admin:{}", self.password())])
-            .args(["-w", "\n%{http_code} %{http_version}"])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "curl {args:?}: {}", stderr(&out));
-        let text = String::from_utf8(out.stdout).unwrap();
-        let (body, tail) = text.rsplit_once('\n').unwrap();
-        let (code, version) = tail.split_once(' ').unwrap();
-        (code.parse().unwrap(), version.to_string(), body.to_string())
-    }
+/// curl with the CA and credentials; returns (status, HTTP version, body).
+fn curl(d: &Daemon, args: &[&str]) -> (u16, String, String) {
+    let out = Command::new("curl")
+        .args(["-sS", "--cacert"])
+        .arg(d.cert())
+        .args(["-u", &format!("admin:{}", d.password())])
+        .args(["-w", "\n%{http_code} %{http_version}"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "curl {args:?}: {}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let (body, tail) = text.rsplit_once('\n').unwrap();
+    let (code, version) = tail.split_once(' ').unwrap();
+    (code.parse().unwrap(), version.to_string(), body.to_string())
 }
 
 fn stderr(out: &Output) -> String {
@@ -52,41 +43,47 @@ fn start() -> Daemon {
 fn curl_over_tls_with_http2_and_http11() {
     let d = start();
     // The server offers HTTP/2 by ALPN; curl verifies the certificate.
-    let (code, version, body) = d.curl(&["--http2", &d.url("/restconf")]);
+    let (code, version, body) = curl(&d, &["--http2", &url(&d, "/restconf")]);
     assert_eq!((code, version.as_str()), (200, "2"), "{body}\n{}", d.log());
     assert!(
         body.contains("\"yang-library-version\":\"2019-01-04\""),
         "{body}"
     );
-    let (code, version, _) = d.curl(&["--http1.1", &d.url("/restconf")]);
+    let (code, version, _) = curl(&d, &["--http1.1", &url(&d, "/restconf")]);
     assert_eq!((code, version.as_str()), (200, "1.1"));
 
-    let nacm = d.url("/restconf/data/ietf-netconf-acm:nacm");
+    let nacm = url(&d, "/restconf/data/ietf-netconf-acm:nacm");
     let body = r#"{"ietf-netconf-acm:rule-list":[{"name":"curl-1","group":["g"]}]}"#;
-    let (code, _, out) = d.curl(&[
-        "--http2",
-        "-X",
-        "POST",
-        "-H",
-        "Content-Type: application/yang-data+json",
-        "-d",
-        body,
-        &nacm,
-    ]);
+    let (code, _, out) = curl(
+        &d,
+        &[
+            "--http2",
+            "-X",
+            "POST",
+            "-H",
+            "Content-Type: application/yang-data+json",
+            "-d",
+            body,
+            &nacm,
+        ],
+    );
     assert_eq!(code, 201, "{out}");
-    let (code, _, out) = d.curl(&[
-        "-H",
-        "Accept: application/yang-data+xml",
-        &format!("{nacm}/rule-list=curl-1"),
-    ]);
+    let (code, _, out) = curl(
+        &d,
+        &[
+            "-H",
+            "Accept: application/yang-data+xml",
+            &format!("{nacm}/rule-list=curl-1"),
+        ],
+    );
     assert_eq!(code, 200);
     assert_eq!(
         out,
         r#"<rule-list xmlns="urn:ietf:params:xml:ns:yang:ietf-netconf-acm"><name>curl-1</name><group>g</group></rule-list>"#
     );
-    let (code, _, out) = d.curl(&["-X", "DELETE", &format!("{nacm}/rule-list=curl-1")]);
+    let (code, _, out) = curl(&d, &["-X", "DELETE", &format!("{nacm}/rule-list=curl-1")]);
     assert_eq!(code, 204, "{out}");
-    let (code, _, out) = d.curl(&[&format!("{nacm}/rule-list=curl-1")]);
+    let (code, _, out) = curl(&d, &[&format!("{nacm}/rule-list=curl-1")]);
     assert_eq!(code, 404);
     assert!(out.contains("\"error-tag\":\"invalid-value\""), "{out}");
 
@@ -95,13 +92,13 @@ fn curl_over_tls_with_http2_and_http11() {
     let out = Command::new("curl")
         .args(["-sS", "-o", "/dev/null", "-w", "%{http_code}", "--cacert"])
         .arg(d.cert())
-        .arg(d.url("/restconf/data"))
+        .arg(url(&d, "/restconf/data"))
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "401");
     let out = Command::new("curl")
         .args(["-sS", "-o", "/dev/null"])
-        .arg(d.url("/restconf"))
+        .arg(url(&d, "/restconf"))
         .output()
         .unwrap();
     assert!(!out.status.success(), "an unknown CA must be refused");
@@ -110,13 +107,13 @@ fn curl_over_tls_with_http2_and_http11() {
 #[test]
 fn python_requests_sse_netconf_and_yanglint() {
     let d = start();
-    let out = Command::new(root().join(".venv/bin/python"))
-        .arg(root().join("tests/restconf/interop.py"))
+    let out = Command::new(repo::python())
+        .arg(repo::path("tests/restconf/interop.py"))
         .args(["127.0.0.1", &d.restconf.to_string(), "admin", &d.password()])
         .arg(d.cert())
         .arg(d.netconf.to_string())
-        .arg(root().join("yang/models/ietf"))
-        .arg(root().join("yang/modules"))
+        .arg(repo::path("yang/models/ietf"))
+        .arg(repo::path("yang/modules"))
         .stdin(Stdio::null())
         .output()
         .unwrap();
@@ -139,8 +136,8 @@ fn python_requests_sse_netconf_and_yanglint() {
 #[test]
 fn hostile_requests_never_get_a_5xx_and_leave_a_bystander_connection_alone() {
     let d = start();
-    let out = Command::new(root().join(".venv/bin/python"))
-        .arg(root().join("tests/restconf/barrage.py"))
+    let out = Command::new(repo::python())
+        .arg(repo::path("tests/restconf/barrage.py"))
         .args(["127.0.0.1", &d.restconf.to_string(), "admin", &d.password()])
         .arg(d.cert())
         .output()

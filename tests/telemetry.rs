@@ -8,115 +8,38 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-mod common;
+use nectar_testkit::daemon::{Daemon, Options};
+use nectar_testkit::netns::{self, Host};
+use nectar_testkit::prom::{promtool_check, sample};
+use nectar_testkit::ves::{Collector, PASSWORD, USER, header, seq, start_s};
 
-use common::{BIN, free_port, promtool_check};
-#[path = "telemetry/harness.rs"]
-mod harness;
-
-use harness::*;
-
-// ===== the daemon =====
-
-struct Daemon {
-    child: Child,
-    metrics: SocketAddr,
+/// The daemon with `extra` in its configuration.
+fn start(extra: &str) -> Daemon {
+    Daemon::start(Options {
+        extra: extra.to_string(),
+        ..Options::default()
+    })
 }
 
-impl Daemon {
-    fn start(dir: &Path, extra: &str) -> Daemon {
-        let metrics = free_port();
-        let cfg = dir.join("nectar.toml");
-        std::fs::write(
-            &cfg,
-            format!(
-                "state_dir = \"{}\"\n\
-                 [metrics]\nlisten = \"127.0.0.1:{metrics}\"\n\
-                 [netconf]\nlisten = \"127.0.0.1:{}\"\n\
-                 [restconf]\nlisten = \"127.0.0.1:{}\"\n\
-                 [gnmi]\nlisten = \"127.0.0.1:{}\"\n{extra}",
-                dir.join("state").display(),
-                free_port(),
-                free_port(),
-                free_port(),
-            ),
-        )
-        .unwrap();
-        let log = std::fs::File::create(dir.join("nectar.log")).unwrap();
-        let child = Command::new(BIN)
-            .args(["--config", cfg.to_str().unwrap()])
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let mut d = Daemon {
-            child,
-            metrics: SocketAddr::from(([127, 0, 0, 1], metrics)),
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while d.scrape().is_err() {
-            if let Some(st) = d.child.try_wait().unwrap() {
-                panic!(
-                    "nectar exited early ({st}): {}",
-                    std::fs::read_to_string(dir.join("nectar.log")).unwrap_or_default()
-                );
-            }
-            assert!(Instant::now() < deadline, "nectar did not start");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        d
-    }
-
-    /// GET /metrics.
-    fn scrape(&self) -> std::io::Result<String> {
-        let mut s = TcpStream::connect_timeout(&self.metrics, Duration::from_secs(2))?;
-        s.set_read_timeout(Some(Duration::from_secs(10)))?;
-        write!(
-            s,
-            "GET /metrics HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
-        )?;
-        let mut buf = String::new();
-        s.read_to_string(&mut buf)?;
-        let (head, body) = buf.split_once("\r\n\r\n").unwrap_or((&buf, ""));
-        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-        assert!(head.contains("text/plain; version=0.0.4"), "{head}");
-        Ok(body.to_owned())
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while self.child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The value of one sample of a scrape, by metric name and label subset.
-fn sample(body: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    body.lines()
-        .filter(|l| !l.starts_with('#'))
-        .find(|l| {
-            let (metric, _) = l.rsplit_once(' ').unwrap_or((l, ""));
-            let (n, rest) = metric.split_once('{').unwrap_or((metric, ""));
-            n == name
-                && labels
-                    .iter()
-                    .all(|(k, v)| rest.contains(&format!("{k}=\"{v}\"")))
-        })
-        .and_then(|l| l.rsplit_once(' ')?.1.parse().ok())
+/// GET /metrics: the body of a 200 in the Prometheus text format.
+fn scrape(d: &Daemon) -> std::io::Result<String> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], d.metrics));
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(
+        s,
+        "GET /metrics HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut buf = String::new();
+    s.read_to_string(&mut buf)?;
+    let (head, body) = buf.split_once("\r\n\r\n").unwrap_or((&buf, ""));
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(head.contains("text/plain; version=0.0.4"), "{head}");
+    Ok(body.to_owned())
 }
 
 fn ves_section(c: &Collector, extra: &str) -> String {
@@ -138,13 +61,10 @@ fn ves_section(c: &Collector, extra: &str) -> String {
 fn ves_events_survive_an_outage_in_order_and_collector_commands_apply() {
     let dir = tempfile::tempdir().unwrap();
     let mut c = Collector::start(&dir.path().join("collector"));
-    let d = Daemon::start(
-        dir.path(),
-        &ves_section(
-            &c,
-            "heartbeat_interval_s = 1\nmeasurement_interval_s = 2\nbatch_max_events = 10\n",
-        ),
-    );
+    let d = start(&ves_section(
+        &c,
+        "heartbeat_interval_s = 1\nmeasurement_interval_s = 2\nbatch_max_events = 10\n",
+    ));
 
     c.wait_for("3 heartbeats and 2 measurements", 30, |c| {
         c.events("heartbeat").len() >= 3 && c.events("measurement").len() >= 2
@@ -174,7 +94,7 @@ fn ves_events_survive_an_outage_in_order_and_collector_commands_apply() {
     c.stop();
     let before = c.records().len();
     std::thread::sleep(Duration::from_secs(4));
-    let body = d.scrape().unwrap();
+    let body = scrape(&d).unwrap();
     let buffered = sample(&body, "nectar_ves_events_buffered", &[]).unwrap();
     assert!(buffered >= 3.0, "buffered {buffered}");
     assert!(sample(&body, "nectar_ves_delivery_failures_total", &[]).unwrap() >= 1.0);
@@ -184,7 +104,7 @@ fn ves_events_survive_an_outage_in_order_and_collector_commands_apply() {
         c.records().len() >= before + 5
     });
     c.wait_for("an empty buffer", 30, |_| {
-        sample(&d.scrape().unwrap(), "nectar_ves_events_buffered", &[]) == Some(0.0)
+        sample(&scrape(&d).unwrap(), "nectar_ves_events_buffered", &[]) == Some(0.0)
     });
     let recs = c.records();
     assert!(
@@ -226,7 +146,7 @@ fn ves_events_survive_an_outage_in_order_and_collector_commands_apply() {
     });
     c.assert_no_errors();
 
-    let body = d.scrape().unwrap();
+    let body = scrape(&d).unwrap();
     promtool_check(&body);
     assert!(
         sample(
@@ -253,23 +173,19 @@ fn ves_events_survive_an_outage_in_order_and_collector_commands_apply() {
 // finds nothing wrong with it.
 #[test]
 fn a_scrape_of_a_daemon_with_traffic_passes_promtool() {
-    if !netns_ok() {
+    if !netns::available() {
         return;
     }
-    let net = Netns::new("m", false);
-    let dir = tempfile::tempdir().unwrap();
-    let d = Daemon::start(
-        dir.path(),
-        &format!(
-            "[dataplane]\nworkers = 1\n[[dataplane.ports]]\nname = \"eth0\"\ndriver = \"afpacket\"\nhost_interface = \"{}\"\n",
-            net.dp_dev
-        ),
-    );
+    let net = Host::new("m", false);
+    let d = start(&format!(
+        "[dataplane]\nworkers = 1\n[[dataplane.ports]]\nname = \"eth0\"\ndriver = \"afpacket\"\nhost_interface = \"{}\"\n",
+        net.dp_dev
+    ));
     let mut ping = net.blast(2);
     let _ = ping.wait();
     let deadline = Instant::now() + Duration::from_secs(10);
     let body = loop {
-        let body = d.scrape().unwrap();
+        let body = scrape(&d).unwrap();
         if sample(
             &body,
             "nectar_interface_receive_packets_total",

@@ -15,15 +15,20 @@
 //!   restart); the mapping replays running into it on its own, from the reset event.
 //!
 //! Outputs of step NN (golden files; `NECTAR_UPDATE_GOLDEN=1` rewrites them):
-//! - `NN-output-dataplane.txt`: the control-API operations the step sent, one per line, or
-//!   the error that refused the commit (then nothing may have changed).
+//! - `NN-output-dataplane.jsonl`: the control-API operations the step sent, one JSON object
+//!   per line in the order sent (`{"SetInterface":{…}}`, fields at their defaults left out:
+//!   see `golden/mod.rs`), `{"replay":{…}}` for those of an automatic replay, or
+//!   `{"refused":"…"}`, the error that refused the commit (then nothing may have changed).
 //! - `NN-output-state.json`: the operational datastore (interfaces in both models, the RIB,
 //!   ACL counters in both models, NAT instances, network instances, bridge domains), volatile
 //!   leaves masked.
 //! - `NN-output-notif.jsonl`: the management events the dataplane raised during the step.
 
+mod golden;
+mod northbound_rig;
+
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use nectar_dataplane::buffer::{BufPool, Packet};
 use nectar_dataplane::control::HostPort;
@@ -32,20 +37,9 @@ use nectar_dataplane::port::{Port, TxResult};
 use nectar_dataplane::{Dataplane, Mac};
 use nectar_mapping::{Northbound, NorthboundHandle, events};
 use nectar_mgmt::{Core, CoreConfig, Datastore, EditStep, ErrorOption, Event, Op, Registry};
-use nectar_yang::ModelSet;
-use nectar_yang::yang2::context::Context;
 use nectar_yang::yang2::data::{Data, DataFormat, DataPrinterFlags};
-
-fn ctx() -> &'static Context {
-    static CTX: OnceLock<&'static Context> = OnceLock::new();
-    CTX.get_or_init(|| {
-        ModelSet::management()
-            .with(nectar_yang::models::NETWORK)
-            .with(nectar_yang::models::DEVIATIONS)
-            .build()
-            .expect("model set")
-    })
-}
+use northbound_rig::ctx;
+use serde_json::json;
 
 const STATE_ROOTS: &[&str] = &[
     "/ietf-interfaces:interfaces",
@@ -60,26 +54,6 @@ const STATE_ROOTS: &[&str] = &[
 
 fn cases_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases")
-}
-
-/// Compares `actual` with the golden file, or rewrites it when asked to.
-fn golden(path: &Path, actual: &str, failures: &mut Vec<String>) {
-    if std::env::var_os("NECTAR_UPDATE_GOLDEN").is_some() {
-        std::fs::write(path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(path).unwrap_or_else(|_| {
-        panic!(
-            "{} is missing (run with NECTAR_UPDATE_GOLDEN=1 to create it)",
-            path.display()
-        )
-    });
-    if expected != actual {
-        failures.push(format!(
-            "{} differs:\n--- expected\n{expected}\n--- actual\n{actual}",
-            path.display()
-        ));
-    }
 }
 
 /// Masks the leaves whose values depend on when the test ran.
@@ -224,10 +198,14 @@ fn run(case: &str) {
             ) {
                 Ok(_) => {
                     for op in handle.last_ops() {
-                        out.push_str(&format!("{op:?}\n"));
+                        out.push_str(&golden::line(&golden::op(&op)));
+                        out.push('\n');
                     }
                 }
-                Err(e) => out.push_str(&format!("refused: {e}\n")),
+                Err(e) => {
+                    out.push_str(&golden::line(&json!({"refused": e.to_string()})));
+                    out.push('\n');
+                }
             }
         }
         if file("input-restart").exists() {
@@ -246,13 +224,14 @@ fn run(case: &str) {
             }
             assert_eq!(state_of(&core), before, "{case}: state did not converge");
             for op in handle.last_replay_ops() {
-                out.push_str(&format!("replay {op:?}\n"));
+                out.push_str(&golden::line(&json!({"replay": golden::op(&op)})));
+                out.push('\n');
             }
         }
-        golden(&file("output-dataplane.txt"), &out, &mut failures);
+        golden::check(&file("output-dataplane.jsonl"), &out, &mut failures);
 
         let state = state_of(&core);
-        golden(
+        golden::check(
             &file("output-state.json"),
             &(serde_json::to_string_pretty(&state).unwrap() + "\n"),
             &mut failures,
@@ -272,7 +251,7 @@ fn run(case: &str) {
                 notif.push('\n');
             }
         }
-        golden(&file("output-notif.jsonl"), &notif, &mut failures);
+        golden::check(&file("output-notif.jsonl"), &notif, &mut failures);
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -4,12 +4,10 @@
 //! it). Once through ietf-interfaces/ietf-ip/ietf-routing, once through OpenConfig on a
 //! fresh dataplane. Needs root (namespaces); skipped with a message otherwise.
 
-#[path = "../../dataplane/tests/common/ns.rs"]
-#[allow(dead_code)]
-mod ns;
+mod northbound_rig;
 
 use std::net::Ipv4Addr;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use nectar_dataplane::Dataplane;
@@ -17,20 +15,9 @@ use nectar_dataplane::port::afpacket::AfPacketPort;
 use nectar_mapping::Northbound;
 use nectar_mgmt::nacm::UserCtx;
 use nectar_mgmt::{Core, CoreConfig, Datastore, EditStep, ErrorOption, MgmtHandle, Registry};
-use nectar_yang::ModelSet;
-use nectar_yang::yang2::context::Context;
+use nectar_testkit::netns as ns;
 use nectar_yang::yang2::data::{Data, DataFormat, DataPrinterFlags};
-
-fn ctx() -> &'static Context {
-    static CTX: OnceLock<&'static Context> = OnceLock::new();
-    CTX.get_or_init(|| {
-        ModelSet::management()
-            .with(nectar_yang::models::NETWORK)
-            .with(nectar_yang::models::DEVIATIONS)
-            .build()
-            .expect("model set")
-    })
-}
+use northbound_rig::ctx;
 
 struct Box_ {
     dp: Arc<Dataplane>,

@@ -5,6 +5,7 @@
 mod common;
 
 use common::*;
+use nectar_testkit::repo;
 
 /// Runs a script of `tests/netconf/` against a fresh server; it must get
 /// to its last check (`marker`).
@@ -207,7 +208,7 @@ fn exec_shell_and_other_subsystems_are_refused() {
 fn netconf_console2_get_get_config_edit_config() {
     let s = start();
     let nc = |args: &[&str]| -> String {
-        let out = std::process::Command::new(repo().join(".venv/bin/netconf-console2"))
+        let out = std::process::Command::new(repo::venv_bin(".venv", "netconf-console2"))
             .args([
                 "--host",
                 "127.0.0.1",

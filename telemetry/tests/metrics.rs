@@ -4,7 +4,6 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use nectar_dataplane::control::{AclAction, AclConfig, AclRule, InterfaceConfig, Op};
@@ -12,21 +11,7 @@ use nectar_dataplane::headers::Builder;
 use nectar_dataplane::port::pg::pg;
 use nectar_dataplane::{Dataplane, IpNet, Mac};
 use nectar_telemetry::metrics::{Metrics, serve};
-
-fn sample(body: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    body.lines()
-        .filter(|l| !l.starts_with('#'))
-        .find(|l| {
-            let (n, rest) = l
-                .split_once('{')
-                .unwrap_or((l.split(' ').next().unwrap(), ""));
-            n == name
-                && labels
-                    .iter()
-                    .all(|(k, v)| rest.contains(&format!("{k}=\"{v}\"")))
-        })
-        .and_then(|l| l.rsplit_once(' ')?.1.parse().ok())
-}
+use nectar_testkit::prom::{promtool_check, sample};
 
 // Input: two routed pg ports, p0 with an ACL permitting UDP to port 53 and denying the rest;
 // 5 UDP/53 and 3 UDP/80 packets and 2 broadcast UDP/9 frames into p0. Output: p0's received
@@ -180,19 +165,5 @@ async fn scrape_shows_interface_counters_acl_hits_and_passes_promtool() {
         "{body}"
     );
 
-    let mut p = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool (Debian package prometheus) is installed");
-    p.stdin.take().unwrap().write_all(body.as_bytes()).unwrap();
-    let out = p.wait_with_output().unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && text.trim().is_empty(),
-        "promtool: {text}"
-    );
+    promtool_check(&body);
 }

@@ -3,13 +3,9 @@
 //! `nectar-telemetry` model, and a confirmed-commit rollback fault. Every event is validated
 //! by the test collector against the official VES 7.2.1 schema.
 
-#[path = "../../tests/telemetry/harness.rs"]
-mod harness;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use harness::*;
 use nectar_dataplane::Dataplane;
 use nectar_dataplane::control::{InterfaceConfig, Op};
 use nectar_dataplane::port::afpacket::AfPacketPort;
@@ -17,6 +13,8 @@ use nectar_mgmt::edit::EditStep;
 use nectar_mgmt::{CommitOptions, Core, CoreConfig, Datastore, ErrorOption, MgmtHandle};
 use nectar_telemetry::ves::provider::TelemetryProvider;
 use nectar_telemetry::ves::{Shared, Ves, VesSettings};
+use nectar_testkit::netns::{self, Host};
+use nectar_testkit::ves::{Collector, PASSWORD, USER, header, seq};
 
 fn ctx() -> &'static nectar_yang::yang2::context::Context {
     nectar_yang::ModelSet::management()
@@ -62,10 +60,10 @@ async fn link_faults_state_changes_and_tcas_from_a_namespace() {
         .with_env_filter("info")
         .with_test_writer()
         .try_init();
-    if !netns_ok() {
+    if !netns::available() {
         return;
     }
-    let net = Netns::new("v", true);
+    let net = Host::new("v", true);
     let dir = tempfile::tempdir().unwrap();
     let c = Collector::start(&dir.path().join("collector"));
 

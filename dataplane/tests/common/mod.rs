@@ -1,5 +1,5 @@
-//! Shared helpers for pg-port tests: a dataplane with N pg ports and a manual clock, host
-//! MACs and frame builders.
+//! The dataplane's own test fixtures: a dataplane with N pg ports and a manual clock, host
+//! MACs and frame builders; in `ns`, a dataplane on the test kit's network namespaces.
 #![allow(dead_code)]
 
 pub mod ns;

@@ -1,14 +1,14 @@
-//! A NETCONF server on an ephemeral port, over a real management core in a
-//! temporary state directory: management models plus ietf-interfaces and
-//! ietf-ip served by a provider that accepts every change. Users: `admin`
-//! (group admin: NACM superuser; password and an SSH key), `alice` (group
-//! ops, NACM applies) and `bob` (group ops). The real clients are run
-//! from the repository's Python venv.
+//! The netconf crate's fixture: a NETCONF server on an ephemeral port, over a real
+//! management core in a temporary state directory: management models plus ietf-interfaces
+//! and ietf-ip served by a provider that accepts every change. Users: `admin` (group admin:
+//! NACM superuser; password and an SSH key), `alice` (group ops, NACM applies) and `bob`
+//! (group ops). The real clients are run from the repository's Python venv (the test kit's
+//! `repo`).
 #![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -18,6 +18,7 @@ use nectar_mgmt::nacm::UserCtx;
 use nectar_mgmt::provider::{Callbacks, Provider};
 use nectar_mgmt::{Authenticator, Core, CoreConfig, MgmtHandle, Registry};
 use nectar_netconf::NetconfSettings;
+use nectar_testkit::{repo, ssh};
 use nectar_yang::yang2::context::Context;
 use nectar_yang::{ModelSet, ModuleSpec};
 
@@ -101,15 +102,6 @@ impl Drop for TestServer {
     }
 }
 
-fn keygen(path: &Path) {
-    let st = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-        .arg(path)
-        .status()
-        .expect("ssh-keygen");
-    assert!(st.success());
-}
-
 pub fn settings() -> NetconfSettings {
     NetconfSettings {
         max_sessions: 300,
@@ -132,10 +124,9 @@ pub fn start_with(settings: NetconfSettings) -> TestServer {
     }
     let dir = tempfile::tempdir().unwrap();
     let host_key = dir.path().join("host_key");
-    keygen(&host_key);
+    ssh::keygen(&host_key);
     let admin_key = dir.path().join("admin_key");
-    keygen(&admin_key);
-    let pubtext = std::fs::read_to_string(admin_key.with_extension("pub")).unwrap();
+    let pubtext = ssh::keygen(&admin_key);
     let blob = base64::engine::general_purpose::STANDARD
         .decode(pubtext.split_whitespace().nth(1).unwrap())
         .unwrap();
@@ -206,22 +197,11 @@ pub fn start_with(settings: NetconfSettings) -> TestServer {
     }
 }
 
-pub fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-pub fn python() -> PathBuf {
-    repo().join(".venv/bin/python")
-}
-
 /// Runs a Python script of `tests/netconf/` against the server; panics with
 /// its output unless it exits 0.
 pub fn run_py(server: &TestServer, script: &str, extra: &[&str]) -> String {
-    let out: Output = Command::new(python())
-        .arg(repo().join("tests/netconf").join(script))
+    let out: Output = Command::new(repo::python())
+        .arg(repo::path("tests/netconf").join(script))
         .arg("127.0.0.1")
         .arg(server.addr.port().to_string())
         .args(extra)
