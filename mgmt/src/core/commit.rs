@@ -1,0 +1,315 @@
+//! Commits of the candidate (with confirmed commit, RFC 6241 §8.4), discard-changes, validate, copy-config and delete-config.
+
+use crate::edit::{EditStep, ErrorOption};
+use crate::error::{ErrorTag, Errors, MgmtError};
+use crate::ly::{self};
+use crate::types::{ConfirmEvent, Datastore, Event, SessionId};
+use std::time::Instant;
+use yang2::data::{DataTree, DataValidationFlags};
+
+use super::*;
+
+impl Core {
+    // ===== candidate, commit, confirmed commit =====
+
+    /// RFC 6241 commit of the candidate, with :confirmed-commit:1.1.
+    pub fn commit(
+        &mut self,
+        sid: Option<SessionId>,
+        opts: CommitOptions,
+    ) -> Result<Option<u64>, Errors> {
+        self.check_not_locked(sid, Datastore::Running)?;
+        let before = self.commit_id;
+        if let Some(pending) = &self.confirm {
+            let allowed = match (&pending.persist, &opts.persist_id) {
+                (Some(p), Some(given)) => p == given,
+                (Some(_), None) => false,
+                (None, Some(_)) => false,
+                (None, None) => pending.owner == sid,
+            };
+            if !allowed {
+                return Err(MgmtError::protocol(
+                    ErrorTag::InvalidValue,
+                    match &pending.persist {
+                        Some(_) => "a persistent confirmed commit is pending: give its persist-id"
+                            .to_string(),
+                        None => format!(
+                            "a confirmed commit of session {} is pending",
+                            pending.owner.unwrap_or(0)
+                        ),
+                    },
+                )
+                .into());
+            }
+        } else if opts.persist_id.is_some() {
+            return Err(MgmtError::protocol(
+                ErrorTag::InvalidValue,
+                "no confirmed commit is pending for this persist-id",
+            )
+            .into());
+        }
+
+        let committed = self.commit_candidate(sid, opts.comment.clone())?;
+        let user = self.user(sid).name;
+        if opts.confirmed {
+            let timeout = opts.timeout.unwrap_or(self.cfg.confirm_timeout);
+            let event = if self.confirm.is_some() {
+                ConfirmEvent::Extend
+            } else {
+                ConfirmEvent::Start
+            };
+            let before = self.confirm.as_ref().map(|c| c.before).unwrap_or(before);
+            self.confirm = Some(PendingConfirm {
+                deadline: Instant::now() + timeout,
+                owner: if opts.persist.is_some() { None } else { sid },
+                persist: opts.persist.clone(),
+                before,
+            });
+            let _ = self.events.send(Event::ConfirmedCommit {
+                event,
+                session: sid,
+                user,
+                timeout_s: Some(timeout.as_secs()),
+            });
+        } else if self.confirm.take().is_some() {
+            let _ = self.events.send(Event::ConfirmedCommit {
+                event: ConfirmEvent::Complete,
+                session: sid,
+                user,
+                timeout_s: None,
+            });
+        }
+        Ok(committed)
+    }
+
+    pub(super) fn commit_candidate(
+        &mut self,
+        sid: Option<SessionId>,
+        comment: Option<String>,
+    ) -> Result<Option<u64>, Errors> {
+        let Some(tree) = self.candidate.tree.take() else {
+            return Ok(None);
+        };
+        let steps = std::mem::take(&mut self.candidate.steps);
+        let fast = self.candidate.base == self.commit_id;
+        let result = if fast {
+            self.transaction(
+                sid,
+                Steps::Borrowed(&steps),
+                ErrorOption::RollbackOnError,
+                false,
+                comment,
+            )
+        } else {
+            // Running moved on since the candidate was taken: make running
+            // equal to the candidate, touching only what differs.
+            let all = vec![EditStep::replace_all(ly::dup_tree(&tree)?)];
+            self.transaction(
+                sid,
+                Steps::Owned(all),
+                ErrorOption::RollbackOnError,
+                false,
+                comment,
+            )
+        };
+        match result {
+            Ok(out) => {
+                self.candidate = Candidate {
+                    tree: None,
+                    steps: Vec::new(),
+                    base: self.commit_id,
+                };
+                Ok(out.commit)
+            }
+            Err(e) => {
+                self.candidate.tree = Some(tree);
+                self.candidate.steps = steps;
+                Err(e)
+            }
+        }
+    }
+
+    /// RFC 6241 cancel-commit.
+    pub fn cancel_commit(
+        &mut self,
+        sid: Option<SessionId>,
+        persist_id: Option<&str>,
+    ) -> Result<(), MgmtError> {
+        let Some(pending) = &self.confirm else {
+            return Err(MgmtError::protocol(
+                ErrorTag::OperationFailed,
+                "no confirmed commit is pending",
+            ));
+        };
+        let allowed = match (&pending.persist, persist_id) {
+            (Some(p), Some(given)) => p == given,
+            (None, None) => pending.owner == sid,
+            _ => false,
+        };
+        if !allowed {
+            return Err(MgmtError::protocol(
+                ErrorTag::InvalidValue,
+                "this session cannot cancel the pending confirmed commit",
+            ));
+        }
+        self.expire_confirm(ConfirmEvent::Cancel, sid);
+        Ok(())
+    }
+
+    /// When the confirmed-commit timer fires, if any.
+    pub fn confirm_deadline(&self) -> Option<Instant> {
+        self.confirm.as_ref().map(|c| c.deadline)
+    }
+
+    /// Rolls back an unconfirmed commit whose deadline passed.
+    pub fn tick(&mut self, now: Instant) {
+        if self.confirm.as_ref().is_some_and(|c| c.deadline <= now) {
+            self.expire_confirm(ConfirmEvent::Timeout, None);
+        }
+    }
+
+    pub(super) fn expire_confirm(&mut self, event: ConfirmEvent, sid: Option<SessionId>) {
+        let Some(pending) = self.confirm.take() else {
+            return;
+        };
+        let comment = format!(
+            "confirmed commit {}: rolled back to commit {}",
+            if event == ConfirmEvent::Timeout {
+                "timed out"
+            } else {
+                "cancelled"
+            },
+            pending.before
+        );
+        if let Err(e) = self.rollback_to(None, pending.before, Some(comment)) {
+            tracing::error!(error = %e, "rolling back an unconfirmed commit failed");
+        }
+        let user = self.user(sid).name;
+        let _ = self.events.send(Event::ConfirmedCommit {
+            event,
+            session: sid,
+            user,
+            timeout_s: None,
+        });
+    }
+
+    /// RFC 6241 discard-changes.
+    pub fn discard_changes(&mut self, sid: Option<SessionId>) -> Result<(), MgmtError> {
+        self.check_not_locked(sid, Datastore::Candidate)?;
+        self.candidate = Candidate {
+            tree: None,
+            steps: Vec::new(),
+            base: self.commit_id,
+        };
+        Ok(())
+    }
+
+    /// RFC 6241 validate of a datastore or inline configuration.
+    pub fn validate(&self, source: Source) -> Result<(), Errors> {
+        let mut tree = match source {
+            Source::Inline(t) => t,
+            Source::Datastore(Datastore::Candidate) => {
+                ly::dup_tree(self.candidate.tree.as_ref().unwrap_or(&self.running))?
+            }
+            Source::Datastore(Datastore::Startup) => ly::dup_tree(&self.startup)?,
+            Source::Datastore(Datastore::Running) => return Ok(()),
+            Source::Datastore(Datastore::Operational) => {
+                return Err(MgmtError::protocol(
+                    ErrorTag::InvalidValue,
+                    "the operational datastore cannot be validated",
+                )
+                .into());
+            }
+        };
+        match ly::validate_all(&mut tree, DataValidationFlags::NO_STATE) {
+            (_, Ok(())) => Ok(()),
+            (_, Err(errs)) => {
+                crate::metrics::validation_failed(crate::metrics::ValidationStage::Yang);
+                Err(Errors(errs))
+            }
+        }
+    }
+
+    /// RFC 6241 copy-config.
+    pub fn copy_config(
+        &mut self,
+        sid: Option<SessionId>,
+        target: Datastore,
+        source: Source,
+    ) -> Result<(), Errors> {
+        if matches!(source, Source::Datastore(s) if s == target) {
+            return Err(MgmtError::protocol(
+                ErrorTag::InvalidValue,
+                "source and target are the same datastore",
+            )
+            .into());
+        }
+        self.check_not_locked(sid, target)?;
+        let tree = match source {
+            Source::Inline(t) => t,
+            Source::Datastore(Datastore::Running) => ly::dup_tree(&self.running)?,
+            Source::Datastore(Datastore::Startup) => ly::dup_tree(&self.startup)?,
+            Source::Datastore(Datastore::Candidate) => {
+                ly::dup_tree(self.candidate.tree.as_ref().unwrap_or(&self.running))?
+            }
+            Source::Datastore(Datastore::Operational) => {
+                return Err(MgmtError::protocol(
+                    ErrorTag::InvalidValue,
+                    "the operational datastore cannot be copied",
+                )
+                .into());
+            }
+        };
+        let step = vec![EditStep::replace_all(tree)];
+        match target {
+            Datastore::Running => self
+                .transaction(
+                    sid,
+                    Steps::Owned(step),
+                    ErrorOption::RollbackOnError,
+                    false,
+                    None,
+                )
+                .map(|_| ()),
+            Datastore::Candidate => {
+                self.candidate = Candidate {
+                    tree: None,
+                    steps: Vec::new(),
+                    base: self.commit_id,
+                };
+                self.edit_candidate(sid, step, ErrorOption::RollbackOnError, false)
+                    .map(|_| ())
+            }
+            Datastore::Startup => self
+                .edit_startup(sid, &step, ErrorOption::RollbackOnError, false)
+                .map(|_| ()),
+            Datastore::Operational => Err(MgmtError::protocol(
+                ErrorTag::InvalidValue,
+                "the operational datastore is read-only",
+            )
+            .into()),
+        }
+    }
+
+    /// RFC 6241 delete-config (startup only; running cannot be deleted).
+    pub fn delete_config(
+        &mut self,
+        sid: Option<SessionId>,
+        target: Datastore,
+    ) -> Result<(), Errors> {
+        if target != Datastore::Startup {
+            return Err(MgmtError::protocol(
+                ErrorTag::OperationNotSupported,
+                "only the startup datastore can be deleted",
+            )
+            .into());
+        }
+        self.check_not_locked(sid, target)?;
+        if let Some(sid) = sid {
+            self.check_exec(sid, "ietf-netconf", "delete-config")?;
+        }
+        self.store.clear_startup()?;
+        self.startup = DataTree::new(self.ctx);
+        Ok(())
+    }
+}

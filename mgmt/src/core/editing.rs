@@ -1,0 +1,226 @@
+//! Reading the datastores, and edits (RFC 6241 §7.2) to running, candidate and startup.
+
+use crate::edit::{self, EditStep, ErrorOption, Touched};
+use crate::error::{ErrorTag, Errors, MgmtError};
+use crate::ly::{self, Tree};
+use crate::types::{Datastore, SessionId};
+use yang2::data::{DataTree, DataValidationFlags};
+
+use super::*;
+
+impl Core {
+    // ===== reads =====
+
+    /// The one node a data path names (every list with all its keys, as
+    /// `DataPath::to_xpath` prints it), with its parents, filtered by NACM
+    /// for the session's user: what `get` with that path as XPath returns,
+    /// found by libyang's path lookup instead of an XPath evaluation (the
+    /// RESTCONF GET of one resource). Operational falls back to `get`.
+    pub fn get_node(
+        &self,
+        sid: Option<SessionId>,
+        ds: Datastore,
+        path: &str,
+    ) -> Result<Tree, MgmtError> {
+        let tree = match ds {
+            Datastore::Running => &self.running,
+            Datastore::Startup => &self.startup,
+            Datastore::Candidate => self.candidate.tree.as_ref().unwrap_or(&self.running),
+            Datastore::Operational => return self.get(sid, ds, Some(path)),
+        };
+        let mut out = match ly::find(tree, path)? {
+            Some(node) => ly::dup_with_parents(&node)?,
+            None => DataTree::new(self.ctx),
+        };
+        let user = self.user(sid);
+        self.nacm.filter_read(&user, &mut out);
+        Ok(out)
+    }
+
+    /// The content of a datastore (optionally only the nodes an XPath
+    /// selects, with their parents), filtered by NACM for the session's user.
+    pub fn get(
+        &self,
+        sid: Option<SessionId>,
+        ds: Datastore,
+        xpath: Option<&str>,
+    ) -> Result<Tree, MgmtError> {
+        let mut out = match ds {
+            Datastore::Running => ly::select(&self.running, xpath)?,
+            Datastore::Startup => ly::select(&self.startup, xpath)?,
+            Datastore::Candidate => {
+                ly::select(self.candidate.tree.as_ref().unwrap_or(&self.running), xpath)?
+            }
+            Datastore::Operational => {
+                let mut state = DataTree::new(self.ctx);
+                self.registry.state(xpath, &mut state)?;
+                if xpath.is_none_or(|x| x.contains("nectar-mgmt:")) {
+                    self.history_state(&mut state, &self.user(sid))?;
+                }
+                if xpath.is_none_or(|x| x.contains("ietf-yang-library:")) {
+                    state.merge(&self.yang_library)?;
+                }
+                let mut tree = ly::dup_tree(&self.running)?;
+                tree.merge(&state)?;
+                match xpath {
+                    Some(x) => ly::select(&tree, Some(x))?,
+                    None => tree,
+                }
+            }
+        };
+        let user = self.user(sid);
+        self.nacm.filter_read(&user, &mut out);
+        Ok(out)
+    }
+
+    // ===== edits and transactions =====
+
+    /// Edits a datastore (RFC 6241 edit-config semantics). On running this is
+    /// a transaction through the providers; on candidate it changes only the
+    /// candidate; `test_only` validates without changing anything.
+    pub fn edit(
+        &mut self,
+        sid: Option<SessionId>,
+        target: Datastore,
+        steps: Vec<EditStep>,
+        error_option: ErrorOption,
+        test_only: bool,
+    ) -> Result<EditOutcome, Errors> {
+        self.check_not_locked(sid, target)?;
+        match target {
+            Datastore::Running => {
+                self.transaction(sid, Steps::Owned(steps), error_option, test_only, None)
+            }
+            Datastore::Candidate => self.edit_candidate(sid, steps, error_option, test_only),
+            Datastore::Startup => self.edit_startup(sid, &steps, error_option, test_only),
+            Datastore::Operational => Err(MgmtError::protocol(
+                ErrorTag::InvalidValue,
+                "the operational datastore is read-only",
+            )
+            .into()),
+        }
+    }
+
+    pub(super) fn apply_steps(
+        tree: &mut Tree,
+        steps: Steps<'_>,
+        error_option: ErrorOption,
+        log: &mut Vec<Touched>,
+    ) -> Result<(Vec<MgmtError>, Vec<bool>), Errors> {
+        let mut errors = Vec::new();
+        let mut ok = Vec::with_capacity(steps.len());
+        let (mut owned, borrowed) = match steps {
+            Steps::Owned(v) => (v.into_iter(), &[][..]),
+            Steps::Borrowed(v) => (Vec::new().into_iter(), v),
+        };
+        let mut borrowed = borrowed.iter();
+        loop {
+            let mut slog = Vec::new();
+            let applied = if let Some(step) = owned.next() {
+                edit::apply_step_owned(tree, step, &mut slog)
+            } else if let Some(step) = borrowed.next() {
+                edit::apply_step(tree, step, &mut slog)
+            } else {
+                break;
+            };
+            match applied {
+                Ok(()) => {
+                    log.extend(slog);
+                    ok.push(true);
+                }
+                Err(e) => match error_option {
+                    ErrorOption::RollbackOnError => {
+                        edit::undo(tree, std::mem::take(log));
+                        return Err(e.into());
+                    }
+                    ErrorOption::StopOnError => {
+                        errors.push(e);
+                        break;
+                    }
+                    ErrorOption::ContinueOnError => {
+                        errors.push(e);
+                        ok.push(false);
+                    }
+                },
+            }
+        }
+        Ok((errors, ok))
+    }
+
+    pub(super) fn edit_candidate(
+        &mut self,
+        sid: Option<SessionId>,
+        steps: Vec<EditStep>,
+        error_option: ErrorOption,
+        test_only: bool,
+    ) -> Result<EditOutcome, Errors> {
+        let user = self.user(sid);
+        if self.candidate.tree.is_none() {
+            self.candidate = Candidate {
+                tree: Some(ly::dup_tree(&self.running)?),
+                steps: Vec::new(),
+                base: self.commit_id,
+            };
+        }
+        let tree = self.candidate.tree.as_mut().expect("just made");
+        let mut log = Vec::new();
+        let (errors, ok) =
+            Self::apply_steps(tree, Steps::Borrowed(&steps), error_option, &mut log)?;
+        if !user.superuser {
+            let changes = changes_from_log(tree, &log);
+            if let Err(e) = check_nacm(&self.nacm, self.ctx, &user, &changes) {
+                edit::undo(tree, log);
+                return Err(e.into());
+            }
+        }
+        if test_only {
+            let mut probe = ly::dup_tree(tree)?;
+            edit::undo(tree, log);
+            if let (_, Err(errs)) = ly::validate_all(&mut probe, DataValidationFlags::NO_STATE) {
+                return Err(Errors(errs));
+            }
+            return Ok(EditOutcome {
+                commit: None,
+                errors,
+            });
+        }
+        self.candidate.steps.extend(
+            steps
+                .into_iter()
+                .zip(ok.into_iter().chain(std::iter::repeat(false)))
+                .filter(|(_, ok)| *ok)
+                .map(|(s, _)| s),
+        );
+        Ok(EditOutcome {
+            commit: None,
+            errors,
+        })
+    }
+
+    pub(super) fn edit_startup(
+        &mut self,
+        sid: Option<SessionId>,
+        steps: &[EditStep],
+        error_option: ErrorOption,
+        test_only: bool,
+    ) -> Result<EditOutcome, Errors> {
+        let user = self.user(sid);
+        let mut tree = ly::dup_tree(&self.startup)?;
+        let mut log = Vec::new();
+        let (errors, _) =
+            Self::apply_steps(&mut tree, Steps::Borrowed(steps), error_option, &mut log)?;
+        let changes = changes_from_log(&tree, &log);
+        check_nacm(&self.nacm, self.ctx, &user, &changes)?;
+        if let (_, Err(errs)) = ly::validate_all(&mut tree, DataValidationFlags::NO_STATE) {
+            return Err(Errors(errs));
+        }
+        if !test_only {
+            self.store.write_startup(&print_json(&tree)?)?;
+            self.startup = tree;
+        }
+        Ok(EditOutcome {
+            commit: None,
+            errors,
+        })
+    }
+}
