@@ -5,10 +5,10 @@
 //! the one owner of the datastores (actor) and gives clients an async handle.
 //!
 //! The state and start-up are here; the operations are in rooms of their own:
-//! [`sessions`] (sessions, NACM checks of operations, locks), [`editing`] (reads
-//! and edits), [`transaction`] (changes to running through the providers),
-//! [`commit`] (the candidate, confirmed commit, validate, copy and delete),
-//! [`history`] (commit history and rollback).
+//! `sessions` (sessions, NACM checks of operations, locks), `editing` (reads
+//! and edits), `transaction` (changes to running through the providers),
+//! `commit` (the candidate, confirmed commit, validate, copy and delete),
+//! `history` (commit history and rollback).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::PathBuf;
