@@ -211,6 +211,7 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
         history: cfg.datastore.history as usize,
         compact_bytes: cfg.datastore.compact_journal_bytes,
         confirm_timeout: Duration::from_secs(cfg.datastore.confirm_timeout_default_s),
+        max_pending_commits: nectar_mgmt::core::DEFAULT_MAX_PENDING_COMMITS,
     };
     let (events, _) = broadcast::channel(4096);
     // Link up/down and table-full events of the dataplane enter the bus.
@@ -220,7 +221,7 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
     // notifications and RESTCONF event streams.
     let notifications = nectar_mgmt::notify::Notifications::spawn(
         events.subscribe(),
-        nectar_mgmt::notify::DEFAULT_REPLAY_CAPACITY,
+        nectar_mgmt::notify::LogLimits::default(),
     );
     let (stop_tx, stop_rx) = watch::channel(false);
     let stopped = |mut rx: watch::Receiver<bool>| async move {

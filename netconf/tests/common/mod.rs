@@ -173,7 +173,13 @@ pub fn start_with(settings: NetconfSettings) -> TestServer {
             .unwrap();
         rt.block_on(async move {
             let (events, _) = tokio::sync::broadcast::channel(4096);
-            let notifications = nectar_mgmt::notify::Notifications::spawn(events.subscribe(), 1000);
+            let notifications = nectar_mgmt::notify::Notifications::spawn(
+                events.subscribe(),
+                nectar_mgmt::notify::LogLimits {
+                    replay_capacity: 1000,
+                    ..Default::default()
+                },
+            );
             let mut registry = Registry::new();
             registry.register(AcceptAll);
             let mut cfg = CoreConfig::new(&state);

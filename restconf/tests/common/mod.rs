@@ -93,7 +93,13 @@ pub async fn fixture() -> Fixture {
     let mut registry = Registry::new();
     registry.register(AcceptAll);
     let core = Core::open(ctx(), cfg, registry, events.clone()).expect("core opens");
-    let notifications = Notifications::spawn(events.subscribe(), 1000);
+    let notifications = Notifications::spawn(
+        events.subscribe(),
+        nectar_mgmt::notify::LogLimits {
+            replay_capacity: 1000,
+            ..Default::default()
+        },
+    );
     let handle = MgmtHandle::spawn(core, events);
     let app = nectar_restconf::app(nectar_restconf::Options {
         handle: handle.clone(),
