@@ -113,9 +113,11 @@ fn keygen(path: &Path) {
 pub fn settings() -> NetconfSettings {
     NetconfSettings {
         max_sessions: 300,
+        max_sessions_per_user: 300,
         max_message_bytes: 8 << 20,
         idle_timeout: Some(Duration::from_secs(600)),
         hello_timeout: Duration::from_secs(30),
+        ..Default::default()
     }
 }
 
