@@ -265,7 +265,13 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
             "metrics: serving /metrics, /healthz, /readyz"
         );
         let app = nectar_telemetry::metrics::app_with(metrics.clone(), health.clone(), auth);
-        tokio::spawn(nectar_restconf::serve(listener, app, tls, stop_rx.clone()))
+        tokio::spawn(nectar_restconf::serve(
+            listener,
+            app,
+            tls,
+            stop_rx.clone(),
+            64,
+        ))
     };
 
     let core = tokio::task::block_in_place(|| Core::open(ctx, core_cfg, registry, events.clone()))
@@ -368,8 +374,15 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
             notifications: Some(notifications.clone()),
             https: cfg.restconf.tls,
             stop: Some(stop_rx.clone()),
+            limits: Default::default(),
         });
-        tokio::spawn(nectar_restconf::serve(listener, app, tls, stop_rx.clone()))
+        tokio::spawn(nectar_restconf::serve(
+            listener,
+            app,
+            tls,
+            stop_rx.clone(),
+            1024,
+        ))
     };
     // gNMI over gRPC (gNMI 0.10: Capabilities, Get, Set, Subscribe), TLS with
     // the same certificate as RESTCONF unless gnmi.tls = false.
