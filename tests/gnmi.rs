@@ -29,6 +29,7 @@ fn start(tls: bool, extra: &str, netns: Option<&str>) -> Daemon {
         extra: extra.to_string(),
         netns: netns.map(str::to_string),
         gnmi_plaintext: !tls,
+        ..Default::default()
     })
 }
 

@@ -85,6 +85,7 @@ fn access_ports_of_an_openconfig_vlan_switch_and_its_routed_vlan_routes() {
         extra: ports,
         netns: Some(t.ns("dp")),
         gnmi_plaintext: true,
+        ..Default::default()
     });
     let set = oc_vlan(&d, &t.ns("dp"), "set");
     assert!(set.contains("ok set"), "{set}");

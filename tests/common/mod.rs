@@ -29,6 +29,11 @@ pub struct Options {
     pub netns: Option<String>,
     /// `[gnmi] tls = false` (plaintext gRPC) when set.
     pub gnmi_plaintext: bool,
+    /// Keys added to the generated `[netconf]`, `[restconf]` and `[gnmi]` tables (one
+    /// `key = value` a line), which `extra` cannot reopen.
+    pub netconf: String,
+    pub restconf: String,
+    pub gnmi: String,
 }
 
 /// A running nectar.
@@ -77,12 +82,15 @@ impl Daemon {
         std::fs::write(
             &cfg,
             format!(
-                "state_dir = \"{}\"\n[netconf]\nlisten = \"127.0.0.1:{netconf}\"\n\
-                 [restconf]\nlisten = \"127.0.0.1:{restconf}\"\n\
+                "state_dir = \"{}\"\n[netconf]\nlisten = \"127.0.0.1:{netconf}\"\n{}\n\
+                 [restconf]\nlisten = \"127.0.0.1:{restconf}\"\n{}\n\
                  [metrics]\nlisten = \"127.0.0.1:{metrics}\"\n\
-                 [gnmi]\nlisten = \"127.0.0.1:{gnmi}\"\ntls = {}\n{}",
+                 [gnmi]\nlisten = \"127.0.0.1:{gnmi}\"\ntls = {}\n{}\n{}",
                 state_dir.display(),
+                opts.netconf,
+                opts.restconf,
                 !opts.gnmi_plaintext,
+                opts.gnmi,
                 opts.extra,
             ),
         )
