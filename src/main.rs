@@ -147,6 +147,11 @@ fn hash_password() -> ExitCode {
 }
 
 async fn run(cfg: config::Config) -> anyhow::Result<()> {
+    // SIGTERM is taken over first: one that arrives while the datastore loads (the metrics
+    // listener and its probes already answer) stops the daemon cleanly once it is up,
+    // instead of killing it with the default action.
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("SIGTERM handler")?;
     // One TLS crypto provider for the whole process (RESTCONF, gNMI, VES):
     // with none installed, rustls cannot choose when more than one is linked.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
@@ -453,7 +458,7 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
         ))
     };
 
-    shutdown_signal().await;
+    shutdown_signal(term).await;
     info!("shutting down");
     health.stopping();
     let _ = stop_tx.send(true);
@@ -492,9 +497,7 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
 /// How long SIGTERM waits for the listeners and the VES client to drain.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(15);
 
-async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+async fn shutdown_signal(mut term: tokio::signal::unix::Signal) {
     tokio::select! {
         _ = term.recv() => {}
         _ = tokio::signal::ctrl_c() => {}
