@@ -9,7 +9,8 @@
 //! (`netconf.listen`, `users[1].password_hash`), its line and column, and the file's name.
 //!
 //! This module imports only serde, toml and the crates needed to check values
-//! (argon2's PHC parser, ssh-key's public key parser, tracing-subscriber's filter syntax).
+//! (argon2's PHC parser, ssh-key's public key parser, tracing-subscriber's filter syntax,
+//! and the bounds the doors and the core put on their limits).
 
 // Used by main's wiring; the lead removes this once main reads the config.
 #![allow(dead_code)]
@@ -46,6 +47,8 @@ pub struct Config {
     pub users: Vec<UserConfig>,
     pub dataplane: DataplaneConfig,
     pub datastore: DatastoreConfig,
+    pub notifications: NotificationsConfig,
+    pub limits: LimitsConfig,
     pub log: LogConfig,
 }
 
@@ -62,6 +65,8 @@ impl Default for Config {
             users: Vec::new(),
             dataplane: DataplaneConfig::default(),
             datastore: DatastoreConfig::default(),
+            notifications: NotificationsConfig::default(),
+            limits: LimitsConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -72,12 +77,26 @@ impl Default for Config {
 #[serde(default, deny_unknown_fields)]
 pub struct NetconfConfig {
     pub listen: SocketAddr,
-    /// Concurrent sessions; further connections are refused.
+    /// Concurrent sessions; further ones are refused (the SSH subsystem request fails).
     pub max_sessions: u32,
-    /// Largest accepted `<rpc>` message, in bytes.
+    /// Concurrent sessions of one user; that user's further ones are refused, other users
+    /// are not affected (`max_sessions` still bounds them all).
+    pub max_sessions_per_user: u32,
+    /// Largest accepted `<rpc>` message, in bytes; a larger one is answered `too-big` and
+    /// ends its session.
     pub max_message_bytes: u64,
     /// Idle sessions are closed after this many seconds; 0 = never.
     pub idle_timeout_s: u64,
+    /// Seconds a client has to send its hello; the session is closed after.
+    pub hello_timeout_s: u64,
+    /// Deepest element nesting in a message, 8 to 512 (`malformed-message` beyond).
+    pub max_xml_depth: u32,
+    /// Most elements in a message (`too-big` beyond).
+    pub max_xml_elements: u64,
+    /// Most nodes in a subtree filter (`too-big` beyond).
+    pub max_filter_nodes: u64,
+    /// Longest XPath filter, in bytes (`too-big` beyond).
+    pub max_xpath_bytes: u64,
     /// The SSH host key (OpenSSH private key file, unencrypted); absent = the one generated
     /// in the state directory on first run.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -89,8 +108,14 @@ impl Default for NetconfConfig {
         NetconfConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8830)),
             max_sessions: 64,
+            max_sessions_per_user: 16,
             max_message_bytes: 64 * MIB,
             idle_timeout_s: 3600,
+            hello_timeout_s: 60,
+            max_xml_depth: 512,
+            max_xml_elements: 1_000_000,
+            max_filter_nodes: 10_000,
+            max_xpath_bytes: 64 * 1024,
             host_key_file: None,
         }
     }
@@ -103,6 +128,19 @@ pub struct RestconfConfig {
     pub listen: SocketAddr,
     /// `false` serves plain HTTP (main logs a warning).
     pub tls: bool,
+    /// Connections open at once; a further one is closed when accepted.
+    pub max_connections: u32,
+    /// Requests in progress at once, over all users (503 `resource-denied` beyond).
+    pub max_requests: u32,
+    /// Requests in progress at once for one user (429 `resource-denied` beyond;
+    /// `max_requests` still bounds them all).
+    pub max_requests_per_user: u32,
+    /// Open event streams (SSE), over all users (503 beyond).
+    pub max_streams: u32,
+    /// Open event streams of one user (429 beyond; `max_streams` still bounds them all).
+    pub max_streams_per_user: u32,
+    /// Largest request body, in bytes (413 `too-big` beyond).
+    pub max_body_bytes: u64,
 }
 
 impl Default for RestconfConfig {
@@ -110,6 +148,12 @@ impl Default for RestconfConfig {
         RestconfConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
             tls: true,
+            max_connections: 1024,
+            max_requests: 256,
+            max_requests_per_user: 64,
+            max_streams: 64,
+            max_streams_per_user: 8,
+            max_body_bytes: 64 * MIB,
         }
     }
 }
@@ -136,6 +180,15 @@ pub struct GnmiConfig {
     /// coalescing to the latest value per path (at least 1); beyond it the
     /// subscription ends with RESOURCE_EXHAUSTED.
     pub max_pending_updates: u64,
+    /// Largest request message, in bytes (RESOURCE_EXHAUSTED beyond).
+    pub max_message_bytes: u64,
+    /// Get, Set and Subscribe RPCs in progress at once, over all users (each is a
+    /// management session; RESOURCE_EXHAUSTED beyond).
+    pub max_sessions: u32,
+    /// The same for one user (`max_sessions` still bounds them all).
+    pub max_sessions_per_user: u32,
+    /// Subscribe RPCs open at once for one user (each also counts as one of its sessions).
+    pub max_subscriptions_per_user: u32,
 }
 
 impl Default for GnmiConfig {
@@ -147,6 +200,10 @@ impl Default for GnmiConfig {
             target_defined_interval_ms: 10_000,
             state_poll_interval_ms: 1_000,
             max_pending_updates: 1_000_000,
+            max_message_bytes: 64 * MIB,
+            max_sessions: 256,
+            max_sessions_per_user: 64,
+            max_subscriptions_per_user: 32,
         }
     }
 }
@@ -162,6 +219,8 @@ pub struct MetricsConfig {
     /// of group `admin`); absent = no authentication. The probes never require it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scrape_group: Option<String>,
+    /// Connections open at once; a further one is closed when accepted.
+    pub max_connections: u32,
 }
 
 impl Default for MetricsConfig {
@@ -170,6 +229,7 @@ impl Default for MetricsConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 9464)),
             tls: false,
             scrape_group: None,
+            max_connections: 64,
         }
     }
 }
@@ -357,6 +417,10 @@ pub struct DatastoreConfig {
     pub compact_journal_bytes: u64,
     /// Confirmed-commit timeout when the client gives none, in seconds (RFC 6241 says 600).
     pub confirm_timeout_default_s: u64,
+    /// Requests that may change a datastore (edits, commits, copies, rollbacks, RPCs)
+    /// waiting for the datastore or running, over every door; a further one is refused
+    /// with `resource-denied` rather than queued.
+    pub max_pending_commits: u32,
 }
 
 impl Default for DatastoreConfig {
@@ -366,6 +430,50 @@ impl Default for DatastoreConfig {
             history: 50,
             compact_journal_bytes: 16 * MIB,
             confirm_timeout_default_s: 600,
+            max_pending_commits: 128,
+        }
+    }
+}
+
+/// `[notifications]`: the notification log behind NETCONF notifications (RFC 5277) and
+/// RESTCONF event streams.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotificationsConfig {
+    /// Notifications kept for replay (`startTime`, `start-time`); the oldest go first.
+    pub replay_capacity: u32,
+    /// Notifications one subscriber may have waiting (rounded up to a power of two); a
+    /// subscriber further behind has its subscription ended (NETCONF: the session;
+    /// RESTCONF: the stream), and can replay what it missed.
+    pub subscriber_queue: u32,
+}
+
+impl Default for NotificationsConfig {
+    fn default() -> Self {
+        NotificationsConfig {
+            replay_capacity: 10_000,
+            subscriber_queue: 4096,
+        }
+    }
+}
+
+/// `[limits]`: bounds shared by every door.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Deepest nesting of a client document (JSON values or XML elements of YANG data, a
+    /// RESTCONF `fields` expression), 1 to 128.
+    pub document_depth: u32,
+    /// Password checks (argon2, about 19 MB each) running at once over all doors; others
+    /// wait their turn. Default: the number of CPUs, between 2 and 4.
+    pub password_checks: u32,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            document_depth: 100,
+            password_checks: nectar_mgmt::auth::max_concurrent_checks() as u32,
         }
     }
 }

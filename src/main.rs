@@ -165,6 +165,16 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
             "user admin: the password generated on first run is in this file"
         );
     }
+    // One user database for every door (and the metrics listener), so that the bound on
+    // password checks running at once holds over all of them.
+    let users: std::sync::Arc<dyn nectar_mgmt::Authenticator> =
+        std::sync::Arc::new(nectar_mgmt::BoundedChecks::new(
+            std::sync::Arc::new(creds.users.clone()),
+            cfg.limits.password_checks as usize,
+        ));
+    let document = nectar_yang::encoding::Limits {
+        max_depth: cfg.limits.document_depth as usize,
+    };
 
     // The management modules; the network models are implemented together
     // with the dataplane northbound providers that serve them.
@@ -212,6 +222,7 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
         history: cfg.datastore.history as usize,
         compact_bytes: cfg.datastore.compact_journal_bytes,
         confirm_timeout: Duration::from_secs(cfg.datastore.confirm_timeout_default_s),
+        max_pending_commits: cfg.datastore.max_pending_commits as usize,
     };
     let (events, _) = broadcast::channel(4096);
     // Link up/down and table-full events of the dataplane enter the bus.
@@ -221,7 +232,10 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
     // notifications and RESTCONF event streams.
     let notifications = nectar_mgmt::notify::Notifications::spawn(
         events.subscribe(),
-        nectar_mgmt::notify::DEFAULT_REPLAY_CAPACITY,
+        nectar_mgmt::notify::LogLimits {
+            replay_capacity: cfg.notifications.replay_capacity as usize,
+            subscriber_queue: cfg.notifications.subscriber_queue as usize,
+        },
     );
     let (stop_tx, stop_rx) = watch::channel(false);
     let stopped = |mut rx: watch::Receiver<bool>| async move {
@@ -253,7 +267,7 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
                 .as_ref()
                 .map(|group| nectar_telemetry::metrics::ScrapeAuth {
                     passwords: std::sync::Arc::new(nectar_mgmt::PasswordCache::new(
-                        std::sync::Arc::new(creds.users.clone()),
+                        users.clone(),
                         Duration::from_secs(60),
                     )),
                     group: group.clone(),
@@ -265,7 +279,13 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
             "metrics: serving /metrics, /healthz, /readyz"
         );
         let app = nectar_telemetry::metrics::app_with(metrics.clone(), health.clone(), auth);
-        tokio::spawn(nectar_restconf::serve(listener, app, tls, stop_rx.clone()))
+        tokio::spawn(nectar_restconf::serve(
+            listener,
+            app,
+            tls,
+            stop_rx.clone(),
+            cfg.metrics.max_connections as usize,
+        ))
     };
 
     let core = tokio::task::block_in_place(|| Core::open(ctx, core_cfg, registry, events.clone()))
@@ -324,19 +344,28 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
             .with_context(|| format!("netconf.listen {}", cfg.netconf.listen))?;
         info!(listen = %listener.local_addr()?, "netconf: serving NETCONF over SSH");
         health.listener_bound("netconf");
+        let n = &cfg.netconf;
         let settings = nectar_netconf::NetconfSettings {
-            max_sessions: cfg.netconf.max_sessions,
-            max_message_bytes: usize::try_from(cfg.netconf.max_message_bytes).unwrap_or(usize::MAX),
-            idle_timeout: (cfg.netconf.idle_timeout_s > 0)
-                .then(|| Duration::from_secs(cfg.netconf.idle_timeout_s)),
-            ..Default::default()
+            max_sessions: n.max_sessions,
+            max_sessions_per_user: n.max_sessions_per_user,
+            max_message_bytes: usize::try_from(n.max_message_bytes).unwrap_or(usize::MAX),
+            idle_timeout: (n.idle_timeout_s > 0).then(|| Duration::from_secs(n.idle_timeout_s)),
+            hello_timeout: Duration::from_secs(n.hello_timeout_s),
+            xml: nectar_netconf::xml::Limits {
+                max_depth: n.max_xml_depth as usize,
+                max_elements: usize::try_from(n.max_xml_elements).unwrap_or(usize::MAX),
+            },
+            filter: nectar_netconf::filter::Limits {
+                max_nodes: usize::try_from(n.max_filter_nodes).unwrap_or(usize::MAX),
+                max_xpath_bytes: usize::try_from(n.max_xpath_bytes).unwrap_or(usize::MAX),
+            },
+            document,
         };
         let host_key = creds
             .host_key
             .to_openssh(ssh_key::LineEnding::LF)
             .context("netconf: SSH host key")?;
-        let auth: std::sync::Arc<dyn nectar_mgmt::Authenticator> =
-            std::sync::Arc::new(creds.users.clone());
+        let auth = users.clone();
         let server =
             nectar_netconf::Server::new(settings, handle.clone(), Some(notifications.clone()))
                 .await
@@ -362,14 +391,29 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
         };
         info!(listen = %listener.local_addr()?, tls = cfg.restconf.tls, "restconf: serving RESTCONF");
         health.listener_bound("restconf");
+        let r = &cfg.restconf;
         let app = nectar_restconf::app(nectar_restconf::Options {
             handle: handle.clone(),
-            auth: std::sync::Arc::new(creds.users.clone()),
+            auth: users.clone(),
             notifications: Some(notifications.clone()),
-            https: cfg.restconf.tls,
+            https: r.tls,
             stop: Some(stop_rx.clone()),
+            limits: nectar_restconf::Limits {
+                max_body_bytes: usize::try_from(r.max_body_bytes).unwrap_or(usize::MAX),
+                max_requests: r.max_requests as usize,
+                max_requests_per_user: r.max_requests_per_user as usize,
+                max_streams: r.max_streams as usize,
+                max_streams_per_user: r.max_streams_per_user as usize,
+                document,
+            },
         });
-        tokio::spawn(nectar_restconf::serve(listener, app, tls, stop_rx.clone()))
+        tokio::spawn(nectar_restconf::serve(
+            listener,
+            app,
+            tls,
+            stop_rx.clone(),
+            r.max_connections as usize,
+        ))
     };
     // gNMI over gRPC (gNMI 0.10: Capabilities, Get, Set, Subscribe), TLS with
     // the same certificate as RESTCONF unless gnmi.tls = false.
@@ -392,15 +436,16 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
             target_defined_interval: Duration::from_millis(g.target_defined_interval_ms),
             state_poll_interval: Duration::from_millis(g.state_poll_interval_ms),
             max_pending: usize::try_from(g.max_pending_updates).unwrap_or(usize::MAX),
+            max_message_bytes: usize::try_from(g.max_message_bytes).unwrap_or(usize::MAX),
+            max_sessions: g.max_sessions as usize,
+            max_sessions_per_user: g.max_sessions_per_user as usize,
+            max_subscriptions_per_user: g.max_subscriptions_per_user as usize,
+            document,
             ..Default::default()
         };
         info!(listen = %listener.local_addr()?, tls = cfg.gnmi.tls, "gnmi: serving gNMI");
         health.listener_bound("gnmi");
-        let service = nectar_gnmi::GnmiService::new(
-            handle.clone(),
-            std::sync::Arc::new(creds.users.clone()),
-            options,
-        );
+        let service = nectar_gnmi::GnmiService::new(handle.clone(), users.clone(), options);
         tokio::spawn(nectar_gnmi::serve(
             listener,
             service,

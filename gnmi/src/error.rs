@@ -40,6 +40,18 @@ impl Error {
         Error::new(Code::Internal, message)
     }
 
+    /// The status of a failed read of the client's request stream. tonic
+    /// answers a message above the decoding limit with OUT_OF_RANGE; gRPC's
+    /// status code table gives RESOURCE_EXHAUSTED for a message larger than
+    /// the configured limit, and so does this server (the limit is
+    /// `gnmi.max_message_bytes`).
+    pub fn from_request(s: &Status) -> Self {
+        if is_too_large(s) {
+            return Error::new(Code::ResourceExhausted, too_large_message(s));
+        }
+        Error::new(s.code(), s.message())
+    }
+
     /// A path the schema does not know (gNMI §3.3.4, §3.4.7: NOT_FOUND).
     pub fn path(e: nectar_yang::Error) -> Self {
         match e {
@@ -48,6 +60,38 @@ impl Error {
             }
             other => Error::invalid(other.to_string()),
         }
+    }
+}
+
+/// Whether tonic refused a request message above the decoding limit.
+pub fn is_too_large(s: &Status) -> bool {
+    s.code() == Code::OutOfRange
+        && s.message()
+            .starts_with("Error, decoded message length too large")
+}
+
+fn too_large_message(s: &Status) -> String {
+    format!(
+        "the request message is too large (gnmi.max_message_bytes): {}",
+        s.message()
+    )
+}
+
+/// A [`Status`] for a refused request message (see [`Error::from_request`]);
+/// any other status unchanged.
+pub fn too_large_as_resource_exhausted(s: Status) -> Status {
+    if is_too_large(&s) {
+        Status::resource_exhausted(too_large_message(&s))
+    } else {
+        s
+    }
+}
+
+/// A client over a bound of the door (sessions, subscriptions):
+/// RESOURCE_EXHAUSTED, the message naming the bound and its key.
+impl From<nectar_mgmt::limits::Refused> for Error {
+    fn from(r: nectar_mgmt::limits::Refused) -> Self {
+        Error::new(Code::ResourceExhausted, r.to_string())
     }
 }
 

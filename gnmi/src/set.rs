@@ -85,7 +85,7 @@ pub async fn set(
                 config_only(&dp, &g)?;
             }
             let value = set_value(u.val.as_ref())?;
-            let tree = build(ctx, &dp, &value)
+            let tree = build(ctx, &dp, &value, &shared.options.document)
                 .map_err(|e| Error::invalid(format!("{g}: {}", e.message)))?;
             steps.push(if dp.is_root() {
                 if op == Op::Replace {
@@ -109,7 +109,7 @@ pub async fn set(
 
     shared
         .handle
-        .call(move |core| {
+        .call_write(move |core| {
             let sid = core.open_session(user, "gnmi", peer);
             let mut all = Vec::new();
             for d in deletes {
@@ -193,16 +193,26 @@ fn reject_nul(value: &str) -> Result<()> {
 
 /// The edit data for one replace or update: the node at `dp` with its
 /// ancestors (and their keys), holding `value`.
-fn build(ctx: &'static Context, dp: &DataPath, value: &SetValue) -> Result<nectar_mgmt::ly::Tree> {
+fn build(
+    ctx: &'static Context,
+    dp: &DataPath,
+    value: &SetValue,
+    limits: &encoding::Limits,
+) -> Result<nectar_mgmt::ly::Tree> {
     let yerr = |e: nectar_yang::Error| Error::invalid(e.to_string());
     let last = match dp.last() {
         Some(l) => l.clone(),
         None => {
             // The root: a whole RFC 7951 document.
             return match value {
-                SetValue::Json { value, .. } => {
-                    encoding::parse_edit(ctx, &value.to_string(), Format::Json).map_err(yerr)
-                }
+                SetValue::Json { value, .. } => encoding::parse_with(
+                    ctx,
+                    &value.to_string(),
+                    Format::Json,
+                    encoding::Content::Edit,
+                    limits,
+                )
+                .map_err(yerr),
                 _ => Err(Error::invalid(
                     "the root takes a JSON document, not a scalar",
                 )),
@@ -212,7 +222,7 @@ fn build(ctx: &'static Context, dp: &DataPath, value: &SetValue) -> Result<necta
     match value {
         SetValue::Unquoted { text, error } => {
             if last.kind == NodeKind::Leaf {
-                build(ctx, dp, &SetValue::Scalar(text.clone()))
+                build(ctx, dp, &SetValue::Scalar(text.clone()), limits)
             } else {
                 Err(Error::invalid(format!(
                     "the value is not valid JSON: {error}"
@@ -249,7 +259,7 @@ fn build(ctx: &'static Context, dp: &DataPath, value: &SetValue) -> Result<necta
                 let text = json_scalar_text(v).ok_or_else(|| {
                     Error::invalid(format!("{} is a leaf: send a scalar", last.name))
                 })?;
-                build(ctx, dp, &SetValue::Scalar(text))
+                build(ctx, dp, &SetValue::Scalar(text), limits)
             }
             (NodeKind::LeafList, Json::Array(items)) => {
                 let items = items
@@ -259,7 +269,7 @@ fn build(ctx: &'static Context, dp: &DataPath, value: &SetValue) -> Result<necta
                             .ok_or_else(|| Error::invalid("leaf-list members must be scalars"))
                     })
                     .collect::<Result<Vec<_>>>()?;
-                build(ctx, dp, &SetValue::List(items))
+                build(ctx, dp, &SetValue::List(items), limits)
             }
             (NodeKind::Container, Json::Object(members))
             | (NodeKind::List, Json::Object(members))
@@ -287,8 +297,15 @@ fn build(ctx: &'static Context, dp: &DataPath, value: &SetValue) -> Result<necta
                     content.insert(name, v.clone());
                 }
                 let text = Json::Object(content).to_string();
-                encoding::parse_at(ctx, dp, &text, Format::Json, encoding::Content::Edit)
-                    .map_err(yerr)
+                encoding::parse_at_with(
+                    ctx,
+                    dp,
+                    &text,
+                    Format::Json,
+                    encoding::Content::Edit,
+                    limits,
+                )
+                .map_err(yerr)
             }
             (NodeKind::List, Json::Array(_)) | (NodeKind::LeafList, _) | (NodeKind::List, _) => {
                 // A whole list (or leaf-list): {"module:name": [...]} under the
@@ -297,8 +314,15 @@ fn build(ctx: &'static Context, dp: &DataPath, value: &SetValue) -> Result<necta
                 let mut doc = serde_json::Map::new();
                 doc.insert(format!("{}:{}", last.module, last.name), value.clone());
                 let text = Json::Object(doc).to_string();
-                encoding::parse_at(ctx, &parent, &text, Format::Json, encoding::Content::Edit)
-                    .map_err(yerr)
+                encoding::parse_at_with(
+                    ctx,
+                    &parent,
+                    &text,
+                    Format::Json,
+                    encoding::Content::Edit,
+                    limits,
+                )
+                .map_err(yerr)
             }
             (kind, _) => Err(Error::invalid(format!(
                 "{} ({kind:?}) takes a JSON object",

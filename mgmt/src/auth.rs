@@ -24,6 +24,14 @@ pub trait Authenticator: Send + Sync + 'static {
     /// Checks an SSH public key given as its RFC 4253 blob (algorithm name
     /// and key data, as an SSH client offers it).
     fn check_public_key(&self, user: &str, blob: &[u8]) -> Option<UserCtx>;
+
+    /// The turns password checks of this user database take: at most as
+    /// many run at once as it has permits ([`BoundedChecks`] sets the number).
+    /// `None` (the default) means the process-wide default bound of
+    /// [`max_concurrent_checks`].
+    fn check_slots(&self) -> Option<&tokio::sync::Semaphore> {
+        None
+    }
 }
 
 impl fmt::Debug for dyn Authenticator {
@@ -32,28 +40,73 @@ impl fmt::Debug for dyn Authenticator {
     }
 }
 
-/// Password checks running at once, over all doors: each argon2 check takes
-/// tens of milliseconds of CPU and about 19 MB of memory, so unauthenticated
-/// clients must not be able to run as many as they like (a known user and
-/// an unknown one cost the same). Further checks wait for a turn.
+/// Password checks running at once, over all doors, by default: each argon2
+/// check takes tens of milliseconds of CPU and about 19 MB of memory, so
+/// unauthenticated clients must not be able to run as many as they like (a
+/// known user and an unknown one cost the same). Further checks wait for a
+/// turn. The daemon configures its own number with [`BoundedChecks`].
 pub fn max_concurrent_checks() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 4))
 }
 
-fn check_slots() -> &'static tokio::sync::Semaphore {
+/// The turns of user databases that bring none of their own.
+fn default_check_slots() -> &'static tokio::sync::Semaphore {
     static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
     SLOTS.get_or_init(|| tokio::sync::Semaphore::new(max_concurrent_checks()))
 }
 
-/// Runs `users.check_password` on the blocking pool, at most
-/// [`max_concurrent_checks`] at a time in the process. Every door checks
-/// passwords through here.
+/// A user database whose password checks run at most `max` at once, over
+/// every door it is given to (the daemon gives one to all of them).
+pub struct BoundedChecks {
+    users: Arc<dyn Authenticator>,
+    slots: tokio::sync::Semaphore,
+}
+
+impl BoundedChecks {
+    /// `max` is at least 1.
+    pub fn new(users: Arc<dyn Authenticator>, max: usize) -> BoundedChecks {
+        BoundedChecks {
+            users,
+            slots: tokio::sync::Semaphore::new(max.max(1)),
+        }
+    }
+}
+
+impl fmt::Debug for BoundedChecks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BoundedChecks")
+            .field("available", &self.slots.available_permits())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Authenticator for BoundedChecks {
+    fn check_password(&self, user: &str, password: &str) -> Option<UserCtx> {
+        self.users.check_password(user, password)
+    }
+
+    fn check_public_key(&self, user: &str, blob: &[u8]) -> Option<UserCtx> {
+        self.users.check_public_key(user, blob)
+    }
+
+    fn check_slots(&self) -> Option<&tokio::sync::Semaphore> {
+        Some(&self.slots)
+    }
+}
+
+/// Runs `users.check_password` on the blocking pool, taking a turn of
+/// `users.check_slots()` (or of the default [`max_concurrent_checks`]) for
+/// it. Every door checks passwords through here.
 pub async fn check_password_bounded(
     users: &Arc<dyn Authenticator>,
     user: &str,
     password: &str,
 ) -> Option<UserCtx> {
-    let _slot = check_slots().acquire().await.ok()?;
+    let slots: &tokio::sync::Semaphore = match users.check_slots() {
+        Some(own) => own,
+        None => default_check_slots(),
+    };
+    let _slot = slots.acquire().await.ok()?;
     let users = Arc::clone(users);
     let (u, p) = (user.to_string(), password.to_string());
     tokio::task::spawn_blocking(move || users.check_password(&u, &p))
@@ -238,5 +291,44 @@ mod tests {
             max >= 1 && max <= max_concurrent_checks(),
             "{max} checks at once"
         );
+    }
+
+    // The configured bound (`limits.password_checks`) holds for every door
+    // sharing the database, through the cache and without it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_configured_bound_holds() {
+        for bound in [1, 3] {
+            let slow = Arc::new(Slow {
+                now: AtomicUsize::new(0),
+                max: AtomicUsize::new(0),
+            });
+            let inner: Arc<dyn Authenticator> = slow.clone();
+            let users: Arc<dyn Authenticator> = Arc::new(BoundedChecks::new(inner, bound));
+            let cache = Arc::new(PasswordCache::new(users.clone(), Duration::from_secs(60)));
+            let mut tasks = Vec::new();
+            for i in 0..32 {
+                let cache = Arc::clone(&cache);
+                let users = Arc::clone(&users);
+                tasks.push(tokio::spawn(async move {
+                    if i % 2 == 0 {
+                        cache.check_password("nobody", "x").await
+                    } else {
+                        check_password_bounded(&users, "nobody", "x").await
+                    }
+                }));
+            }
+            for t in tasks {
+                assert!(t.await.unwrap().is_none());
+            }
+            let max = slow.max.load(Ordering::SeqCst);
+            if bound == 1 {
+                assert_eq!(max, 1, "one check at a time");
+            } else {
+                assert!(
+                    (2..=bound).contains(&max),
+                    "{max} checks at once, bound {bound}"
+                );
+            }
+        }
     }
 }

@@ -59,7 +59,14 @@ pub struct CoreConfig {
     pub compact_bytes: u64,
     /// confirm-timeout when a confirmed commit names none (RFC 6241: 600 s).
     pub confirm_timeout: Duration,
+    /// Requests that may change a datastore (edits, commits, copies,
+    /// rollbacks, RPCs) waiting for the core or running, at most; a further
+    /// one is refused with `resource-denied` (see [`crate::MgmtHandle`]).
+    pub max_pending_commits: usize,
 }
+
+/// The default of [`CoreConfig::max_pending_commits`].
+pub const DEFAULT_MAX_PENDING_COMMITS: usize = 128;
 
 impl CoreConfig {
     pub fn new(state_dir: impl Into<PathBuf>) -> Self {
@@ -69,6 +76,7 @@ impl CoreConfig {
             history: 50,
             compact_bytes: 16 << 20,
             confirm_timeout: Duration::from_secs(600),
+            max_pending_commits: DEFAULT_MAX_PENDING_COMMITS,
         }
     }
 }
@@ -311,6 +319,11 @@ impl Core {
         self.registry.prepare(&sel, &self.running)?;
         self.registry.apply(&sel, &self.running);
         Ok(())
+    }
+
+    /// The bound on requests that may change a datastore, queued or running.
+    pub fn max_pending_commits(&self) -> usize {
+        self.cfg.max_pending_commits
     }
 
     pub fn context(&self) -> &'static Context {

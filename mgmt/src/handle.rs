@@ -2,8 +2,15 @@
 //! requests in order; clients hold a cheap, cloneable `MgmtHandle` and await
 //! replies on oneshot channels. The thread also fires the confirmed-commit
 //! timer.
+//!
+//! Requests that may change a datastore (edits, commits, copies, deletes,
+//! rollbacks, RPCs) are bounded: at most `CoreConfig::max_pending_commits`
+//! of them wait for the core or run at once, over every door; a further one
+//! is refused at once with `resource-denied` instead of queueing without
+//! bound (each holds its parsed edit while it waits). Reads are not counted.
 
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{broadcast, oneshot};
@@ -11,7 +18,7 @@ use yang2::context::Context;
 
 use crate::core::{CommitOptions, Core, EditOutcome, Source};
 use crate::edit::{EditStep, ErrorOption};
-use crate::error::{Errors, MgmtError};
+use crate::error::{ErrorTag, Errors, MgmtError};
 use crate::ly::Tree;
 use crate::nacm::UserCtx;
 use crate::store::CommitRecord;
@@ -25,6 +32,43 @@ pub struct MgmtHandle {
     tx: mpsc::Sender<Job>,
     events: broadcast::Sender<Event>,
     ctx: &'static Context,
+    writes: Arc<Writes>,
+}
+
+/// Requests that may change a datastore, queued at the core or running.
+#[derive(Debug)]
+struct Writes {
+    pending: AtomicUsize,
+    max: usize,
+}
+
+impl Writes {
+    /// A ticket for one more write, or `resource-denied` at the bound.
+    fn enter(self: &Arc<Self>) -> Result<WriteTicket, MgmtError> {
+        let before = self.pending.fetch_add(1, Ordering::SeqCst);
+        if before >= self.max {
+            self.pending.fetch_sub(1, Ordering::SeqCst);
+            return Err(MgmtError::protocol(
+                ErrorTag::ResourceDenied,
+                format!(
+                    "{} requests that change a datastore are already waiting for it, the \
+                     most allowed (datastore.max_pending_commits); retry when they are done",
+                    self.max
+                ),
+            ));
+        }
+        Ok(WriteTicket(Arc::clone(self)))
+    }
+}
+
+/// Counts one write from the moment it is queued until it has run (or is
+/// dropped unrun when the core stops).
+struct WriteTicket(Arc<Writes>);
+
+impl Drop for WriteTicket {
+    fn drop(&mut self) {
+        self.0.pending.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl std::fmt::Debug for MgmtHandle {
@@ -42,12 +86,21 @@ impl MgmtHandle {
     /// Starts the actor thread that owns `core`.
     pub fn spawn(core: Core, events: broadcast::Sender<Event>) -> MgmtHandle {
         let ctx = core.context();
+        let writes = Arc::new(Writes {
+            pending: AtomicUsize::new(0),
+            max: core.max_pending_commits().max(1),
+        });
         let (tx, rx) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("nectar-mgmt".into())
             .spawn(move || run(core, rx))
             .expect("spawn the management thread");
-        MgmtHandle { tx, events, ctx }
+        MgmtHandle {
+            tx,
+            events,
+            ctx,
+            writes,
+        }
     }
 
     /// A bus of datastore, session and commit events.
@@ -71,6 +124,30 @@ impl MgmtHandle {
             }))
             .map_err(|_| gone())?;
         rx.await.map_err(|_| gone())
+    }
+
+    /// [`call`](Self::call) for work that may change a datastore: counted
+    /// against `max_pending_commits` from now until it has run; refused with
+    /// `resource-denied` (error-type protocol) when that many are pending.
+    pub async fn call_write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Core) -> T + Send + 'static,
+    ) -> Result<T, MgmtError> {
+        let ticket = self.writes.enter()?;
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Box::new(move |core: &mut Core| {
+                let _ticket = ticket;
+                let _ = reply.send(f(core));
+            }))
+            .map_err(|_| gone())?;
+        rx.await.map_err(|_| gone())
+    }
+
+    /// Writes queued at the core or running now (see
+    /// [`call_write`](Self::call_write)).
+    pub fn pending_writes(&self) -> usize {
+        self.writes.pending.load(Ordering::SeqCst)
     }
 
     pub async fn open_session(
@@ -114,12 +191,12 @@ impl MgmtHandle {
         error_option: ErrorOption,
         test_only: bool,
     ) -> Result<EditOutcome, Errors> {
-        self.call(move |c| c.edit(Some(sid), target, steps, error_option, test_only))
+        self.call_write(move |c| c.edit(Some(sid), target, steps, error_option, test_only))
             .await?
     }
 
     pub async fn commit(&self, sid: SessionId, opts: CommitOptions) -> Result<Option<u64>, Errors> {
-        self.call(move |c| c.commit(Some(sid), opts)).await?
+        self.call_write(move |c| c.commit(Some(sid), opts)).await?
     }
 
     pub async fn cancel_commit(
@@ -127,12 +204,13 @@ impl MgmtHandle {
         sid: SessionId,
         persist_id: Option<String>,
     ) -> Result<(), MgmtError> {
-        self.call(move |c| c.cancel_commit(Some(sid), persist_id.as_deref()))
+        self.call_write(move |c| c.cancel_commit(Some(sid), persist_id.as_deref()))
             .await?
     }
 
     pub async fn discard_changes(&self, sid: SessionId) -> Result<(), MgmtError> {
-        self.call(move |c| c.discard_changes(Some(sid))).await?
+        self.call_write(move |c| c.discard_changes(Some(sid)))
+            .await?
     }
 
     pub async fn validate(&self, source: Source) -> Result<(), Errors> {
@@ -145,12 +223,12 @@ impl MgmtHandle {
         target: Datastore,
         source: Source,
     ) -> Result<(), Errors> {
-        self.call(move |c| c.copy_config(Some(sid), target, source))
+        self.call_write(move |c| c.copy_config(Some(sid), target, source))
             .await?
     }
 
     pub async fn delete_config(&self, sid: SessionId, target: Datastore) -> Result<(), Errors> {
-        self.call(move |c| c.delete_config(Some(sid), target))
+        self.call_write(move |c| c.delete_config(Some(sid), target))
             .await?
     }
 
@@ -163,7 +241,7 @@ impl MgmtHandle {
     }
 
     pub async fn rpc(&self, sid: SessionId, input: Tree) -> Result<Option<Tree>, Errors> {
-        self.call(move |c| c.rpc(Some(sid), &input)).await?
+        self.call_write(move |c| c.rpc(Some(sid), &input)).await?
     }
 
     pub async fn history(&self) -> Result<Vec<CommitRecord>, MgmtError> {
@@ -176,7 +254,7 @@ impl MgmtHandle {
         id: u64,
         comment: Option<String>,
     ) -> Result<Option<u64>, Errors> {
-        self.call(move |c| c.rollback_to(Some(sid), id, comment))
+        self.call_write(move |c| c.rollback_to(Some(sid), id, comment))
             .await?
     }
 }

@@ -7,6 +7,7 @@ pub mod core;
 pub mod edit;
 pub mod error;
 pub mod handle;
+pub mod limits;
 pub mod ly;
 pub mod metrics;
 pub mod nacm;
@@ -19,7 +20,7 @@ pub mod types;
 pub mod yanglib;
 
 pub use crate::core::{CommitOptions, Core, CoreConfig, EditOutcome, LoadFrom, Source};
-pub use auth::{Authenticator, PasswordCache};
+pub use auth::{Authenticator, BoundedChecks, PasswordCache};
 pub use edit::{DefaultOp, EditStep, ErrorOption, Op};
 pub use error::{ErrorTag, ErrorType, Errors, MgmtError};
 pub use handle::MgmtHandle;

@@ -32,9 +32,29 @@ use crate::types::{ConfirmEvent, Datastore, Event, SessionId, SessionInfo};
 /// How many notifications the replay buffer keeps by default.
 pub const DEFAULT_REPLAY_CAPACITY: usize = 10_000;
 
-/// Live subscribers that fall this far behind lose the oldest notifications
-/// (their receiver reports the lag) rather than holding memory without bound.
-const LIVE_QUEUE: usize = 4096;
+/// How far a live subscriber may fall behind by default.
+pub const DEFAULT_SUBSCRIBER_QUEUE: usize = 4096;
+
+/// The bounds of the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogLimits {
+    /// Notifications kept for replay; the oldest go first (at least 1).
+    pub replay_capacity: usize,
+    /// Notifications a live subscriber may have waiting (at least 1; tokio's
+    /// broadcast rounds it up to a power of two). One that falls further
+    /// behind loses the oldest (its receiver reports the lag: the doors end
+    /// such a subscription) rather than holding memory without bound.
+    pub subscriber_queue: usize,
+}
+
+impl Default for LogLimits {
+    fn default() -> Self {
+        LogLimits {
+            replay_capacity: DEFAULT_REPLAY_CAPACITY,
+            subscriber_queue: DEFAULT_SUBSCRIBER_QUEUE,
+        }
+    }
+}
 
 /// One notification.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,13 +108,13 @@ struct Log {
 }
 
 impl Notifications {
-    /// An empty log keeping up to `capacity` notifications for replay.
-    pub fn new(capacity: usize) -> Arc<Notifications> {
-        let (live, _) = broadcast::channel(LIVE_QUEUE);
+    /// An empty log with these bounds.
+    pub fn new(limits: LogLimits) -> Arc<Notifications> {
+        let (live, _) = broadcast::channel(limits.subscriber_queue.clamp(1, usize::MAX >> 2));
         Arc::new(Notifications {
             inner: Mutex::new(Log {
                 buffer: VecDeque::new(),
-                capacity: capacity.max(1),
+                capacity: limits.replay_capacity.max(1),
                 next_seq: 1,
                 sessions: HashMap::new(),
             }),
@@ -105,8 +125,8 @@ impl Notifications {
 
     /// A log fed from the management event bus by a task on the current
     /// tokio runtime; the task ends when the bus closes.
-    pub fn spawn(mut events: broadcast::Receiver<Event>, capacity: usize) -> Arc<Notifications> {
-        let log = Notifications::new(capacity);
+    pub fn spawn(mut events: broadcast::Receiver<Event>, limits: LogLimits) -> Arc<Notifications> {
+        let log = Notifications::new(limits);
         let feed = Arc::clone(&log);
         tokio::spawn(async move {
             loop {
@@ -399,7 +419,10 @@ mod tests {
 
     #[test]
     fn replay_and_live_stream_have_no_gap_and_no_duplicate() {
-        let log = Notifications::new(3);
+        let log = Notifications::new(LogLimits {
+            replay_capacity: 3,
+            ..Default::default()
+        });
         let t0 = SystemTime::now();
         for i in 0..5 {
             log.record(&Event::SessionStarted(info(i + 1)));
@@ -427,9 +450,29 @@ mod tests {
     }
 
     #[test]
+    fn a_subscriber_further_behind_than_its_queue_lags() {
+        let log = Notifications::new(LogLimits {
+            replay_capacity: 100,
+            subscriber_queue: 4,
+        });
+        let (_, mut rx) = log.subscribe(None);
+        for i in 0..6 {
+            log.record(&Event::SessionStarted(info(i + 1)));
+        }
+        assert_eq!(
+            rx.try_recv().unwrap_err(),
+            broadcast::error::TryRecvError::Lagged(2)
+        );
+        assert_eq!(rx.try_recv().unwrap().seq, 3);
+    }
+
+    #[test]
     fn notifications_render_through_the_models() {
         let ctx = nectar_yang::ModelSet::management().build().unwrap();
-        let log = Notifications::new(10);
+        let log = Notifications::new(LogLimits {
+            replay_capacity: 10,
+            ..Default::default()
+        });
         log.record(&Event::SessionStarted(info(4)));
         log.record(&Event::ConfigChanged {
             datastore: Datastore::Running,

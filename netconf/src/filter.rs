@@ -44,11 +44,21 @@ pub fn quote(value: &str) -> String {
 }
 
 /// Parses a base:1.0 `<filter>` element (RFC 6241 `type` attribute,
-/// `subtree` by default; `xpath` with `select`).
+/// `subtree` by default; `xpath` with `select`), within the default
+/// [`Limits`].
 pub fn from_filter(ctx: &Context, filter: &Element) -> Result<Selection, MgmtError> {
+    from_filter_with(ctx, filter, &Limits::default())
+}
+
+/// [`from_filter`] within `limits`.
+pub fn from_filter_with(
+    ctx: &Context,
+    filter: &Element,
+    limits: &Limits,
+) -> Result<Selection, MgmtError> {
     let kind = filter.attr("type").map(|a| a.value.as_str());
     match kind {
-        None | Some("subtree") => subtree(ctx, filter),
+        None | Some("subtree") => subtree(ctx, filter, limits),
         Some("xpath") => {
             let select = filter.attr("select").ok_or_else(|| {
                 MgmtError::new(
@@ -59,7 +69,7 @@ pub fn from_filter(ctx: &Context, filter: &Element) -> Result<Selection, MgmtErr
                 .with_info("bad-attribute", "select")
                 .with_info("bad-element", "filter")
             })?;
-            xpath(ctx, filter, &select.value)
+            xpath(ctx, filter, &select.value, limits)
         }
         Some(other) => Err(MgmtError::new(
             ErrorType::Protocol,
@@ -71,15 +81,33 @@ pub fn from_filter(ctx: &Context, filter: &Element) -> Result<Selection, MgmtErr
     }
 }
 
-/// Most nodes a subtree filter may hold. Each becomes part of an XPath the
-/// datastore evaluates, so a filter's size bounds the work and memory of a
-/// read: a filter listing 200,000 sibling entries cost about 450 MB
-/// (issue 17, defect 13). A filter beyond this is `too-big`; a client
-/// wanting that much reads the parent and filters locally.
-pub const MAX_FILTER_NODES: usize = 10_000;
+/// The default of [`Limits::max_nodes`].
+pub const DEFAULT_MAX_NODES: usize = 10_000;
 
-/// Longest XPath filter expression accepted (bytes), for the same reason.
-pub const MAX_XPATH_BYTES: usize = 64 * 1024;
+/// The default of [`Limits::max_xpath_bytes`].
+pub const DEFAULT_MAX_XPATH_BYTES: usize = 64 * 1024;
+
+/// What a filter may cost. Each node of a subtree filter becomes part of an
+/// XPath the datastore evaluates, so a filter's size bounds the work and
+/// memory of a read: a filter listing 200,000 sibling entries cost about
+/// 450 MB (issue 17, defect 13). A filter beyond a bound is `too-big`; a
+/// client wanting that much reads the parent and filters locally.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Most nodes a subtree filter may hold.
+    pub max_nodes: usize,
+    /// Longest XPath filter expression accepted, in bytes.
+    pub max_xpath_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_nodes: DEFAULT_MAX_NODES,
+            max_xpath_bytes: DEFAULT_MAX_XPATH_BYTES,
+        }
+    }
+}
 
 fn too_big(what: String) -> MgmtError {
     MgmtError::new(ErrorType::Protocol, ErrorTag::TooBig, what).with_info("bad-element", "filter")
@@ -100,10 +128,11 @@ fn count_elements(el: &Element, limit: usize) -> usize {
 }
 
 /// A subtree filter: the children of `filter` are the top-level filter nodes.
-pub fn subtree(ctx: &Context, filter: &Element) -> Result<Selection, MgmtError> {
-    if count_elements(filter, MAX_FILTER_NODES) > MAX_FILTER_NODES {
+pub fn subtree(ctx: &Context, filter: &Element, limits: &Limits) -> Result<Selection, MgmtError> {
+    let max = limits.max_nodes;
+    if count_elements(filter, max) > max {
         return Err(too_big(format!(
-            "the subtree filter has more than {MAX_FILTER_NODES} nodes"
+            "the subtree filter has more than {max} nodes"
         )));
     }
     let mut alternatives: Vec<String> = Vec::new();
@@ -276,10 +305,16 @@ fn starts_absolute_path(chars: &[char], at: usize) -> bool {
 
 /// An XPath filter: rewrites the XML namespace prefixes of `select` (bound
 /// on the filter element or its ancestors) into module names.
-pub fn xpath(ctx: &Context, scope: &Element, select: &str) -> Result<Selection, MgmtError> {
-    if select.len() > MAX_XPATH_BYTES {
+pub fn xpath(
+    ctx: &Context,
+    scope: &Element,
+    select: &str,
+    limits: &Limits,
+) -> Result<Selection, MgmtError> {
+    let max = limits.max_xpath_bytes;
+    if select.len() > max {
         return Err(too_big(format!(
-            "the XPath filter is longer than {MAX_XPATH_BYTES} bytes"
+            "the XPath filter is longer than {max} bytes"
         )));
     }
     let module_for = |prefix: &str| -> Result<String, MgmtError> {
@@ -378,8 +413,12 @@ pub fn xpath(ctx: &Context, scope: &Element, select: &str) -> Result<Selection, 
 
 /// The top-level elements of a filter given as an anydata/anyxml child
 /// (NMDA `subtree-filter`): same rules as a base filter.
-pub fn subtree_children(ctx: &Context, el: &Element) -> Result<Selection, MgmtError> {
-    subtree(ctx, el)
+pub fn subtree_children(
+    ctx: &Context,
+    el: &Element,
+    limits: &Limits,
+) -> Result<Selection, MgmtError> {
+    subtree(ctx, el, limits)
 }
 
 /// Whether an element has only whitespace text and no element children.
@@ -403,7 +442,7 @@ mod tests {
 
     fn sub(f: &str) -> Selection {
         let el = xml::parse(f).unwrap();
-        subtree(ctx(), &el).unwrap()
+        subtree(ctx(), &el, &Limits::default()).unwrap()
     }
 
     const ACM: &str = "urn:ietf:params:xml:ns:yang:ietf-netconf-acm";

@@ -69,7 +69,6 @@ impl Server {
         let caps = capabilities(ctx, &content_id, notifications.is_some());
         Ok(Server {
             shared: Arc::new(server::Shared {
-                settings,
                 ctx,
                 mgmt,
                 notifications,
@@ -78,7 +77,13 @@ impl Server {
                 stats: Default::default(),
                 sessions: Mutex::new(BTreeMap::new()),
                 lock_times: Mutex::new(HashMap::new()),
-                active: AtomicU32::new(0),
+                slots: nectar_mgmt::limits::Slots::new(
+                    "NETCONF sessions",
+                    ("netconf.max_sessions", "netconf.max_sessions_per_user"),
+                    settings.max_sessions as usize,
+                    settings.max_sessions_per_user as usize,
+                ),
+                settings,
             }),
         })
     }
@@ -90,14 +95,19 @@ impl Server {
 
     /// Runs one NETCONF session for an already authenticated user over any
     /// byte stream (the SSH channel in the daemon; a pipe in tests and
-    /// benchmarks). Returns when the session ends.
-    pub async fn run_session<S>(&self, stream: S, user: UserCtx)
+    /// benchmarks). Returns when the session ends, or at once when the
+    /// session limits refuse it (what the SSH transport refuses).
+    pub async fn run_session<S>(
+        &self,
+        stream: S,
+        user: UserCtx,
+    ) -> Result<(), nectar_mgmt::limits::Refused>
     where
         S: AsyncRead + AsyncWrite + Unpin + Send,
     {
-        self.shared.active.fetch_add(1, Ordering::SeqCst);
+        let _slot = self.shared.slots.try_acquire(&user.name)?;
         session::run(Arc::clone(&self.shared), stream, user, None).await;
-        self.shared.active.fetch_sub(1, Ordering::SeqCst);
+        Ok(())
     }
 
     /// Serves NETCONF over SSH on `listener` until `stop` turns true.

@@ -30,8 +30,14 @@ pub(crate) enum Item {
     Send(String),
     /// The last message of the subscription (notificationComplete).
     SendAndEnd(String),
-    /// Nothing to send (filtered out, denied, or the log lagged).
+    /// Nothing to send (filtered out or denied).
     Skip,
+    /// The subscriber fell further behind than its queue
+    /// (`notifications.subscriber_queue`): this many notifications are
+    /// lost. RFC 5277 has no way to say so in the stream, so the session
+    /// ends: the client sees it, and a new subscription with a startTime
+    /// replays what it missed from the replay buffer.
+    Lagged(u64),
 }
 
 /// An active subscription of a session.
@@ -104,6 +110,7 @@ pub(crate) fn subscribe(
     user: UserCtx,
     log: Arc<Notifications>,
     op: &Element,
+    limits: &filter::Limits,
 ) -> Result<Subscription, MgmtError> {
     for c in op.elements() {
         // Clients put the filter in either namespace (RFC 5277 reuses
@@ -137,7 +144,7 @@ pub(crate) fn subscribe(
         .or_else(|| op.child("filter", BASE_NS))
     {
         None => Selection::All,
-        Some(f) => filter::from_filter(ctx, f)?,
+        Some(f) => filter::from_filter_with(ctx, f, limits)?,
     };
     let start = time_param(op, "startTime")?;
     let stop = time_param(op, "stopTime")?;
@@ -236,13 +243,7 @@ impl Subscription {
                 }
                 self.render(&n).await
             }
-            Err(broadcast::error::RecvError::Lagged(k)) => {
-                tracing::warn!(
-                    lost = k,
-                    "a NETCONF subscriber fell behind; notifications lost"
-                );
-                Item::Skip
-            }
+            Err(broadcast::error::RecvError::Lagged(k)) => Item::Lagged(k),
             Err(broadcast::error::RecvError::Closed) => {
                 // The log is gone (shutdown): wait forever, the session ends
                 // another way.

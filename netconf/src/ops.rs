@@ -147,9 +147,13 @@ pub(crate) fn data_error(e: nectar_yang::Error) -> MgmtError {
 
 /// Parses the children of `<config>` as an edit (operation attributes
 /// allowed, nothing validated yet).
-fn parse_config(ctx: &'static Context, config: &Element) -> Result<Tree, MgmtError> {
+fn parse_config(
+    ctx: &'static Context,
+    config: &Element,
+    limits: &encoding::Limits,
+) -> Result<Tree, MgmtError> {
     let xml = config.children_xml();
-    encoding::parse(ctx, &xml, Format::Xml, Content::Edit).map_err(data_error)
+    encoding::parse_with(ctx, &xml, Format::Xml, Content::Edit, limits).map_err(data_error)
 }
 
 fn with_defaults(op: &Element) -> Result<WithDefaults, MgmtError> {
@@ -189,10 +193,14 @@ pub(crate) fn print_xml_keep(
     })
 }
 
-fn parse_filter(ctx: &Context, op: &Element) -> Result<Selection, MgmtError> {
+fn parse_filter(
+    ctx: &Context,
+    op: &Element,
+    limits: &filter::Limits,
+) -> Result<Selection, MgmtError> {
     match op.child("filter", BASE_NS) {
         None => Ok(Selection::All),
-        Some(f) => filter::from_filter(ctx, f),
+        Some(f) => filter::from_filter_with(ctx, f, limits),
     }
 }
 
@@ -344,7 +352,7 @@ impl<W: AsyncWrite + Unpin + Send> Session<W> {
 
     async fn get(&mut self, op: &Element) -> OpResult {
         only(op, BASE_NS, &["filter"])?;
-        let selection = parse_filter(self.shared.ctx, op)?;
+        let selection = parse_filter(self.shared.ctx, op, &self.shared.settings.filter)?;
         let wd = with_defaults(op)?;
         let tree = self
             .read(
@@ -361,7 +369,7 @@ impl<W: AsyncWrite + Unpin + Send> Session<W> {
     async fn get_config(&mut self, op: &Element) -> OpResult {
         only(op, BASE_NS, &["source", "filter"])?;
         let ds = datastore_in(required(op, "source", BASE_NS)?)?;
-        let selection = parse_filter(self.shared.ctx, op)?;
+        let selection = parse_filter(self.shared.ctx, op, &self.shared.settings.filter)?;
         let wd = with_defaults(op)?;
         let tree = self
             .read(Read::new(ds, selection, wd), Some("get-config"))
@@ -387,7 +395,7 @@ impl<W: AsyncWrite + Unpin + Send> Session<W> {
         let mut leaf_deletes = Vec::new();
         let base = config.clone();
         extract_leaf_deletes(ctx, &base, &mut config, "", "", false, &mut leaf_deletes);
-        let tree = parse_config(ctx, &config)?;
+        let tree = parse_config(ctx, &config, &self.shared.settings.document)?;
         let mut steps = nectar_mgmt::edit::steps_from_netconf(&tree, default_op)?;
         for (path, op, inherited) in leaf_deletes {
             let mut step = nectar_mgmt::EditStep::at(op, path, None);
@@ -398,7 +406,7 @@ impl<W: AsyncWrite + Unpin + Send> Session<W> {
         let out = self
             .shared
             .mgmt
-            .call(move |c| {
+            .call_write(move |c| {
                 if let Some(op) = nacm_op {
                     c.check_rpc(sid, "ietf-netconf", op)?;
                 }
@@ -479,7 +487,7 @@ impl<W: AsyncWrite + Unpin + Send> Session<W> {
     fn source(&self, op: &Element) -> Result<Source, MgmtError> {
         let src = required(op, "source", BASE_NS)?;
         if let Some(cfg) = src.child("config", BASE_NS) {
-            let tree = parse_config(self.shared.ctx, cfg)?;
+            let tree = parse_config(self.shared.ctx, cfg, &self.shared.settings.document)?;
             if tree
                 .traverse()
                 .any(|n| n.meta().any(|m| m.name() == "operation"))
@@ -597,7 +605,7 @@ impl<W: AsyncWrite + Unpin + Send> Session<W> {
         let sid = self.sid;
         self.shared
             .mgmt
-            .call(move |c| {
+            .call_write(move |c| {
                 c.check_rpc(sid, "ietf-netconf", "commit")?;
                 c.commit(Some(sid), opts)
             })
@@ -736,8 +744,10 @@ impl<W: AsyncWrite + Unpin + Send> Session<W> {
                 )
                 .into());
             }
-            (Some(f), None) => filter::subtree(ctx, f)?,
-            (None, Some(x)) => filter::xpath(ctx, x, x.text().trim())?,
+            (Some(f), None) => filter::subtree(ctx, f, &self.shared.settings.filter)?,
+            (None, Some(x)) => {
+                filter::xpath(ctx, x, x.text().trim(), &self.shared.settings.filter)?
+            }
             (None, None) => Selection::All,
         };
         let mut r = Read::new(ds, selection, with_defaults(op)?);
@@ -857,10 +867,14 @@ impl<W: AsyncWrite + Unpin + Send> Session<W> {
 
     /// RFC 5277 create-subscription.
     async fn create_subscription(&mut self, op: &Element) -> OpResult {
+        // RFC 5277 allows one subscription per session: a second one is a
+        // resource the session does not have (resource-denied), not a
+        // failure of the operation; another session can subscribe.
         if self.subscription.is_some() {
             return Err(proto(
-                ErrorTag::OperationFailed,
-                "this session already has a subscription",
+                ErrorTag::ResourceDenied,
+                "this session already has a subscription (one per session, RFC 5277); \
+                 open another session for another subscription",
             )
             .into());
         }
@@ -877,6 +891,7 @@ impl<W: AsyncWrite + Unpin + Send> Session<W> {
             self.user.clone(),
             log,
             op,
+            &self.shared.settings.filter,
         )?;
         Ok(Reply::Subscribed(sub))
     }
@@ -898,7 +913,13 @@ impl<W: AsyncWrite + Unpin + Send> Session<W> {
         if !module.rpcs().any(|r| r.name() == op.local) {
             return Err(reply::unknown_element(ErrorType::Protocol, &op.local).into());
         }
-        let input = encoding::parse_rpc(ctx, &op.to_xml(), Format::Xml).map_err(data_error)?;
+        let input = encoding::parse_rpc_with(
+            ctx,
+            &op.to_xml(),
+            Format::Xml,
+            &self.shared.settings.document,
+        )
+        .map_err(data_error)?;
         let output = self.shared.mgmt.rpc(self.sid, input).await?;
         let Some(out) = output else {
             return Ok(Reply::Ok);

@@ -15,27 +15,42 @@ use tokio::sync::Notify;
 use yang2::context::Context;
 use yang2::data::DataTree;
 
-/// Limits and timeouts of the NETCONF server.
+/// Limits and timeouts of the NETCONF server (the `[netconf]` section of
+/// the daemon's configuration, and `limits.document_depth`).
 #[derive(Debug, Clone)]
 pub struct NetconfSettings {
     /// Concurrent NETCONF sessions; further subsystem requests are refused.
     pub max_sessions: u32,
-    /// Largest accepted message, in bytes (framing included).
+    /// Concurrent NETCONF sessions of one user; further subsystem requests
+    /// of that user are refused (other users are not affected).
+    pub max_sessions_per_user: u32,
+    /// Largest accepted message, in bytes (framing included); a larger one
+    /// is answered `too-big` and ends its session.
     pub max_message_bytes: usize,
     /// A session that sends nothing for this long (and holds no
     /// notification subscription) is closed; `None` = never.
     pub idle_timeout: Option<Duration>,
     /// Time a client has to send its hello after the server's.
     pub hello_timeout: Duration,
+    /// Nesting and element count of one message.
+    pub xml: crate::xml::Limits,
+    /// Size of one subtree or XPath filter.
+    pub filter: crate::filter::Limits,
+    /// Nesting of the YANG data in a message (`<config>`, RPC input).
+    pub document: nectar_yang::encoding::Limits,
 }
 
 impl Default for NetconfSettings {
     fn default() -> Self {
         NetconfSettings {
             max_sessions: 64,
+            max_sessions_per_user: 16,
             max_message_bytes: 64 << 20,
             idle_timeout: Some(Duration::from_secs(3600)),
             hello_timeout: Duration::from_secs(60),
+            xml: Default::default(),
+            filter: Default::default(),
+            document: Default::default(),
         }
     }
 }
@@ -90,8 +105,9 @@ pub struct Shared {
     pub sessions: Mutex<BTreeMap<SessionId, Arc<SessionEntry>>>,
     /// When each global lock was taken, by which session.
     pub lock_times: Mutex<HashMap<Datastore, (SessionId, String)>>,
-    /// Sessions running or starting (for `max_sessions`).
-    pub active: AtomicU32,
+    /// Sessions running or starting, in all and per user
+    /// (`max_sessions`, `max_sessions_per_user`).
+    pub slots: Arc<nectar_mgmt::limits::Slots>,
 }
 
 impl std::fmt::Debug for Shared {

@@ -15,7 +15,7 @@ use nectar_mgmt::error::{ErrorTag, ErrorType, MgmtError};
 use nectar_mgmt::nacm::UserCtx;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use crate::framing::{self, Decoder, Framing};
+use crate::framing::{self, Decoder, Framing, FramingError};
 use crate::notif::Subscription;
 use crate::reply::{self, BASE_NS, Echo};
 use crate::server::{CAP_BASE_10, CAP_BASE_11, SessionEntry, Shared, inc};
@@ -61,9 +61,10 @@ fn hello(shared: &Shared, sid: SessionId) -> String {
 }
 
 /// Why a hello is refused.
-fn check_hello(msg: &[u8]) -> Result<Framing, String> {
+fn check_hello(msg: &[u8], limits: &xml::Limits) -> Result<Framing, String> {
     let text = std::str::from_utf8(msg).map_err(|_| "hello is not UTF-8".to_string())?;
-    let root = xml::parse(text).map_err(|e| format!("hello is not well-formed XML: {e}"))?;
+    let root =
+        xml::parse_with(text, limits).map_err(|e| format!("hello is not well-formed XML: {e}"))?;
     if root.local != "hello" || root.ns.as_deref() != Some(BASE_NS) {
         return Err(format!("expected a hello, got <{}>", root.qname));
     }
@@ -202,12 +203,27 @@ impl<W: AsyncWrite + Unpin + Send> Session<W> {
                     Err(e) => {
                         if !hello_done {
                             inc(&shared.stats.in_bad_hellos);
+                        } else if let FramingError::TooBig { max } = e {
+                            // RFC 6241 appendix A: too-big. The message is
+                            // not read, so the reply has no message-id; the
+                            // session ends, as the README says.
+                            inc(&shared.stats.in_bad_rpcs);
+                            inc(&self.entry.in_bad_rpcs);
+                            let err = MgmtError::new(
+                                ErrorType::Rpc,
+                                ErrorTag::TooBig,
+                                format!(
+                                    "the message is larger than {max} bytes \
+                                     (netconf.max_message_bytes); the session ends"
+                                ),
+                            );
+                            let _ = self.send_errors(&Echo::default(), &[err]).await;
                         }
                         return End::Error(format!("framing error: {e}"));
                     }
                 };
                 if !hello_done {
-                    match check_hello(&msg) {
+                    match check_hello(&msg, &shared.settings.xml) {
                         Ok(f) => {
                             hello_done = true;
                             self.framing = f;
@@ -273,6 +289,13 @@ impl<W: AsyncWrite + Unpin + Send> Session<W> {
                         "no hello from the client in time".into()
                     });
                 }
+                Wake::Notif(crate::notif::Item::Lagged(lost)) => {
+                    return End::Error(format!(
+                        "the notification subscriber fell behind and lost {lost} notifications \
+                         (more than notifications.subscriber_queue waiting); the session ends \
+                         so that the client can subscribe again with a startTime"
+                    ));
+                }
                 Wake::Notif(item) => {
                     if let Err(e) = self.deliver(item).await {
                         return End::Error(format!("writing a notification: {e}"));
@@ -288,7 +311,7 @@ impl<W: AsyncWrite + Unpin + Send> Session<W> {
         let parsed = std::str::from_utf8(msg)
             .map_err(|_| reply::malformed("the message is not UTF-8"))
             .and_then(|t| {
-                xml::parse(t).map_err(|e| {
+                xml::parse_with(t, &shared.settings.xml).map_err(|e| {
                     if e.0.starts_with(xml::TOO_MANY_ELEMENTS) {
                         MgmtError::new(ErrorType::Rpc, ErrorTag::TooBig, e.0)
                     } else {
@@ -395,7 +418,7 @@ impl<W: AsyncWrite + Unpin + Send> Session<W> {
                 self.subscription = None;
                 self.send(&text).await
             }
-            crate::notif::Item::Skip => Ok(()),
+            crate::notif::Item::Skip | crate::notif::Item::Lagged(_) => Ok(()),
         }
     }
 }

@@ -1,12 +1,12 @@
 //! The SSH transport (RFC 6242) with russh: password and public-key
 //! authentication against the daemon's users, the `netconf` subsystem (every
-//! other subsystem, shell and exec refused), the session limit, and one
-//! NETCONF session per subsystem channel under the authenticated user.
+//! other subsystem, shell and exec refused), the session limits (in all and
+//! per user), and one NETCONF session per subsystem channel under the
+//! authenticated user.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use nectar_mgmt::Authenticator;
 use nectar_mgmt::nacm::UserCtx;
@@ -115,21 +115,34 @@ impl russh::server::Handler for Conn {
             return Ok(());
         };
         let shared = Arc::clone(&self.shared);
-        let max = shared.settings.max_sessions;
-        let now = shared.active.fetch_add(1, Ordering::SeqCst);
-        if now >= max {
-            shared.active.fetch_sub(1, Ordering::SeqCst);
-            tracing::warn!(max, peer = ?self.peer, "NETCONF session refused: maximum number of sessions reached");
-            session.channel_failure(channel_id)?;
-            session.close(channel_id)?;
-            return Ok(());
-        }
+        let slot = match shared.slots.try_acquire(&user.name) {
+            Ok(slot) => slot,
+            Err(refused) => {
+                // Refused before any hello: the SSH way (RFC 4254 §6.5, a
+                // failed subsystem request), with the reason on the
+                // channel's stderr for the people reading it (`ssh -s`
+                // prints it), then the channel is closed. The user's other
+                // sessions, and everyone else's, carry on.
+                tracing::warn!(
+                    user = %user.name,
+                    peer = ?self.peer,
+                    reason = %refused,
+                    "NETCONF session refused"
+                );
+                let text = format!("nectar: NETCONF session refused: {refused}\n");
+                session.extended_data(channel_id, 1, text.into_bytes())?;
+                session.channel_failure(channel_id)?;
+                session.eof(channel_id)?;
+                session.close(channel_id)?;
+                return Ok(());
+            }
+        };
         session.channel_success(channel_id)?;
         let peer = self.peer;
         let handle = session.handle();
         tokio::spawn(async move {
             crate::session::run(Arc::clone(&shared), channel.into_stream(), user, peer).await;
-            shared.active.fetch_sub(1, Ordering::SeqCst);
+            drop(slot);
             // The channel is closed (the stream was dropped after its last
             // reply): a client normally disconnects now. One that does not
             // is disconnected after a grace period that lets the last

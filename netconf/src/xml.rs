@@ -11,17 +11,45 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::ResolveResult;
 use quick_xml::reader::NsReader;
 
-/// Deepest element nesting accepted in a message.
-const MAX_DEPTH: usize = 512;
+/// The default of [`Limits::max_depth`].
+pub const DEFAULT_MAX_DEPTH: usize = 512;
 
-/// Most elements accepted in one message. Each costs a few hundred bytes
-/// parsed, whatever its size in the message (`<a/>` is 4 bytes): the bound
-/// keeps one message from costing the server gigabytes (issue 17, defect
-/// 13). An edit of 100,000 static routes is about 500,000 elements.
-pub const MAX_ELEMENTS: usize = 1_000_000;
+/// The most [`Limits::max_depth`] may be (the default): a parsed message is
+/// copied, printed and turned into filters by recursion, one frame per level
+/// (a few KiB in a debug build), on a worker's 2 MiB stack. A debug build
+/// overflows it between 512 and 1024 levels; `messages_at_the_largest_xml_
+/// depth_are_answered` (netconf/tests/interop.rs) holds the bound.
+pub const MAX_DEPTH_BOUND: usize = 512;
 
-/// The start of the message of an [`XmlError`] for a message with more than
-/// [`MAX_ELEMENTS`] elements (`too-big`, not `malformed-message`).
+/// The default of [`Limits::max_elements`]. Each element costs a few
+/// hundred bytes parsed, whatever its size in the message (`<a/>` is 4
+/// bytes): the bound keeps one message from costing the server gigabytes
+/// (issue 17, defect 13). An edit of 100,000 static routes is about 500,000
+/// elements.
+pub const DEFAULT_MAX_ELEMENTS: usize = 1_000_000;
+
+/// What one message may cost the parser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Deepest element nesting accepted (at most [`MAX_DEPTH_BOUND`]);
+    /// deeper is a syntax error (`malformed-message`).
+    pub max_depth: usize,
+    /// Most elements accepted; more is [`TOO_MANY_ELEMENTS`] (`too-big`).
+    pub max_elements: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_depth: DEFAULT_MAX_DEPTH,
+            max_elements: DEFAULT_MAX_ELEMENTS,
+        }
+    }
+}
+
+/// The start of the message of an [`XmlError`] for a message with more
+/// elements than [`Limits::max_elements`] (`too-big`, not
+/// `malformed-message`).
 pub const TOO_MANY_ELEMENTS: &str = "the message has more than";
 
 /// One attribute, with its resolved namespace (unprefixed attributes have
@@ -365,7 +393,17 @@ fn start(
 
 /// Parses a document with exactly one root element. Comments, processing
 /// instructions and the XML declaration are skipped; a DOCTYPE is refused.
+/// The bounds are the default [`Limits`]; [`parse_with`] takes others.
 pub fn parse(text: &str) -> Result<Element, XmlError> {
+    parse_with(text, &Limits::default())
+}
+
+/// [`parse`] within `limits`.
+pub fn parse_with(text: &str, limits: &Limits) -> Result<Element, XmlError> {
+    let limits = Limits {
+        max_depth: limits.max_depth.min(MAX_DEPTH_BOUND),
+        ..*limits
+    };
     let mut reader = NsReader::from_str(text);
     reader.config_mut().check_end_names = true;
     reader.config_mut().check_comments = true;
@@ -377,9 +415,25 @@ pub fn parse(text: &str) -> Result<Element, XmlError> {
     loop {
         let ev = reader.read_event().map_err(err)?;
         match ev {
-            Event::Start(e) => open(&reader, &e, &mut stack, &mut scopes, &root, &mut elements)?,
+            Event::Start(e) => open(
+                &reader,
+                &e,
+                &mut stack,
+                &mut scopes,
+                &root,
+                &mut elements,
+                &limits,
+            )?,
             Event::Empty(e) => {
-                open(&reader, &e, &mut stack, &mut scopes, &root, &mut elements)?;
+                open(
+                    &reader,
+                    &e,
+                    &mut stack,
+                    &mut scopes,
+                    &root,
+                    &mut elements,
+                    &limits,
+                )?;
                 close(&mut stack, &mut scopes, &mut root);
             }
             Event::End(e) => {
@@ -432,17 +486,22 @@ fn open(
     scopes: &mut Vec<std::sync::Arc<Vec<Decl>>>,
     root: &Option<Element>,
     elements: &mut usize,
+    limits: &Limits,
 ) -> Result<(), XmlError> {
     if root.is_some() {
         return Err(XmlError("content after the root element".into()));
     }
-    if stack.len() >= MAX_DEPTH {
-        return Err(XmlError("elements nested too deeply".into()));
+    if stack.len() >= limits.max_depth {
+        return Err(XmlError(format!(
+            "elements nested too deeply (more than {} levels)",
+            limits.max_depth
+        )));
     }
     *elements += 1;
-    if *elements > MAX_ELEMENTS {
+    if *elements > limits.max_elements {
         return Err(XmlError(format!(
-            "{TOO_MANY_ELEMENTS} {MAX_ELEMENTS} elements"
+            "{TOO_MANY_ELEMENTS} {} elements",
+            limits.max_elements
         )));
     }
     let el = start(reader, e, scopes.last())?;

@@ -338,3 +338,18 @@ fn a_huge_filter_costs_bounded_memory() {
     println!("peak RSS grew by {grown} KiB");
     assert!(grown < 350 * 1024, "peak RSS grew by {grown} KiB");
 }
+
+// Input: max_xml_depth at its largest accepted value, and messages that deep
+// (a subtree filter, a config body) and one level deeper. Output: each is
+// answered (the config with malformed-message: YANG data is bounded by the
+// document depth), the deeper one is malformed-message, and the server keeps
+// serving: the recursions over a parsed message fit a worker's stack.
+#[test]
+fn messages_at_the_largest_xml_depth_are_answered() {
+    let mut settings = settings();
+    settings.xml.max_depth = nectar_netconf::xml::MAX_DEPTH_BOUND;
+    let s = start_with(settings);
+    let depth = nectar_netconf::xml::MAX_DEPTH_BOUND.to_string();
+    let out = run_py(&s, "depth.py", &[&depth]);
+    assert!(out.contains("OK sessions keep working"), "{out}");
+}

@@ -158,13 +158,20 @@ fn main() {
         notifications: None,
         https: true,
         stop: None,
+        limits: Default::default(),
     });
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let listener = runtime
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .expect("listener");
     let port = listener.local_addr().expect("addr").port();
-    let server = runtime.spawn(nectar_restconf::serve(listener, app, Some(tls), stop_rx));
+    let server = runtime.spawn(nectar_restconf::serve(
+        listener,
+        app,
+        Some(tls),
+        stop_rx,
+        1024,
+    ));
 
     let auth = base64::engine::general_purpose::STANDARD.encode("admin:bench-password");
     let base = format!("https://127.0.0.1:{port}/restconf/data/ietf-netconf-acm:nacm");

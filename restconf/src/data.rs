@@ -399,7 +399,7 @@ async fn get(st: &Arc<Shared>, rq: &Req, t: &Target, head: bool) -> Result<Respo
     }
     let level = t.path.nodes().len().max(1);
     if let Some(fields) = &q.fields {
-        let fields = tree::expand_fields(fields)?;
+        let fields = tree::expand_fields_with(fields, st.limits.document.max_depth)?;
         data = tree::apply_fields(st.ctx, &data, xpath.as_deref(), level, &fields, q.depth)?;
     } else if let Some(depth) = q.depth {
         tree::prune_levels(&mut data, level + depth as usize - 1)?;
@@ -503,10 +503,23 @@ fn parse_replacement(st: &Shared, t: &Target, text: &str, format: Format) -> Res
         return Err(Error::malformed("the request body is empty"));
     }
     if t.path.is_root() {
-        return Ok(encoding::parse(st.ctx, text, format, Parse::Edit)?);
+        return Ok(encoding::parse_with(
+            st.ctx,
+            text,
+            format,
+            Parse::Edit,
+            &st.limits.document,
+        )?);
     }
     let parent = t.path.parent();
-    let tree = encoding::parse_at(st.ctx, &parent, text, format, Parse::Edit)?;
+    let tree = encoding::parse_at_with(
+        st.ctx,
+        &parent,
+        text,
+        format,
+        Parse::Edit,
+        &st.limits.document,
+    )?;
     let parent_x = (!parent.is_root()).then(|| parent.to_xpath());
     let under = children_of(&tree, parent_x.as_deref())?;
     let xpath = t.path.to_xpath();
@@ -542,7 +555,7 @@ async fn put(st: &Arc<Shared>, rq: &mut Req, t: &Target) -> Result<Response, Err
     let started = st.started;
     let xpath = t.xpath();
     let (created, v) = st
-        .call(&rq.client, move |core, sid| -> Result<_, Error> {
+        .call_write(&rq.client, move |core, sid| -> Result<_, Error> {
             let v = validators(core, sid, ds, xpath.as_deref(), started)?;
             cond.check_write(&v)?;
             let steps = match &xpath {
@@ -703,9 +716,16 @@ async fn post(st: &Arc<Shared>, rq: &mut Req, t: &Target) -> Result<Response, Er
         return Err(Error::malformed("the request body is empty"));
     }
     let data = if t.path.is_root() {
-        encoding::parse(st.ctx, &text, format, Parse::Edit)?
+        encoding::parse_with(st.ctx, &text, format, Parse::Edit, &st.limits.document)?
     } else {
-        encoding::parse_at(st.ctx, &t.path, &text, format, Parse::Edit)?
+        encoding::parse_at_with(
+            st.ctx,
+            &t.path,
+            &text,
+            format,
+            Parse::Edit,
+            &st.limits.document,
+        )?
     };
     let txpath = t.xpath();
     let children = children_of(&data, txpath.as_deref())?;
@@ -728,7 +748,7 @@ async fn post(st: &Arc<Shared>, rq: &mut Req, t: &Target) -> Result<Response, Er
     let parent_np = parent_is_np_chain(st, &t.path);
     let cx = child.to_xpath();
     let v = st
-        .call(&rq.client, move |core, sid| -> Result<_, Error> {
+        .call_write(&rq.client, move |core, sid| -> Result<_, Error> {
             if let Some(x) = &txpath {
                 let all = core.get(None, ds, Some(x))?;
                 if tree::select(&all, x)?.is_empty() && !parent_np {
@@ -809,7 +829,7 @@ async fn patch(st: &Arc<Shared>, rq: &mut Req, t: &Target) -> Result<Response, E
     let parent_np = parent_is_np_chain(st, &t.path);
     let t2 = t.clone();
     let v = st
-        .call(&rq.client, move |core, sid| -> Result<_, Error> {
+        .call_write(&rq.client, move |core, sid| -> Result<_, Error> {
             let v = validators(core, sid, ds, xpath.as_deref(), started)?;
             if !v.exists && !parent_np {
                 return Err(Error::not_found(format!(
@@ -846,7 +866,7 @@ async fn delete(st: &Arc<Shared>, rq: &mut Req, t: &Target) -> Result<Response, 
     let started = st.started;
     let xpath = t.path.to_xpath();
     let uri = t.path.to_uri();
-    st.call(&rq.client, move |core, sid| -> Result<_, Error> {
+    st.call_write(&rq.client, move |core, sid| -> Result<_, Error> {
         let v = validators(core, sid, ds, Some(&xpath), started)?;
         if !v.exists {
             return Err(Error::not_found(format!(

@@ -117,6 +117,29 @@ impl Error {
         e
     }
 
+    /// A client over one of the door's bounds (`resource-denied`, RFC 6241
+    /// appendix A). RFC 8040 §7 maps the tag to 409 Conflict, which says the
+    /// request conflicts with the resource's state: it does not, and a
+    /// client would not know to retry. The status says what happened, with
+    /// `Retry-After`: 429 Too Many Requests (RFC 6585 §4) when the user's
+    /// own bound is reached (the user sent too many at once; others are
+    /// served), 503 Service Unavailable (RFC 9110 §15.6.4, a temporary
+    /// overload) when the server's total is.
+    pub fn refused(r: &nectar_mgmt::limits::Refused) -> Self {
+        let status = if r.is_per_user() {
+            StatusCode::TOO_MANY_REQUESTS
+        } else {
+            StatusCode::SERVICE_UNAVAILABLE
+        };
+        let mut e = Error::new(
+            status,
+            MgmtError::protocol(ErrorTag::ResourceDenied, r.to_string()),
+        );
+        e.headers
+            .push((header::RETRY_AFTER, HeaderValue::from_static("1")));
+        e
+    }
+
     /// 500 operation-failed; `detail` goes to the log only.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         tracing::error!(error = %detail, "restconf: internal error");
@@ -133,7 +156,14 @@ impl Error {
 
     /// Renders the error as an `ietf-restconf:errors` response.
     pub fn response(self, ctx: &Context, format: Format) -> Response {
-        if self.status.is_server_error() {
+        // A refusal by a bound (503 resource-denied) is the server doing its
+        // job, not failing: it is not logged as a failure (a client hammering
+        // a bound must not flood the log).
+        let refusal = self
+            .errors
+            .first()
+            .is_some_and(|e| e.tag == ErrorTag::ResourceDenied);
+        if self.status.is_server_error() && !refusal {
             tracing::warn!(status = %self.status, errors = %Errors(self.errors.clone()), "restconf request failed");
         } else {
             tracing::debug!(status = %self.status, errors = %Errors(self.errors.clone()), "restconf request refused");

@@ -47,6 +47,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, header};
 use axum::response::Response;
 use axum::routing::any;
+use nectar_mgmt::limits::Slots;
 use nectar_mgmt::notify::Notifications;
 use nectar_mgmt::{Authenticator, Core, MgmtHandle, SessionId};
 use nectar_yang::path::DataPath;
@@ -58,8 +59,44 @@ pub use server::{serve, tls_config};
 use crate::auth::{Auth, Client};
 use crate::error::Error;
 
-/// The largest request body accepted (413 beyond).
-pub const MAX_BODY: usize = 64 << 20;
+/// The default of [`Limits::max_body_bytes`].
+pub const DEFAULT_MAX_BODY: usize = 64 << 20;
+
+/// What clients may hold at once and what one request may cost (the
+/// `[restconf]` section of the daemon's configuration, and
+/// `limits.document_depth`). Beyond a bound a request is refused with
+/// `resource-denied`: 429 Too Many Requests when the user's own bound is
+/// reached, 503 Service Unavailable when the server's is, both with
+/// `Retry-After`; a larger body is 413 `too-big`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Requests in progress at once, over all users (an event stream counts
+    /// until its response starts, then as a stream).
+    pub max_requests: usize,
+    /// Requests in progress at once for one user.
+    pub max_requests_per_user: usize,
+    /// Open event streams (SSE), over all users.
+    pub max_streams: usize,
+    /// Open event streams of one user.
+    pub max_streams_per_user: usize,
+    /// Nesting of a request body, and of a `fields` expression.
+    pub document: nectar_yang::encoding::Limits,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: DEFAULT_MAX_BODY,
+            max_requests: 256,
+            max_requests_per_user: 64,
+            max_streams: 64,
+            max_streams_per_user: 8,
+            document: Default::default(),
+        }
+    }
+}
 
 /// What the server is built from.
 pub struct Options {
@@ -73,6 +110,7 @@ pub struct Options {
     pub https: bool,
     /// Set to true to end open event streams (shutdown).
     pub stop: Option<watch::Receiver<bool>>,
+    pub limits: Limits,
 }
 
 impl std::fmt::Debug for Options {
@@ -96,6 +134,11 @@ pub struct Shared {
     pub https: bool,
     pub started: SystemTime,
     pub stop: Option<watch::Receiver<bool>>,
+    pub limits: Limits,
+    /// Requests in progress, in all and per user.
+    pub requests: Arc<Slots>,
+    /// Open event streams, in all and per user.
+    pub streams: Arc<Slots>,
     /// Schema path → whether the subtree has state nodes.
     has_state: Mutex<HashMap<String, bool>>,
     /// Request path → its parsed data path (the schema never changes, so a
@@ -121,6 +164,36 @@ impl Shared {
                 f(core, sid)
             })
             .await?)
+    }
+
+    /// [`call`](Self::call) for work that may change a datastore: bounded
+    /// by the core's `max_pending_commits`, over every door; beyond it 503
+    /// `resource-denied` with `Retry-After` (a server-wide bound, see
+    /// [`Error::refused`]).
+    pub async fn call_write<T: Send + 'static>(
+        &self,
+        client: &Arc<Client>,
+        f: impl FnOnce(&mut Core, SessionId) -> T + Send + 'static,
+    ) -> Result<T, Error> {
+        let client = Arc::clone(client);
+        self.handle
+            .call_write(move |core| {
+                let sid = client.session(core);
+                f(core, sid)
+            })
+            .await
+            .map_err(|e| {
+                if e.tag == nectar_mgmt::ErrorTag::ResourceDenied {
+                    let mut r = Error::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, e);
+                    r.headers.push((
+                        header::RETRY_AFTER,
+                        axum::http::HeaderValue::from_static("1"),
+                    ));
+                    r
+                } else {
+                    e.into()
+                }
+            })
     }
 
     /// Whether the schema subtree a path names holds state data (the root
@@ -193,7 +266,7 @@ pub struct Req {
     pub uri: axum::http::Uri,
     pub headers: HeaderMap,
     pub client: Arc<Client>,
-    /// The request body, read whole (up to [`MAX_BODY`]).
+    /// The request body, read whole (up to [`Limits::max_body_bytes`]).
     pub body: axum::body::Bytes,
 }
 
@@ -209,13 +282,16 @@ impl Req {
     }
 }
 
-async fn read_body(body: Body) -> Result<axum::body::Bytes, Error> {
-    axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
+async fn read_body(body: Body, max: usize) -> Result<axum::body::Bytes, Error> {
+    axum::body::to_bytes(body, max).await.map_err(|_| {
         Error::new(
             axum::http::StatusCode::PAYLOAD_TOO_LARGE,
             nectar_mgmt::MgmtError::protocol(
                 nectar_mgmt::ErrorTag::TooBig,
-                format!("the request body is larger than {MAX_BODY} bytes or unreadable"),
+                format!(
+                    "the request body is larger than {max} bytes (restconf.max_body_bytes) \
+                     or unreadable"
+                ),
             ),
         )
     })
@@ -224,6 +300,7 @@ async fn read_body(body: Body) -> Result<axum::body::Bytes, Error> {
 /// The RESTCONF router.
 pub fn app(options: Options) -> Router {
     let ctx = options.handle.context();
+    let limits = options.limits;
     let shared = Shared {
         ctx,
         auth: Auth::new(options.auth),
@@ -232,6 +309,19 @@ pub fn app(options: Options) -> Router {
         https: options.https,
         started: SystemTime::now(),
         stop: options.stop,
+        limits,
+        requests: Slots::new(
+            "RESTCONF requests in progress",
+            ("restconf.max_requests", "restconf.max_requests_per_user"),
+            limits.max_requests,
+            limits.max_requests_per_user,
+        ),
+        streams: Slots::new(
+            "RESTCONF event streams",
+            ("restconf.max_streams", "restconf.max_streams_per_user"),
+            limits.max_streams,
+            limits.max_streams_per_user,
+        ),
         has_state: Mutex::new(HashMap::new()),
         paths: Mutex::new(HashMap::new()),
     };
@@ -252,13 +342,19 @@ async fn dispatch(State(AppState(st)): State<AppState>, req: Request) -> Respons
 async fn route(st: &Arc<Shared>, req: Request) -> Result<Response, Error> {
     let (parts, body) = req.into_parts();
     let client = st.auth.authenticate(&parts.headers).await?;
+    // Counted from here until the response is made (the body is read under
+    // it, so a slow upload holds its user's slot, not everyone's).
+    let _slot = st
+        .requests
+        .try_acquire(&client.user.name)
+        .map_err(|r| Error::refused(&r))?;
     let path = parts.uri.path().to_string();
     let mut rq = Req {
         method: parts.method,
         uri: parts.uri,
         headers: parts.headers,
         client,
-        body: read_body(body).await?,
+        body: read_body(body, st.limits.max_body_bytes).await?,
     };
     let read_only_resource = path.starts_with("/yang/")
         || matches!(

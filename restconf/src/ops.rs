@@ -154,8 +154,13 @@ pub async fn invoke(st: &Arc<Shared>, rq: &mut Req, path: &DataPath) -> Result<R
         }
     };
     let out_format = media::accept(&rq.headers, in_format.unwrap_or(Format::Json))?;
-    let input =
-        encoding::parse_restconf_input(st.ctx, path, &text, in_format.unwrap_or(Format::Json))?;
+    let input = encoding::parse_restconf_input_with(
+        st.ctx,
+        path,
+        &text,
+        in_format.unwrap_or(Format::Json),
+        &st.limits.document,
+    )?;
     let (module, name) = path
         .last()
         .map(|n| (n.module.clone(), n.name.clone()))
@@ -180,7 +185,7 @@ pub async fn invoke(st: &Arc<Shared>, rq: &mut Req, path: &DataPath) -> Result<R
     let output = if module == "ietf-netconf" {
         candidate_op(st, rq, &name, input).await?
     } else {
-        st.call(&rq.client, move |core, sid| core.rpc(Some(sid), &input))
+        st.call_write(&rq.client, move |core, sid| core.rpc(Some(sid), &input))
             .await??
     };
     let Some(output) = output else {
@@ -233,7 +238,7 @@ async fn candidate_op(
         persist_id: persist_id.clone(),
         comment: None,
     };
-    st.call(&rq.client, move |core, sid| -> Result<(), Error> {
+    st.call_write(&rq.client, move |core, sid| -> Result<(), Error> {
         core.check_rpc(sid, "ietf-netconf", &name)?;
         match name.as_str() {
             "commit" => core.commit(Some(sid), opts).map(|_| ())?,

@@ -402,10 +402,17 @@ fn prepare(st: &Shared, t: &Target, e: &RawEdit, format: Format) -> Result<Prepa
         None => None,
         Some(v) => {
             let tree = if path.is_root() {
-                encoding::parse(st.ctx, v, format, Parse::Edit)?
+                encoding::parse_with(st.ctx, v, format, Parse::Edit, &st.limits.document)?
             } else {
                 let parent = path.parent();
-                let tree = encoding::parse_at(st.ctx, &parent, v, format, Parse::Edit)?;
+                let tree = encoding::parse_at_with(
+                    st.ctx,
+                    &parent,
+                    v,
+                    format,
+                    Parse::Edit,
+                    &st.limits.document,
+                )?;
                 if tree::select(&tree, &path.to_xpath())?.is_empty() {
                     return Err(Error::invalid(
                         "the edit value must hold the target node, with the target's key values",
@@ -544,7 +551,7 @@ pub async fn yang_patch(
     let xpath = t.xpath();
     let exists_needed = !t.path.is_root();
     let outcome = st
-        .call(
+        .call_write(
             &rq.client,
             move |core, sid| -> Result<(Outcome, StatusCode), Error> {
                 let v = crate::data::validators(core, sid, ds, xpath.as_deref(), started)?;

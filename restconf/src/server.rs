@@ -1,10 +1,12 @@
 //! The listener: accepts TCP connections, does TLS (rustls, ALPN `h2` and
 //! `http/1.1`) when configured, and serves the router with hyper-util's
-//! automatic HTTP/1.1 / HTTP/2 connection builder. On stop it stops
+//! automatic HTTP/1.1 / HTTP/2 connection builder, up to a number of open
+//! connections (RESTCONF's `max_connections`). On stop it stops
 //! accepting and lets open connections finish their requests (event streams
 //! end on the same signal), up to a grace period.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -46,20 +48,41 @@ pub fn tls_config(cert_pem: &str, key_pem: &str) -> Result<Arc<ServerConfig>, St
     Ok(Arc::new(cfg))
 }
 
+/// One open connection, counted until dropped.
+struct Counted(Arc<AtomicUsize>);
+
+impl Counted {
+    fn new(open: &Arc<AtomicUsize>) -> Self {
+        open.fetch_add(1, Ordering::SeqCst);
+        Counted(Arc::clone(open))
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 async fn stopped(stop: &mut watch::Receiver<bool>) {
     // The guard wait_for returns is dropped here, not held across awaits.
     let _ = stop.wait_for(|s| *s).await.map(|_| ());
 }
 
-/// Serves `app` on `listener` until `stop` becomes true.
+/// Serves `app` on `listener` until `stop` becomes true, with at most
+/// `max_connections` connections open at once: a connection beyond is
+/// closed as soon as it is accepted (before TLS), with a log line, so that
+/// a flood of idle connections cannot exhaust the process's descriptors.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     tls: Option<Arc<ServerConfig>>,
     mut stop: watch::Receiver<bool>,
+    max_connections: usize,
 ) -> std::io::Result<()> {
     let acceptor = tls.map(TlsAcceptor::from);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let open = Arc::new(AtomicUsize::new(0));
     loop {
         let (tcp, peer) = tokio::select! {
             r = listener.accept() => match r {
@@ -73,11 +96,22 @@ pub async fn serve(
             },
             _ = stopped(&mut stop) => break,
         };
+        if open.load(Ordering::SeqCst) >= max_connections {
+            tracing::warn!(
+                %peer,
+                max_connections,
+                "connection refused: too many connections open"
+            );
+            drop(tcp);
+            continue;
+        }
         let _ = tcp.set_nodelay(true);
         let service = TowerToHyperService::new(app.clone());
         let acceptor = acceptor.clone();
         let watcher = graceful.watcher();
+        let counted = Counted::new(&open);
         tokio::spawn(async move {
+            let _counted = counted;
             let builder = auto::Builder::new(TokioExecutor::new());
             let result = match acceptor {
                 Some(acceptor) => {

@@ -10,6 +10,11 @@
 //! (replayed or live); `filter` is an XPath evaluated on each notification,
 //! which is sent only when it selects something. NACM's notification rules
 //! (read access to the notification) apply to every message.
+//!
+//! Bounds: a user may have `max_streams_per_user` streams open and the
+//! server `max_streams` (429 / 503 `resource-denied` beyond); a client that
+//! falls more than `notifications.subscriber_queue` notifications behind
+//! has its stream ended.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -88,6 +93,11 @@ pub async fn serve_stream(st: &Arc<Shared>, rq: &Req, rest: &str) -> Result<Resp
     if let Some(f) = &q.filter {
         check_filter(st, f)?;
     }
+    // Held by the stream for as long as it is open.
+    let slot = st
+        .streams
+        .try_acquire(&rq.client.user.name)
+        .map_err(|r| Error::refused(&r))?;
     let (replay, mut live) = log.subscribe(q.start_time);
     let st2 = Arc::clone(st);
     let client = Arc::clone(&rq.client);
@@ -95,6 +105,7 @@ pub async fn serve_stream(st: &Arc<Shared>, rq: &Req, rest: &str) -> Result<Resp
     let filter = q.filter.clone();
     let stop_time = q.stop_time;
     let stream = async_stream::stream! {
+        let _slot = slot;
         // Replayed notifications first, then live ones never seen before.
         let mut last_seq = 0u64;
         for n in replay {
@@ -134,7 +145,22 @@ pub async fn serve_stream(st: &Arc<Shared>, rq: &Req, rest: &str) -> Result<Resp
                     }
                 }
                 Some(Err(RecvError::Lagged(k))) => {
-                    tracing::warn!(lost = k, "restconf event stream fell behind; notifications lost");
+                    // More notifications waited for this client than its
+                    // queue holds: they are lost. SSE cannot say so, so the
+                    // stream ends (with a comment saying why); the client
+                    // reconnects with start-time and replays what it missed.
+                    tracing::warn!(
+                        lost = k,
+                        user = %client.user.name,
+                        "restconf event stream fell behind (notifications.subscriber_queue); \
+                         ending it"
+                    );
+                    yield Ok(Bytes::from(format!(
+                        ": {k} notifications lost: this client fell behind by more than the \
+                         server queues for it (notifications.subscriber_queue); reconnect with \
+                         start-time to replay them\n\n"
+                    )));
+                    return;
                 }
                 Some(Err(RecvError::Closed)) => return,
             }

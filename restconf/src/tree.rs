@@ -8,7 +8,7 @@
 //! addressed by its data path until [`extract`] detaches the targets.
 
 use nectar_mgmt::ly::{self, Tree};
-use nectar_yang::encoding::{self, MAX_DEPTH, PrintOptions};
+use nectar_yang::encoding::{self, DEFAULT_MAX_DEPTH, PrintOptions};
 use nectar_yang::path::{DataPath, is_identifier};
 use sha2::{Digest, Sha256};
 use yang2::context::Context;
@@ -121,20 +121,32 @@ pub fn prune_content(tree: &mut Tree, content: Content) -> Result<(), Error> {
 
 /// The `fields` expression (RFC 8040 §4.8.3) expanded into paths relative
 /// to the target: `a(b;c/d);e` gives `a/b`, `a/c/d`, `e`. Each step is an
-/// api-identifier (`[module:]name`).
+/// api-identifier (`[module:]name`). Nesting is bounded by the default
+/// document depth; [`expand_fields_with`] takes a door's.
 pub fn expand_fields(expr: &str) -> Result<Vec<String>, Error> {
+    expand_fields_with(expr, DEFAULT_MAX_DEPTH)
+}
+
+/// [`expand_fields`] with parentheses nested at most `max_depth` levels
+/// (the document depth bound: no data node sits deeper).
+pub fn expand_fields_with(expr: &str, max_depth: usize) -> Result<Vec<String>, Error> {
     fn bad(expr: &str, why: &str) -> Error {
         Error::invalid(format!("invalid fields expression {expr:?}: {why}"))
     }
-    fn parse_list(s: &[u8], i: &mut usize, expr: &str, depth: usize) -> Result<Vec<String>, Error> {
-        // Each level is a frame of this recursive parser: bound it (no
-        // data node sits deeper than the document depth limit anyway).
-        if depth > MAX_DEPTH {
-            return Err(bad(expr, &format!("nested deeper than {MAX_DEPTH} levels")));
+    struct P<'a> {
+        s: &'a [u8],
+        expr: &'a str,
+        max: usize,
+    }
+    fn parse_list(p: &P<'_>, i: &mut usize, depth: usize) -> Result<Vec<String>, Error> {
+        // Each level is a frame of this recursive parser: bound it.
+        if depth > p.max {
+            return Err(bad(p.expr, &format!("nested deeper than {} levels", p.max)));
         }
+        let s = p.s;
         let mut out = Vec::new();
         loop {
-            out.extend(parse_item(s, i, expr, depth)?);
+            out.extend(parse_item(p, i, depth)?);
             if *i < s.len() && s[*i] == b';' {
                 *i += 1;
                 continue;
@@ -142,7 +154,8 @@ pub fn expand_fields(expr: &str) -> Result<Vec<String>, Error> {
             return Ok(out);
         }
     }
-    fn parse_item(s: &[u8], i: &mut usize, expr: &str, depth: usize) -> Result<Vec<String>, Error> {
+    fn parse_item(p: &P<'_>, i: &mut usize, depth: usize) -> Result<Vec<String>, Error> {
+        let (s, expr) = (p.s, p.expr);
         let start = *i;
         while *i < s.len() && !matches!(s[*i], b'(' | b')' | b';') {
             *i += 1;
@@ -160,20 +173,24 @@ pub fn expand_fields(expr: &str) -> Result<Vec<String>, Error> {
         }
         if *i < s.len() && s[*i] == b'(' {
             *i += 1;
-            let inner = parse_list(s, i, expr, depth + 1)?;
+            let inner = parse_list(p, i, depth + 1)?;
             if *i >= s.len() || s[*i] != b')' {
                 return Err(bad(expr, "missing ')'"));
             }
             *i += 1;
-            Ok(inner.into_iter().map(|p| format!("{path}/{p}")).collect())
+            Ok(inner.into_iter().map(|q| format!("{path}/{q}")).collect())
         } else {
             Ok(vec![path.to_string()])
         }
     }
-    let bytes = expr.as_bytes();
+    let p = P {
+        s: expr.as_bytes(),
+        expr,
+        max: max_depth.min(encoding::MAX_DEPTH_BOUND),
+    };
     let mut i = 0;
-    let out = parse_list(bytes, &mut i, expr, 0)?;
-    if i != bytes.len() {
+    let out = parse_list(&p, &mut i, 0)?;
+    if i != p.s.len() {
         return Err(bad(expr, &format!("unexpected {:?}", &expr[i..])));
     }
     Ok(out)

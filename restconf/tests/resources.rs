@@ -528,3 +528,59 @@ async fn event_stream_replays_and_follows_notifications() {
     let r = f.get("/restconf/streams/NETCONF/json?depth=1").await;
     assert_eq!(r.status, 400);
 }
+
+// Input: a notification log whose subscribers may have 4 notifications waiting, an open
+// event stream that is not read while 20 notifications are logged. Output: the stream says
+// in a comment how many were lost and why, and ends (the client reconnects with
+// start-time), rather than going on with a silent gap.
+#[tokio::test]
+async fn an_event_stream_that_falls_behind_its_queue_ends() {
+    let f = fixture_with(
+        nectar_mgmt::notify::LogLimits {
+            replay_capacity: 100,
+            subscriber_queue: 4,
+        },
+        Default::default(),
+    )
+    .await;
+    let token = base64::engine::general_purpose::STANDARD.encode("admin:admin-pw");
+    let req = Request::builder()
+        .uri("/restconf/streams/NETCONF/json")
+        .header("authorization", format!("Basic {token}"))
+        .body(Body::empty())
+        .unwrap();
+    let resp = f.app.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let mut body = resp.into_body();
+    let opening = body.frame().await.unwrap().unwrap().into_data().unwrap();
+    assert!(opening.starts_with(b": nectar event stream"), "{opening:?}");
+    for i in 0..20 {
+        f.notifications.publish(
+            std::time::SystemTime::now(),
+            format!(
+                r#"{{"ietf-netconf-notifications:netconf-session-start":{{"username":"u","session-id":{}}}}}"#,
+                i + 1
+            )
+            .into(),
+        );
+    }
+    let mut seen = String::new();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), body.frame())
+            .await
+            .expect("the stream ends in time")
+        {
+            None => break,
+            Some(frame) => {
+                if let Ok(data) = frame.unwrap().into_data() {
+                    seen.push_str(&String::from_utf8_lossy(&data));
+                }
+            }
+        }
+    }
+    assert!(
+        seen.contains(" notifications lost") && seen.contains("start-time"),
+        "{seen}"
+    );
+    assert!(!seen.contains("data: "), "{seen}");
+}

@@ -15,7 +15,9 @@ pub(super) fn check(config: &Config) -> Vec<Problem> {
     }
     check_listeners(config, &mut out);
     check_netconf(config, &mut out);
+    check_restconf(config, &mut out);
     check_gnmi(config, &mut out);
+    check_limits(config, &mut out);
     if config.tls.cert_file.is_some() != config.tls.key_file.is_some() {
         out.push(Problem::new(
             if config.tls.cert_file.is_some() {
@@ -25,6 +27,12 @@ pub(super) fn check(config: &Config) -> Vec<Problem> {
             },
             "`tls.cert_file` and `tls.key_file` go together: set both, or neither for a \
              generated self-signed certificate",
+        ));
+    }
+    if config.metrics.max_connections == 0 {
+        out.push(Problem::new(
+            "metrics.max_connections",
+            "must be at least 1",
         ));
     }
     if config.metrics.scrape_group.as_deref() == Some("") {
@@ -66,17 +74,132 @@ fn check_listeners(config: &Config, out: &mut Vec<Problem>) {
     }
 }
 
+/// `value` at least `min` (a count where less makes no sense).
+fn at_least(out: &mut Vec<Problem>, key: &str, value: u64, min: u64) {
+    if value < min {
+        out.push(Problem::new(
+            key,
+            if min == 1 {
+                "must be at least 1".to_owned()
+            } else {
+                format!("{value} is too small (at least {min})")
+            },
+        ));
+    }
+}
+
+/// `value` at most `max`, with why.
+fn at_most(out: &mut Vec<Problem>, key: &str, value: u64, max: u64, why: &str) {
+    if value > max {
+        out.push(Problem::new(
+            key,
+            format!("{value} is too large (at most {max}: {why})"),
+        ));
+    }
+}
+
+fn check_restconf(config: &Config, out: &mut Vec<Problem>) {
+    let r = &config.restconf;
+    for (key, v) in [
+        ("restconf.max_connections", r.max_connections),
+        ("restconf.max_requests", r.max_requests),
+        ("restconf.max_streams", r.max_streams),
+    ] {
+        at_least(out, key, v.into(), 1);
+    }
+    at_least(
+        out,
+        "restconf.max_requests_per_user",
+        r.max_requests_per_user.into(),
+        1,
+    );
+    at_least(
+        out,
+        "restconf.max_streams_per_user",
+        r.max_streams_per_user.into(),
+        1,
+    );
+    at_least(out, "restconf.max_body_bytes", r.max_body_bytes, 4096);
+}
+
+fn check_limits(config: &Config, out: &mut Vec<Problem>) {
+    let l = &config.limits;
+    at_least(out, "limits.document_depth", l.document_depth.into(), 1);
+    at_most(
+        out,
+        "limits.document_depth",
+        l.document_depth.into(),
+        nectar_yang::encoding::MAX_DEPTH_BOUND as u64,
+        "JSON deeper than that is refused by the JSON parser anyway",
+    );
+    at_least(out, "limits.password_checks", l.password_checks.into(), 1);
+    at_most(
+        out,
+        "limits.password_checks",
+        l.password_checks.into(),
+        64,
+        "each running check holds about 19 MB",
+    );
+    let n = &config.notifications;
+    at_least(
+        out,
+        "notifications.replay_capacity",
+        n.replay_capacity.into(),
+        1,
+    );
+    at_most(
+        out,
+        "notifications.replay_capacity",
+        n.replay_capacity.into(),
+        1_000_000,
+        "every kept notification stays in memory",
+    );
+    at_least(
+        out,
+        "notifications.subscriber_queue",
+        n.subscriber_queue.into(),
+        1,
+    );
+    at_most(
+        out,
+        "notifications.subscriber_queue",
+        n.subscriber_queue.into(),
+        1 << 20,
+        "the queue is allocated whole, shared by the subscribers",
+    );
+    at_least(
+        out,
+        "datastore.max_pending_commits",
+        config.datastore.max_pending_commits.into(),
+        1,
+    );
+}
+
 fn check_gnmi(config: &Config, out: &mut Vec<Problem>) {
     let g = &config.gnmi;
     for (key, v) in [
         ("gnmi.min_sample_interval_ms", g.min_sample_interval_ms),
         ("gnmi.state_poll_interval_ms", g.state_poll_interval_ms),
         ("gnmi.max_pending_updates", g.max_pending_updates),
+        ("gnmi.max_sessions", g.max_sessions.into()),
     ] {
         if v == 0 {
             out.push(Problem::new(key, "must be at least 1"));
         }
     }
+    at_least(
+        out,
+        "gnmi.max_sessions_per_user",
+        g.max_sessions_per_user.into(),
+        1,
+    );
+    at_least(
+        out,
+        "gnmi.max_subscriptions_per_user",
+        g.max_subscriptions_per_user.into(),
+        1,
+    );
+    at_least(out, "gnmi.max_message_bytes", g.max_message_bytes, 4096);
     if g.target_defined_interval_ms < g.min_sample_interval_ms {
         out.push(Problem::new(
             "gnmi.target_defined_interval_ms",
@@ -102,6 +225,35 @@ fn check_netconf(config: &Config, out: &mut Vec<Problem>) {
             ),
         ));
     }
+    at_least(
+        out,
+        "netconf.max_sessions_per_user",
+        netconf.max_sessions_per_user.into(),
+        1,
+    );
+    at_least(out, "netconf.hello_timeout_s", netconf.hello_timeout_s, 1);
+    // A hello is three levels deep, an edit-config's data starts at the fourth.
+    at_least(
+        out,
+        "netconf.max_xml_depth",
+        netconf.max_xml_depth.into(),
+        8,
+    );
+    at_most(
+        out,
+        "netconf.max_xml_depth",
+        netconf.max_xml_depth.into(),
+        nectar_netconf::xml::MAX_DEPTH_BOUND as u64,
+        "each level is a frame of recursion when a message is copied or printed",
+    );
+    at_least(
+        out,
+        "netconf.max_xml_elements",
+        netconf.max_xml_elements,
+        64,
+    );
+    at_least(out, "netconf.max_filter_nodes", netconf.max_filter_nodes, 1);
+    at_least(out, "netconf.max_xpath_bytes", netconf.max_xpath_bytes, 1);
 }
 
 fn check_ves(config: &Config, out: &mut Vec<Problem>) {

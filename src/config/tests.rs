@@ -52,6 +52,71 @@ fn defaults_are_the_documented_ones() {
     assert_eq!(Config::load(None).unwrap(), config);
 }
 
+// The limits that were constants before they were keys keep their values as defaults.
+#[test]
+fn limit_defaults_are_the_documented_ones() {
+    let c = Config::default();
+    assert_eq!(c.netconf.max_sessions_per_user, 16);
+    assert_eq!(c.netconf.hello_timeout_s, 60);
+    assert_eq!(c.netconf.max_xml_depth, 512);
+    assert_eq!(c.netconf.max_xml_elements, 1_000_000);
+    assert_eq!(c.netconf.max_filter_nodes, 10_000);
+    assert_eq!(c.netconf.max_xpath_bytes, 65_536);
+    assert_eq!(c.restconf.max_connections, 1024);
+    assert_eq!(c.restconf.max_requests, 256);
+    assert_eq!(c.restconf.max_requests_per_user, 64);
+    assert_eq!(c.restconf.max_streams, 64);
+    assert_eq!(c.restconf.max_streams_per_user, 8);
+    assert_eq!(c.restconf.max_body_bytes, 64 * 1024 * 1024);
+    assert_eq!(c.gnmi.max_message_bytes, 64 * 1024 * 1024);
+    assert_eq!(c.gnmi.max_sessions, 256);
+    assert_eq!(c.gnmi.max_sessions_per_user, 64);
+    assert_eq!(c.gnmi.max_subscriptions_per_user, 32);
+    assert_eq!(c.gnmi.max_pending_updates, 1_000_000);
+    assert_eq!(c.metrics.max_connections, 64);
+    assert_eq!(c.datastore.max_pending_commits, 128);
+    assert_eq!(c.notifications.replay_capacity, 10_000);
+    assert_eq!(c.notifications.subscriber_queue, 4096);
+    assert_eq!(c.limits.document_depth, 100);
+    assert!((2..=4).contains(&c.limits.password_checks));
+    // The doors' own defaults agree with the file's.
+    let nc = nectar_netconf::NetconfSettings::default();
+    assert_eq!(nc.max_sessions, c.netconf.max_sessions);
+    assert_eq!(nc.max_sessions_per_user, c.netconf.max_sessions_per_user);
+    assert_eq!(nc.xml.max_depth as u32, c.netconf.max_xml_depth);
+    assert_eq!(nc.xml.max_elements as u64, c.netconf.max_xml_elements);
+    assert_eq!(nc.filter.max_nodes as u64, c.netconf.max_filter_nodes);
+    assert_eq!(nc.filter.max_xpath_bytes as u64, c.netconf.max_xpath_bytes);
+    assert_eq!(nc.document.max_depth as u32, c.limits.document_depth);
+    let rc = nectar_restconf::Limits::default();
+    assert_eq!(rc.max_body_bytes as u64, c.restconf.max_body_bytes);
+    assert_eq!(rc.max_requests as u32, c.restconf.max_requests);
+    assert_eq!(
+        rc.max_requests_per_user as u32,
+        c.restconf.max_requests_per_user
+    );
+    assert_eq!(rc.max_streams as u32, c.restconf.max_streams);
+    assert_eq!(
+        rc.max_streams_per_user as u32,
+        c.restconf.max_streams_per_user
+    );
+    let g = nectar_gnmi::Options::default();
+    assert_eq!(g.max_message_bytes as u64, c.gnmi.max_message_bytes);
+    assert_eq!(g.max_sessions as u32, c.gnmi.max_sessions);
+    assert_eq!(g.max_sessions_per_user as u32, c.gnmi.max_sessions_per_user);
+    assert_eq!(
+        g.max_subscriptions_per_user as u32,
+        c.gnmi.max_subscriptions_per_user
+    );
+    let n = nectar_mgmt::notify::LogLimits::default();
+    assert_eq!(n.replay_capacity as u32, c.notifications.replay_capacity);
+    assert_eq!(n.subscriber_queue as u32, c.notifications.subscriber_queue);
+    assert_eq!(
+        nectar_mgmt::core::DEFAULT_MAX_PENDING_COMMITS as u32,
+        c.datastore.max_pending_commits
+    );
+}
+
 #[test]
 fn empty_file_is_the_default() {
     assert_eq!(Config::from_toml("", "x").unwrap(), Config::default());
@@ -110,6 +175,13 @@ host_interface = "tap2"
 [datastore]
 load = "running"
 history = 10
+max_pending_commits = 4
+[notifications]
+replay_capacity = 3
+subscriber_queue = 16
+[limits]
+document_depth = 20
+password_checks = 1
 [log]
 level = "info,nectar_mgmt=debug"
 "#
@@ -125,6 +197,12 @@ level = "info,nectar_mgmt=debug"
     assert_eq!(config.dataplane.ports[1].driver, PortDriver::Dpdk);
     assert_eq!(config.datastore.load, LoadFrom::Running);
     assert_eq!(config.datastore.compact_journal_bytes, 16 * 1024 * 1024);
+    assert_eq!(config.datastore.max_pending_commits, 4);
+    assert_eq!(config.notifications.replay_capacity, 3);
+    assert_eq!(config.limits.document_depth, 20);
+    // A per-user bound above the door's total is accepted (the total bounds it).
+    assert_eq!(config.netconf.max_sessions, 8);
+    assert_eq!(config.netconf.max_sessions_per_user, 16);
     // Only the gNMI listener uses TLS here, and it has a specific address.
     assert_eq!(
         config.tls_hosts(),
@@ -327,6 +405,87 @@ fn value_ranges_name_the_key() {
         ),
         ("[log]\nlevel = \"loud=[\"\n", "log.level"),
         ("[gnmi]\nlisten = \"127.0.0.1:8830\"\n", "gnmi.listen"),
+        // Limits: 0 where a bound of nothing makes no sense, and absurd sizes.
+        (
+            "[netconf]\nmax_sessions_per_user = 0\n",
+            "netconf.max_sessions_per_user",
+        ),
+        (
+            "[netconf]\nhello_timeout_s = 0\n",
+            "netconf.hello_timeout_s",
+        ),
+        ("[netconf]\nmax_xml_depth = 2\n", "netconf.max_xml_depth"),
+        (
+            "[netconf]\nmax_xml_depth = 100000\n",
+            "netconf.max_xml_depth",
+        ),
+        (
+            "[netconf]\nmax_xml_elements = 3\n",
+            "netconf.max_xml_elements",
+        ),
+        (
+            "[netconf]\nmax_filter_nodes = 0\n",
+            "netconf.max_filter_nodes",
+        ),
+        (
+            "[netconf]\nmax_xpath_bytes = 0\n",
+            "netconf.max_xpath_bytes",
+        ),
+        (
+            "[restconf]\nmax_connections = 0\n",
+            "restconf.max_connections",
+        ),
+        ("[restconf]\nmax_requests = 0\n", "restconf.max_requests"),
+        (
+            "[restconf]\nmax_requests_per_user = 0\n",
+            "restconf.max_requests_per_user",
+        ),
+        ("[restconf]\nmax_streams = 0\n", "restconf.max_streams"),
+        (
+            "[restconf]\nmax_streams_per_user = 0\n",
+            "restconf.max_streams_per_user",
+        ),
+        (
+            "[restconf]\nmax_body_bytes = 100\n",
+            "restconf.max_body_bytes",
+        ),
+        ("[gnmi]\nmax_message_bytes = 0\n", "gnmi.max_message_bytes"),
+        ("[gnmi]\nmax_sessions = 0\n", "gnmi.max_sessions"),
+        (
+            "[gnmi]\nmax_sessions_per_user = 0\n",
+            "gnmi.max_sessions_per_user",
+        ),
+        (
+            "[gnmi]\nmax_subscriptions_per_user = 0\n",
+            "gnmi.max_subscriptions_per_user",
+        ),
+        (
+            "[metrics]\nmax_connections = 0\n",
+            "metrics.max_connections",
+        ),
+        (
+            "[datastore]\nmax_pending_commits = 0\n",
+            "datastore.max_pending_commits",
+        ),
+        (
+            "[notifications]\nreplay_capacity = 0\n",
+            "notifications.replay_capacity",
+        ),
+        (
+            "[notifications]\nreplay_capacity = 50000000\n",
+            "notifications.replay_capacity",
+        ),
+        (
+            "[notifications]\nsubscriber_queue = 0\n",
+            "notifications.subscriber_queue",
+        ),
+        ("[limits]\ndocument_depth = 0\n", "limits.document_depth"),
+        ("[limits]\ndocument_depth = 1000\n", "limits.document_depth"),
+        ("[limits]\npassword_checks = 0\n", "limits.password_checks"),
+        (
+            "[limits]\npassword_checks = 1000\n",
+            "limits.password_checks",
+        ),
     ];
     for (text, key) in cases {
         assert_eq!(problem(text).key, key, "for {text:?}");

@@ -62,8 +62,12 @@ pub struct Options {
     pub extra: String,
     /// Lines added to the `[netconf]` table (after `listen`).
     pub netconf: String,
+    /// Lines added to the `[restconf]` table (after `listen`).
+    pub restconf: String,
     /// Lines added to the `[metrics]` table (after `listen`).
     pub metrics: String,
+    /// Lines added to the `[gnmi]` table (after `listen` and `tls`).
+    pub gnmi: String,
     /// Run it inside this network namespace.
     pub netns: Option<String>,
     /// `[gnmi] tls = false` (plaintext gRPC) when set.
@@ -125,13 +129,15 @@ impl Daemon {
             &cfg,
             format!(
                 "state_dir = \"{}\"\n[netconf]\nlisten = \"127.0.0.1:{netconf}\"\n{}\n\
-                 [restconf]\nlisten = \"127.0.0.1:{restconf}\"\n\
+                 [restconf]\nlisten = \"127.0.0.1:{restconf}\"\n{}\n\
                  [metrics]\nlisten = \"127.0.0.1:{metrics}\"\n{}\n\
-                 [gnmi]\nlisten = \"127.0.0.1:{gnmi}\"\ntls = {}\n{}",
+                 [gnmi]\nlisten = \"127.0.0.1:{gnmi}\"\ntls = {}\n{}\n{}",
                 state_dir.display(),
                 opts.netconf,
+                opts.restconf,
                 opts.metrics,
                 !opts.gnmi_plaintext,
+                opts.gnmi,
                 opts.extra,
             ),
         )

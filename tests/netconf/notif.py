@@ -120,6 +120,9 @@ check_error(r, "protocol", "bad-element", info={"bad-element": "stopTime"})
 r = e.create_subscription(stream_name="NOPE")
 check_error(r, "application", "invalid-value")
 assert_ok(e.create_subscription())
+# One subscription per session (RFC 5277): a second is resource-denied, and
+# another session may still subscribe.
 r = e.create_subscription()
-check_error(r, "protocol", "operation-failed")
+check_error(r, "protocol", "resource-denied")
+assert_ok(connect().create_subscription())
 ok("subscription errors")

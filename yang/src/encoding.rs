@@ -21,7 +21,7 @@ use yang2::data::{
 use crate::Result;
 use crate::path::DataPath;
 
-pub use strict::MAX_DEPTH;
+pub use strict::{DEFAULT_MAX_DEPTH, Limits, MAX_DEPTH_BOUND};
 pub use value::{ScalarValue, scalar_value};
 
 /// A text encoding of YANG data.
@@ -91,12 +91,24 @@ impl Content {
 /// bounded depth, no NUL) and the tree after (no node given twice where the
 /// schema allows one), so a client's document either parses into sound data
 /// or is refused with [`Error::Malformed`](crate::Error::Malformed) or
-/// [`Error::Duplicate`](crate::Error::Duplicate); see `strict`.
+/// [`Error::Duplicate`](crate::Error::Duplicate); see `strict`. The bounds
+/// are the default [`Limits`]; [`parse_with`] takes a door's.
 pub fn parse<'a>(
     ctx: &'a Context,
     data: &str,
     format: Format,
     content: Content,
+) -> Result<DataTree<'a>> {
+    parse_with(ctx, data, format, content, &Limits::default())
+}
+
+/// [`parse`] with the bounds a door configures.
+pub fn parse_with<'a>(
+    ctx: &'a Context,
+    data: &str,
+    format: Format,
+    content: Content,
+    limits: &Limits,
 ) -> Result<DataTree<'a>> {
     let (parse, validate) = content.flags();
     if data.trim().is_empty() {
@@ -106,7 +118,7 @@ pub fn parse<'a>(
         }
         return Ok(tree);
     }
-    strict::check_text(data, format, strict::Root::Top(ctx))?;
+    strict::check_text(data, format, strict::Root::Top(ctx), limits)?;
     // libyang reads the buffer as a C string: terminate it.
     let mut buf = Vec::with_capacity(data.len() + 1);
     buf.extend_from_slice(data.as_bytes());
@@ -149,7 +161,17 @@ pub fn parse_notification<'a>(
 /// with its input parameters), checked like [`parse`] before libyang parses
 /// it as RPC input.
 pub fn parse_rpc<'a>(ctx: &'a Context, data: &str, format: Format) -> Result<DataTree<'a>> {
-    strict::check_text(data, format, strict::Root::Top(ctx))?;
+    parse_rpc_with(ctx, data, format, &Limits::default())
+}
+
+/// [`parse_rpc`] with the bounds a door configures.
+pub fn parse_rpc_with<'a>(
+    ctx: &'a Context,
+    data: &str,
+    format: Format,
+    limits: &Limits,
+) -> Result<DataTree<'a>> {
+    strict::check_text(data, format, strict::Root::Top(ctx), limits)?;
     let mut buf = Vec::with_capacity(data.len() + 1);
     buf.extend_from_slice(data.as_bytes());
     buf.push(0);
@@ -177,12 +199,23 @@ pub fn parse_restconf_input<'a>(
     data: &str,
     format: Format,
 ) -> Result<DataTree<'a>> {
+    parse_restconf_input_with(ctx, op, data, format, &Limits::default())
+}
+
+/// [`parse_restconf_input`] with the bounds a door configures.
+pub fn parse_restconf_input_with<'a>(
+    ctx: &'a Context,
+    op: &DataPath,
+    data: &str,
+    format: Format,
+    limits: &Limits,
+) -> Result<DataTree<'a>> {
     let mut tree = DataTree::new(ctx);
     let xpath = op.to_xpath();
     tree.new_path(&xpath, None, false)?;
     if !data.trim().is_empty() {
         let node = tree.find_path(&xpath)?;
-        strict::check_text(data, format, strict::Root::Under(node.schema()))?;
+        strict::check_text(data, format, strict::Root::Under(node.schema()), limits)?;
         raw::parse_restconf_input(ctx, &node, data, format.data_format())?;
     }
     Ok(tree)
@@ -212,12 +245,24 @@ pub fn parse_at<'a>(
     format: Format,
     content: Content,
 ) -> Result<DataTree<'a>> {
+    parse_at_with(ctx, at, data, format, content, &Limits::default())
+}
+
+/// [`parse_at`] with the bounds a door configures.
+pub fn parse_at_with<'a>(
+    ctx: &'a Context,
+    at: &DataPath,
+    data: &str,
+    format: Format,
+    content: Content,
+    limits: &Limits,
+) -> Result<DataTree<'a>> {
     if at.is_root() {
         let content = match content {
             Content::Config | Content::Edit => Content::Edit,
             Content::Operational | Content::Fragment => Content::Fragment,
         };
-        return parse(ctx, data, format, content);
+        return parse_with(ctx, data, format, content, limits);
     }
     let parse_flags = match content {
         Content::Config | Content::Edit => Content::Edit.flags().0,
@@ -231,7 +276,7 @@ pub fn parse_at<'a>(
     }
     {
         let parent = tree.find_path(&xpath)?;
-        strict::check_text(data, format, strict::Root::Under(parent.schema()))?;
+        strict::check_text(data, format, strict::Root::Under(parent.schema()), limits)?;
         raw::parse_into(ctx, &parent, data, format.data_format(), parse_flags.bits())?;
         strict::check_instances(parent.children().next())?;
     }

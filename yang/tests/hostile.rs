@@ -173,3 +173,37 @@ fn malformed_and_deep_documents_are_malformed() {
         is_malformed(parse(ctx(), &body, Format::Xml, Content::Edit), what);
     }
 }
+
+// A door's configured document depth is the bound, in both encodings: a
+// document one level deeper than it is malformed, one at it parses; the
+// bound never goes past MAX_DEPTH_BOUND whatever is asked.
+#[test]
+fn the_configured_depth_is_the_bound() {
+    use nectar_yang::encoding::{Limits, MAX_DEPTH_BOUND, parse_with};
+    // {"ietf-interfaces:interfaces":{"interface":[{"name":"a"}]}}: depth 4 in
+    // JSON (object, object, array, object); 3 in XML.
+    let json = r#"{"ietf-interfaces:interfaces":{"interface":[{"name":"a","description":"x"}]}}"#;
+    let xml = xml_entries(&["<name>a</name>"]);
+    let at = |d| Limits { max_depth: d };
+    assert!(parse_with(ctx(), json, Format::Json, Content::Edit, &at(4)).is_ok());
+    is_malformed(
+        parse_with(ctx(), json, Format::Json, Content::Edit, &at(3)),
+        "json at 3",
+    );
+    assert!(parse_with(ctx(), &xml, Format::Xml, Content::Edit, &at(3)).is_ok());
+    is_malformed(
+        parse_with(ctx(), &xml, Format::Xml, Content::Edit, &at(2)),
+        "xml at 2",
+    );
+    let deep = format!("{}{}", "<a>".repeat(200), "</a>".repeat(200));
+    is_malformed(
+        parse_with(ctx(), &deep, Format::Xml, Content::Edit, &at(100_000)),
+        "beyond the bound",
+    );
+    match parse_with(ctx(), &deep, Format::Xml, Content::Edit, &at(100_000)) {
+        Err(Error::Malformed(m)) => {
+            assert!(m.contains(&format!("deeper than {MAX_DEPTH_BOUND}")), "{m}")
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -175,7 +175,7 @@ impl Engine {
                             self.outbox.finish(Ok(()));
                             return Ok(());
                         }
-                        Err(s) => return Err(Error::new(s.code(), s.message())),
+                        Err(s) => return Err(Error::from_request(&s)),
                     }
                 }
             }
@@ -231,7 +231,7 @@ impl Engine {
                     }
                     // Half-closed: the subscription goes on (gNMI §3.5.1.5.2).
                     Ok(None) => requests_open = false,
-                    Err(s) => return Err(Error::new(s.code(), s.message())),
+                    Err(s) => return Err(Error::from_request(&s)),
                 },
                 ev = events.recv(), if events_open => {
                     match ev {

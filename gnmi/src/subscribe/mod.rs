@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use nectar_mgmt::SessionId;
+use nectar_mgmt::limits::Slot;
 use nectar_mgmt::nacm::UserCtx;
 use nectar_yang::path::{GnmiPath, gnmi_to_xpath};
 use tonic::{Status, Streaming};
@@ -194,10 +195,15 @@ pub async fn start(
     user: UserCtx,
     peer: Option<String>,
     mut requests: Streaming<pb::SubscribeRequest>,
+    slots: (Slot, Slot),
 ) -> Result<SubscribeStream, Status> {
-    let first = requests.message().await?.ok_or_else(|| {
-        Status::invalid_argument("the request stream ended before a SubscriptionList")
-    })?;
+    let first = requests
+        .message()
+        .await
+        .map_err(crate::error::too_large_as_resource_exhausted)?
+        .ok_or_else(|| {
+            Status::invalid_argument("the request stream ended before a SubscriptionList")
+        })?;
     refuse_extensions(&first.extension)?;
     let list = match first.request {
         Some(pb::subscribe_request::Request::Subscribe(l)) => l,
@@ -227,13 +233,18 @@ pub async fn start(
         .unwrap_or_default();
     let outbox = Arc::new(Outbox::new(shared.options.max_pending, target));
     let engine = engine::Engine::new(shared.clone(), sid, spec, outbox.clone());
+    // The subscription's session and subscription slots are given back when
+    // both its work and its response stream have ended.
+    let slots = Arc::new(slots);
+    let task_slots = Arc::clone(&slots);
     let task = tokio::spawn(async move {
         let _guard = guard;
+        let _slots = task_slots;
         engine.run(requests, events).await;
     });
     let stop = EngineGuard(task.abort_handle());
-    let stream = futures::stream::unfold((outbox, stop), |(ob, stop)| async move {
-        ob.next().await.map(|item| (item, (ob, stop)))
+    let stream = futures::stream::unfold((outbox, stop, slots), |(ob, stop, slots)| async move {
+        ob.next().await.map(|item| (item, (ob, stop, slots)))
     });
     Ok(stream.boxed())
 }

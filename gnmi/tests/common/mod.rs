@@ -185,6 +185,7 @@ pub fn options() -> Options {
         state_poll_interval: Duration::from_secs(3600),
         max_pending: 100_000,
         auth_cache: Duration::from_secs(60),
+        ..Default::default()
     }
 }
 

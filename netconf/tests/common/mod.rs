@@ -105,9 +105,11 @@ impl Drop for TestServer {
 pub fn settings() -> NetconfSettings {
     NetconfSettings {
         max_sessions: 300,
+        max_sessions_per_user: 300,
         max_message_bytes: 8 << 20,
         idle_timeout: Some(Duration::from_secs(600)),
         hello_timeout: Duration::from_secs(30),
+        ..Default::default()
     }
 }
 
@@ -164,7 +166,13 @@ pub fn start_with(settings: NetconfSettings) -> TestServer {
             .unwrap();
         rt.block_on(async move {
             let (events, _) = tokio::sync::broadcast::channel(4096);
-            let notifications = nectar_mgmt::notify::Notifications::spawn(events.subscribe(), 1000);
+            let notifications = nectar_mgmt::notify::Notifications::spawn(
+                events.subscribe(),
+                nectar_mgmt::notify::LogLimits {
+                    replay_capacity: 1000,
+                    ..Default::default()
+                },
+            );
             let mut registry = Registry::new();
             registry.register(AcceptAll);
             let mut cfg = CoreConfig::new(&state);

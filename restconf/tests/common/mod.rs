@@ -86,6 +86,21 @@ pub fn reopen(f: &Fixture) -> Core {
 }
 
 pub async fn fixture() -> Fixture {
+    fixture_with(
+        nectar_mgmt::notify::LogLimits {
+            replay_capacity: 1000,
+            ..Default::default()
+        },
+        Default::default(),
+    )
+    .await
+}
+
+/// A fixture whose notification log and server have these bounds.
+pub async fn fixture_with(
+    log: nectar_mgmt::notify::LogLimits,
+    limits: nectar_restconf::Limits,
+) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = CoreConfig::new(dir.path());
     cfg.load = nectar_mgmt::LoadFrom::Running;
@@ -93,7 +108,7 @@ pub async fn fixture() -> Fixture {
     let mut registry = Registry::new();
     registry.register(AcceptAll);
     let core = Core::open(ctx(), cfg, registry, events.clone()).expect("core opens");
-    let notifications = Notifications::spawn(events.subscribe(), 1000);
+    let notifications = Notifications::spawn(events.subscribe(), log);
     let handle = MgmtHandle::spawn(core, events);
     let app = nectar_restconf::app(nectar_restconf::Options {
         handle: handle.clone(),
@@ -101,6 +116,7 @@ pub async fn fixture() -> Fixture {
         notifications: Some(Arc::clone(&notifications)),
         https: true,
         stop: None,
+        limits,
     });
     Fixture {
         app,

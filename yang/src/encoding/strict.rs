@@ -4,7 +4,8 @@
 //!
 //! - the text is exactly one JSON value (valid escapes, nothing after it) or
 //!   a well-formed XML fragment, without NUL characters, nested at most
-//!   [`MAX_DEPTH`] levels;
+//!   [`Limits::max_depth`] levels ([`DEFAULT_MAX_DEPTH`] unless a door
+//!   configures another bound);
 //! - in JSON, no object has two members naming the same node (RFC 7951
 //!   names, `name` and `module:name` of the parent's module are the same);
 //! - in the parsed tree, no node is given twice where the schema allows one
@@ -31,23 +32,50 @@ use yang2::schema::{SchemaNode, SchemaNodeKind};
 use super::Format;
 use crate::{Error, Result};
 
-/// Deepest nesting of JSON values or XML elements accepted in a document.
-/// The deepest YANG data nodes of the model set sit about 25 levels down
-/// (twice that in JSON, where a list adds an array level).
-pub const MAX_DEPTH: usize = 100;
+/// The default of [`Limits::max_depth`]: the deepest YANG data nodes of
+/// the model set sit about 25 levels down (twice that in JSON, where a list
+/// adds an array level).
+pub const DEFAULT_MAX_DEPTH: usize = 100;
+
+/// The most [`Limits::max_depth`] may be: serde_json itself refuses JSON
+/// nested deeper than 128 levels, and each level is a frame of recursion in
+/// libyang's parsers.
+pub const MAX_DEPTH_BOUND: usize = 128;
+
+/// What a client document may cost, as a door configures it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Deepest nesting of JSON values or XML elements accepted in a
+    /// document (at most [`MAX_DEPTH_BOUND`]).
+    pub max_depth: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_depth: DEFAULT_MAX_DEPTH,
+        }
+    }
+}
 
 fn malformed(message: impl Into<String>) -> Error {
     Error::Malformed(message.into())
 }
 
 /// Checks the text of a client document (see the module docs).
-pub(super) fn check_text(data: &str, format: Format, root: Root<'_>) -> Result<()> {
+pub(super) fn check_text(
+    data: &str,
+    format: Format,
+    root: Root<'_>,
+    limits: &Limits,
+) -> Result<()> {
     if data.contains('\0') {
         return Err(malformed("the document contains a NUL character"));
     }
+    let max_depth = limits.max_depth.min(MAX_DEPTH_BOUND);
     match format {
-        Format::Json => check_json(data),
-        Format::Xml => check_xml(data, root),
+        Format::Json => check_json(data, max_depth),
+        Format::Xml => check_xml(data, root, max_depth),
     }
 }
 
@@ -60,6 +88,7 @@ struct Walk<'p> {
     /// prefix belongs to its parent's module).
     module: Option<&'p str>,
     depth: usize,
+    max_depth: usize,
     dup: &'p RefCell<Option<Duplicate>>,
 }
 
@@ -127,9 +156,10 @@ impl<'de> Visitor<'de> for Walk<'_> {
 
 impl Walk<'_> {
     fn deeper<E: serde::de::Error>(self) -> Result<Self, E> {
-        if self.depth >= MAX_DEPTH {
+        if self.depth >= self.max_depth {
             return Err(E::custom(format!(
-                "the document is nested deeper than {MAX_DEPTH} levels"
+                "the document is nested deeper than {} levels",
+                self.max_depth
             )));
         }
         Ok(Walk {
@@ -140,13 +170,14 @@ impl Walk<'_> {
 }
 
 /// Exactly one JSON value (RFC 8259, strict escapes, nothing after it),
-/// nested at most [`MAX_DEPTH`] levels, without duplicate member names.
-fn check_json(data: &str) -> Result<()> {
+/// nested at most `max_depth` levels, without duplicate member names.
+fn check_json(data: &str, max_depth: usize) -> Result<()> {
     let dup = RefCell::new(None);
     let mut de = serde_json::Deserializer::from_str(data);
     let walk = Walk {
         module: None,
         depth: 0,
+        max_depth,
         dup: &dup,
     };
     let result = walk.deserialize(&mut de).and_then(|()| de.end());
@@ -172,9 +203,9 @@ pub(super) enum Root<'a> {
 }
 
 /// A well-formed XML fragment (elements, text, comments; no DTD), nested at
-/// most [`MAX_DEPTH`] levels, where no list entry holds one of its keys
+/// most `max_depth` levels, where no list entry holds one of its keys
 /// twice: libyang's sorted insertion of such an entry aborts the process.
-fn check_xml(data: &str, root: Root<'_>) -> Result<()> {
+fn check_xml(data: &str, root: Root<'_>, max_depth: usize) -> Result<()> {
     use quick_xml::events::Event;
     use quick_xml::name::ResolveResult;
     struct Frame<'a> {
@@ -210,9 +241,9 @@ fn check_xml(data: &str, root: Root<'_>) -> Result<()> {
             }
             _ => continue,
         };
-        if stack.len() >= MAX_DEPTH {
+        if stack.len() >= max_depth {
             return Err(malformed(format!(
-                "the document is nested deeper than {MAX_DEPTH} levels"
+                "the document is nested deeper than {max_depth} levels"
             )));
         }
         let local = e.local_name();
