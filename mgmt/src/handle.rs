@@ -137,8 +137,11 @@ impl MgmtHandle {
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Box::new(move |core: &mut Core| {
-                let _ticket = ticket;
-                let _ = reply.send(f(core));
+                let out = f(core);
+                // Counted until it has run, not until its reply is read: a client that
+                // sends its next write as soon as this one answers finds the room free.
+                drop(ticket);
+                let _ = reply.send(out);
             }))
             .map_err(|_| gone())?;
         rx.await.map_err(|_| gone())
