@@ -5,9 +5,12 @@
 
 use libfuzzer_sys::fuzz_target;
 
-#[allow(dead_code, unused_imports)]
-#[path = "../../src/config.rs"]
-mod config;
+#[path = "../../src"]
+mod daemon {
+    #[allow(dead_code, unused_imports)]
+    pub mod config;
+}
+use daemon::config;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
