@@ -5,6 +5,7 @@
 mod config;
 mod credentials;
 mod dataplane;
+mod doors;
 mod memory;
 
 use std::path::PathBuf;
@@ -152,19 +153,7 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
     // One TLS crypto provider for the whole process (RESTCONF, gNMI, VES):
     // with none installed, rustls cannot choose when more than one is linked.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let creds = credentials::Credentials::load_or_create(&cfg).context("credentials")?;
-    info!(
-        state_dir = %cfg.state_dir.display(),
-        users = creds.users.len(),
-        host_key = %creds.host_key.public_key().fingerprint(Default::default()),
-        "credentials ready"
-    );
-    if cfg.uses_generated_admin() {
-        info!(
-            file = %cfg.state_dir.join("initial-admin-password").display(),
-            "user admin: the password generated on first run is in this file"
-        );
-    }
+    let creds = load_credentials(&cfg)?;
     // One user database for every door (and the metrics listener), so that the bound on
     // password checks running at once holds over all of them.
     let users: std::sync::Arc<dyn nectar_mgmt::Authenticator> =
@@ -196,34 +185,8 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
     // interfaces; the northbound provider maps the network models onto it, and
     // Core::open replays running into it. `dataplane` stays available to the
     // rest of main (telemetry reads dataplane.stats() at scrape time).
-    let dataplane = dataplane::build(&cfg.dataplane)?;
-    let (northbound, _northbound_handle) = nectar_mapping::Northbound::new(dataplane.clone());
-    // Interfaces keep their if-index across restarts.
-    let index_file = cfg.state_dir.join("if-index.json");
-    if let Err(e) = northbound.persist_indices(index_file.clone()) {
-        tracing::error!(
-            file = %index_file.display(),
-            error = %e,
-            "cannot read the saved interface indices: interfaces are numbered afresh"
-        );
-    }
-    registry.register(northbound);
-    info!(
-        ports = cfg.dataplane.ports.len(),
-        workers = cfg.dataplane.workers,
-        "dataplane running"
-    );
-    let core_cfg = CoreConfig {
-        state_dir: cfg.state_dir.clone(),
-        load: match cfg.datastore.load {
-            config::LoadFrom::Startup => nectar_mgmt::LoadFrom::Startup,
-            config::LoadFrom::Running => nectar_mgmt::LoadFrom::Running,
-        },
-        history: cfg.datastore.history as usize,
-        compact_bytes: cfg.datastore.compact_journal_bytes,
-        confirm_timeout: Duration::from_secs(cfg.datastore.confirm_timeout_default_s),
-        max_pending_commits: cfg.datastore.max_pending_commits as usize,
-    };
+    let dataplane = start_dataplane(&cfg, &mut registry)?;
+    let core_cfg = core_config(&cfg);
     let (events, _) = broadcast::channel(4096);
     // Link up/down and table-full events of the dataplane enter the bus.
     nectar_mapping::spawn_event_forwarder(&dataplane, events.clone())
@@ -238,9 +201,6 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
         },
     );
     let (stop_tx, stop_rx) = watch::channel(false);
-    let stopped = |mut rx: watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|s| *s).await;
-    };
 
     // The metrics listener comes first, so /healthz and /readyz answer (not ready, with the
     // reason) while the datastore loads and running is replayed into the dataplane.
@@ -249,45 +209,15 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
     metrics
         .add_dataplane(dataplane.clone())
         .context("metrics: dataplane")?;
-    let metrics_task = {
-        let listener = tokio::net::TcpListener::bind(cfg.metrics.listen)
-            .await
-            .with_context(|| format!("metrics.listen {}", cfg.metrics.listen))?;
-        let tls = if cfg.metrics.tls {
-            Some(
-                nectar_restconf::tls_config(&creds.tls.cert_pem, &creds.tls.key_pem)
-                    .map_err(|e| anyhow::anyhow!("metrics: {e}"))?,
-            )
-        } else {
-            None
-        };
-        let auth =
-            cfg.metrics
-                .scrape_group
-                .as_ref()
-                .map(|group| nectar_telemetry::metrics::ScrapeAuth {
-                    passwords: std::sync::Arc::new(nectar_mgmt::PasswordCache::new(
-                        users.clone(),
-                        Duration::from_secs(60),
-                    )),
-                    group: group.clone(),
-                });
-        info!(
-            listen = %listener.local_addr()?,
-            tls = cfg.metrics.tls,
-            scrape_group = cfg.metrics.scrape_group.as_deref().unwrap_or("(none: no authentication)"),
-            "metrics: serving /metrics, /healthz, /readyz"
-        );
-        let app = nectar_telemetry::metrics::app_with(metrics.clone(), health.clone(), auth);
-        tokio::spawn(nectar_restconf::serve(
-            listener,
-            app,
-            tls,
-            stop_rx.clone(),
-            cfg.metrics.max_connections as usize,
-        ))
+    let shared = doors::Shared {
+        cfg: &cfg,
+        creds: &creds,
+        users: users.clone(),
+        document,
+        health: health.clone(),
+        stop: stop_rx.clone(),
     };
-
+    let metrics_task = doors::metrics(&shared, &metrics).await?;
     let core = tokio::task::block_in_place(|| Core::open(ctx, core_cfg, registry, events.clone()))
         .map_err(|e| anyhow::anyhow!("datastore: {e}"))?;
     let handle = MgmtHandle::spawn(core, events);
@@ -299,161 +229,15 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
     metrics
         .follow_mgmt(handle.clone())
         .context("metrics: management sessions")?;
-    let ves = if cfg.ves.enabled() {
-        let v = &cfg.ves;
-        let ca_pem = match &v.ca_file {
-            Some(p) => {
-                Some(std::fs::read(p).with_context(|| format!("ves.ca_file {}", p.display()))?)
-            }
-            None => None,
-        };
-        let settings = nectar_telemetry::ves::VesSettings {
-            collector_url: v.collector_url.clone(),
-            username: v.username.clone(),
-            password: v.password.as_ref().map(|p| p.expose().to_owned()),
-            heartbeat_interval: Duration::from_secs(v.heartbeat_interval_s),
-            measurement_interval: Duration::from_secs(v.measurement_interval_s),
-            source_name: v
-                .source_name
-                .clone()
-                .unwrap_or_else(nectar_telemetry::sys::hostname),
-            ca_pem,
-            buffer_dir: cfg.state_dir.join("ves-buffer"),
-            buffer_max_bytes: v.buffer_max_bytes,
-            batch_max_events: v.batch_max_events as usize,
-            retry_max_interval: Duration::from_secs(v.retry_max_interval_s),
-        };
-        Some(
-            nectar_telemetry::ves::Ves::start(
-                settings,
-                &telemetry,
-                Some(dataplane.clone()),
-                Some(&handle),
-                metrics.registry(),
-            )
-            .context("ves")?,
-        )
-    } else {
-        info!("ves: no collector_url, VES events are off");
-        None
-    };
+    let ves = doors::ves(&cfg, &telemetry, &dataplane, &handle, &metrics)?;
     // NETCONF over SSH (RFC 6241/6242), with notifications (RFC 5277).
-    let netconf_task = {
-        let listener = tokio::net::TcpListener::bind(cfg.netconf.listen)
-            .await
-            .with_context(|| format!("netconf.listen {}", cfg.netconf.listen))?;
-        info!(listen = %listener.local_addr()?, "netconf: serving NETCONF over SSH");
-        health.listener_bound("netconf");
-        let n = &cfg.netconf;
-        let settings = nectar_netconf::NetconfSettings {
-            max_sessions: n.max_sessions,
-            max_sessions_per_user: n.max_sessions_per_user,
-            max_message_bytes: usize::try_from(n.max_message_bytes).unwrap_or(usize::MAX),
-            idle_timeout: (n.idle_timeout_s > 0).then(|| Duration::from_secs(n.idle_timeout_s)),
-            hello_timeout: Duration::from_secs(n.hello_timeout_s),
-            xml: nectar_netconf::xml::Limits {
-                max_depth: n.max_xml_depth as usize,
-                max_elements: usize::try_from(n.max_xml_elements).unwrap_or(usize::MAX),
-            },
-            filter: nectar_netconf::filter::Limits {
-                max_nodes: usize::try_from(n.max_filter_nodes).unwrap_or(usize::MAX),
-                max_xpath_bytes: usize::try_from(n.max_xpath_bytes).unwrap_or(usize::MAX),
-            },
-            document,
-        };
-        let host_key = creds
-            .host_key
-            .to_openssh(ssh_key::LineEnding::LF)
-            .context("netconf: SSH host key")?;
-        let auth = users.clone();
-        let server =
-            nectar_netconf::Server::new(settings, handle.clone(), Some(notifications.clone()))
-                .await
-                .context("netconf")?;
-        let stop = stop_rx.clone();
-        tokio::spawn(async move { server.serve(listener, &host_key, auth, stop).await })
-    };
-
+    let netconf_task = doors::netconf(&shared, &handle, &notifications).await?;
     // RESTCONF over HTTPS (RFC 8040, 8072, 8527), HTTP/1.1 and HTTP/2, with
     // event streams from the same notification log as NETCONF.
-    let restconf_task = {
-        let listener = tokio::net::TcpListener::bind(cfg.restconf.listen)
-            .await
-            .with_context(|| format!("restconf.listen {}", cfg.restconf.listen))?;
-        let tls = if cfg.restconf.tls {
-            Some(
-                nectar_restconf::tls_config(&creds.tls.cert_pem, &creds.tls.key_pem)
-                    .map_err(|e| anyhow::anyhow!("restconf: {e}"))?,
-            )
-        } else {
-            warn!("restconf.tls = false: RESTCONF will be served over plain HTTP");
-            None
-        };
-        info!(listen = %listener.local_addr()?, tls = cfg.restconf.tls, "restconf: serving RESTCONF");
-        health.listener_bound("restconf");
-        let r = &cfg.restconf;
-        let app = nectar_restconf::app(nectar_restconf::Options {
-            handle: handle.clone(),
-            auth: users.clone(),
-            notifications: Some(notifications.clone()),
-            https: r.tls,
-            stop: Some(stop_rx.clone()),
-            limits: nectar_restconf::Limits {
-                max_body_bytes: usize::try_from(r.max_body_bytes).unwrap_or(usize::MAX),
-                max_requests: r.max_requests as usize,
-                max_requests_per_user: r.max_requests_per_user as usize,
-                max_streams: r.max_streams as usize,
-                max_streams_per_user: r.max_streams_per_user as usize,
-                document,
-            },
-        });
-        tokio::spawn(nectar_restconf::serve(
-            listener,
-            app,
-            tls,
-            stop_rx.clone(),
-            r.max_connections as usize,
-        ))
-    };
+    let restconf_task = doors::restconf(&shared, &handle, &notifications).await?;
     // gNMI over gRPC (gNMI 0.10: Capabilities, Get, Set, Subscribe), TLS with
     // the same certificate as RESTCONF unless gnmi.tls = false.
-    let gnmi_task = {
-        let listener = tokio::net::TcpListener::bind(cfg.gnmi.listen)
-            .await
-            .with_context(|| format!("gnmi.listen {}", cfg.gnmi.listen))?;
-        let tls = if cfg.gnmi.tls {
-            Some(nectar_gnmi::TlsPem {
-                cert_pem: creds.tls.cert_pem.clone(),
-                key_pem: creds.tls.key_pem.clone(),
-            })
-        } else {
-            warn!("gnmi.tls = false: gNMI will be served over plaintext gRPC");
-            None
-        };
-        let g = &cfg.gnmi;
-        let options = nectar_gnmi::Options {
-            min_sample_interval: Duration::from_millis(g.min_sample_interval_ms),
-            target_defined_interval: Duration::from_millis(g.target_defined_interval_ms),
-            state_poll_interval: Duration::from_millis(g.state_poll_interval_ms),
-            max_pending: usize::try_from(g.max_pending_updates).unwrap_or(usize::MAX),
-            max_message_bytes: usize::try_from(g.max_message_bytes).unwrap_or(usize::MAX),
-            max_sessions: g.max_sessions as usize,
-            max_sessions_per_user: g.max_sessions_per_user as usize,
-            max_subscriptions_per_user: g.max_subscriptions_per_user as usize,
-            document,
-            ..Default::default()
-        };
-        info!(listen = %listener.local_addr()?, tls = cfg.gnmi.tls, "gnmi: serving gNMI");
-        health.listener_bound("gnmi");
-        let service = nectar_gnmi::GnmiService::new(handle.clone(), users.clone(), options);
-        tokio::spawn(nectar_gnmi::serve(
-            listener,
-            service,
-            tls,
-            stopped(stop_rx.clone()),
-        ))
-    };
-
+    let gnmi_task = doors::gnmi(&shared, &handle).await?;
     shutdown.await;
     info!("shutting down");
     health.stopping();
@@ -488,6 +272,65 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
     drop(handle);
     info!("stopped");
     Ok(())
+}
+
+/// The credentials (generated on first run), with a log line saying what they are.
+fn load_credentials(cfg: &config::Config) -> anyhow::Result<credentials::Credentials> {
+    let creds = credentials::Credentials::load_or_create(cfg).context("credentials")?;
+    info!(
+        state_dir = %cfg.state_dir.display(),
+        users = creds.users.len(),
+        host_key = %creds.host_key.public_key().fingerprint(Default::default()),
+        "credentials ready"
+    );
+    if cfg.uses_generated_admin() {
+        info!(
+            file = %cfg.state_dir.join("initial-admin-password").display(),
+            "user admin: the password generated on first run is in this file"
+        );
+    }
+    Ok(creds)
+}
+
+/// The dataplane of `[dataplane]`, with its northbound provider in `registry`
+/// (interfaces keep their if-index across restarts).
+fn start_dataplane(
+    cfg: &config::Config,
+    registry: &mut Registry,
+) -> anyhow::Result<std::sync::Arc<nectar_dataplane::Dataplane>> {
+    let dataplane = dataplane::build(&cfg.dataplane)?;
+    let (northbound, _northbound_handle) = nectar_mapping::Northbound::new(dataplane.clone());
+    // Interfaces keep their if-index across restarts.
+    let index_file = cfg.state_dir.join("if-index.json");
+    if let Err(e) = northbound.persist_indices(index_file.clone()) {
+        tracing::error!(
+            file = %index_file.display(),
+            error = %e,
+            "cannot read the saved interface indices: interfaces are numbered afresh"
+        );
+    }
+    registry.register(northbound);
+    info!(
+        ports = cfg.dataplane.ports.len(),
+        workers = cfg.dataplane.workers,
+        "dataplane running"
+    );
+    Ok(dataplane)
+}
+
+/// The management core's settings from `[datastore]`.
+fn core_config(cfg: &config::Config) -> CoreConfig {
+    CoreConfig {
+        state_dir: cfg.state_dir.clone(),
+        load: match cfg.datastore.load {
+            config::LoadFrom::Startup => nectar_mgmt::LoadFrom::Startup,
+            config::LoadFrom::Running => nectar_mgmt::LoadFrom::Running,
+        },
+        history: cfg.datastore.history as usize,
+        compact_bytes: cfg.datastore.compact_journal_bytes,
+        confirm_timeout: Duration::from_secs(cfg.datastore.confirm_timeout_default_s),
+        max_pending_commits: cfg.datastore.max_pending_commits as usize,
+    }
 }
 
 /// How long SIGTERM waits for the listeners and the VES client to drain.
