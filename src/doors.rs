@@ -1,6 +1,6 @@
 //! The daemon's listeners, one function each: the metrics and probes listener, NETCONF,
 //! RESTCONF and gNMI, and the VES client, started from the configuration with what they
-//! share ([`Shared`]).
+//! share ([`Common`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +16,7 @@ use crate::config;
 use crate::credentials::Credentials;
 
 /// What every listener is started with.
-pub struct Shared<'a> {
+pub struct Common<'a> {
     pub cfg: &'a config::Config,
     pub creds: &'a Credentials,
     /// One user database for every door (and the metrics listener), so that the bound on
@@ -33,7 +33,7 @@ pub type Task = JoinHandle<Result<(), String>>;
 /// The metrics listener (`/metrics`, `/healthz`, `/readyz`). It comes first, so the probes
 /// answer (not ready, with the reason) while the datastore loads.
 pub async fn metrics(
-    sh: &Shared<'_>,
+    sh: &Common<'_>,
     metrics: &nectar_telemetry::metrics::Metrics,
 ) -> anyhow::Result<Task> {
     let (cfg, creds, users, health, stop_rx) = (sh.cfg, sh.creds, &sh.users, &sh.health, &sh.stop);
@@ -80,7 +80,7 @@ pub async fn metrics(
 
 /// NETCONF over SSH (RFC 6241/6242), with notifications (RFC 5277).
 pub async fn netconf(
-    sh: &Shared<'_>,
+    sh: &Common<'_>,
     handle: &MgmtHandle,
     notifications: &Arc<nectar_mgmt::notify::Notifications>,
 ) -> anyhow::Result<Task> {
@@ -134,7 +134,7 @@ pub async fn netconf(
 /// RESTCONF over HTTPS (RFC 8040, 8072, 8527), HTTP/1.1 and HTTP/2, with event streams
 /// from the same notification log as NETCONF.
 pub async fn restconf(
-    sh: &Shared<'_>,
+    sh: &Common<'_>,
     handle: &MgmtHandle,
     notifications: &Arc<nectar_mgmt::notify::Notifications>,
 ) -> anyhow::Result<Task> {
@@ -190,7 +190,7 @@ pub async fn restconf(
 
 /// gNMI over gRPC (gNMI 0.10: Capabilities, Get, Set, Subscribe), TLS with the same
 /// certificate as RESTCONF unless `gnmi.tls = false`.
-pub async fn gnmi(sh: &Shared<'_>, handle: &MgmtHandle) -> anyhow::Result<Task> {
+pub async fn gnmi(sh: &Common<'_>, handle: &MgmtHandle) -> anyhow::Result<Task> {
     let (cfg, creds, users, health, stop_rx, document) = (
         sh.cfg,
         sh.creds,
@@ -239,7 +239,7 @@ pub async fn gnmi(sh: &Shared<'_>, handle: &MgmtHandle) -> anyhow::Result<Task> 
 /// The VES client, when a collector is configured.
 pub fn ves(
     cfg: &config::Config,
-    telemetry: &nectar_telemetry::ves::Shared,
+    telemetry: &nectar_telemetry::ves::VesState,
     dataplane: &Arc<nectar_dataplane::Dataplane>,
     handle: &MgmtHandle,
     metrics: &nectar_telemetry::metrics::Metrics,

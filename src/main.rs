@@ -176,7 +176,7 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
     let mut registry = Registry::new();
     // nectar-telemetry (VES thresholds): its provider publishes each commit's
     // thresholds to the VES client started below.
-    let telemetry = nectar_telemetry::ves::Shared::new();
+    let telemetry = nectar_telemetry::ves::VesState::new();
     registry.register(nectar_telemetry::ves::provider::TelemetryProvider::new(
         telemetry.clone(),
     ));
@@ -209,7 +209,7 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
     metrics
         .add_dataplane(dataplane.clone())
         .context("metrics: dataplane")?;
-    let shared = doors::Shared {
+    let shared = doors::Common {
         cfg: &cfg,
         creds: &creds,
         users: users.clone(),

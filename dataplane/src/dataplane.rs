@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use crate::control::{Config, Error, HostPort, Op};
 use crate::events::Event;
 use crate::port::Port;
-use crate::shared::{PortSlot, PortTable, Shared};
+use crate::shared::{PortSlot, PortTable, Runtime};
 use crate::tables::Tables;
 use crate::worker::Worker;
 
@@ -79,8 +79,8 @@ impl std::fmt::Debug for OpenedPorts {
 
 /// A running dataplane.
 pub struct Dataplane {
-    sh: Arc<Shared>,
-    /// Shared with the hook that gives re-attached ports' interfaces their new MAC.
+    sh: Arc<Runtime>,
+    /// Runtime with the hook that gives re-attached ports' interfaces their new MAC.
     config: Arc<Mutex<Config>>,
     /// Ports created on demand that a reset took out of the configuration, kept open for
     /// the replay to take back (locked after `config`).
@@ -142,7 +142,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// Gives the interfaces of ports whose MAC changed (a port re-attached to a re-created
 /// host interface) the new one, and their sub-interfaces too, publishing new tables.
-fn sync_port_macs(sh: &Shared, config: &Mutex<Config>) {
+fn sync_port_macs(sh: &Runtime, config: &Mutex<Config>) {
     let mut cfg = lock(config);
     let ports = sh.ports.load();
     let mut next = cfg.clone();

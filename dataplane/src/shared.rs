@@ -147,9 +147,9 @@ pub struct WorkerReg {
     pub nodes: Vec<Arc<NodeCounters>>,
 }
 
-/// Shared state.
+/// Runtime state.
 #[derive(Debug)]
-pub struct Shared {
+pub struct Runtime {
     /// The published configuration snapshot.
     pub tables: ArcSwap<Tables>,
     /// Ports, by port index (= interface index).
@@ -185,7 +185,7 @@ pub struct Shared {
     pub on_mac_change: OnceLock<MacHook>,
 }
 
-/// What [`Shared::check_links`] calls when a port's MAC changed.
+/// What [`Runtime::check_links`] calls when a port's MAC changed.
 pub struct MacHook(pub Box<dyn Fn() + Send + Sync>);
 
 impl std::fmt::Debug for MacHook {
@@ -194,7 +194,7 @@ impl std::fmt::Debug for MacHook {
     }
 }
 
-impl Shared {
+impl Runtime {
     /// Polls link states and publishes oper-status changes (admin up and link up). An
     /// interface new on its index starts from down: it is announced when it comes up.
     pub fn check_links(&self) {

@@ -20,7 +20,7 @@ use crate::buffer::{BufPool, Packet};
 use crate::graph::trace::TraceLine;
 use crate::graph::{Ctx, Graph, VECTOR_SIZE};
 use crate::nodes;
-use crate::shared::{PortTable, Shared, WorkerReg};
+use crate::shared::{PortTable, Runtime, WorkerReg};
 use crate::stats::{WorkerStats, bump};
 
 /// Buffers a worker preallocates.
@@ -37,7 +37,7 @@ const SPIN: u32 = 64;
 
 /// One worker.
 pub struct Worker {
-    sh: Arc<Shared>,
+    sh: Arc<Runtime>,
     graph: Graph,
     pool: BufPool,
     stats: Arc<WorkerStats>,
@@ -67,7 +67,7 @@ impl std::fmt::Debug for Worker {
 impl Worker {
     /// Worker `id` of `of` (polling the ports whose index is `id` modulo `of`);
     /// `maintenance` makes it also sweep tables and check links.
-    pub fn new(sh: Arc<Shared>, id: usize, of: usize, maintenance: bool) -> Worker {
+    pub fn new(sh: Arc<Runtime>, id: usize, of: usize, maintenance: bool) -> Worker {
         let graph = Graph::new(nodes::all()).expect("built-in graph is consistent");
         let stats = Arc::new(WorkerStats::default());
         sh.workers

@@ -20,14 +20,14 @@ use crate::data::{self, Content};
 use crate::error::{Error, Result};
 use crate::path::{self, PathCache};
 use crate::proto::gnmi as pb;
-use crate::service::{Shared, now_ns};
+use crate::service::{CallContext, now_ns};
 use crate::value::{Encoding, node_json};
 
 /// gNMI version nectar implements.
 pub const GNMI_VERSION: &str = "0.10.0";
 
 /// The implemented modules, encodings and gNMI version.
-pub fn capabilities(shared: &Shared) -> pb::CapabilityResponse {
+pub fn capabilities(shared: &CallContext) -> pb::CapabilityResponse {
     let ctx = shared.handle.context();
     let mut models: Vec<pb::ModelData> = ctx
         .modules(true)
@@ -76,7 +76,7 @@ struct Wanted {
 }
 
 pub async fn get(
-    shared: &Shared,
+    shared: &CallContext,
     user: UserCtx,
     peer: Option<String>,
     req: pb::GetRequest,

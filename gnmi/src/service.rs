@@ -83,7 +83,7 @@ impl Default for Options {
 
 /// What every call shares.
 #[derive(Debug)]
-pub struct Shared {
+pub struct CallContext {
     pub handle: MgmtHandle,
     pub auth: Auth,
     pub options: Options,
@@ -93,7 +93,7 @@ pub struct Shared {
     pub subscriptions: Arc<Slots>,
 }
 
-impl Shared {
+impl CallContext {
     /// A Get or Set of `user` in progress, or RESOURCE_EXHAUSTED.
     fn session_slot(&self, user: &UserCtx) -> Result<Slot, Status> {
         self.sessions
@@ -119,7 +119,7 @@ fn refused(user: &UserCtx, r: nectar_mgmt::limits::Refused) -> Status {
 /// The gNMI service, cheap to clone.
 #[derive(Debug, Clone)]
 pub struct GnmiService {
-    shared: Arc<Shared>,
+    shared: Arc<CallContext>,
 }
 
 /// Nanoseconds since the Unix epoch (gNMI §2.2.1).
@@ -149,7 +149,7 @@ impl GnmiService {
             options.max_subscriptions_per_user,
         );
         GnmiService {
-            shared: Arc::new(Shared {
+            shared: Arc::new(CallContext {
                 handle,
                 auth,
                 options,

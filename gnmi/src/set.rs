@@ -10,7 +10,7 @@
 //! scalar TypedValue for a leaf (a ScalarArray for a leaf-list).
 
 use nectar_mgmt::nacm::UserCtx;
-use nectar_mgmt::{Datastore, EditStep, ErrorOption, Op};
+use nectar_mgmt::{Datastore, EditOp, EditStep, ErrorOption};
 use nectar_yang::encoding::{self, Format};
 use nectar_yang::path::{DataPath, GnmiPath, NodeKind, gnmi_to_xpath};
 use serde_json::Value as Json;
@@ -23,7 +23,7 @@ use crate::get::refuse_extensions;
 use crate::path;
 use crate::proto::gnmi as pb;
 use crate::proto::gnmi::update_result::Operation;
-use crate::service::{Shared, now_ns};
+use crate::service::{CallContext, now_ns};
 use crate::value::{SetValue, set_value};
 
 /// A delete, before wildcards are resolved against running.
@@ -35,7 +35,7 @@ enum Delete {
 }
 
 pub async fn set(
-    shared: &Shared,
+    shared: &CallContext,
     user: UserCtx,
     peer: Option<String>,
     req: pb::SetRequest,
@@ -68,7 +68,10 @@ pub async fn set(
         results.push(result(p, Operation::Delete));
     }
     let mut steps = Vec::new();
-    for (ops, op) in [(&req.replace, Op::Replace), (&req.update, Op::Merge)] {
+    for (ops, op) in [
+        (&req.replace, EditOp::Replace),
+        (&req.update, EditOp::Merge),
+    ] {
         for u in ops {
             let p = u
                 .path
@@ -88,7 +91,7 @@ pub async fn set(
             let tree = build(ctx, &dp, &value, &shared.options.document)
                 .map_err(|e| Error::invalid(format!("{g}: {}", e.message)))?;
             steps.push(if dp.is_root() {
-                if op == Op::Replace {
+                if op == EditOp::Replace {
                     EditStep::replace_all(tree)
                 } else {
                     EditStep::merge(tree)
@@ -98,7 +101,7 @@ pub async fn set(
             });
             results.push(result(
                 p,
-                if op == Op::Replace {
+                if op == EditOp::Replace {
                     Operation::Replace
                 } else {
                     Operation::Update
@@ -114,7 +117,7 @@ pub async fn set(
             let mut all = Vec::new();
             for d in deletes {
                 match d {
-                    Delete::One(p) => all.push(EditStep::at(Op::Remove, p, None)),
+                    Delete::One(p) => all.push(EditStep::at(EditOp::Remove, p, None)),
                     Delete::All => {
                         let tops: Vec<String> = core
                             .running()
@@ -123,7 +126,10 @@ pub async fn set(
                             .flat_map(|r| r.inclusive_siblings())
                             .map(|n| n.path())
                             .collect();
-                        all.extend(tops.into_iter().map(|p| EditStep::at(Op::Remove, p, None)));
+                        all.extend(
+                            tops.into_iter()
+                                .map(|p| EditStep::at(EditOp::Remove, p, None)),
+                        );
                     }
                     Delete::Matching(x) => {
                         let found: Vec<String> = match data::select(core.running(), &x) {
@@ -137,7 +143,11 @@ pub async fn set(
                                 return Err(e);
                             }
                         };
-                        all.extend(found.into_iter().map(|p| EditStep::at(Op::Remove, p, None)));
+                        all.extend(
+                            found
+                                .into_iter()
+                                .map(|p| EditStep::at(EditOp::Remove, p, None)),
+                        );
                     }
                 }
             }

@@ -10,7 +10,7 @@ use nectar_mgmt::{ErrorTag, MgmtError};
 
 use crate::effective::{Effective, Plan};
 use crate::facts::{Fact, Prop, Target};
-use crate::sources::{self, Kind, SourceKey};
+use crate::sources::{self, SourceKey, SourceKind};
 use nectar_dataplane::control::{Error, HostPort, Op};
 use nectar_dataplane::dataplane::{Dataplane, Prepared};
 use nectar_mgmt::ly;
@@ -74,7 +74,7 @@ struct Dirty {
 impl Dirty {
     /// Whether `path` is the last source marked (of this kind) or a node below it: its
     /// first steps are then that source's path.
-    fn is_last_or_below(&self, kind: Kind, path: &str) -> bool {
+    fn is_last_or_below(&self, kind: SourceKind, path: &str) -> bool {
         self.marked.last().is_some_and(|(k, p)| {
             *k == kind
                 && path.starts_with(p.as_str())
@@ -82,7 +82,7 @@ impl Dirty {
         })
     }
 
-    fn insert(&mut self, kind: Kind, path: &str) {
+    fn insert(&mut self, kind: SourceKind, path: &str) {
         if !self
             .marked
             .last()
@@ -160,7 +160,7 @@ impl Mapping {
     }
 
     /// Marks the source object of a changed node (its first `steps` path steps) dirty.
-    pub fn mark(&mut self, kind: Kind, path: &str) {
+    pub fn mark(&mut self, kind: SourceKind, path: &str) {
         if self.dirty.is_last_or_below(kind, path) {
             return;
         }
@@ -358,27 +358,27 @@ mod tests {
     fn remembered_source_does_not_outlive_the_transaction() {
         let mut m = mapping();
         let leaf = format!("{ROUTE}/next-hop/next-hop-address");
-        m.mark(Kind::IetfRoute, ROUTE);
-        m.mark(Kind::IetfRoute, &leaf);
-        m.mark(Kind::IetfProto, &leaf);
-        m.mark(Kind::IetfRoute, &leaf);
+        m.mark(SourceKind::IetfRoute, ROUTE);
+        m.mark(SourceKind::IetfRoute, &leaf);
+        m.mark(SourceKind::IetfProto, &leaf);
+        m.mark(SourceKind::IetfRoute, &leaf);
         assert_eq!(dirty(&m).len(), 2);
-        assert!(dirty(&m).contains(&(Kind::IetfRoute, ROUTE.to_string())));
+        assert!(dirty(&m).contains(&(SourceKind::IetfRoute, ROUTE.to_string())));
         // A route whose key merely extends the last one's is another route.
         let longer = ROUTE.replace("/24']", "/24'][x='y']");
-        m.mark(Kind::IetfRoute, &format!("{longer}/next-hop"));
+        m.mark(SourceKind::IetfRoute, &format!("{longer}/next-hop"));
         let other = ROUTE.replace("11.0.0.0/24", "11.0.0.0/2");
-        m.mark(Kind::IetfRoute, &format!("{other}/next-hop"));
-        m.mark(Kind::IetfRoute, ROUTE);
+        m.mark(SourceKind::IetfRoute, &format!("{other}/next-hop"));
+        m.mark(SourceKind::IetfRoute, ROUTE);
         assert_eq!(dirty(&m).len(), 4);
-        assert!(dirty(&m).contains(&(Kind::IetfRoute, longer)));
-        assert!(dirty(&m).contains(&(Kind::IetfRoute, other)));
+        assert!(dirty(&m).contains(&(SourceKind::IetfRoute, longer)));
+        assert!(dirty(&m).contains(&(SourceKind::IetfRoute, other)));
 
         m.abort();
         assert!(dirty(&m).is_empty());
-        m.mark(Kind::IetfRoute, ROUTE);
-        m.mark(Kind::IetfRoute, &leaf);
-        assert_eq!(dirty(&m), vec![(Kind::IetfRoute, ROUTE.to_string())]);
+        m.mark(SourceKind::IetfRoute, ROUTE);
+        m.mark(SourceKind::IetfRoute, &leaf);
+        assert_eq!(dirty(&m), vec![(SourceKind::IetfRoute, ROUTE.to_string())]);
 
         let empty = nectar_mgmt::ly::Tree::new(
             nectar_yang::ModelSet::management()
@@ -388,7 +388,7 @@ mod tests {
         );
         m.prepare(&empty).unwrap();
         assert!(dirty(&m).is_empty());
-        m.mark(Kind::IetfRoute, &leaf);
-        assert_eq!(dirty(&m), vec![(Kind::IetfRoute, ROUTE.to_string())]);
+        m.mark(SourceKind::IetfRoute, &leaf);
+        assert_eq!(dirty(&m), vec![(SourceKind::IetfRoute, ROUTE.to_string())]);
     }
 }

@@ -14,7 +14,7 @@ use nectar_yang::paths as p;
 use p::openconfig_network_instance::network_instances::network_instance as ni;
 
 use crate::engine::Mapping;
-use crate::sources::{Kind, Marks};
+use crate::sources::{Marks, SourceKind};
 use nectar_dataplane::control::Op;
 use nectar_dataplane::dataplane::Dataplane;
 use nectar_dataplane::events::Event;
@@ -120,20 +120,20 @@ fn replay_on_reset(rx: Receiver<Event>, m: Weak<Mutex<Mapping>>) {
 /// A network instance's type: the instance, and its static routes, which change VRF with it.
 fn oc_ni_type(p: &mut Northbound, a: &CbArgs<'_>) -> Result<(), MgmtError> {
     let mut m = p.lock();
-    m.mark(Kind::OcNi, &a.change.path);
+    m.mark(SourceKind::OcNi, &a.change.path);
     if let Some(ni) = a.node().and_then(|n| {
         n.ancestors()
             .find(|x| x.schema().name() == "network-instance")
     }) {
         for r in crate::object::routing::oc_ni::routes_of(&ni) {
-            m.mark(Kind::OcRoute, &r);
+            m.mark(SourceKind::OcRoute, &r);
         }
     }
     Ok(())
 }
 
 impl Marks for Northbound {
-    fn mark(&mut self, kind: Kind, path: &str) {
+    fn mark(&mut self, kind: SourceKind, path: &str) {
         self.lock().mark(kind, path);
     }
 }
@@ -145,7 +145,7 @@ impl Provider for Northbound {
 
     fn callbacks() -> Callbacks<Self> {
         let mut cb = Callbacks::new();
-        for kind in Kind::ALL {
+        for kind in SourceKind::ALL {
             for node in kind.source().nodes {
                 cb = cb.path(node).prepare(kind.marker());
             }

@@ -40,25 +40,25 @@ macro_rules! kinds {
         /// Which kind of source object a config node belongs to; with the object's data
         /// path it identifies the source ([`crate::facts::SourceKey`]).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub enum Kind {
+        pub enum SourceKind {
             $($(#[$doc])* $kind,)*
         }
 
-        impl Kind {
+        impl SourceKind {
             /// Every kind, in declaration order.
-            pub const ALL: &[Kind] = &[$(Kind::$kind),*];
+            pub const ALL: &[SourceKind] = &[$(SourceKind::$kind),*];
 
             /// The kind's entry in the table.
             pub(crate) fn source(self) -> &'static Source {
                 match self {
-                    $(Kind::$kind => &$source,)*
+                    $(SourceKind::$kind => &$source,)*
                 }
             }
 
             /// The prepare callback marking this kind's source dirty.
             pub(crate) fn marker<P: Marks>(self) -> PrepareFn<P> {
                 match self {
-                    $(Kind::$kind => mark::<P, { Kind::$kind as u8 }>,)*
+                    $(SourceKind::$kind => mark::<P, { SourceKind::$kind as u8 }>,)*
                 }
             }
         }
@@ -96,17 +96,17 @@ kinds! {
 }
 
 /// A source object: its kind and data path.
-pub type SourceKey = (Kind, String);
+pub type SourceKey = (SourceKind, String);
 
 /// What the prepare callbacks mark dirty (the provider).
 pub(crate) trait Marks {
     /// Marks the source of kind `kind` that the changed node at `path` belongs to.
-    fn mark(&mut self, kind: Kind, path: &str);
+    fn mark(&mut self, kind: SourceKind, path: &str);
 }
 
 /// Marks the source of the changed node (kind number `K`) dirty.
 fn mark<P: Marks, const K: u8>(p: &mut P, a: &CbArgs<'_>) -> Result<(), MgmtError> {
-    p.mark(Kind::ALL[usize::from(K)], &a.change.path);
+    p.mark(SourceKind::ALL[usize::from(K)], &a.change.path);
     Ok(())
 }
 
@@ -177,10 +177,10 @@ pub fn read_all(
 /// its group without its parent's path being worked out again.
 fn by_parent(
     dirty: std::collections::BTreeSet<SourceKey>,
-) -> std::collections::BTreeMap<(Kind, String), Vec<String>> {
-    let mut groups: std::collections::BTreeMap<(Kind, String), Vec<String>> =
+) -> std::collections::BTreeMap<(SourceKind, String), Vec<String>> {
+    let mut groups: std::collections::BTreeMap<(SourceKind, String), Vec<String>> =
         std::collections::BTreeMap::new();
-    let mut current: Option<((Kind, String), Vec<String>)> = None;
+    let mut current: Option<((SourceKind, String), Vec<String>)> = None;
     for (kind, path) in dirty {
         if let Some(((k, parent), paths)) = &mut current
             && *k == kind
@@ -204,7 +204,7 @@ fn by_parent(
     groups
 }
 
-fn read_node(kind: Kind, node: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> {
+fn read_node(kind: SourceKind, node: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> {
     (kind.source().read)(node, path)
 }
 
@@ -553,7 +553,7 @@ mod tests {
     #[test]
     fn the_source_table_is_consistent() {
         let mut seen = std::collections::HashSet::new();
-        for (i, k) in Kind::ALL.iter().enumerate() {
+        for (i, k) in SourceKind::ALL.iter().enumerate() {
             assert_eq!(*k as usize, i);
             let s = k.source();
             for e in s.entries {
@@ -585,23 +585,23 @@ mod tests {
     #[test]
     fn sources_group_by_their_parent() {
         let raw = [
-            (Kind::IetfIf, "/m:a/b[k='1']"),
-            (Kind::IetfIf, "/m:a/b[k='1/2']"),
-            (Kind::IetfIf, "/m:a/b[k='1']/c[k='x']"),
-            (Kind::IetfIf, "/m:a/b[k='1']/c[k='y/z']"),
-            (Kind::IetfIf, "/m:a/b[k='1']/c[k='y/z']/d"),
-            (Kind::IetfIf, "/m:a/b[k=\"it's\"]"),
-            (Kind::IetfIf, "/m:a/bb[k='1']"),
-            (Kind::IetfIf, "/m:a/b[k='2']"),
-            (Kind::IetfIf, "/m:a"),
-            (Kind::IetfIf, "/m:b"),
-            (Kind::IetfAcl, "/m:a/b[k='3']"),
-            (Kind::IetfAcl, "/m:a/b[k='3']/c"),
-            (Kind::IetfAcl, "/m:a/b[k='4']"),
+            (SourceKind::IetfIf, "/m:a/b[k='1']"),
+            (SourceKind::IetfIf, "/m:a/b[k='1/2']"),
+            (SourceKind::IetfIf, "/m:a/b[k='1']/c[k='x']"),
+            (SourceKind::IetfIf, "/m:a/b[k='1']/c[k='y/z']"),
+            (SourceKind::IetfIf, "/m:a/b[k='1']/c[k='y/z']/d"),
+            (SourceKind::IetfIf, "/m:a/b[k=\"it's\"]"),
+            (SourceKind::IetfIf, "/m:a/bb[k='1']"),
+            (SourceKind::IetfIf, "/m:a/b[k='2']"),
+            (SourceKind::IetfIf, "/m:a"),
+            (SourceKind::IetfIf, "/m:b"),
+            (SourceKind::IetfAcl, "/m:a/b[k='3']"),
+            (SourceKind::IetfAcl, "/m:a/b[k='3']/c"),
+            (SourceKind::IetfAcl, "/m:a/b[k='4']"),
         ];
         let dirty: std::collections::BTreeSet<SourceKey> =
             raw.iter().map(|(k, p)| (*k, p.to_string())).collect();
-        let mut want: std::collections::BTreeMap<(Kind, String), Vec<String>> =
+        let mut want: std::collections::BTreeMap<(SourceKind, String), Vec<String>> =
             std::collections::BTreeMap::new();
         for (k, p) in &dirty {
             want.entry((*k, ly::parent_path(p).unwrap_or_default()))
@@ -609,7 +609,7 @@ mod tests {
                 .push(p.clone());
         }
         assert_eq!(by_parent(dirty), want);
-        assert_eq!(want[&(Kind::IetfIf, "/m:a".to_string())].len(), 5);
+        assert_eq!(want[&(SourceKind::IetfIf, "/m:a".to_string())].len(), 5);
     }
 
     /// Reading many sources at once (lists walked once, sources grouped by parent as they
@@ -657,15 +657,15 @@ mod tests {
             for i in (0..n + 3).step_by(if k == 0 { 1 } else { 2 }) {
                 // i >= n: routes that do not exist (deleted).
                 let prefix = format!("1{k}.{}.{}.0/24", i / 7, i);
-                dirty.insert((Kind::IetfRoute, route_path(proto, &prefix)));
+                dirty.insert((SourceKind::IetfRoute, route_path(proto, &prefix)));
             }
             dirty.insert((
-                Kind::IetfProto,
+                SourceKind::IetfProto,
                 format!("{PROTO}[type='ietf-routing:static'][name='{proto}']"),
             ));
         }
         // A route of a protocol that does not exist.
-        dirty.insert((Kind::IetfRoute, route_path("zz", "9.9.9.0/24")));
+        dirty.insert((SourceKind::IetfRoute, route_path("zz", "9.9.9.0/24")));
 
         let want: BTreeMap<SourceKey, Vec<Fact>> = dirty
             .iter()

@@ -7,7 +7,7 @@ mod northbound_rig;
 
 use nectar_dataplane::Mac;
 use nectar_dataplane::control::{DEFAULT_VRF, RouteTarget};
-use nectar_mgmt::{Datastore, EditStep, ErrorOption, Event, Op};
+use nectar_mgmt::{Datastore, EditOp, EditStep, ErrorOption, Event};
 use northbound_rig::*;
 
 #[test]
@@ -489,7 +489,7 @@ fn large_commits_read_each_list_once_and_keep_every_route() {
             None,
             Datastore::Running,
             vec![EditStep::at(
-                Op::Replace,
+                EditOp::Replace,
                 "/ietf-routing:routing/control-plane-protocols/control-plane-protocol[type='ietf-routing:static'][name='st']/static-routes",
                 Some(t),
             )],

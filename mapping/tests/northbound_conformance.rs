@@ -36,7 +36,7 @@ use nectar_dataplane::port::pg::{PgPort, pg};
 use nectar_dataplane::port::{Port, TxResult};
 use nectar_dataplane::{Dataplane, Mac};
 use nectar_mapping::{Northbound, NorthboundHandle, events};
-use nectar_mgmt::{Core, CoreConfig, Datastore, EditStep, ErrorOption, Event, Op, Registry};
+use nectar_mgmt::{Core, CoreConfig, Datastore, EditOp, EditStep, ErrorOption, Event, Registry};
 use nectar_yang::yang2::data::{Data, DataFormat, DataPrinterFlags};
 use northbound_rig::ctx;
 use serde_json::json;
@@ -184,7 +184,7 @@ fn run(case: &str) {
             edits.push(
                 text.lines()
                     .filter(|l| !l.trim().is_empty())
-                    .map(|l| EditStep::at(Op::Remove, l.trim(), None))
+                    .map(|l| EditStep::at(EditOp::Remove, l.trim(), None))
                     .collect(),
             );
         }

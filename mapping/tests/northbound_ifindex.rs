@@ -7,7 +7,7 @@ use std::sync::Arc;
 use nectar_dataplane::port::pg::pg;
 use nectar_dataplane::{Dataplane, Mac};
 use nectar_mapping::Northbound;
-use nectar_mgmt::{Core, CoreConfig, Datastore, EditStep, ErrorOption, Op, Registry};
+use nectar_mgmt::{Core, CoreConfig, Datastore, EditOp, EditStep, ErrorOption, Registry};
 use nectar_yang::yang2::data::{Data, DataFormat, DataPrinterFlags};
 use tokio::sync::broadcast;
 
@@ -52,7 +52,7 @@ fn delete(core: &mut Core, name: &str) {
     core.edit(
         None,
         Datastore::Running,
-        vec![EditStep::at(Op::Delete, path, None)],
+        vec![EditStep::at(EditOp::Delete, path, None)],
         ErrorOption::RollbackOnError,
         false,
     )

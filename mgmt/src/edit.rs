@@ -11,7 +11,7 @@ use crate::ly::{self, Tree};
 
 /// An edit operation (RFC 6241 §7.2 `operation` attribute).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Op {
+pub enum EditOp {
     Merge,
     Replace,
     Create,
@@ -19,25 +19,25 @@ pub enum Op {
     Remove,
 }
 
-impl Op {
-    pub fn parse(s: &str) -> Option<Op> {
+impl EditOp {
+    pub fn parse(s: &str) -> Option<EditOp> {
         Some(match s {
-            "merge" => Op::Merge,
-            "replace" => Op::Replace,
-            "create" => Op::Create,
-            "delete" => Op::Delete,
-            "remove" => Op::Remove,
+            "merge" => EditOp::Merge,
+            "replace" => EditOp::Replace,
+            "create" => EditOp::Create,
+            "delete" => EditOp::Delete,
+            "remove" => EditOp::Remove,
             _ => return None,
         })
     }
 
     pub fn as_str(self) -> &'static str {
         match self {
-            Op::Merge => "merge",
-            Op::Replace => "replace",
-            Op::Create => "create",
-            Op::Delete => "delete",
-            Op::Remove => "remove",
+            EditOp::Merge => "merge",
+            EditOp::Replace => "replace",
+            EditOp::Create => "create",
+            EditOp::Delete => "delete",
+            EditOp::Remove => "remove",
         }
     }
 }
@@ -66,7 +66,7 @@ pub enum ErrorOption {
 /// for merge, replace and create.
 #[derive(Debug)]
 pub struct EditStep {
-    pub op: Op,
+    pub op: EditOp,
     pub path: Option<String>,
     pub data: Option<Tree>,
     /// With default-operation `none`, the parents of the target must already
@@ -78,7 +78,7 @@ impl EditStep {
     /// Merge a tree (any number of top-level nodes) into the datastore.
     pub fn merge(data: Tree) -> Self {
         EditStep {
-            op: Op::Merge,
+            op: EditOp::Merge,
             path: None,
             data: Some(data),
             parents_must_exist: false,
@@ -88,7 +88,7 @@ impl EditStep {
     /// Replace the whole datastore with a tree.
     pub fn replace_all(data: Tree) -> Self {
         EditStep {
-            op: Op::Replace,
+            op: EditOp::Replace,
             path: None,
             data: Some(data),
             parents_must_exist: false,
@@ -96,7 +96,7 @@ impl EditStep {
     }
 
     /// An operation on the node at `path`; `data` holds it with its parents.
-    pub fn at(op: Op, path: impl Into<String>, data: Option<Tree>) -> Self {
+    pub fn at(op: EditOp, path: impl Into<String>, data: Option<Tree>) -> Self {
         EditStep {
             op,
             path: Some(path.into()),
@@ -179,8 +179,8 @@ fn apply(
     }
     let data_of = |data| need(data, step.op);
     match step.op {
-        Op::Merge => merge(tree, data_of(data)?, log),
-        Op::Create => {
+        EditOp::Merge => merge(tree, data_of(data)?, log),
+        EditOp::Create => {
             let path = step
                 .path
                 .as_deref()
@@ -196,7 +196,7 @@ fn apply(
             }
             merge(tree, data_of(data)?, log)
         }
-        Op::Replace => {
+        EditOp::Replace => {
             let data = data_of(data)?;
             match &step.path {
                 None => {
@@ -216,7 +216,7 @@ fn apply(
             }
             merge(tree, data, log)
         }
-        Op::Delete | Op::Remove => {
+        EditOp::Delete | EditOp::Remove => {
             let path = step
                 .path
                 .as_deref()
@@ -226,7 +226,7 @@ fn apply(
                 None => false,
             };
             if !exists {
-                if step.op == Op::Delete {
+                if step.op == EditOp::Delete {
                     return Err(MgmtError::app(
                         ErrorTag::DataMissing,
                         "the data to delete does not exist",
@@ -240,7 +240,7 @@ fn apply(
     }
 }
 
-fn need(data: Option<Content<'_>>, op: Op) -> Result<Content<'_>, MgmtError> {
+fn need(data: Option<Content<'_>>, op: EditOp) -> Result<Content<'_>, MgmtError> {
     data.ok_or_else(|| MgmtError::invalid_value(format!("{} needs data", op.as_str())))
 }
 
@@ -398,7 +398,7 @@ pub fn undo(tree: &mut Tree, log: Vec<Touched>) {
 /// carry operations of their own.
 pub fn steps_from_netconf(edit: &Tree, default_op: DefaultOp) -> Result<Vec<EditStep>, MgmtError> {
     // (path, op, op of the nearest ancestor with one)
-    let mut explicit: Vec<(String, Op, Option<Op>)> = Vec::new();
+    let mut explicit: Vec<(String, EditOp, Option<EditOp>)> = Vec::new();
     for node in edit.traverse() {
         let Some(op) = node_op(&node)? else { continue };
         if node.schema().is_list_key() {
@@ -416,7 +416,7 @@ pub fn steps_from_netconf(edit: &Tree, default_op: DefaultOp) -> Result<Vec<Edit
                 break;
             }
         }
-        if matches!(inherited, Some(Op::Delete | Op::Remove)) {
+        if matches!(inherited, Some(EditOp::Delete | EditOp::Remove)) {
             return Err(MgmtError::protocol(
                 ErrorTag::BadAttribute,
                 "an operation inside a subtree being deleted or removed is not allowed",
@@ -452,13 +452,13 @@ pub fn steps_from_netconf(edit: &Tree, default_op: DefaultOp) -> Result<Vec<Edit
     }
     for (path, op, inherited) in &explicit {
         let data = match op {
-            Op::Merge | Op::Replace | Op::Create => {
+            EditOp::Merge | EditOp::Replace | EditOp::Create => {
                 let node = ly::find(edit, path)?.expect("node found by traversal");
                 let mut d = ly::dup_with_parents(&node)?;
                 strip(&mut d, Some(path))?;
                 Some(d)
             }
-            Op::Delete | Op::Remove => None,
+            EditOp::Delete | EditOp::Remove => None,
         };
         let parents_must_exist = inherited.is_none() && default_op == DefaultOp::None;
         steps.push(EditStep {
@@ -471,10 +471,10 @@ pub fn steps_from_netconf(edit: &Tree, default_op: DefaultOp) -> Result<Vec<Edit
     Ok(steps)
 }
 
-fn node_op(node: &DataNodeRef<'_, 'static>) -> Result<Option<Op>, MgmtError> {
+fn node_op(node: &DataNodeRef<'_, 'static>) -> Result<Option<EditOp>, MgmtError> {
     for m in node.meta() {
         if m.name() == "operation" {
-            return Op::parse(m.value()).map(Some).ok_or_else(|| {
+            return EditOp::parse(m.value()).map(Some).ok_or_else(|| {
                 MgmtError::protocol(
                     ErrorTag::BadAttribute,
                     format!("unknown operation {:?}", m.value()),

@@ -21,7 +21,7 @@ pub mod yanglib;
 
 pub use crate::core::{CommitOptions, Core, CoreConfig, EditOutcome, LoadFrom, Source};
 pub use auth::{Authenticator, BoundedChecks, PasswordCache};
-pub use edit::{DefaultOp, EditStep, ErrorOption, Op};
+pub use edit::{DefaultOp, EditOp, EditStep, ErrorOption};
 pub use error::{ErrorTag, ErrorType, Errors, MgmtError};
 pub use handle::MgmtHandle;
 pub use provider::{Callbacks, Change, ChangeOp, Provider, Registry};

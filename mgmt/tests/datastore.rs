@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use nectar_mgmt::nacm::UserCtx;
-use nectar_mgmt::{CommitOptions, Datastore, EditStep, ErrorOption, ErrorTag, Op, Source};
+use nectar_mgmt::{CommitOptions, Datastore, EditOp, EditStep, ErrorOption, ErrorTag, Source};
 
 fn admin() -> UserCtx {
     UserCtx::new("alice", vec!["admin".into()])
@@ -85,7 +85,7 @@ fn create_on_existing_is_data_exists_and_delete_of_missing_is_data_missing() {
     merge(&mut core, sid, &iface("eth0", "")).unwrap();
     let before = running_json(&core);
 
-    let create = EditStep::at(Op::Create, ETH0, Some(tree(&iface("eth0", ""))));
+    let create = EditStep::at(EditOp::Create, ETH0, Some(tree(&iface("eth0", ""))));
     let err = core
         .edit(
             Some(sid),
@@ -103,7 +103,7 @@ fn create_on_existing_is_data_exists_and_delete_of_missing_is_data_missing() {
         .edit(
             Some(sid),
             Datastore::Running,
-            vec![EditStep::at(Op::Delete, missing, None)],
+            vec![EditStep::at(EditOp::Delete, missing, None)],
             ErrorOption::RollbackOnError,
             false,
         )
@@ -115,7 +115,7 @@ fn create_on_existing_is_data_exists_and_delete_of_missing_is_data_missing() {
         .edit(
             Some(sid),
             Datastore::Running,
-            vec![EditStep::at(Op::Remove, missing, None)],
+            vec![EditStep::at(EditOp::Remove, missing, None)],
             ErrorOption::RollbackOnError,
             false,
         )
@@ -130,7 +130,11 @@ fn create_on_existing_is_data_exists_and_delete_of_missing_is_data_missing() {
         .edit(
             Some(sid),
             Datastore::Running,
-            vec![EditStep::at(Op::Delete, format!("{ETH0}/enabled"), None)],
+            vec![EditStep::at(
+                EditOp::Delete,
+                format!("{ETH0}/enabled"),
+                None,
+            )],
             ErrorOption::RollbackOnError,
             false,
         )
@@ -139,7 +143,7 @@ fn create_on_existing_is_data_exists_and_delete_of_missing_is_data_missing() {
     core.edit(
         Some(sid),
         Datastore::Running,
-        vec![EditStep::at(Op::Delete, ETH0, None)],
+        vec![EditStep::at(EditOp::Delete, ETH0, None)],
         ErrorOption::RollbackOnError,
         false,
     )
@@ -165,7 +169,7 @@ fn replace_touches_only_what_differs() {
     core.edit(
         Some(sid),
         Datastore::Running,
-        vec![EditStep::at(Op::Replace, ETH0, Some(data))],
+        vec![EditStep::at(EditOp::Replace, ETH0, Some(data))],
         ErrorOption::RollbackOnError,
         false,
     )
@@ -444,7 +448,7 @@ fn rollback_to_commit_n_restores_its_content() {
     core.edit(
         Some(sid),
         Datastore::Running,
-        vec![EditStep::at(Op::Delete, ETH0, None)],
+        vec![EditStep::at(EditOp::Delete, ETH0, None)],
         ErrorOption::RollbackOnError,
         false,
     )
@@ -502,7 +506,7 @@ fn reopen_restores_running_and_history() {
         core.edit(
             Some(sid),
             Datastore::Running,
-            vec![EditStep::at(Op::Delete, ETH0, None)],
+            vec![EditStep::at(EditOp::Delete, ETH0, None)],
             ErrorOption::RollbackOnError,
             false,
         )

@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use nectar_mgmt::edit::{self, EditStep, Op};
+use nectar_mgmt::edit::{self, EditOp, EditStep};
 use nectar_mgmt::ly;
 use nectar_mgmt::nacm::UserCtx;
 use nectar_mgmt::scope::Scope;
@@ -69,8 +69,8 @@ fn scoped_validation_agrees_with_whole_tree_validation() {
                     ),
                 )))
             }
-            4 => EditStep::at(Op::Remove, base.clone(), None),
-            5 => EditStep::at(Op::Remove, format!("{base}/ietf-ip:ipv4"), None),
+            4 => EditStep::at(EditOp::Remove, base.clone(), None),
+            5 => EditStep::at(EditOp::Remove, format!("{base}/ietf-ip:ipv4"), None),
             _ => EditStep::merge(tree(&iface(
                 &name,
                 &format!(r#","enabled":{}"#, rand(2) == 0),

@@ -48,7 +48,7 @@ pub enum Error {
 /// A NETCONF server bound to the management core, before it serves.
 #[derive(Clone)]
 pub struct Server {
-    shared: Arc<server::Shared>,
+    shared: Arc<server::ServerState>,
 }
 
 impl std::fmt::Debug for Server {
@@ -68,7 +68,7 @@ impl Server {
         let content_id = mgmt.call(|c| c.yang_library_content_id()).await?;
         let caps = capabilities(ctx, &content_id, notifications.is_some());
         Ok(Server {
-            shared: Arc::new(server::Shared {
+            shared: Arc::new(server::ServerState {
                 ctx,
                 mgmt,
                 notifications,

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use nectar_mgmt::error::{ErrorTag, ErrorType, Errors, MgmtError};
 use nectar_mgmt::ly::{self, Tree};
-use nectar_mgmt::{CommitOptions, Datastore, DefaultOp, ErrorOption, Op, Source};
+use nectar_mgmt::{CommitOptions, Datastore, DefaultOp, EditOp, ErrorOption, Source};
 use nectar_yang::encoding::{self, Content, Format, PrintOptions, WithDefaults};
 use tokio::io::AsyncWrite;
 use yang2::context::Context;
@@ -969,11 +969,11 @@ fn check_operations(el: &Element) -> Result<(), MgmtError> {
 }
 
 /// The `operation` attribute of an element, if delete or remove.
-fn delete_op(el: &Element) -> Option<Op> {
+fn delete_op(el: &Element) -> Option<EditOp> {
     let a = el.attr_ns("operation", BASE_NS)?;
     match a.value.as_str() {
-        "delete" => Some(Op::Delete),
-        "remove" => Some(Op::Remove),
+        "delete" => Some(EditOp::Delete),
+        "remove" => Some(EditOp::Remove),
         _ => None,
     }
 }
@@ -989,7 +989,7 @@ fn extract_leaf_deletes(
     path: &str,
     module: &str,
     inherited: bool,
-    found: &mut Vec<(String, Op, bool)>,
+    found: &mut Vec<(String, EditOp, bool)>,
 ) {
     let mut keep = Vec::with_capacity(el.children.len());
     for (i, node) in el.children.iter().enumerate() {

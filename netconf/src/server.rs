@@ -94,7 +94,7 @@ pub(crate) fn inc(c: &AtomicU32) {
 }
 
 /// Everything the sessions share.
-pub struct Shared {
+pub struct ServerState {
     pub settings: NetconfSettings,
     pub ctx: &'static Context,
     pub mgmt: MgmtHandle,
@@ -110,9 +110,9 @@ pub struct Shared {
     pub slots: Arc<nectar_mgmt::limits::Slots>,
 }
 
-impl std::fmt::Debug for Shared {
+impl std::fmt::Debug for ServerState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shared")
+        f.debug_struct("ServerState")
             .field("settings", &self.settings)
             .finish()
     }
@@ -196,7 +196,7 @@ fn enabled_features(module: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-impl Shared {
+impl ServerState {
     /// Builds the `/ietf-netconf-monitoring:netconf-state` tree. Lock
     /// holders come from the core (`locks`: datastore → holder).
     pub fn monitoring_state(

@@ -18,7 +18,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use crate::framing::{self, Decoder, Framing, FramingError};
 use crate::notif::Subscription;
 use crate::reply::{self, BASE_NS, Echo};
-use crate::server::{CAP_BASE_10, CAP_BASE_11, SessionEntry, Shared, inc};
+use crate::server::{CAP_BASE_10, CAP_BASE_11, ServerState, SessionEntry, inc};
 use crate::xml::{self, Element};
 
 /// What to do after a message.
@@ -30,7 +30,7 @@ pub(crate) enum Flow {
 
 /// A session's state as the operations see it.
 pub(crate) struct Session<W> {
-    pub shared: Arc<Shared>,
+    pub shared: Arc<ServerState>,
     pub sid: SessionId,
     pub user: UserCtx,
     pub entry: Arc<SessionEntry>,
@@ -45,7 +45,7 @@ impl<W> std::fmt::Debug for Session<W> {
     }
 }
 
-fn hello(shared: &Shared, sid: SessionId) -> String {
+fn hello(shared: &ServerState, sid: SessionId) -> String {
     let mut s = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?><hello xmlns=\"{BASE_NS}\"><capabilities>"
     );
@@ -91,8 +91,12 @@ fn check_hello(msg: &[u8], limits: &xml::Limits) -> Result<Framing, String> {
 }
 
 /// Runs a session to its end. `peer` is the client's address.
-pub(crate) async fn run<S>(shared: Arc<Shared>, stream: S, user: UserCtx, peer: Option<SocketAddr>)
-where
+pub(crate) async fn run<S>(
+    shared: Arc<ServerState>,
+    stream: S,
+    user: UserCtx,
+    peer: Option<SocketAddr>,
+) where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
     let peer_s = peer.map(|p| p.to_string());

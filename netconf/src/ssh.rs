@@ -13,11 +13,11 @@ use nectar_mgmt::nacm::UserCtx;
 use russh::server::{Auth, Msg, PublicKeyOffer, Session as SshSession, VerifiedPublicKey};
 use russh::{Channel, ChannelId, MethodKind, MethodSet};
 
-use crate::server::Shared;
+use crate::server::ServerState;
 
 /// One SSH connection.
 pub(crate) struct Conn {
-    pub shared: Arc<Shared>,
+    pub shared: Arc<ServerState>,
     pub auth: Arc<dyn Authenticator>,
     pub peer: Option<SocketAddr>,
     pub user: Option<UserCtx>,

@@ -85,7 +85,7 @@ pub struct Element {
     pub decls: Vec<Decl>,
     pub children: Vec<Node>,
     /// Declarations in scope from the ancestors (not repeated in `decls`),
-    /// so a subtree can be serialised on its own. Shared by the elements
+    /// so a subtree can be serialised on its own. ServerState by the elements
     /// that declare nothing themselves (most of them).
     pub inherited: std::sync::Arc<Vec<Decl>>,
 }

@@ -17,7 +17,7 @@ use axum::body::Body;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use nectar_mgmt::ly::{self, Tree};
-use nectar_mgmt::{Core, Datastore, EditStep, ErrorOption, Op, SessionId};
+use nectar_mgmt::{Core, Datastore, EditOp, EditStep, ErrorOption, SessionId};
 use nectar_yang::encoding::{self, Content as Parse, Format, PrintOptions, WithDefaults};
 use nectar_yang::path::{DataPath, NodeKind};
 use yang2::data::DataNodeRef;
@@ -28,7 +28,7 @@ use crate::media::{self, BodyKind};
 use crate::ordered::{self, Entry};
 use crate::query::{Content, Insert, Query, Resource};
 use crate::tree;
-use crate::{Req, Shared};
+use crate::{AppInner, Req};
 
 /// The datastore part of a request URI.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,7 +95,7 @@ impl Target {
 
 /// Parses the data path of a request (`sub` is the URI path after the
 /// datastore prefix, still percent-encoded).
-pub fn target(st: &Shared, ds: DsSel, prefix: &str, sub: &str) -> Result<Target, Error> {
+pub fn target(st: &AppInner, ds: DsSel, prefix: &str, sub: &str) -> Result<Target, Error> {
     let path = if sub.is_empty() || sub == "/" {
         DataPath::root()
     } else {
@@ -114,7 +114,7 @@ pub fn target(st: &Shared, ds: DsSel, prefix: &str, sub: &str) -> Result<Target,
 
 /// Entry point for data and datastore resources.
 pub async fn handle(
-    st: &Arc<Shared>,
+    st: &Arc<AppInner>,
     rq: &mut Req,
     ds: DsSel,
     prefix: &str,
@@ -254,7 +254,7 @@ fn not_modified(v: &Validators) -> Response {
 
 // ===== GET / HEAD =====
 
-async fn get(st: &Arc<Shared>, rq: &Req, t: &Target, head: bool) -> Result<Response, Error> {
+async fn get(st: &Arc<AppInner>, rq: &Req, t: &Target, head: bool) -> Result<Response, Error> {
     let operational = t.ds == DsSel::Nmda(Datastore::Operational);
     let q = Query::parse(
         rq.query(),
@@ -498,7 +498,7 @@ fn children_of<'t>(
 
 /// Parses a PUT or PATCH body: exactly the target node, with key values
 /// equal to the URI's (RFC 8040 §4.5). Returns the tree from the top level.
-fn parse_replacement(st: &Shared, t: &Target, text: &str, format: Format) -> Result<Tree, Error> {
+fn parse_replacement(st: &AppInner, t: &Target, text: &str, format: Format) -> Result<Tree, Error> {
     if text.trim().is_empty() {
         return Err(Error::malformed("the request body is empty"));
     }
@@ -540,7 +540,7 @@ fn parse_replacement(st: &Shared, t: &Target, text: &str, format: Format) -> Res
 
 // ===== PUT =====
 
-async fn put(st: &Arc<Shared>, rq: &mut Req, t: &Target) -> Result<Response, Error> {
+async fn put(st: &Arc<AppInner>, rq: &mut Req, t: &Target) -> Result<Response, Error> {
     let q = Query::parse(rq.query(), "PUT", Resource::Data { operational: false })?;
     t.check_single()?;
     let format = body_format(rq)?;
@@ -562,8 +562,10 @@ async fn put(st: &Arc<Shared>, rq: &mut Req, t: &Target) -> Result<Response, Err
                 None => vec![EditStep::replace_all(data)],
                 Some(x) => {
                     let plain = |e: Entry| match e {
-                        Entry::Put { path, data } => EditStep::at(Op::Replace, path, Some(data)),
-                        Entry::Move { path } => EditStep::at(Op::Merge, path, None),
+                        Entry::Put { path, data } => {
+                            EditStep::at(EditOp::Replace, path, Some(data))
+                        }
+                        Entry::Move { path } => EditStep::at(EditOp::Merge, path, None),
                     };
                     let entry = Entry::Put {
                         path: x.clone(),
@@ -645,7 +647,7 @@ impl Placement {
     /// Resolves `insert`/`point` for an entry at `entry_path` (a list entry
     /// or leaf-list entry path). `point` is an api-path (RFC 8040 §4.8.6).
     pub fn resolve(
-        st: &Shared,
+        st: &AppInner,
         entry_path: &DataPath,
         insert: Insert,
         point: Option<&str>,
@@ -699,7 +701,7 @@ impl Placement {
 
 // ===== POST =====
 
-async fn post(st: &Arc<Shared>, rq: &mut Req, t: &Target) -> Result<Response, Error> {
+async fn post(st: &Arc<AppInner>, rq: &mut Req, t: &Target) -> Result<Response, Error> {
     let q = Query::parse(rq.query(), "POST", Resource::Data { operational: false })?;
     t.check_single()?;
     if matches!(
@@ -770,8 +772,8 @@ async fn post(st: &Arc<Shared>, rq: &mut Req, t: &Target) -> Result<Response, Er
                 ));
             }
             let plain = |e: Entry| match e {
-                Entry::Put { path, data } => EditStep::at(Op::Create, path, Some(data)),
-                Entry::Move { path } => EditStep::at(Op::Merge, path, None),
+                Entry::Put { path, data } => EditStep::at(EditOp::Create, path, Some(data)),
+                Entry::Move { path } => EditStep::at(EditOp::Merge, path, None),
             };
             let entry = Entry::Put {
                 path: cx.clone(),
@@ -802,7 +804,7 @@ async fn post(st: &Arc<Shared>, rq: &mut Req, t: &Target) -> Result<Response, Er
 
 /// True when the path is a chain of non-presence containers from the top
 /// (they exist implicitly, so a POST may create under them).
-fn parent_is_np_chain(st: &Shared, path: &DataPath) -> bool {
+fn parent_is_np_chain(st: &AppInner, path: &DataPath) -> bool {
     let mut p = path.clone();
     while !p.is_root() {
         match nectar_yang::path::schema_info(st.ctx, &p) {
@@ -816,7 +818,7 @@ fn parent_is_np_chain(st: &Shared, path: &DataPath) -> bool {
 
 // ===== PATCH (plain merge) =====
 
-async fn patch(st: &Arc<Shared>, rq: &mut Req, t: &Target) -> Result<Response, Error> {
+async fn patch(st: &Arc<AppInner>, rq: &mut Req, t: &Target) -> Result<Response, Error> {
     Query::parse(rq.query(), "PATCH", Resource::Data { operational: false })?;
     t.check_single()?;
     let format = body_format(rq)?;
@@ -858,7 +860,7 @@ async fn patch(st: &Arc<Shared>, rq: &mut Req, t: &Target) -> Result<Response, E
 
 // ===== DELETE =====
 
-async fn delete(st: &Arc<Shared>, rq: &mut Req, t: &Target) -> Result<Response, Error> {
+async fn delete(st: &Arc<AppInner>, rq: &mut Req, t: &Target) -> Result<Response, Error> {
     Query::parse(rq.query(), "DELETE", Resource::Data { operational: false })?;
     t.check_single()?;
     let ds = t.ds.write_ds()?;
@@ -877,7 +879,7 @@ async fn delete(st: &Arc<Shared>, rq: &mut Req, t: &Target) -> Result<Response, 
         core.edit(
             Some(sid),
             ds,
-            vec![EditStep::at(Op::Delete, xpath, None)],
+            vec![EditStep::at(EditOp::Delete, xpath, None)],
             ErrorOption::RollbackOnError,
             false,
         )?;

@@ -15,7 +15,7 @@ use yang2::data::DataTree;
 
 use crate::error::{Error, escape};
 use crate::query::{Query, Resource};
-use crate::{Req, Shared, media, respond, tree};
+use crate::{AppInner, Req, media, respond, tree};
 
 /// RFC 8040 §3.1: the XRD naming the RESTCONF root.
 pub async fn host_meta(method: Method) -> Response {
@@ -51,7 +51,7 @@ fn read_only(rq: &Req) -> Result<bool, Error> {
 }
 
 /// The revision of ietf-yang-library the context implements.
-fn yang_library_revision(st: &Shared) -> String {
+fn yang_library_revision(st: &AppInner) -> String {
     st.ctx
         .get_module_implemented("ietf-yang-library")
         .and_then(|m| m.revision().map(str::to_string))
@@ -59,7 +59,7 @@ fn yang_library_revision(st: &Shared) -> String {
 }
 
 /// RFC 8040 §3.3: the `ietf-restconf:restconf` container.
-pub fn root(st: &Arc<Shared>, rq: &Req) -> Result<Response, Error> {
+pub fn root(st: &Arc<AppInner>, rq: &Req) -> Result<Response, Error> {
     let head = read_only(rq)?;
     Query::parse(rq.query(), rq.method.as_str(), Resource::Other)?;
     let format = media::accept(&rq.headers, Format::Json)?;
@@ -88,7 +88,7 @@ pub fn root(st: &Arc<Shared>, rq: &Req) -> Result<Response, Error> {
 }
 
 /// RFC 8040 §3.3.3.
-pub fn yang_library_version(st: &Arc<Shared>, rq: &Req) -> Result<Response, Error> {
+pub fn yang_library_version(st: &Arc<AppInner>, rq: &Req) -> Result<Response, Error> {
     let head = read_only(rq)?;
     Query::parse(rq.query(), rq.method.as_str(), Resource::Other)?;
     let format = media::accept(&rq.headers, Format::Json)?;
@@ -121,7 +121,7 @@ pub fn schema_path(name: &str, revision: Option<&str>) -> String {
 
 /// `GET /yang/<name>[@<revision>].yang`: the YANG text of a module or
 /// submodule of the context (`application/yang`, RFC 6020 §14).
-pub fn schema(st: &Arc<Shared>, rq: &Req, file: &str) -> Result<Response, Error> {
+pub fn schema(st: &Arc<AppInner>, rq: &Req, file: &str) -> Result<Response, Error> {
     let head = read_only(rq)?;
     Query::parse(rq.query(), rq.method.as_str(), Resource::Other)?;
     let missing = || Error::not_found(format!("no YANG module {file}"));
@@ -161,7 +161,7 @@ pub fn schema(st: &Arc<Shared>, rq: &Req, file: &str) -> Result<Response, Error>
 }
 
 /// The capabilities of `ietf-restconf-monitoring` (RFC 8040 §9.1.1).
-pub fn capabilities(st: &Shared) -> Vec<&'static str> {
+pub fn capabilities(st: &AppInner) -> Vec<&'static str> {
     let mut caps = vec![
         "urn:ietf:params:restconf:capability:defaults:1.0?basic-mode=explicit",
         "urn:ietf:params:restconf:capability:depth:1.0",
@@ -181,7 +181,7 @@ pub fn capabilities(st: &Shared) -> Vec<&'static str> {
 /// whole datastore): ietf-restconf-monitoring (capabilities and streams).
 /// `None` when the read does not reach it.
 pub fn local_state(
-    st: &Shared,
+    st: &AppInner,
     headers: &HeaderMap,
     uri: &Uri,
     xpath: Option<&str>,
@@ -232,7 +232,7 @@ pub fn local_state(
 /// YANG text, `/yang/<name>@<revision>.yang` on the host the client used
 /// (RFC 8525 `location`; `schema` in the deprecated modules-state).
 pub fn add_schema_locations(
-    st: &Shared,
+    st: &AppInner,
     headers: &HeaderMap,
     uri: &Uri,
     data: &mut Tree,

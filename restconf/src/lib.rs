@@ -123,10 +123,10 @@ impl std::fmt::Debug for Options {
 
 /// The shared state of the router.
 #[derive(Clone, Debug)]
-pub struct AppState(Arc<Shared>);
+pub struct AppState(Arc<AppInner>);
 
 #[derive(Debug)]
-pub struct Shared {
+pub struct AppInner {
     pub handle: MgmtHandle,
     pub ctx: &'static Context,
     pub auth: Auth,
@@ -149,7 +149,7 @@ pub struct Shared {
 /// Parsed request paths kept at most.
 const PATH_CACHE: usize = 4096;
 
-impl Shared {
+impl AppInner {
     /// Runs `f` on the core's thread in the client's session.
     pub async fn call<T: Send + 'static>(
         &self,
@@ -301,7 +301,7 @@ async fn read_body(body: Body, max: usize) -> Result<axum::body::Bytes, Error> {
 pub fn app(options: Options) -> Router {
     let ctx = options.handle.context();
     let limits = options.limits;
-    let shared = Shared {
+    let shared = AppInner {
         ctx,
         auth: Auth::new(options.auth),
         handle: options.handle,
@@ -339,7 +339,7 @@ async fn dispatch(State(AppState(st)): State<AppState>, req: Request) -> Respons
     }
 }
 
-async fn route(st: &Arc<Shared>, req: Request) -> Result<Response, Error> {
+async fn route(st: &Arc<AppInner>, req: Request) -> Result<Response, Error> {
     let (parts, body) = req.into_parts();
     let client = st.auth.authenticate(&parts.headers).await?;
     // Counted from here until the response is made (the body is read under

@@ -26,7 +26,7 @@ use yang2::schema::SchemaNodeKind;
 use crate::error::{Error, escape};
 use crate::media::{self, BodyKind};
 use crate::query::{Query, Resource};
-use crate::{Req, Shared, respond};
+use crate::{AppInner, Req, respond};
 
 /// Modules whose RPCs are NETCONF protocol operations.
 const NETCONF_MODULES: &[&str] = &[
@@ -44,7 +44,7 @@ fn served(module: &str, name: &str) -> bool {
 }
 
 /// `GET {+restconf}/operations`: every RPC the user may execute.
-pub async fn list(st: &Arc<Shared>, rq: &Req) -> Result<Response, Error> {
+pub async fn list(st: &Arc<AppInner>, rq: &Req) -> Result<Response, Error> {
     let head = match rq.method {
         Method::GET => false,
         Method::HEAD => true,
@@ -112,7 +112,7 @@ pub async fn list(st: &Arc<Shared>, rq: &Req) -> Result<Response, Error> {
 }
 
 /// `POST {+restconf}/operations/<module:rpc>`.
-pub async fn invoke_rpc(st: &Arc<Shared>, rq: &mut Req, op: &str) -> Result<Response, Error> {
+pub async fn invoke_rpc(st: &Arc<AppInner>, rq: &mut Req, op: &str) -> Result<Response, Error> {
     let path = DataPath::parse_uri(st.ctx, &format!("/{op}"))
         .map_err(|e| Error::not_found(format!("no operation {op}: {e}")))?;
     if path.nodes().len() != 1 || path.last().map(|n| n.kind) != Some(NodeKind::Rpc) {
@@ -142,7 +142,7 @@ pub async fn invoke_rpc(st: &Arc<Shared>, rq: &mut Req, op: &str) -> Result<Resp
 }
 
 /// Invokes the RPC or action `path` names with the request body as input.
-pub async fn invoke(st: &Arc<Shared>, rq: &mut Req, path: &DataPath) -> Result<Response, Error> {
+pub async fn invoke(st: &Arc<AppInner>, rq: &mut Req, path: &DataPath) -> Result<Response, Error> {
     Query::parse(rq.query(), "POST", Resource::Operation)?;
     let text = rq.text().await?;
     let in_format = if text.trim().is_empty() {
@@ -218,7 +218,7 @@ fn leaf(op: &DataNodeRef<'_, 'static>, name: &str) -> Option<String> {
 /// ietf-netconf `commit`, `discard-changes`, `cancel-commit` for the
 /// candidate.
 async fn candidate_op(
-    st: &Arc<Shared>,
+    st: &Arc<AppInner>,
     rq: &Req,
     name: &str,
     input: Tree,

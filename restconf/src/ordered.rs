@@ -13,7 +13,7 @@
 //! plain edit.
 
 use nectar_mgmt::ly::{self, Tree};
-use nectar_mgmt::{EditStep, Op};
+use nectar_mgmt::{EditOp, EditStep};
 use yang2::data::{Data, DataTree};
 
 use crate::error::Error;
@@ -128,7 +128,7 @@ pub fn steps(
     let mut out: Vec<EditStep> = current
         .iter()
         .rev()
-        .map(|p| EditStep::at(Op::Remove, p.clone(), None))
+        .map(|p| EditStep::at(EditOp::Remove, p.clone(), None))
         .collect();
     out.push(EditStep::merge(merged));
     Ok(out)

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 use axum::response::Response;
 use nectar_mgmt::ly::Tree;
-use nectar_mgmt::{Datastore, EditStep, ErrorOption, ErrorTag, MgmtError, Op};
+use nectar_mgmt::{Datastore, EditOp, EditStep, ErrorOption, ErrorTag, MgmtError};
 use nectar_yang::encoding::{self, Content as Parse, Format};
 use nectar_yang::path::DataPath;
 use quick_xml::events::Event;
@@ -26,7 +26,7 @@ use crate::error::{self, Error, escape};
 use crate::media;
 use crate::ordered::Entry;
 use crate::query::{Insert, Query, Resource};
-use crate::{Req, Shared, respond, tree};
+use crate::{AppInner, Req, respond, tree};
 
 /// One edit of a patch, as sent.
 #[derive(Debug, Clone, Default)]
@@ -309,7 +309,7 @@ fn join(base: &DataPath, offset: &str) -> String {
     format!("{base}{offset}")
 }
 
-fn prepare(st: &Shared, t: &Target, e: &RawEdit, format: Format) -> Result<Prepared, Error> {
+fn prepare(st: &AppInner, t: &Target, e: &RawEdit, format: Format) -> Result<Prepared, Error> {
     if !e.target.starts_with('/') {
         return Err(Error::invalid(format!(
             "edit target {:?} must start with '/'",
@@ -453,10 +453,10 @@ fn steps_of(p: Prepared, state: &Tree) -> Result<Vec<EditStep>, Error> {
         ("replace", None) => vec![EditStep::replace_all(
             p.data.unwrap_or_else(|| Tree::new(state.context())),
         )],
-        ("replace", Some(x)) => vec![EditStep::at(Op::Replace, x, p.data)],
-        ("create", Some(x)) => vec![EditStep::at(Op::Create, x, p.data)],
-        ("delete", Some(x)) => vec![EditStep::at(Op::Delete, x, None)],
-        ("remove", Some(x)) => vec![EditStep::at(Op::Remove, x, None)],
+        ("replace", Some(x)) => vec![EditStep::at(EditOp::Replace, x, p.data)],
+        ("create", Some(x)) => vec![EditStep::at(EditOp::Create, x, p.data)],
+        ("delete", Some(x)) => vec![EditStep::at(EditOp::Delete, x, None)],
+        ("remove", Some(x)) => vec![EditStep::at(EditOp::Remove, x, None)],
         ("insert", Some(x)) => {
             if exists {
                 return Err(data_exists(&x));
@@ -468,8 +468,8 @@ fn steps_of(p: Prepared, state: &Tree) -> Result<Vec<EditStep>, Error> {
                 .data
                 .ok_or_else(|| Error::internal("insert without value"))?;
             placement.steps_on(state, Entry::Put { path: x, data }, |e| match e {
-                Entry::Put { path, data } => EditStep::at(Op::Create, path, Some(data)),
-                Entry::Move { path } => EditStep::at(Op::Merge, path, None),
+                Entry::Put { path, data } => EditStep::at(EditOp::Create, path, Some(data)),
+                Entry::Move { path } => EditStep::at(EditOp::Merge, path, None),
             })?
         }
         ("move", Some(x)) => {
@@ -477,8 +477,8 @@ fn steps_of(p: Prepared, state: &Tree) -> Result<Vec<EditStep>, Error> {
                 .placement
                 .ok_or_else(|| Error::internal("move without placement"))?;
             placement.steps_on(state, Entry::Move { path: x }, |e| match e {
-                Entry::Put { path, data } => EditStep::at(Op::Replace, path, Some(data)),
-                Entry::Move { path } => EditStep::at(Op::Merge, path, None),
+                Entry::Put { path, data } => EditStep::at(EditOp::Replace, path, Some(data)),
+                Entry::Move { path } => EditStep::at(EditOp::Merge, path, None),
             })?
         }
         (op, _) => return Err(Error::invalid(format!("the {op} edit needs a target node"))),
@@ -493,7 +493,7 @@ enum Outcome {
 }
 
 pub async fn yang_patch(
-    st: &Arc<Shared>,
+    st: &Arc<AppInner>,
     rq: &mut Req,
     t: &Target,
     format: Format,
@@ -593,7 +593,7 @@ pub async fn yang_patch(
 }
 
 fn status_response(
-    st: &Shared,
+    st: &AppInner,
     patch_id: &str,
     outcome: Outcome,
     status: StatusCode,

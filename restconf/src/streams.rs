@@ -31,7 +31,7 @@ use yang2::data::DataTree;
 
 use crate::error::Error;
 use crate::query::{Query, Resource};
-use crate::{Req, Shared};
+use crate::{AppInner, Req};
 
 /// A stream the server offers.
 #[derive(Debug)]
@@ -51,7 +51,7 @@ pub const STREAMS: &[StreamDef] = &[StreamDef {
 const KEEPALIVE: Duration = Duration::from_secs(30);
 
 /// `GET {+restconf}/streams/<name>/<json|xml>`.
-pub async fn serve_stream(st: &Arc<Shared>, rq: &Req, rest: &str) -> Result<Response, Error> {
+pub async fn serve_stream(st: &Arc<AppInner>, rq: &Req, rest: &str) -> Result<Response, Error> {
     let (name, enc) = rest
         .split_once('/')
         .ok_or_else(|| Error::not_found(format!("no stream at {rest}")))?;
@@ -186,7 +186,7 @@ async fn stopped(stop: &mut Option<tokio::sync::watch::Receiver<bool>>) {
 }
 
 /// Rejects a filter libyang cannot evaluate (400).
-fn check_filter(st: &Shared, filter: &str) -> Result<(), Error> {
+fn check_filter(st: &AppInner, filter: &str) -> Result<(), Error> {
     if filter.contains('\0') {
         return Err(Error::invalid("filter must not contain NUL"));
     }
@@ -206,7 +206,7 @@ fn check_filter(st: &Shared, filter: &str) -> Result<(), Error> {
 /// One SSE event for a notification, or `None` when NACM or the filter
 /// withholds it.
 async fn message(
-    st: &Arc<Shared>,
+    st: &Arc<AppInner>,
     client: &Arc<crate::auth::Client>,
     n: &Arc<Notification>,
     format: Format,

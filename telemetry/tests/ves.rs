@@ -12,7 +12,7 @@ use nectar_dataplane::port::afpacket::AfPacketPort;
 use nectar_mgmt::edit::EditStep;
 use nectar_mgmt::{CommitOptions, Core, CoreConfig, Datastore, ErrorOption, MgmtHandle};
 use nectar_telemetry::ves::provider::TelemetryProvider;
-use nectar_telemetry::ves::{Shared, Ves, VesSettings};
+use nectar_telemetry::ves::{Ves, VesSettings, VesState};
 use nectar_testkit::netns::{self, Host};
 use nectar_testkit::ves::{Collector, PASSWORD, USER, header, seq};
 
@@ -96,7 +96,7 @@ async fn link_faults_state_changes_and_tcas_from_a_namespace() {
         std::thread::sleep(Duration::from_millis(50));
     }
 
-    let shared = Shared::new();
+    let shared = VesState::new();
     let mut registry = nectar_mgmt::Registry::new();
     registry.register(TelemetryProvider::new(shared.clone()));
     let (events, _) = tokio::sync::broadcast::channel(1024);

@@ -6,7 +6,7 @@ use crate::control::{Config, Error};
 use crate::events::{Event, EventBus};
 use crate::graph::trace::TraceCtl;
 use crate::port::Port;
-use crate::shared::{Baseline, PortSlot, PortTable, Shared};
+use crate::shared::{Baseline, PortSlot, PortTable, Runtime};
 use crate::state::conntrack::ConnTrack;
 use crate::state::nat::Nat44;
 use crate::stats::InterfaceStats;
@@ -101,7 +101,7 @@ impl DataplaneBuilder {
                 })
             })
             .collect();
-        let sh = Arc::new(Shared {
+        let sh = Arc::new(Runtime {
             tables: ArcSwap::from_pointee(tables),
             ports: ArcSwap::from_pointee(PortTable::new(
                 self.ports
@@ -179,7 +179,7 @@ pub(super) fn supervise(
     id: usize,
     of: usize,
     first: Worker,
-    sh: &Arc<Shared>,
+    sh: &Arc<Runtime>,
     stop: &Arc<AtomicBool>,
 ) {
     let mut worker = first;

@@ -14,7 +14,7 @@ pub mod runtime;
 pub mod trace;
 
 use crate::buffer::{BufPool, Meta, Packet};
-use crate::shared::{PortTable, Shared};
+use crate::shared::{PortTable, Runtime};
 use crate::stats::WorkerStats;
 use crate::tables::Tables;
 use trace::TraceLine;
@@ -134,8 +134,8 @@ pub struct ArcNodes {
 pub struct Ctx<'a> {
     /// The configuration snapshot.
     pub t: &'a Tables,
-    /// Shared dynamic state.
-    pub sh: &'a Shared,
+    /// Runtime dynamic state.
+    pub sh: &'a Runtime,
     /// The ports as this worker last loaded them.
     pub ports: &'a PortTable,
     /// The worker's buffer pool.

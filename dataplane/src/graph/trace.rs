@@ -19,7 +19,7 @@ pub struct TraceLine {
 /// Most lines kept (older ones are discarded first).
 const MAX_LINES: usize = 100_000;
 
-/// Shared trace control and buffer.
+/// Runtime trace control and buffer.
 #[derive(Debug, Default)]
 pub struct TraceCtl {
     remaining: AtomicU32,

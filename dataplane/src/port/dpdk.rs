@@ -58,7 +58,7 @@ impl Default for EalOptions {
     /// `-l 0 --no-huge -m 256 --no-pci --no-telemetry --file-prefix=nectar-<pid>
     /// --log-level=lib.eal:warning`: no hugepages, no PCI probing (virtual devices only), a
     /// runtime directory of this process's own (removed at exit), one lcore whose pinning is
-    /// undone after initialisation (workers are nectar's own threads). Shared configuration
+    /// undone after initialisation (workers are nectar's own threads). Runtime configuration
     /// stays on: net_memif needs DPDK's multi-process channel.
     fn default() -> Self {
         EalOptions {

@@ -29,7 +29,7 @@ use crate::error::{Error, Result};
 use crate::path::{Located, PathCache};
 use crate::proto::gnmi as pb;
 use crate::proto::gnmi::subscription_list::Mode as ListMode;
-use crate::service::{Shared, now_ns};
+use crate::service::{CallContext, now_ns};
 use crate::value::LeafValue;
 
 /// What a subscription last reported for one leaf.
@@ -94,7 +94,7 @@ impl Sub {
 }
 
 pub struct Engine {
-    shared: Arc<Shared>,
+    shared: Arc<CallContext>,
     sid: SessionId,
     list: ListSpec,
     subs: Vec<Sub>,
@@ -106,7 +106,12 @@ pub struct Engine {
 }
 
 impl Engine {
-    pub fn new(shared: Arc<Shared>, sid: SessionId, list: ListSpec, outbox: Arc<Outbox>) -> Self {
+    pub fn new(
+        shared: Arc<CallContext>,
+        sid: SessionId,
+        list: ListSpec,
+        outbox: Arc<Outbox>,
+    ) -> Self {
         let subs = list
             .subs
             .iter()

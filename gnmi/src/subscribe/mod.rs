@@ -32,7 +32,7 @@ use crate::get::refuse_extensions;
 use crate::path;
 use crate::proto::gnmi as pb;
 use crate::proto::gnmi::subscription_list::Mode as ListMode;
-use crate::service::{Shared, SubscribeStream};
+use crate::service::{CallContext, SubscribeStream};
 use crate::value::Encoding;
 
 pub use outbox::{Outbox, Overflow};
@@ -75,7 +75,7 @@ fn interval_ns(ns: u64) -> Duration {
 }
 
 /// Checks a SubscriptionList against the schema and the options.
-pub fn check(shared: &Shared, list: &pb::SubscriptionList) -> Result<ListSpec> {
+pub fn check(shared: &CallContext, list: &pb::SubscriptionList) -> Result<ListSpec> {
     let ctx = shared.handle.context();
     let opts = &shared.options;
     let mode = ListMode::try_from(list.mode)
@@ -191,7 +191,7 @@ impl Drop for EngineGuard {
 
 /// Starts a Subscribe RPC: the first request must be a SubscriptionList.
 pub async fn start(
-    shared: Arc<Shared>,
+    shared: Arc<CallContext>,
     user: UserCtx,
     peer: Option<String>,
     mut requests: Streaming<pb::SubscribeRequest>,

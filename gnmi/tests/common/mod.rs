@@ -1,4 +1,4 @@
-//! Shared fixtures of the in-process gNMI tests: a core with ietf-interfaces
+//! CallContext fixtures of the in-process gNMI tests: a core with ietf-interfaces
 //! and openconfig-interfaces served by a test provider whose operational
 //! state (oper-status, counters) the tests drive, two users, and gNMI clients
 //! connected to the service over `tokio::io::duplex` (no TCP port).

@@ -9,7 +9,7 @@ use nectar_dataplane::port::pg::{PgHandle, pg};
 use nectar_dataplane::{Dataplane, IpNet, Mac};
 use nectar_mapping::{Northbound, NorthboundHandle};
 use nectar_mgmt::{
-    Core, CoreConfig, Datastore, EditStep, ErrorOption, Errors, Event, Op, Registry,
+    Core, CoreConfig, Datastore, EditOp, EditStep, ErrorOption, Errors, Event, Registry,
 };
 use nectar_yang::ModelSet;
 use nectar_yang::yang2::context::Context;
@@ -86,7 +86,7 @@ impl Rig {
             .edit(
                 None,
                 Datastore::Running,
-                vec![EditStep::at(Op::Delete, path, None)],
+                vec![EditStep::at(EditOp::Delete, path, None)],
                 ErrorOption::RollbackOnError,
                 false,
             )

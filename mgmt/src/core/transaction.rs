@@ -1,6 +1,6 @@
 //! Transactions: a change to running prepared by every provider, journalled, applied or undone; the changes it made, for providers, NACM, history and the journal.
 
-use crate::edit::{self, EditStep, ErrorOption, Op, Touched};
+use crate::edit::{self, EditOp, EditStep, ErrorOption, Touched};
 use crate::error::{Errors, MgmtError};
 use crate::ly::{self, Tree};
 use crate::nacm::{self, Nacm, UserCtx};
@@ -473,7 +473,7 @@ pub(super) fn undo_ops(log: &[Touched]) -> Result<Vec<PrimOp>, MgmtError> {
 /// A primitive operation as an edit step.
 pub(super) fn step_of(ctx: &'static Context, op: &PrimOp) -> Result<EditStep, MgmtError> {
     Ok(match op {
-        PrimOp::Remove(p) => EditStep::at(Op::Remove, p.clone(), None),
+        PrimOp::Remove(p) => EditStep::at(EditOp::Remove, p.clone(), None),
         PrimOp::Merge(json) => EditStep::merge(parse_json(ctx, json)?),
         PrimOp::Set(p, v) => {
             let mut t = DataTree::new(ctx);

@@ -1,4 +1,4 @@
-//! Shared fixtures of the router tests: a management core with ietf-interfaces,
+//! AppInner fixtures of the router tests: a management core with ietf-interfaces,
 //! ietf-ip and ietf-routing (served by a provider that accepts everything),
 //! two users (admin in group admin, alice in group ops), the notification
 //! log, and a request helper driving the router with `oneshot`.

@@ -4,7 +4,7 @@
 //! threshold-crossing alerts are configuration in nectar's own YANG module
 //! `nectar-telemetry`, served by [`provider::TelemetryProvider`] ([`thresholds`]).
 //!
-//! Start-up: create [`Shared`] first (the provider needs it when the management core opens),
+//! Start-up: create [`VesState`] first (the provider needs it when the management core opens),
 //! register the provider, then [`Ves::start`] once the core and the dataplane run.
 
 pub mod delivery;
@@ -149,20 +149,20 @@ impl Status {
 /// What the provider and the VES client share: the threshold configuration (the provider
 /// publishes each commit's) and the client's status.
 #[derive(Debug, Clone)]
-pub struct Shared {
+pub struct VesState {
     thresholds: watch::Sender<Arc<ThresholdConfig>>,
     status: Arc<Status>,
 }
 
-impl Default for Shared {
+impl Default for VesState {
     fn default() -> Self {
-        Shared::new()
+        VesState::new()
     }
 }
 
-impl Shared {
-    pub fn new() -> Shared {
-        Shared {
+impl VesState {
+    pub fn new() -> VesState {
+        VesState {
             thresholds: watch::Sender::new(Arc::new(ThresholdConfig::default())),
             status: Arc::new(Status::default()),
         }
@@ -233,7 +233,7 @@ impl Ves {
     /// the delivery tasks on the current tokio runtime.
     pub fn start(
         settings: VesSettings,
-        shared: &Shared,
+        shared: &VesState,
         dp: Option<Arc<Dataplane>>,
         mgmt: Option<&MgmtHandle>,
         registry: &Registry,

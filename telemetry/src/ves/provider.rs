@@ -9,7 +9,7 @@ use nectar_mgmt::ly::{self, Tree};
 use nectar_mgmt::provider::{Callbacks, Provider, StateArgs};
 use nectar_yang::yang2::data::{DataFormat, DataPrinterFlags};
 
-use super::Shared;
+use super::VesState;
 use super::thresholds::ThresholdConfig;
 
 const TOP: &str = nectar_yang::paths::nectar_telemetry::telemetry::PATH;
@@ -17,12 +17,12 @@ const TOP: &str = nectar_yang::paths::nectar_telemetry::telemetry::PATH;
 /// Serves `nectar-telemetry`.
 #[derive(Debug)]
 pub struct TelemetryProvider {
-    shared: Shared,
+    shared: VesState,
     pending: Option<ThresholdConfig>,
 }
 
 impl TelemetryProvider {
-    pub fn new(shared: Shared) -> TelemetryProvider {
+    pub fn new(shared: VesState) -> TelemetryProvider {
         TelemetryProvider {
             shared,
             pending: None,

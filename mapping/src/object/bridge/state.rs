@@ -17,7 +17,7 @@ use crate::facts::{Prop, Target};
 use crate::keys::{key_at, quote};
 use crate::object::bridge::oc_l2ni::vlan_bd;
 use crate::object::network_instance::L2VSI;
-use crate::sources::Kind;
+use crate::sources::SourceKind;
 use crate::state::set;
 use nectar_dataplane::control::Switchport;
 use nectar_dataplane::tables::{Kind as IfKind, L2Mode, Tables};
@@ -142,7 +142,7 @@ pub(crate) fn default_vlan_of(name: &str, bd: &BdEff) -> Option<u16> {
 pub(crate) fn oc_ref(m: &Mapping, ifname: &str) -> (String, Option<String>) {
     let t = Target::If(ifname.to_string());
     let sub = m.index.get(&t).into_iter().flatten().find_map(|src| {
-        if src.0 != Kind::OcIf {
+        if src.0 != SourceKind::OcIf {
             return None;
         }
         let f = m
@@ -178,7 +178,7 @@ pub(crate) fn set_ref(
 pub(crate) fn binding_ids(m: &Mapping, pick: impl Fn(&Prop) -> bool) -> BTreeMap<&str, String> {
     let mut ids = BTreeMap::new();
     for ((kind, _), facts) in &m.facts {
-        if *kind != Kind::OcNi {
+        if *kind != SourceKind::OcNi {
             continue;
         }
         for f in facts {

@@ -14,7 +14,7 @@ use crate::engine::Mapping;
 use crate::facts::{Prop, Target};
 use crate::keys::{key_at, quote};
 use crate::object::nat::ietf::NAPT44;
-use crate::sources::Kind;
+use crate::sources::SourceKind;
 use crate::state::{rfc3339, set};
 use nectar_dataplane::control::NatRole;
 use nectar_dataplane::headers::parse::{PROTO_ICMP, PROTO_TCP, PROTO_UDP};
@@ -26,7 +26,7 @@ pub fn ietf_nat(m: &Mapping, args: &StateArgs<'_>, out: &mut Tree) -> Result<(),
     let mut instances: BTreeMap<String, (BTreeSet<Ipv4Addr>, u32, usize)> = BTreeMap::new();
     let tables = m.dp.tables();
     for ((kind, path), facts) in &m.facts {
-        if *kind != Kind::IetfNat {
+        if *kind != SourceKind::IetfNat {
             continue;
         }
         let Some(id) = key_at(path, 2, "id") else {

@@ -10,7 +10,7 @@ use crate::engine::Mapping;
 use crate::facts::{Prop, Target};
 use crate::keys::{key_at, quote};
 use crate::object::network_instance::{DEFAULT_INSTANCE, L3VRF, STATIC};
-use crate::sources::Kind;
+use crate::sources::SourceKind;
 use crate::state::ni_name;
 use crate::state::set;
 use nectar_dataplane::control::{DEFAULT_VRF, NextHop, RouteTarget};
@@ -19,7 +19,11 @@ const DROP: &str = "openconfig-local-routing:DROP";
 
 /// How OpenConfig configured a route, if it did: its protocol name and next-hop indexes.
 fn oc_route(m: &Mapping, t: &Target) -> Option<(String, Vec<(String, NextHop)>)> {
-    let src = m.index.get(t)?.iter().find(|(k, _)| *k == Kind::OcRoute)?;
+    let src = m
+        .index
+        .get(t)?
+        .iter()
+        .find(|(k, _)| *k == SourceKind::OcRoute)?;
     let proto = key_at(&src.1, 3, "name")?;
     let hops = m.facts.get(src)?.iter().find_map(|f| match &f.prop {
         Prop::HopNames(h) => Some(h.clone()),
