@@ -49,6 +49,12 @@ pub fn status_of(tag: ErrorTag) -> StatusCode {
     }
 }
 
+impl From<media::Unsupported> for Error {
+    fn from(r: media::Unsupported) -> Self {
+        Error::new(r.status, r.error)
+    }
+}
+
 impl Error {
     pub fn new(status: StatusCode, error: MgmtError) -> Self {
         Error {

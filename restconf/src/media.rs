@@ -6,7 +6,13 @@ use axum::http::{HeaderMap, StatusCode, header};
 use nectar_mgmt::{ErrorTag, MgmtError};
 use nectar_yang::encoding::Format;
 
-use crate::error::Error;
+/// A request whose media types nectar cannot serve: the status (406 or 415) and why.
+/// The error module turns it into an `ietf-restconf:errors` reply.
+#[derive(Debug)]
+pub struct Unsupported {
+    pub status: StatusCode,
+    pub error: MgmtError,
+}
 
 pub const YANG_DATA_JSON: &str = "application/yang-data+json";
 pub const YANG_DATA_XML: &str = "application/yang-data+xml";
@@ -55,30 +61,30 @@ fn essence(value: &str) -> String {
 
 /// The kind of the request body from `Content-Type`; `None` when the
 /// header is absent. An unsupported type is 415.
-pub fn content_type(headers: &HeaderMap) -> Result<Option<BodyKind>, Error> {
+pub fn content_type(headers: &HeaderMap) -> Result<Option<BodyKind>, Unsupported> {
     let Some(v) = headers.get(header::CONTENT_TYPE) else {
         return Ok(None);
     };
     let text = v.to_str().unwrap_or("");
     match known(&essence(text)) {
         Some(k) => Ok(Some(k)),
-        None => Err(Error::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            MgmtError::protocol(
+        None => Err(Unsupported {
+            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            error: MgmtError::protocol(
                 ErrorTag::InvalidValue,
                 format!(
                     "unsupported Content-Type {text:?}: use {YANG_DATA_JSON} or {YANG_DATA_XML} \
                      ({YANG_PATCH_JSON} or {YANG_PATCH_XML} for a YANG Patch)"
                 ),
             ),
-        )),
+        }),
     }
 }
 
 /// The response encoding from `Accept`: the supported type with the highest
 /// q-value (the first on a tie); `default` when the header is absent or
 /// accepts anything. No acceptable type is 406.
-pub fn accept(headers: &HeaderMap, default: Format) -> Result<Format, Error> {
+pub fn accept(headers: &HeaderMap, default: Format) -> Result<Format, Unsupported> {
     let values: Vec<&str> = headers
         .get_all(header::ACCEPT)
         .iter()
@@ -118,16 +124,16 @@ pub fn accept(headers: &HeaderMap, default: Format) -> Result<Format, Error> {
     }
     match best {
         Some((_, f)) => Ok(f),
-        None => Err(Error::new(
-            StatusCode::NOT_ACCEPTABLE,
-            MgmtError::protocol(
+        None => Err(Unsupported {
+            status: StatusCode::NOT_ACCEPTABLE,
+            error: MgmtError::protocol(
                 ErrorTag::InvalidValue,
                 format!(
                     "none of the accepted media types is supported: use {YANG_DATA_JSON} or \
                      {YANG_DATA_XML}"
                 ),
             ),
-        )),
+        }),
     }
 }
 
