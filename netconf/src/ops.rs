@@ -17,23 +17,10 @@ use yang2::data::DataTree;
 use yang2::schema::{SchemaNodeKind, SchemaOutputFormat, SchemaPrinterFlags};
 
 use crate::filter::{self, Selection};
-use crate::notif::Subscription;
 use crate::reply::{self, BASE_NS};
 use crate::server::{MONITORING_NS, NMDA_NS, NOTIF_NS, WD_NS};
-use crate::session::Session;
+use crate::session::{Reply, Session};
 use crate::xml::{Element, Node, escape_text};
-
-/// What an operation answers.
-#[derive(Debug)]
-pub(crate) enum Reply {
-    Ok,
-    /// Reply content (already XML).
-    Body(String),
-    /// `<ok/>`, then the session ends (close-session).
-    CloseOk,
-    /// `<ok/>`, then notifications flow.
-    Subscribed(Subscription),
-}
 
 type OpResult = Result<Reply, Errors>;
 

@@ -21,6 +21,18 @@ use crate::reply::{self, BASE_NS, Echo};
 use crate::server::{CAP_BASE_10, CAP_BASE_11, ServerState, SessionEntry, inc};
 use crate::xml::{self, Element};
 
+/// What an operation (`crate::ops`) answers.
+#[derive(Debug)]
+pub(crate) enum Reply {
+    Ok,
+    /// Reply content (already XML).
+    Body(String),
+    /// `<ok/>`, then the session ends (close-session).
+    CloseOk,
+    /// `<ok/>`, then notifications flow.
+    Subscribed(Subscription),
+}
+
 /// What to do after a message.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Flow {
@@ -388,13 +400,13 @@ impl<W: AsyncWrite + Unpin + Send> Session<W> {
         let label = if known { name.as_str() } else { "unknown" };
         nectar_mgmt::metrics::rpc("netconf", label, started.elapsed(), ok);
         match result {
-            Ok(crate::ops::Reply::Ok) => self.send(&reply::ok(&echo)).await?,
-            Ok(crate::ops::Reply::Body(b)) => self.send(&reply::body(&echo, &b)).await?,
-            Ok(crate::ops::Reply::CloseOk) => {
+            Ok(Reply::Ok) => self.send(&reply::ok(&echo)).await?,
+            Ok(Reply::Body(b)) => self.send(&reply::body(&echo, &b)).await?,
+            Ok(Reply::CloseOk) => {
                 self.send(&reply::ok(&echo)).await?;
                 return Ok(Flow::Close);
             }
-            Ok(crate::ops::Reply::Subscribed(sub)) => {
+            Ok(Reply::Subscribed(sub)) => {
                 self.send(&reply::ok(&echo)).await?;
                 self.subscription = Some(sub);
             }
