@@ -16,11 +16,11 @@ use nectar_mgmt::nacm::UserCtx;
 use nectar_yang::encoding::{PrintOptions, print_tree};
 use nectar_yang::path::{GnmiPath, gnmi_to_xpath};
 
+use crate::context::{CallContext, now_ns};
 use crate::data::{self, Content};
 use crate::error::{Error, Result};
 use crate::path::{self, PathCache};
 use crate::proto::gnmi as pb;
-use crate::service::{CallContext, now_ns};
 use crate::value::{Encoding, node_json};
 
 /// gNMI version nectar implements.

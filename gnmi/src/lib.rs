@@ -15,6 +15,7 @@
 //! gRPC status codes).
 
 pub mod auth;
+pub mod context;
 pub mod data;
 pub mod error;
 pub mod get;
@@ -35,5 +36,6 @@ pub mod proto {
     }
 }
 
+pub use context::Options;
 pub use error::Error;
-pub use service::{GnmiService, Options, TlsPem, serve};
+pub use service::{GnmiService, TlsPem, serve};

@@ -17,13 +17,13 @@ use serde_json::Value as Json;
 use yang2::context::Context;
 use yang2::data::DataTree;
 
+use crate::context::{CallContext, now_ns};
 use crate::data;
 use crate::error::{Error, Result};
 use crate::get::refuse_extensions;
 use crate::path;
 use crate::proto::gnmi as pb;
 use crate::proto::gnmi::update_result::Operation;
-use crate::service::{CallContext, now_ns};
 use crate::value::{SetValue, set_value};
 
 /// A delete, before wildcards are resolved against running.

@@ -24,12 +24,12 @@ use tokio::time::sleep_until;
 use tonic::Streaming;
 
 use super::{ListSpec, Mode, Outbox, SubSpec};
+use crate::context::{CallContext, now_ns};
 use crate::data::{self, Content, Leaf};
 use crate::error::{Error, Result};
 use crate::path::{Located, PathCache};
 use crate::proto::gnmi as pb;
 use crate::proto::gnmi::subscription_list::Mode as ListMode;
-use crate::service::{CallContext, now_ns};
 use crate::value::LeafValue;
 
 /// What a subscription last reported for one leaf.

@@ -26,13 +26,13 @@ use nectar_mgmt::nacm::UserCtx;
 use nectar_yang::path::{GnmiPath, gnmi_to_xpath};
 use tonic::{Status, Streaming};
 
+use crate::context::{CallContext, SubscribeStream};
 use crate::data;
 use crate::error::{Error, Result};
 use crate::get::refuse_extensions;
 use crate::path;
 use crate::proto::gnmi as pb;
 use crate::proto::gnmi::subscription_list::Mode as ListMode;
-use crate::service::{CallContext, SubscribeStream};
 use crate::value::Encoding;
 
 pub use outbox::{Outbox, Overflow};
