@@ -11,13 +11,12 @@
 //! and writes that datastore; operational is read-only.
 
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use axum::body::Body;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use nectar_mgmt::ly::{self, Tree};
-use nectar_mgmt::{Core, Datastore, EditOp, EditStep, ErrorOption, SessionId};
+use nectar_mgmt::{Datastore, EditOp, EditStep, ErrorOption};
 use nectar_yang::encoding::{self, Content as Parse, Format, PrintOptions, WithDefaults};
 use nectar_yang::path::{DataPath, NodeKind};
 use yang2::data::DataNodeRef;
@@ -25,92 +24,11 @@ use yang2::data::DataNodeRef;
 use crate::conditional::{Conditions, ReadOutcome, Validators};
 use crate::error::Error;
 use crate::media::{self, BodyKind};
-use crate::ordered::{self, Entry};
-use crate::query::{Content, Insert, Query, Resource};
+use crate::ordered::Entry;
+use crate::query::{Content, Query, Resource};
+use crate::resource::{DsSel, Placement, Target, body_format, target, validators, validators_of};
 use crate::tree;
 use crate::{AppInner, Req};
-
-/// The datastore part of a request URI.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DsSel {
-    /// `{+restconf}/data`.
-    Unified,
-    /// `{+restconf}/ds/ietf-datastores:<name>`.
-    Nmda(Datastore),
-}
-
-impl DsSel {
-    /// The datastore written by edits.
-    fn write_ds(self) -> Result<Datastore, Error> {
-        match self {
-            DsSel::Unified => Ok(Datastore::Running),
-            DsSel::Nmda(Datastore::Operational) => {
-                Err(Error::method_not_allowed("GET, HEAD, OPTIONS"))
-            }
-            DsSel::Nmda(d) => Ok(d),
-        }
-    }
-}
-
-/// A resolved request target.
-#[derive(Debug, Clone)]
-pub struct Target {
-    pub ds: DsSel,
-    pub path: DataPath,
-    /// `/restconf/data` or `/restconf/ds/ietf-datastores:<name>`.
-    pub prefix: String,
-}
-
-impl Target {
-    pub fn xpath(&self) -> Option<String> {
-        (!self.path.is_root()).then(|| self.path.to_xpath())
-    }
-
-    fn kind(&self) -> Option<NodeKind> {
-        self.path.last().map(|n| n.kind)
-    }
-
-    /// Writes need one instance: keys on every list, a value on a
-    /// leaf-list entry.
-    fn check_single(&self) -> Result<(), Error> {
-        if let Some(last) = self.path.last()
-            && (last.is_unkeyed_collection() || !self.path.is_single_instance())
-        {
-            return Err(Error::invalid(format!(
-                "{} {} must be identified by its {} to be written",
-                match last.kind {
-                    NodeKind::LeafList => "a leaf-list entry",
-                    _ => "a list entry",
-                },
-                last.name,
-                match last.kind {
-                    NodeKind::LeafList => "value",
-                    _ => "keys",
-                },
-            )));
-        }
-        Ok(())
-    }
-}
-
-/// Parses the data path of a request (`sub` is the URI path after the
-/// datastore prefix, still percent-encoded).
-pub fn target(st: &AppInner, ds: DsSel, prefix: &str, sub: &str) -> Result<Target, Error> {
-    let path = if sub.is_empty() || sub == "/" {
-        DataPath::root()
-    } else {
-        st.parse_path(sub)
-            .map_err(|e| Error::invalid(e.to_string()))?
-    };
-    if path.to_xpath().contains('\0') {
-        return Err(Error::invalid("a key value must not contain NUL"));
-    }
-    Ok(Target {
-        ds,
-        path,
-        prefix: prefix.to_string(),
-    })
-}
 
 /// Entry point for data and datastore resources.
 pub async fn handle(
@@ -171,63 +89,6 @@ fn options(allow: &str, writable: bool) -> Response {
         r = r.header("accept-patch", media::ACCEPT_PATCH);
     }
     r.body(Body::empty()).unwrap_or_default()
-}
-
-// ===== validators =====
-
-/// The validators of the resource at `xpath` (`None`: the datastore) in
-/// the configuration datastore `ds`, as the session's user sees it. See
-/// `conditional` for the rule.
-pub fn validators(
-    core: &Core,
-    sid: SessionId,
-    ds: Datastore,
-    xpath: Option<&str>,
-    started: SystemTime,
-) -> Result<Validators, Error> {
-    let last_modified = match ds {
-        Datastore::Running | Datastore::Operational => Some(
-            core.last_commit()
-                .and_then(|r| humantime::parse_rfc3339_weak(&r.time).ok())
-                .unwrap_or(started),
-        ),
-        _ => None,
-    };
-    let ds = if ds == Datastore::Operational {
-        Datastore::Running
-    } else {
-        ds
-    };
-    match xpath {
-        None => {
-            let etag = match ds {
-                Datastore::Running => format!("\"running-{}\"", core.commit_id()),
-                _ => tree::content_etag(&core.get(Some(sid), ds, None)?)?,
-            };
-            Ok(Validators {
-                exists: true,
-                etag: Some(etag),
-                last_modified,
-            })
-        }
-        Some(x) => {
-            let t = core.get(Some(sid), ds, Some(x))?;
-            Ok(validators_of(&t, x, last_modified)?)
-        }
-    }
-}
-
-fn validators_of(
-    t: &Tree,
-    xpath: &str,
-    last_modified: Option<SystemTime>,
-) -> Result<Validators, Error> {
-    let etag = tree::resource_etag(t, xpath)?;
-    Ok(Validators {
-        exists: etag.is_some(),
-        last_modified: if etag.is_some() { last_modified } else { None },
-        etag,
-    })
 }
 
 fn validator_headers(r: &mut Response, v: &Validators) {
@@ -456,30 +317,6 @@ fn wrap_datastore(printed: &str, format: Format) -> String {
     }
 }
 
-// ===== bodies =====
-
-/// The format of a yang-data request body (415 for anything else).
-pub fn body_format(rq: &Req) -> Result<Format, Error> {
-    match media::content_type(&rq.headers)? {
-        Some(BodyKind::Data(f)) => Ok(f),
-        Some(BodyKind::Patch(_)) => Err(Error::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            nectar_mgmt::MgmtError::protocol(
-                nectar_mgmt::ErrorTag::InvalidValue,
-                "a YANG Patch body is only accepted by PATCH",
-            ),
-        )),
-        None => Err(Error::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            nectar_mgmt::MgmtError::protocol(
-                nectar_mgmt::ErrorTag::InvalidValue,
-                "the request body needs a Content-Type (application/yang-data+json or \
-                 application/yang-data+xml)",
-            ),
-        )),
-    }
-}
-
 fn children_of<'t>(
     tree: &'t Tree,
     parent: Option<&str>,
@@ -600,103 +437,6 @@ async fn put(st: &Arc<AppInner>, rq: &mut Req, t: &Target) -> Result<Response, E
         .unwrap_or_default();
     validator_headers(&mut r, &v);
     Ok(r)
-}
-
-/// An `insert`/`point` request, resolved against the schema.
-#[derive(Debug, Clone)]
-pub struct Placement {
-    insert: Insert,
-    /// XPath of the point entry.
-    point: Option<String>,
-    /// XPath selecting every entry of the list under its parent.
-    list_xpath: String,
-    /// XPath of the list's parent (`None`: top level).
-    parent_xpath: Option<String>,
-}
-
-impl Placement {
-    /// The steps placing `entry` in the datastore `ds` as it is now.
-    pub fn steps(
-        &self,
-        core: &Core,
-        ds: Datastore,
-        entry: Entry,
-        plain: impl FnOnce(Entry) -> EditStep,
-    ) -> Result<Vec<EditStep>, Error> {
-        let state = core.get(None, ds, self.parent_xpath.as_deref())?;
-        self.steps_on(&state, entry, plain)
-    }
-
-    /// The same against a given state of the datastore.
-    pub fn steps_on(
-        &self,
-        state: &Tree,
-        entry: Entry,
-        plain: impl FnOnce(Entry) -> EditStep,
-    ) -> Result<Vec<EditStep>, Error> {
-        ordered::steps(
-            state,
-            &self.list_xpath,
-            entry,
-            self.insert,
-            self.point.as_deref(),
-            plain,
-        )
-    }
-
-    /// Resolves `insert`/`point` for an entry at `entry_path` (a list entry
-    /// or leaf-list entry path). `point` is an api-path (RFC 8040 §4.8.6).
-    pub fn resolve(
-        st: &AppInner,
-        entry_path: &DataPath,
-        insert: Insert,
-        point: Option<&str>,
-    ) -> Result<Placement, Error> {
-        let last = entry_path
-            .last()
-            .ok_or_else(|| Error::invalid("insert needs a list entry"))?;
-        let info = nectar_yang::path::schema_info(st.ctx, entry_path)?;
-        if !matches!(last.kind, NodeKind::List | NodeKind::LeafList) || !info.user_ordered {
-            return Err(Error::invalid(format!(
-                "insert applies to ordered-by-user lists and leaf-lists; {} is not one",
-                last.name
-            )));
-        }
-        let parent = entry_path.parent();
-        let parent_xpath = (!parent.is_root()).then(|| parent.to_xpath());
-        let list_xpath = format!(
-            "{}/{}:{}",
-            parent_xpath.as_deref().unwrap_or(""),
-            last.module,
-            last.name
-        );
-        let point = match point {
-            None => None,
-            Some(p) => {
-                let pp = DataPath::parse_uri(st.ctx, p)
-                    .map_err(|e| Error::invalid(format!("point: {e}")))?;
-                let same_list = pp.parent() == parent
-                    && pp
-                        .last()
-                        .is_some_and(|n| n.module == last.module && n.name == last.name)
-                    && pp.is_single_instance()
-                    && pp.last().is_some_and(|n| !n.is_unkeyed_collection());
-                if !same_list {
-                    return Err(Error::invalid(format!(
-                        "point {p} is not an entry of the list {}",
-                        last.name
-                    )));
-                }
-                Some(pp.to_xpath())
-            }
-        };
-        Ok(Placement {
-            insert,
-            point,
-            list_xpath,
-            parent_xpath,
-        })
-    }
 }
 
 // ===== POST =====

@@ -33,6 +33,7 @@ pub mod ops;
 pub mod ordered;
 pub mod patch;
 pub mod query;
+pub mod resource;
 pub mod server;
 pub mod streams;
 pub mod tree;
@@ -388,7 +389,7 @@ async fn route(st: &Arc<AppInner>, req: Request) -> Result<Response, Error> {
     }
     if rest == "/data" || rest.starts_with("/data/") {
         let sub = &rest["/data".len()..];
-        return data::handle(st, &mut rq, data::DsSel::Unified, "/restconf/data", sub).await;
+        return data::handle(st, &mut rq, resource::DsSel::Unified, "/restconf/data", sub).await;
     }
     if let Some(ds_rest) = rest.strip_prefix("/ds/") {
         let (ident, sub) = match ds_rest.find('/') {
@@ -405,7 +406,7 @@ async fn route(st: &Arc<AppInner>, req: Request) -> Result<Response, Error> {
                 ))
             })?;
         let prefix = format!("/restconf/ds/{ident}");
-        return data::handle(st, &mut rq, data::DsSel::Nmda(ds), &prefix, sub).await;
+        return data::handle(st, &mut rq, resource::DsSel::Nmda(ds), &prefix, sub).await;
     }
     Err(Error::not_found(format!("no resource at {path}")))
 }

@@ -150,7 +150,7 @@ pub async fn invoke(st: &Arc<AppInner>, rq: &mut Req, path: &DataPath) -> Result
     } else {
         match media::content_type(&rq.headers)? {
             Some(BodyKind::Data(f)) => Some(f),
-            _ => return Err(crate::data::body_format(rq).unwrap_err()),
+            _ => return Err(crate::resource::body_format(rq).unwrap_err()),
         }
     };
     let out_format = media::accept(&rq.headers, in_format.unwrap_or(Format::Json))?;

@@ -21,11 +21,11 @@ use quick_xml::events::Event;
 use yang2::data::Data;
 
 use crate::conditional::Conditions;
-use crate::data::{Placement, Target};
 use crate::error::{self, Error, escape};
 use crate::media;
 use crate::ordered::Entry;
 use crate::query::{Insert, Query, Resource};
+use crate::resource::{Placement, Target};
 use crate::{AppInner, Req, respond, tree};
 
 /// One edit of a patch, as sent.
@@ -525,11 +525,11 @@ pub async fn yang_patch(
         ids.push(&e.id);
     }
     let ds = match t.ds {
-        crate::data::DsSel::Unified => Datastore::Running,
-        crate::data::DsSel::Nmda(Datastore::Operational) => {
+        crate::resource::DsSel::Unified => Datastore::Running,
+        crate::resource::DsSel::Nmda(Datastore::Operational) => {
             return Err(Error::method_not_allowed("GET, HEAD, OPTIONS"));
         }
-        crate::data::DsSel::Nmda(d) => d,
+        crate::resource::DsSel::Nmda(d) => d,
     };
     let mut prepared = Vec::with_capacity(raw.edits.len());
     for e in &raw.edits {
@@ -554,7 +554,7 @@ pub async fn yang_patch(
         .call_write(
             &rq.client,
             move |core, sid| -> Result<(Outcome, StatusCode), Error> {
-                let v = crate::data::validators(core, sid, ds, xpath.as_deref(), started)?;
+                let v = crate::resource::validators(core, sid, ds, xpath.as_deref(), started)?;
                 if exists_needed && !v.exists {
                     return Err(Error::not_found(
                         "the target resource of the YANG Patch does not exist",
