@@ -188,19 +188,7 @@ impl std::fmt::Debug for Core {
 const SYSTEM: &str = "system";
 const NACM_TOP: &str = "/ietf-netconf-acm:nacm";
 
-/// Parses RFC 7951 JSON into a tree without validating it.
-pub fn parse_json(ctx: &'static Context, json: &str) -> Result<Tree, MgmtError> {
-    if json.trim().is_empty() {
-        return Ok(DataTree::new(ctx));
-    }
-    nectar_yang::encoding::parse(
-        ctx,
-        json,
-        nectar_yang::encoding::Format::Json,
-        nectar_yang::encoding::Content::Edit,
-    )
-    .map_err(MgmtError::from)
-}
+pub use crate::ly::parse_json;
 
 fn print_json(tree: &Tree) -> Result<String, MgmtError> {
     Ok(nectar_yang::print::data(

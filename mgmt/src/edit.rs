@@ -594,7 +594,7 @@ mod tests {
             })
             .collect();
         let json = json.replace("ROUTES", &routes);
-        let mut tree = crate::core::parse_json(ctx, &json).unwrap();
+        let mut tree = crate::ly::parse_json(ctx, &json).unwrap();
         tree.validate(yang2::data::DataValidationFlags::NO_STATE)
             .unwrap();
         // Large subtrees are printed in place, nested or not; small nested
@@ -643,7 +643,7 @@ mod tests {
                 .unwrap()
                 .contains("enabled\":true")
         );
-        let mut with_meta = crate::core::parse_json(
+        let mut with_meta = crate::ly::parse_json(
             ctx,
             r#"{"ietf-interfaces:interfaces": {"interface": [{"name": "lo",
                 "@": {"ietf-netconf:operation": "merge"}}]}}"#,

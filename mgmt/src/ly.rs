@@ -433,3 +433,17 @@ pub(crate) fn test_ctx() -> &'static Context {
             .unwrap()
     })
 }
+
+/// Parses RFC 7951 JSON into a tree without validating it.
+pub fn parse_json(ctx: &'static Context, json: &str) -> Result<Tree, MgmtError> {
+    if json.trim().is_empty() {
+        return Ok(DataTree::new(ctx));
+    }
+    nectar_yang::encoding::parse(
+        ctx,
+        json,
+        nectar_yang::encoding::Format::Json,
+        nectar_yang::encoding::Content::Edit,
+    )
+    .map_err(MgmtError::from)
+}
