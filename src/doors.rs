@@ -30,6 +30,13 @@ pub struct Common<'a> {
 /// A listener's task: its error, if it ended with one.
 pub type Task = JoinHandle<Result<(), String>>;
 
+/// Binds a door's listener; an error names its `<door>.listen` key.
+async fn bind(door: &str, addr: std::net::SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("{door}.listen {addr}"))
+}
+
 /// The metrics listener (`/metrics`, `/healthz`, `/readyz`). It comes first, so the probes
 /// answer (not ready, with the reason) while the datastore loads.
 pub async fn metrics(
@@ -37,9 +44,7 @@ pub async fn metrics(
     metrics: &nectar_telemetry::metrics::Metrics,
 ) -> anyhow::Result<Task> {
     let (cfg, creds, users, health, stop_rx) = (sh.cfg, sh.creds, &sh.users, &sh.health, &sh.stop);
-    let listener = tokio::net::TcpListener::bind(cfg.metrics.listen)
-        .await
-        .with_context(|| format!("metrics.listen {}", cfg.metrics.listen))?;
+    let listener = bind("metrics", cfg.metrics.listen).await?;
     let tls = if cfg.metrics.tls {
         Some(
             nectar_restconf::tls_config(&creds.tls.cert_pem, &creds.tls.key_pem)
@@ -92,9 +97,7 @@ pub async fn netconf(
         &sh.stop,
         sh.document,
     );
-    let listener = tokio::net::TcpListener::bind(cfg.netconf.listen)
-        .await
-        .with_context(|| format!("netconf.listen {}", cfg.netconf.listen))?;
+    let listener = bind("netconf", cfg.netconf.listen).await?;
     info!(listen = %listener.local_addr()?, "netconf: serving NETCONF over SSH");
     health.listener_bound("netconf");
     let n = &cfg.netconf;
@@ -146,9 +149,7 @@ pub async fn restconf(
         &sh.stop,
         sh.document,
     );
-    let listener = tokio::net::TcpListener::bind(cfg.restconf.listen)
-        .await
-        .with_context(|| format!("restconf.listen {}", cfg.restconf.listen))?;
+    let listener = bind("restconf", cfg.restconf.listen).await?;
     let tls = if cfg.restconf.tls {
         Some(
             nectar_restconf::tls_config(&creds.tls.cert_pem, &creds.tls.key_pem)
@@ -202,9 +203,7 @@ pub async fn gnmi(sh: &Common<'_>, handle: &MgmtHandle) -> anyhow::Result<Task> 
     let stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
-    let listener = tokio::net::TcpListener::bind(cfg.gnmi.listen)
-        .await
-        .with_context(|| format!("gnmi.listen {}", cfg.gnmi.listen))?;
+    let listener = bind("gnmi", cfg.gnmi.listen).await?;
     let tls = if cfg.gnmi.tls {
         Some(nectar_gnmi::TlsPem {
             cert_pem: creds.tls.cert_pem.clone(),
