@@ -222,7 +222,7 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("datastore: {e}"))?;
     let handle = MgmtHandle::spawn(core, events);
     info!(
-        commit = handle.call(|c| c.commit_id()).await?,
+        commit = handle.commit_id().await?,
         "management core running"
     );
     health.core_running(handle.clone());

@@ -11,8 +11,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use nectar_mgmt::Datastore;
 use nectar_mgmt::nacm::UserCtx;
+use nectar_mgmt::{Caller, Datastore};
 use nectar_yang::encoding::{PrintOptions, print_tree};
 use nectar_yang::path::{GnmiPath, gnmi_to_xpath};
 
@@ -124,15 +124,7 @@ pub async fn get(
     let fetch: Vec<Option<String>> = wanted.iter().map(|w| data::fetch_xpath(&w.xpath)).collect();
     let trees = shared
         .handle
-        .call(move |core| {
-            let sid = core.open_session(user, "gnmi", peer);
-            let out: Vec<_> = fetch
-                .iter()
-                .map(|x| core.get(Some(sid), ds, x.as_deref()))
-                .collect();
-            core.close_session(sid, None);
-            out
-        })
+        .get_each(Caller::once(user, "gnmi", peer), ds, fetch)
         .await?;
     let timestamp = now_ns();
     let prefix_out = path::response_prefix(req.prefix.as_ref());

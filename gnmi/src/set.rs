@@ -9,8 +9,9 @@
 //! paths name one node; their value is JSON / JSON_IETF for any node, or a
 //! scalar TypedValue for a leaf (a ScalarArray for a leaf-list).
 
+use nectar_mgmt::ly::Tree;
 use nectar_mgmt::nacm::UserCtx;
-use nectar_mgmt::{Datastore, EditOp, EditStep, ErrorOption};
+use nectar_mgmt::{Caller, Datastore, Edit, EditOp, EditStep};
 use nectar_yang::encoding::{self, Format};
 use nectar_yang::path::{DataPath, GnmiPath, NodeKind, gnmi_to_xpath};
 use serde_json::Value as Json;
@@ -112,63 +113,44 @@ pub async fn set(
 
     shared
         .handle
-        .call_write(move |core| {
-            let sid = core.open_session(user, "gnmi", peer);
-            let mut all = Vec::new();
-            for d in deletes {
-                match d {
-                    Delete::One(p) => all.push(EditStep::at(EditOp::Remove, p, None)),
-                    Delete::All => {
-                        let tops: Vec<String> = core
-                            .running()
-                            .reference()
-                            .into_iter()
-                            .flat_map(|r| r.inclusive_siblings())
-                            .map(|n| n.path())
-                            .collect();
-                        all.extend(
-                            tops.into_iter()
-                                .map(|p| EditStep::at(EditOp::Remove, p, None)),
-                        );
-                    }
-                    Delete::Matching(x) => {
-                        let found: Vec<String> = match data::select(core.running(), &x) {
-                            Ok(nodes) => nodes
-                                .into_iter()
-                                .filter(|n| n.schema().is_config())
-                                .map(|n| n.path())
-                                .collect(),
-                            Err(e) => {
-                                core.close_session(sid, None);
-                                return Err(e);
-                            }
-                        };
-                        all.extend(
-                            found
-                                .into_iter()
-                                .map(|p| EditStep::at(EditOp::Remove, p, None)),
-                        );
-                    }
+        .edit_with(
+            Caller::once(user, "gnmi", peer),
+            move |view| -> Result<_, Error> {
+                let mut all = Vec::new();
+                for d in deletes {
+                    all.extend(deleted(view.running(), d)?);
                 }
-            }
-            all.extend(steps);
-            let r = core.edit(
-                Some(sid),
-                Datastore::Running,
-                all,
-                ErrorOption::RollbackOnError,
-                false,
-            );
-            core.close_session(sid, None);
-            r.map_err(Error::from)
-        })
-        .await??;
+                all.extend(steps);
+                Ok((Edit::atomic(Datastore::Running, all), ()))
+            },
+            |_, (), out| out.map(|_| ()).map_err(Error::from),
+        )
+        .await?;
 
     Ok(pb::SetResponse {
         prefix: req.prefix.clone(),
         response: results,
         timestamp: now_ns(),
         ..Default::default()
+    })
+}
+
+/// The steps removing what a delete names from `running`.
+fn deleted(running: &Tree, d: Delete) -> Result<Vec<EditStep>, Error> {
+    let remove = |p: String| EditStep::at(EditOp::Remove, p, None);
+    Ok(match d {
+        Delete::One(p) => vec![remove(p)],
+        Delete::All => running
+            .reference()
+            .into_iter()
+            .flat_map(|r| r.inclusive_siblings())
+            .map(|n| remove(n.path()))
+            .collect(),
+        Delete::Matching(x) => data::select(running, &x)?
+            .into_iter()
+            .filter(|n| n.schema().is_config())
+            .map(|n| remove(n.path()))
+            .collect(),
     })
 }
 

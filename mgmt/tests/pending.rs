@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use common::*;
 use nectar_mgmt::nacm::UserCtx;
-use nectar_mgmt::{CommitOptions, CoreConfig, ErrorTag, ErrorType, MgmtHandle};
+use nectar_mgmt::{Caller, CommitOptions, CoreConfig, ErrorTag, ErrorType, MgmtError, MgmtHandle};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_beyond_the_bound_are_refused_until_the_queue_drains() {
@@ -28,7 +28,12 @@ async fn writes_beyond_the_bound_are_refused_until_the_queue_drains() {
     let (release, wait) = std::sync::mpsc::channel::<()>();
     let busy = tokio::spawn({
         let h = h.clone();
-        async move { h.call(move |_| wait.recv().ok()).await }
+        async move {
+            h.inspect(Caller::system(), move |_| {
+                Ok::<_, MgmtError>(wait.recv().ok())
+            })
+            .await
+        }
     });
     // Two commits queue behind it: the bound.
     let queued: Vec<_> = (0..2)
@@ -57,7 +62,7 @@ async fn writes_beyond_the_bound_are_refused_until_the_queue_drains() {
         "{}",
         e.message
     );
-    let e = h.call_write(|_| ()).await.unwrap_err();
+    let e = h.discard_changes(sid).await.unwrap_err();
     assert_eq!(e.tag, ErrorTag::ResourceDenied);
     assert_eq!(h.pending_writes(), 2, "a refused write is not counted");
 
@@ -69,5 +74,5 @@ async fn writes_beyond_the_bound_are_refused_until_the_queue_drains() {
     assert_eq!(h.pending_writes(), 0);
     // Served again.
     h.commit(sid, CommitOptions::default()).await.unwrap();
-    h.call_write(|_| ()).await.unwrap();
+    h.discard_changes(sid).await.unwrap();
 }

@@ -65,7 +65,7 @@ impl Server {
         notifications: Option<Arc<Notifications>>,
     ) -> Result<Server, Error> {
         let ctx = mgmt.context();
-        let content_id = mgmt.call(|c| c.yang_library_content_id()).await?;
+        let content_id = mgmt.yang_library_content_id().await?;
         let caps = capabilities(ctx, &content_id, notifications.is_some());
         Ok(Server {
             shared: Arc::new(server::ServerState {

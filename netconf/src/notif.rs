@@ -258,13 +258,10 @@ impl Subscription {
             && let Some((module, local)) = name.split_once(':')
             && !self.user.superuser
         {
-            let user = self.user.clone();
-            let (m, l) = (module.to_string(), local.to_string());
             let permit = self
                 .mgmt
-                .call(move |c| c.nacm().check_notification(&user, &m, &l).is_permit())
-                .await
-                .unwrap_or(false);
+                .may_receive(self.user.clone(), module.to_string(), local.to_string())
+                .await;
             if !permit {
                 return Item::Skip;
             }

@@ -4,12 +4,11 @@
 //! providers' RPCs) through libyang. Parameters are read from the XML
 //! envelope; YANG data is parsed and printed by libyang.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use nectar_mgmt::error::{ErrorTag, ErrorType, Errors, MgmtError};
 use nectar_mgmt::ly::{self, Tree};
-use nectar_mgmt::{CommitOptions, Datastore, DefaultOp, EditOp, ErrorOption, Source};
+use nectar_mgmt::{Caller, CommitOptions, Datastore, DefaultOp, EditOp, ErrorOption, Source};
 use nectar_yang::encoding::{self, Content, Format, PrintOptions, WithDefaults};
 use tokio::io::AsyncWrite;
 use yang2::context::Context;
@@ -289,52 +288,43 @@ impl<W: AsyncWrite + Unpin + Send> Session<W> {
     }
 
     async fn check_rpc(&self, module: &'static str, name: &str) -> Result<(), MgmtError> {
-        let sid = self.sid;
-        let name = name.to_string();
-        self.shared
-            .mgmt
-            .call(move |c| c.check_rpc(sid, module, &name))
-            .await?
+        let caller = Caller::session(self.sid).authorizing(module, name);
+        self.shared.mgmt.authorize(caller).await
+    }
+
+    /// The session as a caller, with NACM's check of `op` (an ietf-netconf
+    /// operation) when given.
+    fn caller(&self, op: Option<&'static str>) -> Caller {
+        match op {
+            Some(op) => Caller::session(self.sid).authorizing("ietf-netconf", op),
+            None => Caller::session(self.sid),
+        }
     }
 
     /// Reads a datastore with the session's NACM view, adding the
     /// NETCONF monitoring state to the operational datastore.
     async fn read(&self, r: Read, nacm_op: Option<&'static str>) -> Result<Tree, MgmtError> {
-        let sid = self.sid;
-        let shared = Arc::clone(&self.shared);
-        let user = self.user.clone();
-        self.shared
-            .mgmt
-            .call(move |core| -> Result<Tree, MgmtError> {
-                if let Some(op) = nacm_op {
-                    core.check_rpc(sid, "ietf-netconf", op)?;
-                }
-                if r.selection == Selection::Nothing {
-                    return Ok(DataTree::new(core.context()));
-                }
-                let xpath = r.selection.xpath();
-                let mut tree = core.get(Some(sid), r.ds, xpath)?;
-                if r.ds == Datastore::Operational
-                    && xpath.is_none_or(|x| x.contains("ietf-netconf-monitoring:"))
-                {
-                    let locks: Vec<(Datastore, Option<u32>)> =
-                        [Datastore::Running, Datastore::Candidate, Datastore::Startup]
-                            .into_iter()
-                            .map(|d| (d, core.lock_holder(d)))
-                            .collect();
-                    let mut mon = shared.monitoring_state(&locks)?;
-                    if let Some(x) = xpath {
-                        mon = ly::select(&mon, Some(x))?;
-                    }
-                    core.nacm().filter_read(&user, &mut mon);
-                    tree.merge(&mon)?;
-                }
-                if r.ds == Datastore::Operational && (r.with_origin || r.origin_filter.is_some()) {
-                    nectar_mgmt::origin::annotate(&mut tree, core.running())?;
-                }
-                Ok(tree)
+        let mgmt = &self.shared.mgmt;
+        if r.selection == Selection::Nothing {
+            mgmt.authorize(self.caller(nacm_op)).await?;
+            return Ok(DataTree::new(self.shared.ctx));
+        }
+        let xpath = r.selection.xpath();
+        let operational = r.ds == Datastore::Operational;
+        let extra = if operational && xpath.is_none_or(|x| x.contains("ietf-netconf-monitoring:")) {
+            let locks = mgmt.lock_holders().await?;
+            let mon = self.shared.monitoring_state(&locks)?;
+            Some(match xpath {
+                Some(x) => ly::select(&mon, Some(x))?,
+                None => mon,
             })
-            .await?
+        } else {
+            None
+        };
+        let mut read = nectar_mgmt::Read::new(r.ds, xpath.map(str::to_owned));
+        read.extra = extra;
+        read.origin = operational && (r.with_origin || r.origin_filter.is_some());
+        Ok(mgmt.read(self.caller(nacm_op), read).await?.tree)
     }
 
     async fn get(&mut self, op: &Element) -> OpResult {
@@ -389,17 +379,11 @@ impl<W: AsyncWrite + Unpin + Send> Session<W> {
             step.parents_must_exist = !inherited && default_op == DefaultOp::None;
             steps.push(step);
         }
-        let sid = self.sid;
         let out = self
             .shared
             .mgmt
-            .call_write(move |c| {
-                if let Some(op) = nacm_op {
-                    c.check_rpc(sid, "ietf-netconf", op)?;
-                }
-                c.edit(Some(sid), target, steps, error_option, test_only)
-            })
-            .await??;
+            .edit(self.caller(nacm_op), target, steps, error_option, test_only)
+            .await?;
         if out.errors.is_empty() {
             Ok(Reply::Ok)
         } else {
@@ -550,7 +534,7 @@ impl<W: AsyncWrite + Unpin + Send> Session<W> {
     async fn validate(&mut self, op: &Element) -> OpResult {
         only(op, BASE_NS, &["source"])?;
         let source = self.source(op)?;
-        self.shared.mgmt.validate(source).await?;
+        self.shared.mgmt.validate(self.sid, source).await?;
         Ok(Reply::Ok)
     }
 
@@ -589,14 +573,10 @@ impl<W: AsyncWrite + Unpin + Send> Session<W> {
             persist_id,
             comment: None,
         };
-        let sid = self.sid;
         self.shared
             .mgmt
-            .call_write(move |c| {
-                c.check_rpc(sid, "ietf-netconf", "commit")?;
-                c.commit(Some(sid), opts)
-            })
-            .await??;
+            .commit(self.caller(Some("commit")), opts)
+            .await?;
         Ok(Reply::Ok)
     }
 

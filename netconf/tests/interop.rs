@@ -292,18 +292,14 @@ fn repeated_get_config_does_not_grow_memory() {
     tokio::runtime::Runtime::new()
         .unwrap()
         .block_on(async move {
-            h.call(move |c| {
-                c.edit(
-                    None,
-                    nectar_mgmt::Datastore::Running,
-                    vec![nectar_mgmt::EditStep::merge(tree)],
-                    nectar_mgmt::ErrorOption::RollbackOnError,
-                    false,
-                )
-                .map(|_| ())
-            })
+            h.edit(
+                nectar_mgmt::Caller::system(),
+                nectar_mgmt::Datastore::Running,
+                vec![nectar_mgmt::EditStep::merge(tree)],
+                nectar_mgmt::ErrorOption::RollbackOnError,
+                false,
+            )
             .await
-            .unwrap()
             .unwrap();
         });
     run_py(&s, "getloop.py", &["300"]);

@@ -14,50 +14,22 @@
 //! session.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::{HeaderMap, header};
 use base64::Engine as _;
-use nectar_mgmt::nacm::UserCtx;
-use nectar_mgmt::{Authenticator, Core, PasswordCache, SessionId};
+use nectar_mgmt::{Authenticator, PasswordCache, SessionSlot};
 
 use crate::error::Error;
 
 /// How long a successful password check is remembered.
 pub const CACHE_TTL: Duration = Duration::from_secs(30);
 
-/// An authenticated user and its management session.
-#[derive(Debug)]
-pub struct Client {
-    pub user: UserCtx,
-    sid: AtomicU32,
-}
-
-impl Client {
-    /// The user's session, (re)opened if it does not exist. Runs on the
-    /// core's thread.
-    pub fn session(&self, core: &mut Core) -> SessionId {
-        let sid = self.sid.load(Ordering::Acquire);
-        if sid != 0 && core.has_session(sid) {
-            return sid;
-        }
-        let new = core.open_session(self.user.clone(), "restconf", None);
-        self.sid.store(new, Ordering::Release);
-        new
-    }
-
-    /// The session id last used (0 before the first request).
-    pub fn session_id(&self) -> SessionId {
-        self.sid.load(Ordering::Acquire)
-    }
-}
-
 /// The authentication state of a server.
 pub struct Auth {
     passwords: PasswordCache,
-    clients: Mutex<HashMap<String, Arc<Client>>>,
+    clients: Mutex<HashMap<String, Arc<SessionSlot>>>,
 }
 
 impl std::fmt::Debug for Auth {
@@ -75,12 +47,12 @@ impl Auth {
     }
 
     /// Every client that has authenticated so far (for closing sessions).
-    pub fn clients(&self) -> Vec<Arc<Client>> {
+    pub fn clients(&self) -> Vec<Arc<SessionSlot>> {
         lock(&self.clients).values().cloned().collect()
     }
 
     /// Authenticates a request from its `Authorization: Basic` header.
-    pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Arc<Client>, Error> {
+    pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Arc<SessionSlot>, Error> {
         let Some(value) = headers.get(header::AUTHORIZATION) else {
             return Err(Error::unauthorized("authentication required"));
         };
@@ -107,12 +79,7 @@ impl Auth {
         };
         let mut clients = lock(&self.clients);
         Ok(Arc::clone(clients.entry(ctx.name.clone()).or_insert_with(
-            || {
-                Arc::new(Client {
-                    user: ctx,
-                    sid: AtomicU32::new(0),
-                })
-            },
+            || Arc::new(SessionSlot::new(ctx, "restconf")),
         )))
     }
 }

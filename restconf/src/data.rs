@@ -16,7 +16,7 @@ use axum::body::Body;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use nectar_mgmt::ly::{self, Tree};
-use nectar_mgmt::{Datastore, EditOp, EditStep, ErrorOption};
+use nectar_mgmt::{Caller, Datastore, Edit, EditOp, EditStep, Read, ReadReply};
 use nectar_yang::encoding::{self, Content as Parse, Format, PrintOptions, WithDefaults};
 use nectar_yang::path::{DataPath, NodeKind};
 use yang2::data::DataNodeRef;
@@ -142,36 +142,24 @@ async fn get(st: &Arc<AppInner>, rq: &Req, t: &Target, head: bool) -> Result<Res
     } else {
         None
     };
-    let user = rq.client.user.clone();
-    let x = xpath.clone();
     // One instance (keys everywhere, no concat() in the path): a path lookup
     // instead of an XPath evaluation.
     let single = t.path.is_single_instance()
         && t.path.last().is_some_and(|n| !n.is_unkeyed_collection())
         && !xpath.as_deref().is_some_and(|x| x.contains("concat("));
-    // The actor only reads; entity-tags are computed here, off its thread.
-    let (mut data, config, commit, last_commit) = st
-        .call(&rq.client, move |core, sid| -> Result<_, Error> {
-            let mut data = match (&x, single) {
-                (Some(x), true) => core.get_node(Some(sid), read_ds, x)?,
-                _ => core.get(Some(sid), read_ds, x.as_deref())?,
-            };
-            if let Some(mut local) = local {
-                core.nacm().filter_read(&user, &mut local);
-                data.merge(&local).map_err(nectar_yang::Error::from)?;
-            }
-            // Operational data carries state: the entity-tag is over the
-            // configuration behind it, running's.
-            let config = match (&x, read_ds) {
-                (Some(x), Datastore::Operational) => {
-                    Some(core.get(Some(sid), Datastore::Running, Some(x))?)
-                }
-                _ => None,
-            };
-            let last_commit = core.last_commit().map(|r| r.time.clone());
-            Ok((data, config, core.commit_id(), last_commit))
-        })
-        .await??;
+    // Operational data carries state: the entity-tag is over the
+    // configuration behind it, running's.
+    let mut read = Read::new(read_ds, xpath.clone());
+    read.single = single;
+    read.extra = local;
+    read.with_running = xpath.is_some() && read_ds == Datastore::Operational;
+    // The core only reads; entity-tags are computed here, off its thread.
+    let ReadReply {
+        tree: mut data,
+        running: config,
+        commit_id: commit,
+        last_commit,
+    } = st.handle.read(Caller::slot(&rq.client), read).await?;
     if read_ds == Datastore::Operational
         && xpath
             .as_deref()
@@ -267,10 +255,9 @@ async fn get(st: &Arc<AppInner>, rq: &Req, t: &Target, head: bool) -> Result<Res
     }
     if q.with_origin {
         let running = st
-            .call(&rq.client, |core, _| {
-                core.get(None, Datastore::Running, None)
-            })
-            .await??;
+            .handle
+            .get(Caller::system(), Datastore::Running, None)
+            .await?;
         nectar_mgmt::origin::annotate(&mut data, &running)?;
     }
     let targets = tree::extract(data, xpath.as_deref())?;
@@ -392,40 +379,45 @@ async fn put(st: &Arc<AppInner>, rq: &mut Req, t: &Target) -> Result<Response, E
     let started = st.started;
     let xpath = t.xpath();
     let (created, v) = st
-        .call_write(&rq.client, move |core, sid| -> Result<_, Error> {
-            let v = validators(core, sid, ds, xpath.as_deref(), started)?;
-            cond.check_write(&v)?;
-            let steps = match &xpath {
-                None => vec![EditStep::replace_all(data)],
-                Some(x) => {
-                    let plain = |e: Entry| match e {
-                        Entry::Put { path, data } => {
-                            EditStep::at(EditOp::Replace, path, Some(data))
+        .handle
+        .edit_with(
+            Caller::slot(&rq.client),
+            move |view| -> Result<_, Error> {
+                let v = validators(view, ds, xpath.as_deref(), started)?;
+                cond.check_write(&v)?;
+                let steps = match &xpath {
+                    None => vec![EditStep::replace_all(data)],
+                    Some(x) => {
+                        let plain = |e: Entry| match e {
+                            Entry::Put { path, data } => {
+                                EditStep::at(EditOp::Replace, path, Some(data))
+                            }
+                            Entry::Move { path } => EditStep::at(EditOp::Merge, path, None),
+                        };
+                        let entry = Entry::Put {
+                            path: x.clone(),
+                            data,
+                        };
+                        match &placement {
+                            Some(p) => p.steps(view, ds, entry, plain)?,
+                            None => vec![plain(entry)],
                         }
-                        Entry::Move { path } => EditStep::at(EditOp::Merge, path, None),
-                    };
-                    let entry = Entry::Put {
-                        path: x.clone(),
-                        data,
-                    };
-                    match &placement {
-                        Some(p) => p.steps(core, ds, entry, plain)?,
-                        None => vec![plain(entry)],
                     }
-                }
-            };
-            let existed = match &xpath {
-                None => true,
-                Some(x) => {
-                    let all = core.get(None, ds, Some(x))?;
-                    !tree::select(&all, x)?.is_empty()
-                }
-            };
-            core.edit(Some(sid), ds, steps, ErrorOption::RollbackOnError, false)?;
-            let v = validators(core, sid, ds, xpath.as_deref(), started)?;
-            Ok((!existed, v))
-        })
-        .await??;
+                };
+                let existed = match &xpath {
+                    None => true,
+                    Some(x) => !tree::select(&view.get_all(ds, Some(x))?, x)?.is_empty(),
+                };
+                Ok((Edit::atomic(ds, steps), (existed, xpath)))
+            },
+            move |view, (existed, xpath), out| {
+                out?;
+                let v = validators(view, ds, xpath.as_deref(), started)?;
+                Ok((!existed, v))
+            },
+        )
+        .await
+        .map_err(AppInner::busy)?;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -490,43 +482,50 @@ async fn post(st: &Arc<AppInner>, rq: &mut Req, t: &Target) -> Result<Response, 
     let parent_np = parent_is_np_chain(st, &t.path);
     let cx = child.to_xpath();
     let v = st
-        .call_write(&rq.client, move |core, sid| -> Result<_, Error> {
-            if let Some(x) = &txpath {
-                let all = core.get(None, ds, Some(x))?;
-                if tree::select(&all, x)?.is_empty() && !parent_np {
+        .handle
+        .edit_with(
+            Caller::slot(&rq.client),
+            move |view| -> Result<_, Error> {
+                if let Some(x) = &txpath
+                    && tree::select(&view.get_all(ds, Some(x))?, x)?.is_empty()
+                    && !parent_np
+                {
                     return Err(Error::not_found(
                         "the target resource of the POST does not exist",
                     ));
                 }
-            }
-            let v = validators(core, sid, ds, txpath.as_deref(), started)?;
-            cond.check_write(&v)?;
-            let existing = core.get(None, ds, Some(&cx))?;
-            if !tree::select(&existing, &cx)?.is_empty() {
-                return Err(Error::from(
-                    nectar_mgmt::MgmtError::app(
-                        nectar_mgmt::ErrorTag::DataExists,
-                        "the resource to create already exists",
-                    )
-                    .with_path(cx.clone()),
-                ));
-            }
-            let plain = |e: Entry| match e {
-                Entry::Put { path, data } => EditStep::at(EditOp::Create, path, Some(data)),
-                Entry::Move { path } => EditStep::at(EditOp::Merge, path, None),
-            };
-            let entry = Entry::Put {
-                path: cx.clone(),
-                data,
-            };
-            let steps = match &placement {
-                Some(p) => p.steps(core, ds, entry, plain)?,
-                None => vec![plain(entry)],
-            };
-            core.edit(Some(sid), ds, steps, ErrorOption::RollbackOnError, false)?;
-            validators(core, sid, ds, Some(&cx), started)
-        })
-        .await??;
+                let v = validators(view, ds, txpath.as_deref(), started)?;
+                cond.check_write(&v)?;
+                if !tree::select(&view.get_all(ds, Some(&cx))?, &cx)?.is_empty() {
+                    return Err(Error::from(
+                        nectar_mgmt::MgmtError::app(
+                            nectar_mgmt::ErrorTag::DataExists,
+                            "the resource to create already exists",
+                        )
+                        .with_path(cx.clone()),
+                    ));
+                }
+                let plain = |e: Entry| match e {
+                    Entry::Put { path, data } => EditStep::at(EditOp::Create, path, Some(data)),
+                    Entry::Move { path } => EditStep::at(EditOp::Merge, path, None),
+                };
+                let entry = Entry::Put {
+                    path: cx.clone(),
+                    data,
+                };
+                let steps = match &placement {
+                    Some(p) => p.steps(view, ds, entry, plain)?,
+                    None => vec![plain(entry)],
+                };
+                Ok((Edit::atomic(ds, steps), cx))
+            },
+            move |view, cx, out| {
+                out?;
+                validators(view, ds, Some(&cx), started)
+            },
+        )
+        .await
+        .map_err(AppInner::busy)?;
     let location = format!(
         "{}{}{}",
         st.base_url(&rq.headers, &rq.uri),
@@ -571,25 +570,27 @@ async fn patch(st: &Arc<AppInner>, rq: &mut Req, t: &Target) -> Result<Response,
     let parent_np = parent_is_np_chain(st, &t.path);
     let t2 = t.clone();
     let v = st
-        .call_write(&rq.client, move |core, sid| -> Result<_, Error> {
-            let v = validators(core, sid, ds, xpath.as_deref(), started)?;
-            if !v.exists && !parent_np {
-                return Err(Error::not_found(format!(
-                    "the resource {} does not exist; PATCH does not create it",
-                    t2.path.to_uri()
-                )));
-            }
-            cond.check_write(&v)?;
-            core.edit(
-                Some(sid),
-                ds,
-                vec![EditStep::merge(data)],
-                ErrorOption::RollbackOnError,
-                false,
-            )?;
-            validators(core, sid, ds, xpath.as_deref(), started)
-        })
-        .await??;
+        .handle
+        .edit_with(
+            Caller::slot(&rq.client),
+            move |view| -> Result<_, Error> {
+                let v = validators(view, ds, xpath.as_deref(), started)?;
+                if !v.exists && !parent_np {
+                    return Err(Error::not_found(format!(
+                        "the resource {} does not exist; PATCH does not create it",
+                        t2.path.to_uri()
+                    )));
+                }
+                cond.check_write(&v)?;
+                Ok((Edit::atomic(ds, vec![EditStep::merge(data)]), xpath))
+            },
+            move |view, xpath, out| {
+                out?;
+                validators(view, ds, xpath.as_deref(), started)
+            },
+        )
+        .await
+        .map_err(AppInner::busy)?;
     let mut r = Response::builder()
         .status(StatusCode::NO_CONTENT)
         .body(Body::empty())
@@ -608,24 +609,24 @@ async fn delete(st: &Arc<AppInner>, rq: &mut Req, t: &Target) -> Result<Response
     let started = st.started;
     let xpath = t.path.to_xpath();
     let uri = t.path.to_uri();
-    st.call_write(&rq.client, move |core, sid| -> Result<_, Error> {
-        let v = validators(core, sid, ds, Some(&xpath), started)?;
-        if !v.exists {
-            return Err(Error::not_found(format!(
-                "the resource {uri} does not exist"
-            )));
-        }
-        cond.check_write(&v)?;
-        core.edit(
-            Some(sid),
-            ds,
-            vec![EditStep::at(EditOp::Delete, xpath, None)],
-            ErrorOption::RollbackOnError,
-            false,
-        )?;
-        Ok(())
-    })
-    .await??;
+    st.handle
+        .edit_with(
+            Caller::slot(&rq.client),
+            move |view| -> Result<_, Error> {
+                let v = validators(view, ds, Some(&xpath), started)?;
+                if !v.exists {
+                    return Err(Error::not_found(format!(
+                        "the resource {uri} does not exist"
+                    )));
+                }
+                cond.check_write(&v)?;
+                let step = EditStep::at(EditOp::Delete, xpath, None);
+                Ok((Edit::atomic(ds, vec![step]), ()))
+            },
+            |_, (), out| out.map(|_| ()).map_err(Error::from),
+        )
+        .await
+        .map_err(AppInner::busy)?;
     Ok(Response::builder()
         .status(StatusCode::NO_CONTENT)
         .body(Body::empty())

@@ -50,14 +50,14 @@ use axum::response::Response;
 use axum::routing::any;
 use nectar_mgmt::limits::Slots;
 use nectar_mgmt::notify::Notifications;
-use nectar_mgmt::{Authenticator, Core, MgmtHandle, SessionId};
+use nectar_mgmt::{Authenticator, MgmtHandle, SessionSlot};
 use nectar_yang::path::DataPath;
 use tokio::sync::watch;
 use yang2::context::Context;
 
 pub use server::{serve, tls_config};
 
-use crate::auth::{Auth, Client};
+use crate::auth::Auth;
 use crate::error::Error;
 
 /// The default of [`Limits::max_body_bytes`].
@@ -151,50 +151,24 @@ pub struct AppInner {
 const PATH_CACHE: usize = 4096;
 
 impl AppInner {
-    /// Runs `f` on the core's thread in the client's session.
-    pub async fn call<T: Send + 'static>(
-        &self,
-        client: &Arc<Client>,
-        f: impl FnOnce(&mut Core, SessionId) -> T + Send + 'static,
-    ) -> Result<T, Error> {
-        let client = Arc::clone(client);
-        Ok(self
-            .handle
-            .call(move |core| {
-                let sid = client.session(core);
-                f(core, sid)
-            })
-            .await?)
-    }
-
-    /// [`call`](Self::call) for work that may change a datastore: bounded
-    /// by the core's `max_pending_commits`, over every door; beyond it 503
-    /// `resource-denied` with `Retry-After` (a server-wide bound, see
-    /// [`Error::refused`]).
-    pub async fn call_write<T: Send + 'static>(
-        &self,
-        client: &Arc<Client>,
-        f: impl FnOnce(&mut Core, SessionId) -> T + Send + 'static,
-    ) -> Result<T, Error> {
-        let client = Arc::clone(client);
-        self.handle
-            .call_write(move |core| {
-                let sid = client.session(core);
-                f(core, sid)
-            })
-            .await
-            .map_err(|e| {
-                if e.tag == nectar_mgmt::ErrorTag::ResourceDenied {
-                    let mut r = Error::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, e);
-                    r.headers.push((
-                        header::RETRY_AFTER,
-                        axum::http::HeaderValue::from_static("1"),
-                    ));
-                    r
-                } else {
-                    e.into()
-                }
-            })
+    /// A write the core refused because `max_pending_commits` writes are
+    /// already waiting for it: a server-wide bound, so 503 with
+    /// `Retry-After` (see [`Error::refused`]) rather than RFC 8040's 409.
+    pub fn busy(e: Error) -> Error {
+        if e.errors
+            .first()
+            .is_some_and(|f| f.tag == nectar_mgmt::ErrorTag::ResourceDenied)
+        {
+            let mut r = e;
+            r.status = axum::http::StatusCode::SERVICE_UNAVAILABLE;
+            r.headers.push((
+                header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            ));
+            r
+        } else {
+            e
+        }
     }
 
     /// Whether the schema subtree a path names holds state data (the root
@@ -266,7 +240,7 @@ pub struct Req {
     pub method: Method,
     pub uri: axum::http::Uri,
     pub headers: HeaderMap,
-    pub client: Arc<Client>,
+    pub client: Arc<SessionSlot>,
     /// The request body, read whole (up to [`Limits::max_body_bytes`]).
     pub body: axum::body::Bytes,
 }

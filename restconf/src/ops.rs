@@ -17,7 +17,7 @@ use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use nectar_mgmt::ly::Tree;
-use nectar_mgmt::{CommitOptions, ErrorTag, MgmtError};
+use nectar_mgmt::{Caller, CommitOptions, ErrorTag, MgmtError};
 use nectar_yang::encoding::{self, Format, PrintOptions};
 use nectar_yang::path::{DataPath, NodeKind};
 use yang2::data::DataNodeRef;
@@ -71,14 +71,7 @@ pub async fn list(st: &Arc<AppInner>, rq: &Req) -> Result<Response, Error> {
         .iter()
         .map(|(m, n, _)| (m.clone(), n.clone()))
         .collect();
-    let allowed: Vec<bool> = st
-        .call(&rq.client, move |core, sid| {
-            check
-                .iter()
-                .map(|(m, n)| core.check_rpc(sid, m, n).is_ok())
-                .collect()
-        })
-        .await?;
+    let allowed = st.handle.permitted(Caller::slot(&rq.client), check).await?;
     let rpcs: Vec<_> = rpcs
         .into_iter()
         .zip(allowed)
@@ -171,11 +164,15 @@ pub async fn invoke(st: &Arc<AppInner>, rq: &mut Req, path: &DataPath) -> Result
         let x = parent.to_xpath();
         let uri = parent.to_uri();
         let exists = st
-            .call(&rq.client, move |core, sid| -> Result<bool, Error> {
-                let t = core.get(Some(sid), nectar_mgmt::Datastore::Operational, Some(&x))?;
-                Ok(!crate::tree::select(&t, &x)?.is_empty())
-            })
-            .await??;
+            .handle
+            .inspect(
+                Caller::slot(&rq.client),
+                move |view| -> Result<bool, Error> {
+                    let t = view.get(nectar_mgmt::Datastore::Operational, Some(&x))?;
+                    Ok(!crate::tree::select(&t, &x)?.is_empty())
+                },
+            )
+            .await?;
         if !exists {
             return Err(Error::not_found(format!(
                 "the data node {uri} of the action {name} does not exist"
@@ -185,8 +182,10 @@ pub async fn invoke(st: &Arc<AppInner>, rq: &mut Req, path: &DataPath) -> Result
     let output = if module == "ietf-netconf" {
         candidate_op(st, rq, &name, input).await?
     } else {
-        st.call_write(&rq.client, move |core, sid| core.rpc(Some(sid), &input))
-            .await??
+        st.handle
+            .rpc(Caller::slot(&rq.client), input)
+            .await
+            .map_err(|e| AppInner::busy(e.into()))?
     };
     let Some(output) = output else {
         return Ok(no_content());
@@ -238,22 +237,25 @@ async fn candidate_op(
         persist_id: persist_id.clone(),
         comment: None,
     };
-    st.call_write(&rq.client, move |core, sid| -> Result<(), Error> {
-        core.check_rpc(sid, "ietf-netconf", &name)?;
-        match name.as_str() {
-            "commit" => core.commit(Some(sid), opts).map(|_| ())?,
-            "discard-changes" => core.discard_changes(Some(sid))?,
-            "cancel-commit" => core.cancel_commit(Some(sid), persist_id.as_deref())?,
-            other => {
-                return Err(Error::from(MgmtError::protocol(
-                    ErrorTag::OperationNotSupported,
-                    format!("ietf-netconf:{other} is not served over RESTCONF"),
-                )));
-            }
+    let caller = Caller::slot(&rq.client).authorizing("ietf-netconf", name.as_str());
+    let done = match name.as_str() {
+        "commit" => st.handle.commit(caller, opts).await.map(|_| ()),
+        "discard-changes" => st.handle.discard_changes(caller).await.map_err(Into::into),
+        "cancel-commit" => st
+            .handle
+            .cancel_commit(caller, persist_id)
+            .await
+            .map_err(Into::into),
+        other => {
+            // NACM first, as for the operations served.
+            st.handle.authorize(caller).await?;
+            return Err(Error::from(MgmtError::protocol(
+                ErrorTag::OperationNotSupported,
+                format!("ietf-netconf:{other} is not served over RESTCONF"),
+            )));
         }
-        Ok(())
-    })
-    .await??;
+    };
+    done.map_err(|e| AppInner::busy(e.into()))?;
     Ok(None)
 }
 

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 use axum::response::Response;
 use nectar_mgmt::ly::Tree;
-use nectar_mgmt::{Datastore, EditOp, EditStep, ErrorOption, ErrorTag, MgmtError};
+use nectar_mgmt::{Caller, Datastore, Edit, EditOp, EditStep, ErrorTag, MgmtError};
 use nectar_yang::encoding::{self, Content as Parse, Format};
 use nectar_yang::path::DataPath;
 use quick_xml::events::Event;
@@ -550,46 +550,73 @@ pub async fn yang_patch(
     let started = st.started;
     let xpath = t.xpath();
     let exists_needed = !t.path.is_root();
-    let outcome = st
-        .call_write(
-            &rq.client,
-            move |core, sid| -> Result<(Outcome, StatusCode), Error> {
-                let v = crate::resource::validators(core, sid, ds, xpath.as_deref(), started)?;
+    let planned = st
+        .handle
+        .edit_with(
+            Caller::slot(&rq.client),
+            move |view| -> Result<_, Refusal> {
+                let v = crate::resource::validators(view, ds, xpath.as_deref(), started)?;
                 if exists_needed && !v.exists {
                     return Err(Error::not_found(
                         "the target resource of the YANG Patch does not exist",
-                    ));
+                    )
+                    .into());
                 }
                 cond.check_write(&v)?;
-                let mut state = core.get(None, ds, None)?;
+                // Each edit is tried on a copy of the datastore in turn, so a
+                // failing one is reported by its edit-id.
+                let mut state = view.get_all(ds, None)?;
                 let mut all = Vec::new();
                 for p in prepared {
                     let id = p.id.clone();
                     let steps = match steps_of(p, &state) {
                         Ok(s) => s,
-                        Err(e) => return Ok((Outcome::Edit(id, e.errors), e.status)),
+                        Err(e) => {
+                            return Err(Refusal::Outcome(Outcome::Edit(id, e.errors), e.status));
+                        }
                     };
                     let mut log = Vec::new();
                     for s in &steps {
                         if let Err(e) = nectar_mgmt::edit::apply_step(&mut state, s, &mut log) {
                             let status = error::status_of(e.tag);
-                            return Ok((Outcome::Edit(id, vec![e]), status));
+                            return Err(Refusal::Outcome(Outcome::Edit(id, vec![e]), status));
                         }
                     }
                     all.extend(steps);
                 }
-                match core.edit(Some(sid), ds, all, ErrorOption::RollbackOnError, false) {
-                    Ok(_) => Ok((Outcome::Ok, StatusCode::OK)),
+                Ok((Edit::atomic(ds, all), ()))
+            },
+            |_, (), out| {
+                Ok(match out {
+                    Ok(_) => (Outcome::Ok, StatusCode::OK),
                     Err(errs) => {
                         let status = Error::from(errs.clone()).status;
-                        Ok((Outcome::Global(errs.0), status))
+                        (Outcome::Global(errs.0), status)
                     }
-                }
+                })
             },
         )
-        .await??;
+        .await;
+    let outcome = match planned {
+        Ok(o) => o,
+        Err(Refusal::Outcome(o, status)) => (o, status),
+        Err(Refusal::Refused(e)) => return Err(AppInner::busy(e)),
+    };
     let (outcome, status) = outcome;
     Ok(status_response(st, &raw.id, outcome, status, out_format))
+}
+
+/// Why a YANG Patch is not applied: an error of the request as a whole, or
+/// an edit that fails (reported in the yang-patch-status by its edit-id).
+enum Refusal {
+    Refused(Error),
+    Outcome(Outcome, StatusCode),
+}
+
+impl<E: Into<Error>> From<E> for Refusal {
+    fn from(e: E) -> Self {
+        Refusal::Refused(e.into())
+    }
 }
 
 fn status_response(

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use axum::http::StatusCode;
 use nectar_mgmt::ly::Tree;
-use nectar_mgmt::{Core, Datastore, EditStep, SessionId};
+use nectar_mgmt::{Datastore, EditStep, View};
 use nectar_yang::encoding::Format;
 use nectar_yang::path::{DataPath, NodeKind};
 
@@ -107,16 +107,15 @@ pub fn target(st: &AppInner, ds: DsSel, prefix: &str, sub: &str) -> Result<Targe
 /// the configuration datastore `ds`, as the session's user sees it. See
 /// `conditional` for the rule.
 pub fn validators(
-    core: &Core,
-    sid: SessionId,
+    view: &View<'_>,
     ds: Datastore,
     xpath: Option<&str>,
     started: SystemTime,
 ) -> Result<Validators, Error> {
     let last_modified = match ds {
         Datastore::Running | Datastore::Operational => Some(
-            core.last_commit()
-                .and_then(|r| humantime::parse_rfc3339_weak(&r.time).ok())
+            view.last_commit_time()
+                .and_then(|t| humantime::parse_rfc3339_weak(t).ok())
                 .unwrap_or(started),
         ),
         _ => None,
@@ -129,8 +128,8 @@ pub fn validators(
     match xpath {
         None => {
             let etag = match ds {
-                Datastore::Running => format!("\"running-{}\"", core.commit_id()),
-                _ => tree::content_etag(&core.get(Some(sid), ds, None)?)?,
+                Datastore::Running => format!("\"running-{}\"", view.commit_id()),
+                _ => tree::content_etag(&view.get(ds, None)?)?,
             };
             Ok(Validators {
                 exists: true,
@@ -139,7 +138,7 @@ pub fn validators(
             })
         }
         Some(x) => {
-            let t = core.get(Some(sid), ds, Some(x))?;
+            let t = view.get(ds, Some(x))?;
             Ok(validators_of(&t, x, last_modified)?)
         }
     }
@@ -198,12 +197,12 @@ impl Placement {
     /// The steps placing `entry` in the datastore `ds` as it is now.
     pub fn steps(
         &self,
-        core: &Core,
+        view: &View<'_>,
         ds: Datastore,
         entry: Entry,
         plain: impl FnOnce(Entry) -> EditStep,
     ) -> Result<Vec<EditStep>, Error> {
-        let state = core.get(None, ds, self.parent_xpath.as_deref())?;
+        let state = view.get_all(ds, self.parent_xpath.as_deref())?;
         self.steps_on(&state, entry, plain)
     }
 

@@ -207,24 +207,17 @@ fn check_filter(st: &AppInner, filter: &str) -> Result<(), Error> {
 /// withholds it.
 async fn message(
     st: &Arc<AppInner>,
-    client: &Arc<crate::auth::Client>,
+    client: &Arc<nectar_mgmt::SessionSlot>,
     n: &Arc<Notification>,
     format: Format,
     filter: Option<&str>,
 ) -> Option<Bytes> {
     let name = n.name()?;
     let (module, node) = name.split_once(':')?;
-    let (module, node) = (module.to_string(), node.to_string());
-    let user = client.user.clone();
     let permitted = st
         .handle
-        .call(move |core| {
-            core.nacm()
-                .check_notification(&user, &module, &node)
-                .is_permit()
-        })
-        .await
-        .unwrap_or(false);
+        .may_receive(client.user.clone(), module.to_string(), node.to_string())
+        .await;
     if !permitted {
         return None;
     }

@@ -131,14 +131,16 @@ async fn put_post_patch_delete_a_list_entry() {
     let r = f.req("DELETE", &uri, ADMIN, &[], "").await;
     assert_eq!(r.status, 404);
     // The change is visible to the management API.
-    let names = f
+    let t = f
         .handle
-        .call(|c| {
-            let t = c.get(None, nectar_mgmt::Datastore::Running, None).unwrap();
-            nectar_yang::encoding::print_tree(&t, &nectar_yang::encoding::PrintOptions::json())
-                .unwrap()
-        })
+        .get(
+            nectar_mgmt::Caller::system(),
+            nectar_mgmt::Datastore::Running,
+            None,
+        )
         .await
+        .unwrap();
+    let names = nectar_yang::encoding::print_tree(&t, &nectar_yang::encoding::PrintOptions::json())
         .unwrap();
     assert!(names.contains("eth1") && !names.contains("eth0"), "{names}");
 }

@@ -131,7 +131,7 @@ impl Health {
 
 /// The last commit id, if the datastore actor answers within [`DEADLINE`].
 async fn actor_answers(core: &MgmtHandle) -> Result<u64, String> {
-    match tokio::time::timeout(DEADLINE, core.call(|c| c.commit_id())).await {
+    match tokio::time::timeout(DEADLINE, core.commit_id()).await {
         Ok(Ok(commit)) => Ok(commit),
         Ok(Err(e)) => Err(format!("the datastore does not answer: {e}")),
         Err(_) => Err(format!(

@@ -10,7 +10,7 @@ use nectar_dataplane::Dataplane;
 use nectar_dataplane::control::{InterfaceConfig, Op};
 use nectar_dataplane::port::afpacket::AfPacketPort;
 use nectar_mgmt::edit::EditStep;
-use nectar_mgmt::{CommitOptions, Core, CoreConfig, Datastore, ErrorOption, MgmtHandle};
+use nectar_mgmt::{Caller, CommitOptions, Core, CoreConfig, Datastore, ErrorOption, MgmtHandle};
 use nectar_telemetry::ves::provider::TelemetryProvider;
 use nectar_telemetry::ves::{Ves, VesSettings, VesState};
 use nectar_testkit::netns::{self, Host};
@@ -26,19 +26,16 @@ fn ctx() -> &'static nectar_yang::yang2::context::Context {
 async fn edit(handle: &MgmtHandle, ds: Datastore, json: &str) -> Result<(), String> {
     let tree = nectar_mgmt::core::parse_json(handle.context(), json).map_err(|e| e.to_string())?;
     handle
-        .call(move |c| {
-            c.edit(
-                None,
-                ds,
-                vec![EditStep::merge(tree)],
-                ErrorOption::RollbackOnError,
-                false,
-            )
-            .map(|_| ())
-            .map_err(|e| e.to_string())
-        })
+        .edit(
+            Caller::system(),
+            ds,
+            vec![EditStep::merge(tree)],
+            ErrorOption::RollbackOnError,
+            false,
+        )
         .await
-        .unwrap()
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 /// Waits on the collector without blocking the runtime's other tasks.
@@ -180,19 +177,18 @@ async fn link_faults_state_changes_and_tcas_from_a_namespace() {
 
     // The operational state shows the client and the threshold's last value.
     let state = handle
-        .call(|c| {
-            use nectar_yang::yang2::data::{Data, DataFormat, DataPrinterFlags};
-            c.get(
-                None,
-                Datastore::Operational,
-                Some("/nectar-telemetry:telemetry"),
-            )
-            .unwrap()
-            .print_string(DataFormat::JSON, DataPrinterFlags::WITH_SIBLINGS)
-            .unwrap()
-            .unwrap_or_default()
-        })
+        .get(
+            Caller::system(),
+            Datastore::Operational,
+            Some("/nectar-telemetry:telemetry".into()),
+        )
         .await
+        .map(|t| {
+            use nectar_yang::yang2::data::{Data, DataFormat, DataPrinterFlags};
+            t.print_string(DataFormat::JSON, DataPrinterFlags::WITH_SIBLINGS)
+                .unwrap()
+                .unwrap_or_default()
+        })
         .unwrap();
     let state: serde_json::Value = serde_json::from_str(&state).unwrap();
     let ves_state = &state["nectar-telemetry:telemetry"]["ves"];
@@ -273,20 +269,15 @@ async fn link_faults_state_changes_and_tcas_from_a_namespace() {
     .await
     .unwrap();
     handle
-        .call(|c| {
-            c.commit(
-                None,
-                CommitOptions {
-                    confirmed: true,
-                    timeout: Some(Duration::from_secs(1)),
-                    ..Default::default()
-                },
-            )
-            .map(|_| ())
-            .map_err(|e| e.to_string())
-        })
+        .commit(
+            Caller::system(),
+            CommitOptions {
+                confirmed: true,
+                timeout: Some(Duration::from_secs(1)),
+                ..Default::default()
+            },
+        )
         .await
-        .unwrap()
         .unwrap();
     wait_for(&c, "a configurationRolledBack fault", 30, |c| {
         c.events("fault")

@@ -395,12 +395,7 @@ impl Engine {
         let trees: Vec<std::result::Result<Tree, nectar_mgmt::MgmtError>> = self
             .shared
             .handle
-            .call(move |core| {
-                fetch
-                    .iter()
-                    .map(|x| core.get(Some(sid), Datastore::Operational, x.as_deref()))
-                    .collect()
-            })
+            .get_each(sid, Datastore::Operational, fetch)
             .await?;
         let ts = now_ns();
         for ((i, scope), tree) in scopes.iter().zip(trees) {

@@ -284,31 +284,29 @@ impl Harness {
     pub async fn merge(&self, json: &str) {
         let tree = nectar_mgmt::core::parse_json(ctx(), json).unwrap();
         self.handle
-            .call(move |c| {
-                c.edit(
-                    None,
-                    nectar_mgmt::Datastore::Running,
-                    vec![nectar_mgmt::EditStep::merge(tree)],
-                    nectar_mgmt::ErrorOption::RollbackOnError,
-                    false,
-                )
-            })
+            .edit(
+                nectar_mgmt::Caller::system(),
+                nectar_mgmt::Datastore::Running,
+                vec![nectar_mgmt::EditStep::merge(tree)],
+                nectar_mgmt::ErrorOption::RollbackOnError,
+                false,
+            )
             .await
-            .unwrap()
             .unwrap();
     }
 
     /// Running as compact JSON.
     pub async fn running(&self) -> String {
-        self.handle
-            .call(|c| {
-                nectar_yang::encoding::print_tree(
-                    c.running(),
-                    &nectar_yang::encoding::PrintOptions::json(),
-                )
-                .unwrap()
-            })
+        let running = self
+            .handle
+            .get(
+                nectar_mgmt::Caller::system(),
+                nectar_mgmt::Datastore::Running,
+                None,
+            )
             .await
+            .unwrap();
+        nectar_yang::encoding::print_tree(&running, &nectar_yang::encoding::PrintOptions::json())
             .unwrap()
     }
 

@@ -88,7 +88,7 @@ impl Core {
         Ok(())
     }
 
-    pub(super) fn user(&self, sid: Option<SessionId>) -> UserCtx {
+    pub(crate) fn user(&self, sid: Option<SessionId>) -> UserCtx {
         match sid.and_then(|s| self.sessions.get(&s)) {
             Some(s) => s.user.clone(),
             None => UserCtx {
