@@ -126,15 +126,7 @@ async fn get(st: &Arc<AppInner>, rq: &Req, t: &Target, head: bool) -> Result<Res
     let cond = Conditions::from_headers(&rq.headers);
     let content = q.content.unwrap_or_default();
     let has_state = st.has_state(&t.path);
-    let (read_ds, prune) = match t.ds {
-        DsSel::Unified => match content {
-            Content::Config => (Datastore::Running, None),
-            Content::Nonconfig => (Datastore::Operational, Some(Content::Nonconfig)),
-            Content::All if has_state => (Datastore::Operational, None),
-            Content::All => (Datastore::Running, None),
-        },
-        DsSel::Nmda(d) => (d, (content != Content::All).then_some(content)),
-    };
+    let (read_ds, prune) = source_of(t.ds, content, has_state);
     let cacheable = read_ds != Datastore::Operational || content == Content::Config || !has_state;
     let xpath = t.xpath();
     let local = if read_ds == Datastore::Operational {
@@ -185,24 +177,7 @@ async fn get(st: &Arc<AppInner>, rq: &Req, t: &Target, head: bool) -> Result<Res
         && format == Format::Json
         && matches!(q.with_defaults, None | Some(WithDefaults::Explicit));
     if let (Some(x), true) = (&xpath, plain) {
-        let targets = if single {
-            tree::extract_single(&data, x)?
-        } else {
-            tree::extract_nodes(&data, x)?
-        };
-        if targets.is_empty() {
-            return Err(Error::not_found(format!(
-                "the resource {} does not exist",
-                t.path.to_uri()
-            )));
-        }
-        let body =
-            tree::print_targets(&targets, &tree::etag_print_options())?.ok_or_else(|| {
-                Error::not_found(format!(
-                    "the resource {} has no data of the requested content",
-                    t.path.to_uri()
-                ))
-            })?;
+        let body = print_plain(&data, x, single, &t.path)?;
         let v = Validators {
             exists: true,
             etag: Some(tree::etag_of(&body)),
@@ -211,11 +186,7 @@ async fn get(st: &Arc<AppInner>, rq: &Req, t: &Target, head: bool) -> Result<Res
         if cond.check_read(&v, cacheable)? == ReadOutcome::NotModified {
             return Ok(not_modified(&v));
         }
-        let mut r = crate::respond(StatusCode::OK, media::data_type(format), body, head);
-        validator_headers(&mut r, &v);
-        r.headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-        return Ok(r);
+        return Ok(read_response(body, format, head, &v));
     }
     let v = match &xpath {
         None => Validators {
@@ -243,16 +214,14 @@ async fn get(st: &Arc<AppInner>, rq: &Req, t: &Target, head: bool) -> Result<Res
     if cond.check_read(&v, cacheable)? == ReadOutcome::NotModified {
         return Ok(not_modified(&v));
     }
-    if let Some(c) = prune {
-        tree::prune_content(&mut data, c)?;
-    }
-    let level = t.path.nodes().len().max(1);
-    if let Some(fields) = &q.fields {
-        let fields = tree::expand_fields_with(fields, st.limits.document.max_depth)?;
-        data = tree::apply_fields(st.ctx, &data, xpath.as_deref(), level, &fields, q.depth)?;
-    } else if let Some(depth) = q.depth {
-        tree::prune_levels(&mut data, level + depth as usize - 1)?;
-    }
+    shape(
+        st,
+        &mut data,
+        &q,
+        prune,
+        t.path.nodes().len().max(1),
+        xpath.as_deref(),
+    )?;
     if q.with_origin {
         let running = st
             .handle
@@ -286,11 +255,74 @@ async fn get(st: &Arc<AppInner>, rq: &Req, t: &Target, head: bool) -> Result<Res
     } else {
         printed
     };
+    Ok(read_response(body, format, head, &v))
+}
+
+/// The datastore a GET reads for the `content` asked, and what to prune from
+/// it afterwards.
+fn source_of(ds: DsSel, content: Content, has_state: bool) -> (Datastore, Option<Content>) {
+    match ds {
+        DsSel::Unified => match content {
+            Content::Config => (Datastore::Running, None),
+            Content::Nonconfig => (Datastore::Operational, Some(Content::Nonconfig)),
+            Content::All if has_state => (Datastore::Operational, None),
+            Content::All => (Datastore::Running, None),
+        },
+        DsSel::Nmda(d) => (d, (content != Content::All).then_some(content)),
+    }
+}
+
+/// 200 with a representation, its validators and `Cache-Control: no-cache`.
+fn read_response(body: String, format: Format, head: bool, v: &Validators) -> Response {
     let mut r = crate::respond(StatusCode::OK, media::data_type(format), body, head);
-    validator_headers(&mut r, &v);
+    validator_headers(&mut r, v);
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    Ok(r)
+    r
+}
+
+/// The default JSON representation of the resource `x` names in `data`,
+/// exactly what its entity-tag is computed over.
+fn print_plain(data: &Tree, x: &str, single: bool, path: &DataPath) -> Result<String, Error> {
+    let targets = if single {
+        tree::extract_single(data, x)?
+    } else {
+        tree::extract_nodes(data, x)?
+    };
+    if targets.is_empty() {
+        return Err(Error::not_found(format!(
+            "the resource {} does not exist",
+            path.to_uri()
+        )));
+    }
+    tree::print_targets(&targets, &tree::etag_print_options())?.ok_or_else(|| {
+        Error::not_found(format!(
+            "the resource {} has no data of the requested content",
+            path.to_uri()
+        ))
+    })
+}
+
+/// Applies the query's `content` pruning, `fields` and `depth` (RFC 8040
+/// §4.8) to what was read; `level` is the depth of the target resource.
+fn shape(
+    st: &AppInner,
+    data: &mut Tree,
+    q: &Query,
+    prune: Option<Content>,
+    level: usize,
+    xpath: Option<&str>,
+) -> Result<(), Error> {
+    if let Some(c) = prune {
+        tree::prune_content(data, c)?;
+    }
+    if let Some(fields) = &q.fields {
+        let fields = tree::expand_fields_with(fields, st.limits.document.max_depth)?;
+        *data = tree::apply_fields(st.ctx, data, xpath, level, &fields, q.depth)?;
+    } else if let Some(depth) = q.depth {
+        tree::prune_levels(data, level + depth as usize - 1)?;
+    }
+    Ok(())
 }
 
 /// The datastore resource's representation: the `ietf-restconf:data`
