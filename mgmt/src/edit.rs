@@ -113,8 +113,13 @@ pub enum Touched {
     /// A subtree was created at `path`. `implicit` marks default nodes that
     /// validation added (not journaled: validation adds them again).
     Created { path: String, implicit: bool },
-    /// The subtree at `path` was removed; `backup` holds it with its parents.
-    Deleted { path: String, backup: Tree },
+    /// The subtree at `path` was removed; `backup` holds it with its parents,
+    /// and `slot` where it stood if it is an ordered-by-user entry.
+    Deleted {
+        path: String,
+        backup: Tree,
+        slot: Option<ly::Slot>,
+    },
     /// A leaf's value changed (or an implicit default became explicit).
     Modified {
         path: String,
@@ -263,16 +268,27 @@ pub fn is_implicit(node: &DataNodeRef<'_, 'static>) -> bool {
 }
 
 fn delete(tree: &mut Tree, path: &str, log: &mut Vec<Touched>) -> Result<(), MgmtError> {
-    let backup = match ly::find(tree, path)? {
-        Some(n) => ly::dup_with_parents(&n)?,
-        None => return Ok(()),
-    };
-    ly::remove(tree, path)?;
-    log.push(Touched::Deleted {
-        path: path.to_string(),
-        backup,
-    });
+    if let Some(t) = Touched::delete(tree, path)? {
+        log.push(t);
+    }
     Ok(())
+}
+
+impl Touched {
+    /// Removes the subtree at `path` (if it exists) and says so, with what
+    /// undoing it needs.
+    pub fn delete(tree: &mut Tree, path: &str) -> Result<Option<Touched>, MgmtError> {
+        let (backup, slot) = match ly::find(tree, path)? {
+            Some(n) => (ly::dup_with_parents(&n)?, ly::slot_of(&n)),
+            None => return Ok(None),
+        };
+        ly::remove(tree, path)?;
+        Ok(Some(Touched::Deleted {
+            path: path.to_string(),
+            backup,
+            slot,
+        }))
+    }
 }
 
 /// Records what merging `data` into `tree` will do, then merges.
@@ -371,7 +387,13 @@ pub fn undo(tree: &mut Tree, log: Vec<Touched>) {
     for t in log.into_iter().rev() {
         let r = match t {
             Touched::Created { path, .. } => ly::remove(tree, &path).map(|_| ()),
-            Touched::Deleted { backup, .. } => tree.merge(&backup).map_err(MgmtError::from),
+            Touched::Deleted { path, backup, slot } => {
+                let restored = tree.merge(&backup).map_err(MgmtError::from);
+                match (restored, &slot) {
+                    (Ok(()), Some(slot)) => ly::restore_slot(tree, &path, slot),
+                    (r, _) => r,
+                }
+            }
             Touched::Modified {
                 path,
                 old,

@@ -77,6 +77,74 @@ pub fn remove(tree: &mut Tree, path: &str) -> Result<bool, MgmtError> {
     Ok(true)
 }
 
+/// Where an instance of an ordered-by-user list or leaf-list stands among
+/// the instances of its list: what undoing its deletion needs, since a merge
+/// puts a restored instance last.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Slot {
+    First,
+    /// After the instance at this path.
+    After(String),
+}
+
+/// The [`Slot`] of `node`, if it is an instance of an ordered-by-user list or
+/// leaf-list below the top level (top-level ones keep libyang's order).
+pub fn slot_of(node: &DataNodeRef<'_, 'static>) -> Option<Slot> {
+    if !node.schema().is_user_ordered() || yang2::iter::NodeIterable::parent(node).is_none() {
+        return None;
+    }
+    let raw = node.as_raw();
+    // SAFETY: `raw` is a live node of the tree `node` borrows; `prev` is never
+    // null (the first sibling's points to the last, whose `next` is null).
+    unsafe {
+        let prev = (*raw).prev;
+        if prev == raw || (*prev).next.is_null() || (*prev).schema != (*raw).schema {
+            return Some(Slot::First);
+        }
+        Some(Slot::After(DataNodeRef::from_raw(node.tree(), prev).path()))
+    }
+}
+
+/// Moves the ordered-by-user instance at `path` back to `slot`.
+pub fn restore_slot(tree: &mut Tree, path: &str, slot: &Slot) -> Result<(), MgmtError> {
+    let Some(node) = find(tree, path)? else {
+        return Ok(());
+    };
+    let raw = node.as_raw();
+    let anchor = match slot {
+        Slot::After(p) => match find(tree, p)? {
+            Some(a) => Some(a.as_raw()),
+            None => return Ok(()),
+        },
+        Slot::First => None,
+    };
+    // SAFETY: `raw` and `anchor` are live nodes of `tree` below the top level
+    // (slot_of records no top-level slot), so moving one among its siblings
+    // never changes the tree's first top-level node.
+    let r = unsafe {
+        if (*raw).parent.is_null() {
+            return Ok(());
+        }
+        match anchor {
+            Some(a) => ffi::lyd_insert_after(a, raw),
+            None => {
+                let mut first = ffi::lyd_first_sibling(raw);
+                while !first.is_null() && (*first).schema != (*raw).schema {
+                    first = (*first).next;
+                }
+                if first.is_null() || first == raw {
+                    return Ok(());
+                }
+                ffi::lyd_insert_before(first, raw)
+            }
+        }
+    };
+    if r != ffi::LY_ERR::LY_SUCCESS {
+        return Err(MgmtError::from(yang2::Error::new(tree.context())).with_path(path));
+    }
+    Ok(())
+}
+
 /// Merges `source` into `tree` (as `tree.merge(&source)`), moving its nodes
 /// instead of copying them (`LYD_MERGE_DESTRUCT`): the same result, without
 /// a copy of the source and its freeing.

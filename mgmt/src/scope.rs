@@ -230,10 +230,8 @@ impl Scope {
                     }
                 }
                 Touched::Deleted { path, .. } => {
-                    if let Some(n) = ly::find(tree, &path).map_err(|e| vec![e])? {
-                        let backup = ly::dup_with_parents(&n).map_err(|e| vec![e])?;
-                        ly::remove(tree, &path).map_err(|e| vec![e])?;
-                        out.push(Touched::Deleted { path, backup });
+                    if let Some(t) = Touched::delete(tree, &path).map_err(|e| vec![e])? {
+                        out.push(t);
                     }
                 }
                 Touched::Modified {
@@ -303,6 +301,7 @@ fn walk(node: &DataNodeRef<'_, 'static>, out: &mut Vec<Touched>) {
             Ok(backup) => out.push(Touched::Deleted {
                 path: node.path(),
                 backup,
+                slot: ly::slot_of(node),
             }),
             Err(e) => tracing::error!(error = %e, "cannot keep a node validation removed"),
         },

@@ -769,3 +769,73 @@ fn commit_diffs_are_hidden_from_users_who_may_not_read_the_changed_data() {
     let all = history(&core, admin_sid);
     assert!(all.to_string().contains("secret-uplink"));
 }
+
+/// NACM rule-list names in running, in order.
+fn rule_lists(core: &nectar_mgmt::Core) -> Vec<String> {
+    let json = running_json(core);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    v["ietf-netconf-acm:nacm"]["rule-list"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|r| r["name"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+// An edit that fails after deleting entries of an ordered-by-user list leaves
+// them where they stood, whatever the order of the deletions: undoing a
+// change of running or of the candidate must not reorder ACL entries or NACM
+// rule-lists.
+#[test]
+fn a_failed_edit_keeps_the_order_of_ordered_by_user_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let calls = Calls::default();
+    let mut core = open(dir.path(), &calls);
+    let sid = core.open_session(admin(), "test", None);
+    let lists = r#"{"ietf-netconf-acm:nacm":{"rule-list":[
+        {"name":"a","group":["g"]},{"name":"b","group":["g"]},
+        {"name":"c","group":["g"]},{"name":"d","group":["g"]}]}}"#;
+    merge(&mut core, sid, lists).unwrap();
+    let order = vec!["a", "b", "c", "d"];
+    assert_eq!(rule_lists(&core), order);
+    let rl = |n: &str| format!("/ietf-netconf-acm:nacm/rule-list[name='{n}']");
+    for deleted in [
+        vec!["a"],
+        vec!["b", "c"],
+        vec!["c", "b"],
+        vec!["d", "a", "c"],
+    ] {
+        for target in [Datastore::Running, Datastore::Candidate] {
+            let mut steps: Vec<EditStep> = deleted
+                .iter()
+                .map(|n| EditStep::at(EditOp::Delete, rl(n), None))
+                .collect();
+            // Then one that fails: the entry to delete does not exist.
+            steps.push(EditStep::at(EditOp::Delete, rl("nope"), None));
+            let e = core
+                .edit(
+                    Some(sid),
+                    target,
+                    steps,
+                    ErrorOption::RollbackOnError,
+                    false,
+                )
+                .unwrap_err();
+            assert_eq!(e.first().tag, ErrorTag::DataMissing, "{deleted:?}");
+            assert_eq!(rule_lists(&core), order, "{deleted:?} on {target:?}");
+            let cand = core.get(Some(sid), Datastore::Candidate, None).unwrap();
+            let cand = nectar_yang::encoding::print_tree(
+                &cand,
+                &nectar_yang::encoding::PrintOptions::json(),
+            )
+            .unwrap();
+            let at = |n: &str| cand.find(&format!("\"name\":\"{n}\"")).unwrap();
+            assert!(
+                at("a") < at("b") && at("b") < at("c") && at("c") < at("d"),
+                "{cand}"
+            );
+        }
+    }
+}

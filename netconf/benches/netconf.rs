@@ -15,83 +15,22 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use nectar_netconf::framing::{self, Decoder, Framing};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-struct Client;
-
-impl russh::client::Handler for Client {
-    type Error = russh::Error;
-
-    async fn check_server_key(
-        &mut self,
-        _key: &russh::keys::PublicKeyOrCertificate,
-    ) -> Result<bool, Self::Error> {
-        Ok(true)
-    }
-}
-
-struct Nc {
-    stream: russh::ChannelStream<russh::client::Msg>,
-    dec: Decoder,
-    buf: Vec<u8>,
-    id: u64,
-    _handle: russh::client::Handle<Client>,
-}
+/// The bench client: a reply with an rpc-error is a failed run.
+struct Nc(nectar_netconf::client::Client);
 
 impl Nc {
     async fn connect(addr: std::net::SocketAddr) -> Nc {
-        let config = Arc::new(russh::client::Config::default());
-        let mut handle = russh::client::connect(config, addr, Client).await.unwrap();
-        let auth = handle
-            .authenticate_password("admin", "admin-pw")
-            .await
-            .unwrap();
-        assert!(auth.success());
-        let ch = handle.channel_open_session().await.unwrap();
-        ch.request_subsystem(true, "netconf").await.unwrap();
-        let mut nc = Nc {
-            stream: ch.into_stream(),
-            dec: Decoder::new(Framing::EndOfMessage, 1 << 30),
-            buf: vec![0; 1 << 16],
-            id: 0,
-            _handle: handle,
-        };
-        let _server_hello = nc.read().await;
-        let hello = "<hello xmlns=\"urn:ietf:params:xml:ns:netconf:base:1.0\"><capabilities><capability>urn:ietf:params:netconf:base:1.1</capability></capabilities></hello>";
-        nc.stream
-            .write_all(&framing::encode(Framing::EndOfMessage, hello.as_bytes()))
-            .await
-            .unwrap();
-        nc.dec.set_framing(Framing::Chunked);
-        nc
-    }
-
-    async fn read(&mut self) -> String {
-        loop {
-            if let Some(m) = self.dec.next_message().unwrap() {
-                return String::from_utf8(m).unwrap();
-            }
-            let n = self.stream.read(&mut self.buf).await.unwrap();
-            assert!(n > 0, "server closed");
-            self.dec.push(&self.buf[..n]);
-        }
+        Nc(
+            nectar_netconf::client::Client::connect(addr, "admin", "admin-pw")
+                .await
+                .unwrap(),
+        )
     }
 
     async fn rpc(&mut self, body: &str) -> String {
-        self.id += 1;
-        let msg = format!(
-            "<rpc xmlns=\"urn:ietf:params:xml:ns:netconf:base:1.0\" message-id=\"{}\">{body}</rpc>",
-            self.id
-        );
-        self.stream
-            .write_all(&framing::encode(Framing::Chunked, msg.as_bytes()))
-            .await
-            .unwrap();
-        let r = self.read().await;
+        let r = self.0.rpc(body).await.unwrap();
         assert!(!r.contains("<rpc-error>"), "{body}: {r}");
         r
     }

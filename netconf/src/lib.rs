@@ -9,6 +9,7 @@
 //! RFCs; `reply` is the one place errors become `<rpc-error>`; `ssh` is the
 //! russh transport; [`serve`] accepts connections.
 
+pub mod client;
 pub mod filter;
 pub mod framing;
 mod nmda;

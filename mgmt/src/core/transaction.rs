@@ -325,7 +325,7 @@ pub(super) fn changes_with_schema(tree: &Tree, log: &[Touched]) -> (Vec<Change>,
                     schemas.push(schema_of(n));
                 });
             }
-            Touched::Deleted { path, backup } => {
+            Touched::Deleted { path, backup, .. } => {
                 let Ok(Some(root)) = ly::find(backup, path) else {
                     continue;
                 };
@@ -540,10 +540,12 @@ mod tests {
             Touched::Deleted {
                 path: format!("{a}/enabled"),
                 backup: backup("enabled"),
+                slot: None,
             },
             Touched::Deleted {
                 path: format!("{a}/description"),
                 backup: backup("description"),
+                slot: None,
             },
             Touched::Created {
                 path: b.clone(),
