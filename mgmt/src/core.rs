@@ -111,15 +111,50 @@ pub enum Source {
     Inline(Tree),
 }
 
+/// The shared candidate (RFC 6241 §8.3). Without a tree of its own it is
+/// running plus `steps` (none: identical to running): an edit and its commit
+/// then cost the size of the change, not of the datastore. It gets a tree
+/// when running moves under pending edits, for an edit the lazy form does not
+/// take (see [`LAZY_CANDIDATE_STEPS`]) and for a `test-only` edit.
 #[derive(Debug)]
 struct Candidate {
-    /// `None`: identical to running.
     tree: Option<Tree>,
-    /// The edits that made `tree` from running at `base`, for a commit that
-    /// costs the size of the change.
+    /// The edits that made the candidate from running at `base`, for a
+    /// commit that costs the size of the change.
     steps: Vec<EditStep>,
     base: u64,
 }
+
+impl Candidate {
+    fn empty(base: u64) -> Candidate {
+        Candidate {
+            tree: None,
+            steps: Vec::new(),
+            base,
+        }
+    }
+
+    /// Whether an edit has been made since the last commit or discard.
+    fn is_modified(&self) -> bool {
+        self.tree.is_some() || !self.steps.is_empty()
+    }
+
+    /// Keeps the steps of an edit that applied (`ok` says which did).
+    fn keep(&mut self, steps: Vec<EditStep>, ok: Vec<bool>) {
+        self.steps.extend(
+            steps
+                .into_iter()
+                .zip(ok.into_iter().chain(std::iter::repeat(false)))
+                .filter(|(_, ok)| *ok)
+                .map(|(s, _)| s),
+        );
+    }
+}
+
+/// Pending edits up to which the candidate stays running plus its edits:
+/// each edit re-applies them to running and undoes them, so their number
+/// bounds its cost.
+const LAZY_CANDIDATE_STEPS: usize = 64;
 
 #[derive(Debug)]
 struct PendingConfirm {
@@ -266,11 +301,7 @@ impl Core {
             running,
             startup,
             commit_id,
-            candidate: Candidate {
-                tree: None,
-                steps: Vec::new(),
-                base: commit_id,
-            },
+            candidate: Candidate::empty(commit_id),
             store,
             history,
             sessions: BTreeMap::new(),

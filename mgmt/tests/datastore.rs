@@ -831,11 +831,151 @@ fn a_failed_edit_keeps_the_order_of_ordered_by_user_entries() {
                 &nectar_yang::encoding::PrintOptions::json(),
             )
             .unwrap();
-            let at = |n: &str| cand.find(&format!("\"name\":\"{n}\"")).unwrap();
+            let at = |n: &str| {
+                cand.find(&format!("\"name\":\"{n}\""))
+                    .unwrap_or_else(|| panic!("{n} in {cand}"))
+            };
             assert!(
                 at("a") < at("b") && at("b") < at("c") && at("c") < at("d"),
                 "{cand}"
             );
         }
     }
+}
+
+/// A datastore's interface names and descriptions, sorted.
+fn ifaces_of(core: &nectar_mgmt::Core, ds: Datastore) -> Vec<(String, String)> {
+    let t = core.get(None, ds, None).unwrap();
+    let json = nectar_yang::encoding::print_tree(&t, &nectar_yang::encoding::PrintOptions::json())
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let mut out: Vec<(String, String)> = v["ietf-interfaces:interfaces"]["interface"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|i| {
+                    (
+                        i["name"].as_str().unwrap().to_owned(),
+                        i["description"].as_str().unwrap_or("").to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+    v.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+// The candidate is running plus the session's pending edits until it is read,
+// validated or running moves: each of those sees exactly what a copy taken at
+// the first edit would hold (RFC 6241 §8.3), however many edits pend.
+#[test]
+fn candidate_edits_are_seen_as_a_copy_would_show_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let calls = Calls::default();
+    let mut core = open(dir.path(), &calls);
+    let sid = core.open_session(admin(), "test", None);
+    let edit = |core: &mut nectar_mgmt::Core, ds, json: &str| {
+        core.edit(
+            Some(sid),
+            ds,
+            vec![EditStep::merge(tree(json))],
+            ErrorOption::RollbackOnError,
+            false,
+        )
+        .unwrap()
+    };
+    edit(
+        &mut core,
+        Datastore::Running,
+        &iface("eth0", r#","description":"r0""#),
+    );
+    // An unmodified candidate follows running.
+    edit(
+        &mut core,
+        Datastore::Running,
+        &iface("eth0", r#","description":"r1""#),
+    );
+    assert_eq!(
+        ifaces_of(&core, Datastore::Candidate),
+        pairs(&[("eth0", "r1")])
+    );
+
+    edit(
+        &mut core,
+        Datastore::Candidate,
+        &iface("eth1", r#","description":"c1""#),
+    );
+    let e = core
+        .edit(
+            Some(sid),
+            Datastore::Candidate,
+            vec![EditStep::at(
+                EditOp::Create,
+                format!("{ETH0}/description"),
+                Some(tree(&iface("eth0", r#","description":"x""#))),
+            )],
+            ErrorOption::RollbackOnError,
+            false,
+        )
+        .unwrap_err();
+    assert_eq!(e.first().tag, ErrorTag::DataExists);
+    assert_eq!(
+        ifaces_of(&core, Datastore::Candidate),
+        pairs(&[("eth0", "r1"), ("eth1", "c1")])
+    );
+    assert_eq!(
+        ifaces_of(&core, Datastore::Running),
+        pairs(&[("eth0", "r1")])
+    );
+    core.validate(Source::Datastore(Datastore::Candidate))
+        .unwrap();
+    // Running moves under the pending edit: the candidate keeps what it was.
+    edit(
+        &mut core,
+        Datastore::Running,
+        &iface("eth0", r#","description":"r2""#),
+    );
+    assert_eq!(
+        ifaces_of(&core, Datastore::Candidate),
+        pairs(&[("eth0", "r1"), ("eth1", "c1")])
+    );
+    core.commit(Some(sid), CommitOptions::default()).unwrap();
+    assert_eq!(
+        ifaces_of(&core, Datastore::Running),
+        pairs(&[("eth0", "r1"), ("eth1", "c1")])
+    );
+
+    // Many pending edits (more than the lazy candidate keeps), a delete among them.
+    for i in 0..100 {
+        edit(
+            &mut core,
+            Datastore::Candidate,
+            &iface(&format!("m{i:03}"), ""),
+        );
+    }
+    core.edit(
+        Some(sid),
+        Datastore::Candidate,
+        vec![EditStep::at(EditOp::Delete, ETH0, None)],
+        ErrorOption::RollbackOnError,
+        false,
+    )
+    .unwrap();
+    let cand = ifaces_of(&core, Datastore::Candidate);
+    assert_eq!(cand.len(), 101, "{cand:?}");
+    assert!(!cand.iter().any(|(n, _)| n == "eth0"));
+    assert_eq!(ifaces_of(&core, Datastore::Running).len(), 2);
+    core.commit(Some(sid), CommitOptions::default()).unwrap();
+    assert_eq!(ifaces_of(&core, Datastore::Running), cand);
+    // Discarded edits leave no trace.
+    edit(&mut core, Datastore::Candidate, &iface("gone", ""));
+    core.discard_changes(Some(sid)).unwrap();
+    assert_eq!(ifaces_of(&core, Datastore::Candidate), cand);
 }

@@ -87,42 +87,45 @@ impl Core {
         sid: Option<SessionId>,
         comment: Option<String>,
     ) -> Result<Option<u64>, Errors> {
-        let Some(tree) = self.candidate.tree.take() else {
+        if !self.candidate.is_modified() {
             return Ok(None);
-        };
+        }
+        let tree = self.candidate.tree.take();
         let steps = std::mem::take(&mut self.candidate.steps);
-        let fast = self.candidate.base == self.commit_id;
-        let result = if fast {
-            self.transaction(
+        let result = match &tree {
+            // Running has not moved since the candidate's edits: they are the
+            // change (a lazy candidate never outlives a move of running).
+            _ if self.candidate.base == self.commit_id => self.transaction(
                 sid,
                 Steps::Borrowed(&steps),
                 ErrorOption::RollbackOnError,
                 false,
                 comment,
-            )
-        } else {
+            ),
             // Running moved on since the candidate was taken: make running
             // equal to the candidate, touching only what differs.
-            let all = vec![EditStep::replace_all(ly::dup_tree(&tree)?)];
-            self.transaction(
-                sid,
-                Steps::Owned(all),
-                ErrorOption::RollbackOnError,
-                false,
-                comment,
+            Some(tree) => {
+                let all = vec![EditStep::replace_all(ly::dup_tree(tree)?)];
+                self.transaction(
+                    sid,
+                    Steps::Owned(all),
+                    ErrorOption::RollbackOnError,
+                    false,
+                    comment,
+                )
+            }
+            None => Err(MgmtError::operation_failed(
+                "the candidate's edits were made on a running that has moved on",
             )
+            .into()),
         };
         match result {
             Ok(out) => {
-                self.candidate = Candidate {
-                    tree: None,
-                    steps: Vec::new(),
-                    base: self.commit_id,
-                };
+                self.candidate = Candidate::empty(self.commit_id);
                 Ok(out.commit)
             }
             Err(e) => {
-                self.candidate.tree = Some(tree);
+                self.candidate.tree = tree;
                 self.candidate.steps = steps;
                 Err(e)
             }
@@ -196,11 +199,7 @@ impl Core {
     /// RFC 6241 discard-changes.
     pub fn discard_changes(&mut self, sid: Option<SessionId>) -> Result<(), MgmtError> {
         self.check_not_locked(sid, Datastore::Candidate)?;
-        self.candidate = Candidate {
-            tree: None,
-            steps: Vec::new(),
-            base: self.commit_id,
-        };
+        self.candidate = Candidate::empty(self.commit_id);
         Ok(())
     }
 
@@ -208,9 +207,7 @@ impl Core {
     pub fn validate(&self, source: Source) -> Result<(), Errors> {
         let mut tree = match source {
             Source::Inline(t) => t,
-            Source::Datastore(Datastore::Candidate) => {
-                ly::dup_tree(self.candidate.tree.as_ref().unwrap_or(&self.running))?
-            }
+            Source::Datastore(Datastore::Candidate) => self.candidate_copy()?,
             Source::Datastore(Datastore::Startup) => ly::dup_tree(&self.startup)?,
             Source::Datastore(Datastore::Running) => return Ok(()),
             Source::Datastore(Datastore::Operational) => {
@@ -249,9 +246,7 @@ impl Core {
             Source::Inline(t) => t,
             Source::Datastore(Datastore::Running) => ly::dup_tree(&self.running)?,
             Source::Datastore(Datastore::Startup) => ly::dup_tree(&self.startup)?,
-            Source::Datastore(Datastore::Candidate) => {
-                ly::dup_tree(self.candidate.tree.as_ref().unwrap_or(&self.running))?
-            }
+            Source::Datastore(Datastore::Candidate) => self.candidate_copy()?,
             Source::Datastore(Datastore::Operational) => {
                 return Err(MgmtError::protocol(
                     ErrorTag::InvalidValue,
@@ -272,11 +267,7 @@ impl Core {
                 )
                 .map(|_| ()),
             Datastore::Candidate => {
-                self.candidate = Candidate {
-                    tree: None,
-                    steps: Vec::new(),
-                    base: self.commit_id,
-                };
+                self.candidate = Candidate::empty(self.commit_id);
                 self.edit_candidate(sid, step, ErrorOption::RollbackOnError, false)
                     .map(|_| ())
             }

@@ -1,6 +1,6 @@
 //! Reading the datastores, and edits (RFC 6241 §7.2) to running, candidate and startup.
 
-use crate::edit::{self, EditStep, ErrorOption, Touched};
+use crate::edit::{self, EditOp, EditStep, ErrorOption, Touched};
 use crate::error::{ErrorTag, Errors, MgmtError};
 use crate::ly::{self, Tree};
 use crate::types::{Datastore, SessionId};
@@ -22,10 +22,14 @@ impl Core {
         ds: Datastore,
         path: &str,
     ) -> Result<Tree, MgmtError> {
+        let candidate;
         let tree = match ds {
             Datastore::Running => &self.running,
             Datastore::Startup => &self.startup,
-            Datastore::Candidate => self.candidate.tree.as_ref().unwrap_or(&self.running),
+            Datastore::Candidate => {
+                candidate = self.candidate_view()?;
+                &*candidate
+            }
             Datastore::Operational => return self.get(sid, ds, Some(path)),
         };
         let mut out = match ly::find(tree, path)? {
@@ -48,9 +52,7 @@ impl Core {
         let mut out = match ds {
             Datastore::Running => ly::select(&self.running, xpath)?,
             Datastore::Startup => ly::select(&self.startup, xpath)?,
-            Datastore::Candidate => {
-                ly::select(self.candidate.tree.as_ref().unwrap_or(&self.running), xpath)?
-            }
+            Datastore::Candidate => ly::select(&*self.candidate_view()?, xpath)?,
             Datastore::Operational => {
                 let mut state = DataTree::new(self.ctx);
                 self.registry.state(xpath, &mut state)?;
@@ -156,13 +158,12 @@ impl Core {
     ) -> Result<EditOutcome, Errors> {
         let user = self.user(sid);
         if self.candidate.tree.is_none() {
-            self.candidate = Candidate {
-                tree: Some(ly::dup_tree(&self.running)?),
-                steps: Vec::new(),
-                base: self.commit_id,
-            };
+            if !test_only && self.stays_lazy(&steps) {
+                return self.edit_lazy_candidate(&user, steps, error_option);
+            }
+            self.materialise_candidate()?;
         }
-        let tree = self.candidate.tree.as_mut().expect("just made");
+        let tree = self.candidate.tree.as_mut().expect("materialised");
         let mut log = Vec::new();
         let (errors, ok) =
             Self::apply_steps(tree, Steps::Borrowed(&steps), error_option, &mut log)?;
@@ -184,17 +185,109 @@ impl Core {
                 errors,
             });
         }
-        self.candidate.steps.extend(
-            steps
-                .into_iter()
-                .zip(ok.into_iter().chain(std::iter::repeat(false)))
-                .filter(|(_, ok)| *ok)
-                .map(|(s, _)| s),
-        );
+        self.candidate.keep(steps, ok);
         Ok(EditOutcome {
             commit: None,
             errors,
         })
+    }
+
+    /// Whether the candidate can stay running plus its pending edits after
+    /// `new`: while they are few, and none replaces the whole datastore.
+    fn stays_lazy(&self, new: &[EditStep]) -> bool {
+        let whole = |s: &EditStep| s.op == EditOp::Replace && s.path.is_none();
+        self.candidate.steps.len() + new.len() <= LAZY_CANDIDATE_STEPS && !new.iter().any(whole)
+    }
+
+    /// An edit of a candidate that is running plus its pending edits, at the
+    /// cost of the edits instead of a copy of the datastore: the pending and
+    /// new edits are applied to running (the outcome of each, and NACM, are
+    /// exactly what a copy would give, since running has not moved since the
+    /// pending ones were made) and undone before anything else sees running.
+    fn edit_lazy_candidate(
+        &mut self,
+        user: &UserCtx,
+        steps: Vec<EditStep>,
+        error_option: ErrorOption,
+    ) -> Result<EditOutcome, Errors> {
+        if self.candidate.steps.is_empty() {
+            self.candidate.base = self.commit_id;
+        }
+        let mut pending = Vec::new();
+        Self::apply_steps(
+            &mut self.running,
+            Steps::Borrowed(&self.candidate.steps),
+            ErrorOption::RollbackOnError,
+            &mut pending,
+        )?;
+        let mut log = Vec::new();
+        let applied = Self::apply_steps(
+            &mut self.running,
+            Steps::Borrowed(&steps),
+            error_option,
+            &mut log,
+        );
+        let denied = match &applied {
+            Ok(_) if !user.superuser => {
+                let changes = changes_from_log(&self.running, &log);
+                check_nacm(&self.nacm, self.ctx, user, &changes).err()
+            }
+            _ => None,
+        };
+        edit::undo(&mut self.running, log);
+        edit::undo(&mut self.running, pending);
+        let (errors, ok) = applied?;
+        if let Some(e) = denied {
+            return Err(e.into());
+        }
+        self.candidate.keep(steps, ok);
+        Ok(EditOutcome {
+            commit: None,
+            errors,
+        })
+    }
+
+    /// Gives the candidate a tree of its own (running plus its pending
+    /// edits): before running moves under pending edits, and for edits the
+    /// lazy candidate does not take.
+    pub(super) fn materialise_candidate(&mut self) -> Result<(), Errors> {
+        if self.candidate.tree.is_none() {
+            let tree = self.candidate_copy()?;
+            if self.candidate.steps.is_empty() {
+                self.candidate.base = self.commit_id;
+            }
+            self.candidate.tree = Some(tree);
+        }
+        Ok(())
+    }
+
+    /// The candidate as a tree of its own.
+    pub(super) fn candidate_copy(&self) -> Result<Tree, Errors> {
+        if let Some(t) = &self.candidate.tree {
+            return Ok(ly::dup_tree(t)?);
+        }
+        let mut tree = ly::dup_tree(&self.running)?;
+        let mut log = Vec::new();
+        Self::apply_steps(
+            &mut tree,
+            Steps::Borrowed(&self.candidate.steps),
+            ErrorOption::RollbackOnError,
+            &mut log,
+        )?;
+        Ok(tree)
+    }
+
+    /// The candidate to read: its own tree, running when no edit is
+    /// pending, or else running plus the pending edits, made for the read.
+    pub(super) fn candidate_view(&self) -> Result<Snapshot<'_>, MgmtError> {
+        match &self.candidate.tree {
+            Some(t) => Ok(Snapshot::Borrowed(t)),
+            None if self.candidate.steps.is_empty() => Ok(Snapshot::Borrowed(&self.running)),
+            None => self
+                .candidate_copy()
+                .map(Snapshot::Owned)
+                .map_err(|e| e.first().clone()),
+        }
     }
 
     pub(super) fn edit_startup(
@@ -222,5 +315,22 @@ impl Core {
             commit: None,
             errors,
         })
+    }
+}
+
+/// A datastore's tree to read: the live one, or one made for the read.
+pub(super) enum Snapshot<'a> {
+    Borrowed(&'a Tree),
+    Owned(Tree),
+}
+
+impl std::ops::Deref for Snapshot<'_> {
+    type Target = Tree;
+
+    fn deref(&self) -> &Tree {
+        match self {
+            Snapshot::Borrowed(t) => t,
+            Snapshot::Owned(t) => t,
+        }
     }
 }

@@ -53,11 +53,7 @@ impl Core {
             return;
         };
         if self.locks.get(&Datastore::Candidate) == Some(&id) {
-            self.candidate = Candidate {
-                tree: None,
-                steps: Vec::new(),
-                base: self.commit_id,
-            };
+            self.candidate = Candidate::empty(self.commit_id);
         }
         self.locks.retain(|_, holder| *holder != id);
         if self.confirm.as_ref().is_some_and(|c| c.owner == Some(id)) {
@@ -131,7 +127,7 @@ impl Core {
         if let Some(holder) = self.locks.get(&ds) {
             return Err(MgmtError::lock_denied(*holder));
         }
-        if ds == Datastore::Candidate && self.candidate.tree.is_some() {
+        if ds == Datastore::Candidate && self.candidate.is_modified() {
             // RFC 6241 §7.5: not while the candidate holds uncommitted changes.
             return Err(MgmtError::protocol(
                 ErrorTag::LockDenied,

@@ -27,6 +27,12 @@ impl Core {
         comment: Option<String>,
     ) -> Result<EditOutcome, Errors> {
         let started = std::time::Instant::now();
+        if !test_only && self.candidate.tree.is_none() && !self.candidate.steps.is_empty() {
+            // Running is about to move: a candidate that is running plus
+            // pending edits keeps what it is now (an unmodified one follows
+            // running).
+            self.materialise_candidate()?;
+        }
         let out = self.transaction_steps(sid, steps, error_option, test_only, comment);
         match &out {
             Ok(EditOutcome {
