@@ -20,7 +20,9 @@ use crate::edit::Touched;
 use crate::error::MgmtError;
 use crate::ly::{self, Tree};
 
-/// An outermost list whose entries can be validated on their own.
+/// A list whose entries can be validated on their own: an outermost list, or
+/// a list inside list entries whose constraints read no more of those entries
+/// than their keys (the static routes of a routing protocol instance).
 #[derive(Debug, Default)]
 struct Unit {
     /// Nodes under the list that leafrefs outside it point to: deleting or
@@ -32,6 +34,18 @@ struct Unit {
 #[derive(Debug, Default)]
 pub struct Scope {
     units: HashMap<String, Unit>,
+    /// Leafrefs inside units whose path is a plain absolute path (an
+    /// interface reference, a bridge-domain reference), by the schema path of
+    /// the leaf, with the schema path of their target. Their targets may lie
+    /// outside the entries validated: a sparse validation's "no target
+    /// instance" error on one is checked again against the whole datastore.
+    checked_refs: HashMap<String, String>,
+}
+
+/// A leafref whose path is absolute with no predicate and no step up: its
+/// target set is the same from anywhere, so it can be checked on its own.
+fn plain_ref(c: &analysis::Constraint) -> bool {
+    c.leafref && c.text.starts_with('/') && !c.text.contains('[') && !c.text.contains("..")
 }
 
 fn under(path: &str, prefix: &str) -> bool {
@@ -66,10 +80,8 @@ impl Scope {
                         continue;
                     }
                     let ancestors: Vec<_> = list.ancestors().collect();
-                    if ancestors.is_empty()
-                        || ancestors.iter().any(|a| a.kind() == SchemaNodeKind::List)
-                    {
-                        continue; // top-level or nested: not a unit
+                    if ancestors.is_empty() {
+                        continue; // top-level: not a unit
                     }
                     let p = list.path(SchemaPathFormat::DATA);
                     if let Some(unit) = Self::unit_for(&list, &ancestors, &tops, &p, &cons) {
@@ -78,12 +90,23 @@ impl Scope {
                 }
             }
         }
+        let checked_refs = cons
+            .iter()
+            .filter(|c| plain_ref(c))
+            .filter_map(|c| {
+                let target = c.atoms.as_ref()?.iter().max_by_key(|a| a.len())?;
+                Some((c.owner.clone(), target.clone()))
+            })
+            .collect();
         tracing::debug!(
             units = units.len(),
             constraints = cons.len(),
             "validation scope analysed"
         );
-        Scope { units }
+        Scope {
+            units,
+            checked_refs,
+        }
     }
 
     fn unit_for(
@@ -96,16 +119,55 @@ impl Scope {
         if analysis::list_has_set_constraints(list) {
             return None;
         }
+        // What a sparse tree holds of the ancestors: the nodes themselves and
+        // the keys of ancestor list entries. Constraints may read those.
+        let mut fixed: HashSet<String> = HashSet::new();
+        for a in ancestors {
+            fixed.insert(a.path(SchemaPathFormat::DATA));
+            if a.kind() == SchemaNodeKind::List {
+                if analysis::list_has_set_constraints(a) {
+                    return None;
+                }
+                fixed.extend(
+                    a.children()
+                        .filter(|c| c.is_list_key())
+                        .map(|c| c.path(SchemaPathFormat::DATA)),
+                );
+            }
+        }
+        // An ancestor's constraint that reads only the ancestors and their
+        // keys, by a relative path (an absolute one, or a count, may reach
+        // other entries of an ancestor list, which the sparse tree lacks).
+        let reads_fixed = |c: &analysis::Constraint| {
+            !c.text.trim_start().starts_with('/')
+                && !c.text.contains("count(")
+                && !c.text.contains("sum(")
+                && !escapes_entry(&c.text)
+                && c.atoms
+                    .as_ref()
+                    .is_some_and(|atoms| atoms.iter().all(|a| fixed.contains(a)))
+        };
         // Siblings along the path must not hold mandatory data (a sparse tree
-        // lacks them), nor may the ancestors carry constraints of their own.
+        // lacks them), nor may the ancestors carry constraints reading more
+        // than the sparse tree holds of them.
+        // (The keys of ancestor lists are in the sparse tree too, so their own
+        // constraints, OpenConfig's key leafrefs to `../config/name`, count.)
         let mut child_path = list.path(SchemaPathFormat::DATA);
         for a in ancestors {
             let ap = a.path(SchemaPathFormat::DATA);
-            if cons.iter().any(|c| c.owner == ap) {
+            let owned = |c: &analysis::Constraint| {
+                c.owner == ap
+                    || (fixed.contains(&c.owner)
+                        && ly::parent_path(&c.owner).as_deref() == Some(ap.as_str()))
+            };
+            if cons.iter().any(|c| owned(c) && !reads_fixed(c)) {
                 return None;
             }
             for c in a.children() {
-                if c.path(SchemaPathFormat::DATA) != child_path && analysis::has_mandatory(&c) {
+                if c.path(SchemaPathFormat::DATA) != child_path
+                    && !c.is_list_key()
+                    && analysis::has_mandatory(&c)
+                {
                     return None;
                 }
             }
@@ -121,9 +183,14 @@ impl Scope {
             let inside = under(&c.owner, p);
             let Some(atoms) = &c.atoms else { return None };
             if inside {
+                if plain_ref(c) {
+                    continue; // checked against the whole datastore if need be
+                }
                 if escapes_entry(&c.text) || atoms.iter().any(|a| !under(a, p)) {
                     return None;
                 }
+            } else if under(p, &c.owner) && reads_fixed(c) {
+                // An ancestor's constraint on what the sparse tree holds.
             } else if atoms.iter().any(|a| under(a, p)) {
                 if !c.leafref {
                     return None;
@@ -137,16 +204,19 @@ impl Scope {
 
     /// The unit and the data path of the unit entry a touched path lies in.
     fn entry_of(&self, path: &str) -> Option<(&Unit, String)> {
+        // The innermost unit: the smallest entry to validate (a unit's
+        // analysis already accounts for what enclosing entries read of it).
         let data = ly::steps(path);
         let mut schema = String::new();
+        let mut found = None;
         for (k, step) in data.iter().enumerate() {
             schema.push('/');
             schema.push_str(&ly::schema_path_of(&format!("/{step}"))[1..]);
             if let Some(unit) = self.units.get(&schema) {
-                return Some((unit, format!("/{}", data[..=k].join("/"))));
+                found = Some((unit, k));
             }
         }
-        None
+        found.map(|(unit, k)| (unit, format!("/{}", data[..=k].join("/"))))
     }
 
     /// Validates `tree` after the edits in `log`. Returns what validation
@@ -211,7 +281,12 @@ impl Scope {
             &mut sparse,
             DataValidationFlags::NO_STATE | DataValidationFlags::PRESENT,
         );
-        result?;
+        if let Err(errors) = result {
+            let left = self.recheck_refs(tree, &sparse, errors)?;
+            if !left.is_empty() {
+                return Err(left);
+            }
+        }
         // Carry what validation did to the entries over to running.
         let mut out = Vec::new();
         let Some(diff) = diff else { return Ok(out) };
@@ -252,6 +327,45 @@ impl Scope {
             }
         }
         Ok(out)
+    }
+
+    /// The errors of a sparse validation less the unresolved
+    /// [`checked_refs`](Scope) whose target does exist in the whole
+    /// datastore `tree` (it was only missing from the sparse tree).
+    fn recheck_refs(
+        &self,
+        tree: &Tree,
+        sparse: &Tree,
+        errors: Vec<MgmtError>,
+    ) -> Result<Vec<MgmtError>, Vec<MgmtError>> {
+        let mut left = Vec::new();
+        for e in errors {
+            let target = match (&e.app_tag, &e.path) {
+                (Some(tag), Some(path)) if tag == "instance-required" => self
+                    .checked_refs
+                    .get(&ly::schema_path_of(path))
+                    .map(|t| (t, path)),
+                _ => None,
+            };
+            let Some((target, path)) = target else {
+                left.push(e);
+                continue;
+            };
+            let value = ly::find(sparse, path)
+                .map_err(|e| vec![e])?
+                .and_then(|n| n.value_canonical());
+            let found = match &value {
+                Some(v) => {
+                    let x = format!("{target}[.={}]", nectar_yang::path::quote_literal(v));
+                    !ly::find_all(tree, &x).map_err(|e| vec![e])?.is_empty()
+                }
+                None => false,
+            };
+            if !found {
+                left.push(e);
+            }
+        }
+        Ok(left)
     }
 
     #[allow(clippy::type_complexity)]

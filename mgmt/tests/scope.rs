@@ -113,3 +113,124 @@ fn scoped_validation_agrees_with_whole_tree_validation() {
         "accepted {accepted}, rejected {rejected}"
     );
 }
+
+/// The daemon's model set: every network model, deviations applied.
+fn network_ctx() -> &'static nectar_yang::yang2::context::Context {
+    nectar_yang::ModelSet::management()
+        .with(nectar_yang::models::NETWORK)
+        .with(nectar_yang::models::DEVIATIONS)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn routes_interfaces_and_bridge_domains_are_units_in_the_daemons_models() {
+    let scope = Scope::analyse(network_ctx());
+    for list in [
+        "/ietf-interfaces:interfaces/interface",
+        "/ietf-routing:routing/control-plane-protocols/control-plane-protocol/static-routes/ietf-ipv4-unicast-routing:ipv4/route",
+        "/nectar-bridge:bridge-domains/bridge-domain",
+        "/ietf-nat:nat/instances/instance/mapping-table/mapping-entry",
+    ] {
+        assert!(scope.is_unit(list), "{list}");
+    }
+}
+
+// The same property on the daemon's models, where units hold leafrefs to
+// other units (a route's outgoing interface, an interface's bridge domain)
+// and units nest (routes inside a routing protocol instance): random edits
+// that create, reference and delete leafref targets are accepted or refused,
+// and leave the same datastore, exactly as whole-tree validation says.
+#[test]
+fn scoped_validation_agrees_with_whole_tree_validation_across_references() {
+    let ctx = network_ctx();
+    let scope = Scope::analyse(ctx);
+    let parse = |json: &str| nectar_mgmt::ly::parse_json(ctx, json).unwrap();
+    let mut running = ly::dup_tree(&parse("{}")).unwrap();
+    let mut seed: u64 = 0x2545f4914f6cdd1d;
+    let mut rand = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    const IFS: &str = "/ietf-interfaces:interfaces/interface";
+    const BDS: &str = "/nectar-bridge:bridge-domains/bridge-domain";
+    const RT: &str = "/ietf-routing:routing/control-plane-protocols/control-plane-protocol[type='ietf-routing:static'][name='st']/static-routes/ietf-ipv4-unicast-routing:ipv4/route";
+    let route = |prefix: &str, hop: &str| {
+        format!(
+            r#"{{"ietf-routing:routing":{{"control-plane-protocols":{{"control-plane-protocol":[{{"type":"ietf-routing:static","name":"st","static-routes":{{"ietf-ipv4-unicast-routing:ipv4":{{"route":[{{"destination-prefix":"{prefix}","next-hop":{hop}}}]}}}}}}]}}}}}}"#
+        )
+    };
+    let (mut accepted, mut rejected, mut scoped) = (0, 0, 0);
+    for _ in 0..600 {
+        let i = rand(6);
+        let j = rand(6);
+        let step = match rand(10) {
+            0 | 1 => EditStep::merge(parse(&format!(
+                r#"{{"ietf-interfaces:interfaces":{{"interface":[{{"name":"if{i}","type":"iana-if-type:ethernetCsmacd","description":"d{j}"}}]}}}}"#
+            ))),
+            2 => EditStep::at(EditOp::Remove, format!("{IFS}[name='if{i}']"), None),
+            3 | 4 => EditStep::merge(parse(&route(
+                &format!("10.0.{i}.0/24"),
+                &format!(r#"{{"outgoing-interface":"if{j}"}}"#),
+            ))),
+            5 => EditStep::merge(parse(&route(
+                &format!("10.1.{i}.0/24"),
+                &format!(r#"{{"next-hop-address":"192.0.2.{j}"}}"#),
+            ))),
+            6 => EditStep::at(
+                EditOp::Remove,
+                format!("{RT}[destination-prefix='10.0.{i}.0/24']"),
+                None,
+            ),
+            7 => EditStep::merge(parse(&format!(
+                r#"{{"nectar-bridge:bridge-domains":{{"bridge-domain":[{{"name":"bd{i}"}}]}}}}"#
+            ))),
+            8 => EditStep::at(EditOp::Remove, format!("{BDS}[name='bd{i}']"), None),
+            _ => EditStep::merge(parse(&format!(
+                r#"{{"ietf-interfaces:interfaces":{{"interface":[{{"name":"if{i}","type":"iana-if-type:ethernetCsmacd","nectar-bridge:switchport":{{"bridge-domain":"bd{j}"}}}}]}}}}"#
+            ))),
+        };
+        let mut candidate = ly::dup_tree(&running).unwrap();
+        let mut log = Vec::new();
+        if edit::apply_step(&mut candidate, &step, &mut log).is_err() || log.is_empty() {
+            continue;
+        }
+        let mut whole = ly::dup_tree(&candidate).unwrap();
+        let expected_ok = ly::validate_all(&mut whole, DataValidationFlags::NO_STATE)
+            .1
+            .is_ok();
+        let got = scope.validate(&mut candidate, &log);
+        if !log.iter().any(|t| {
+            matches!(t, edit::Touched::Deleted { .. }) && !t_path(t).starts_with("/ietf-routing:")
+        }) {
+            scoped += 1;
+        }
+        assert_eq!(
+            got.is_ok(),
+            expected_ok,
+            "disagreement on {:?}: {got:?}",
+            step.path
+        );
+        if expected_ok {
+            accepted += 1;
+            assert_eq!(all_json(&candidate), all_json(&whole));
+            running = candidate;
+        } else {
+            rejected += 1;
+        }
+    }
+    assert!(
+        accepted > 150 && rejected > 30 && scoped > 100,
+        "accepted {accepted}, rejected {rejected}, scoped {scoped}"
+    );
+}
+
+fn t_path(t: &edit::Touched) -> &str {
+    match t {
+        edit::Touched::Created { path, .. }
+        | edit::Touched::Deleted { path, .. }
+        | edit::Touched::Modified { path, .. } => path,
+    }
+}
