@@ -270,7 +270,7 @@ impl Dataplane {
         }
         next.dirty_vrfs = Some(BTreeSet::new());
         // Every index handed out stays promised to its name (RFC 2863 §3.1.5).
-        next.index_hints = Self::hints_of(&next);
+        Self::keep_indices(&mut next);
         let old = self.sh.tables.swap(Arc::new(tables));
         *cfg = next;
         self.after_swap(&old, true);
@@ -374,7 +374,7 @@ impl Dataplane {
         let tables = Tables::compile(&next, Some(&self.sh.tables.load()))?;
         next.dirty_vrfs = Some(BTreeSet::new());
         // Every index handed out stays promised to its name (RFC 2863 §3.1.5).
-        next.index_hints = Self::hints_of(&next);
+        Self::keep_indices(&mut next);
         // Nothing below fails.
         let same = slots.len() == old_ports.len()
             && slots
@@ -480,6 +480,36 @@ impl Dataplane {
     /// interfaces and the ones it still remembers).
     pub fn indices(&self) -> BTreeMap<String, u32> {
         Self::hints_of(&lock(&self.config))
+    }
+
+    /// Whether the indices promised are `saved` (see [`Dataplane::indices`]), without a
+    /// copy of them.
+    pub fn indices_are(&self, saved: &BTreeMap<String, u32>) -> bool {
+        Self::hints_of_eq(&lock(&self.config), saved)
+    }
+
+    fn hints_of_eq(cfg: &Config, saved: &BTreeMap<String, u32>) -> bool {
+        cfg.ifs.iter().all(|(n, s)| saved.get(n) == Some(&s.index))
+            && cfg
+                .index_hints
+                .iter()
+                .all(|(n, ix)| cfg.ifs.contains_key(n) || saved.get(n) == Some(ix))
+            && saved
+                .keys()
+                .all(|n| cfg.ifs.contains_key(n) || cfg.index_hints.contains_key(n))
+    }
+
+    /// Adds the index of every interface of `cfg` to the indices it promises (in place: a
+    /// commit that adds no interface allocates nothing here).
+    fn keep_indices(cfg: &mut Config) {
+        let Config {
+            ifs, index_hints, ..
+        } = cfg;
+        for (n, s) in ifs.iter() {
+            if index_hints.get(n) != Some(&s.index) {
+                index_hints.insert(n.clone(), s.index);
+            }
+        }
     }
 
     /// Every interface's index in `cfg`, and the indices it promised, for the next replay.

@@ -147,10 +147,10 @@ impl Mapping {
         let Some((path, saved)) = &mut self.index_file else {
             return;
         };
-        let now = self.dp.indices();
-        if &now == saved {
+        if self.dp.indices_are(saved) {
             return;
         }
+        let now = self.dp.indices();
         match write_indices(path, &now) {
             Ok(()) => *saved = now,
             Err(e) => {

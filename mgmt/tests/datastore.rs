@@ -979,3 +979,63 @@ fn candidate_edits_are_seen_as_a_copy_would_show_them() {
     core.discard_changes(Some(sid)).unwrap();
     assert_eq!(ifaces_of(&core, Datastore::Candidate), cand);
 }
+
+/// Running as libyang prints it with-defaults `explicit`: a default leaf that
+/// became explicit would show.
+fn running_explicit(core: &nectar_mgmt::Core) -> String {
+    use nectar_yang::yang2::data::{Data, DataFormat, DataPrinterFlags};
+    core.running()
+        .print_string(
+            DataFormat::JSON,
+            DataPrinterFlags::WITH_SIBLINGS | DataPrinterFlags::WD_EXPLICIT,
+        )
+        .unwrap()
+        .unwrap_or_default()
+}
+
+// Candidate edits are tried on running and undone: running is left exactly as
+// it was, default flags included, whatever the edits did (deletes of subtrees
+// holding defaults, replaces, failures).
+#[test]
+fn candidate_edits_leave_running_exactly_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let calls = Calls::default();
+    let mut core = open(dir.path(), &calls);
+    let sid = core.open_session(admin(), "test", None);
+    merge(
+        &mut core,
+        sid,
+        &iface(
+            "eth0",
+            r#","description":"d","ietf-ip:ipv4":{"address":[{"ip":"10.0.0.1","prefix-length":24}]}"#,
+        ),
+    )
+    .unwrap();
+    merge(&mut core, sid, &iface("eth1", "")).unwrap();
+    let before = running_explicit(&core);
+    let all_before = running_json(&core);
+    let edits = [
+        EditStep::at(EditOp::Delete, ETH0, None),
+        EditStep::at(
+            EditOp::Replace,
+            ETH0,
+            Some(tree(&iface("eth0", r#","enabled":false"#))),
+        ),
+        EditStep::at(EditOp::Remove, format!("{ETH0}/ietf-ip:ipv4"), None),
+        EditStep::merge(tree(&iface("eth2", r#","ietf-ip:ipv4":{"mtu":1400}"#))),
+    ];
+    for step in edits {
+        core.edit(
+            Some(sid),
+            Datastore::Candidate,
+            vec![step],
+            ErrorOption::RollbackOnError,
+            false,
+        )
+        .unwrap();
+        assert_eq!(running_explicit(&core), before);
+        assert_eq!(running_json(&core), all_before);
+    }
+    core.discard_changes(Some(sid)).unwrap();
+    assert_eq!(running_explicit(&core), before);
+}
