@@ -167,7 +167,7 @@ fn sync_port_macs(sh: &Runtime, config: &Mutex<Config>) {
             st.hw_mac = *new;
         }
     }
-    next.dirty_vrfs = Some(BTreeSet::new());
+    next.mark_compiled();
     match Tables::compile(&next, Some(&sh.tables.load())) {
         Ok(t) => {
             sh.tables.store(Arc::new(t));
@@ -198,7 +198,7 @@ impl Dataplane {
     /// `cfg` with `ops` applied (references and limits not yet checked).
     fn next_config(cfg: &Config, ops: &[Op]) -> Result<Config, Error> {
         let mut next = cfg.clone();
-        next.dirty_vrfs = Some(BTreeSet::new());
+        next.mark_compiled();
         for op in ops {
             next.apply_op(op)?;
         }
@@ -268,7 +268,7 @@ impl Dataplane {
             let next = Self::next_config(&cfg, &ops)?;
             return self.install(&mut cfg, next, opened).map(|()| ops);
         }
-        next.dirty_vrfs = Some(BTreeSet::new());
+        next.mark_compiled();
         // Every index handed out stays promised to its name (RFC 2863 §3.1.5).
         Self::keep_indices(&mut next);
         let old = self.sh.tables.swap(Arc::new(tables));
@@ -372,7 +372,7 @@ impl Dataplane {
             slots[ix] = Some(slot);
         }
         let tables = Tables::compile(&next, Some(&self.sh.tables.load()))?;
-        next.dirty_vrfs = Some(BTreeSet::new());
+        next.mark_compiled();
         // Every index handed out stays promised to its name (RFC 2863 §3.1.5).
         Self::keep_indices(&mut next);
         // Nothing below fails.
@@ -532,7 +532,7 @@ impl Dataplane {
         let mut cfg = lock(&self.config);
         let mut fresh = self.fresh_config();
         let tables = Tables::compile(&fresh, None)?;
-        fresh.dirty_vrfs = Some(BTreeSet::new());
+        fresh.mark_compiled();
         fresh.index_hints = Self::hints_of(&cfg);
         let old_ports = self.sh.ports.load_full();
         {

@@ -1,13 +1,12 @@
 //! The desired configuration as the control side holds it, and how ops change it.
 //!
-//! [`Config`] is cheap to clone where it can be large (routes are kept per VRF behind an
-//! `Arc`, copied only when that VRF changes). Applying a batch clones the config, applies each
+//! [`Config`] is cheap to clone where it can be large (routes are kept per VRF in a
+//! persistent map, whose copy shares every node until one changes). Applying a batch clones the config, applies each
 //! op, validates references and limits over the result, then compiles it into
 //! [`crate::tables::Tables`]; any error leaves the original untouched.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::Arc;
 
 use super::Error;
 use super::ops::*;
@@ -69,8 +68,9 @@ pub struct BdState {
     pub statics: BTreeMap<Mac, String>,
 }
 
-/// Static routes of one VRF.
-pub type RouteMap = BTreeMap<IpNet, RouteTarget>;
+/// Static routes of one VRF: a persistent map, so a configuration with 100,000 routes is
+/// copied for a transaction, changed by one route and dropped at the cost of that route.
+pub type RouteMap = imbl::OrdMap<IpNet, RouteTarget>;
 
 /// The whole desired configuration.
 #[derive(Debug, Clone)]
@@ -82,7 +82,7 @@ pub struct Config {
     /// Bridge domains by name.
     pub bds: BTreeMap<String, BdState>,
     /// Static routes per VRF name.
-    pub routes: BTreeMap<String, Arc<RouteMap>>,
+    pub routes: BTreeMap<String, RouteMap>,
     /// ACLs by name.
     pub acls: BTreeMap<String, AclConfig>,
     /// NAT44 static mappings: local → external.
@@ -91,6 +91,9 @@ pub struct Config {
     pub limits: Limits,
     /// VRFs whose FIB must be rebuilt (names); `None` = all.
     pub dirty_vrfs: Option<BTreeSet<String>>,
+    /// Static routes added, changed or removed in VRFs that are not dirty: their FIB is
+    /// changed in place, by these prefixes, instead of rebuilt.
+    pub route_changes: BTreeMap<String, BTreeSet<IpNet>>,
     /// Ports created on demand ([`Op::AddHostPort`]): name → host resource. Their kind is
     /// [`IfKind::Port`] with their own interface index as port index.
     pub host_ports: BTreeMap<String, HostPort>,
@@ -126,6 +129,7 @@ impl Config {
             nat_static: BTreeMap::new(),
             limits: Limits::default(),
             dirty_vrfs: None,
+            route_changes: BTreeMap::new(),
             host_ports: BTreeMap::new(),
             index_hints: BTreeMap::new(),
         }
@@ -195,6 +199,23 @@ impl Config {
 
     fn mark_all_dirty(&mut self) {
         self.dirty_vrfs = None;
+    }
+
+    /// A static route of `vrf` changed: its FIB changes by that prefix, unless it is to be
+    /// rebuilt anyway.
+    fn mark_route(&mut self, vrf: &str, prefix: IpNet) {
+        if self.dirty_vrfs.as_ref().is_some_and(|d| !d.contains(vrf)) {
+            self.route_changes
+                .entry(vrf.to_string())
+                .or_default()
+                .insert(prefix.network());
+        }
+    }
+
+    /// The tables were compiled from this configuration: nothing is dirty any more.
+    pub fn mark_compiled(&mut self) {
+        self.dirty_vrfs = Some(BTreeSet::new());
+        self.route_changes.clear();
     }
 
     fn iface_mut(&mut self, name: &str) -> Result<&mut IfState, Error> {
@@ -520,18 +541,18 @@ impl Config {
                     }
                 }
                 let map = self.routes.entry(vrf.clone()).or_default();
-                Arc::make_mut(map).insert(prefix.network(), target.clone());
-                self.mark_dirty(vrf);
+                map.insert(prefix.network(), target.clone());
+                self.mark_route(vrf, *prefix);
             }
             Op::DelRoute { vrf, prefix } => {
                 let removed = self
                     .routes
                     .get_mut(vrf)
-                    .and_then(|m| Arc::make_mut(m).remove(&prefix.network()));
+                    .and_then(|m| m.remove(&prefix.network()));
                 if removed.is_none() {
                     return Err(Error::NotFound(format!("route {prefix} in vrf {vrf}")));
                 }
-                self.mark_dirty(vrf);
+                self.mark_route(vrf, *prefix);
             }
             other => {
                 return Err(Error::Invalid(format!(

@@ -90,7 +90,7 @@ impl DataplaneBuilder {
             .collect();
         let mut config = Config::new(&fixed);
         let tables = Tables::compile(&config, None)?;
-        config.dirty_vrfs = Some(BTreeSet::new());
+        config.mark_compiled();
         let baselines = fixed
             .iter()
             .map(|(name, _)| {

@@ -38,65 +38,121 @@ pub struct Path {
 
 const PLY: u32 = 0x8000_0000;
 
-/// IPv4 16-8-8 multibit trie. Leaves hold `adj + 1` (0 = no route).
+/// IPv4 16-8-8 multibit trie. Leaves hold `adj + 1` (0 = no route); beside each leaf, the
+/// length of the prefix that put it there, so a route can be added or removed in place
+/// without disturbing the more specific routes inside it (VPP's mtrie does the same).
 #[derive(Debug, Clone)]
 pub struct Fib4 {
     root: Vec<u32>,
+    root_len: Vec<u8>,
     plies: Vec<[u32; 256]>,
+    plies_len: Vec<[u8; 256]>,
 }
 
 impl Default for Fib4 {
     fn default() -> Self {
         Fib4 {
             root: vec![0; 1 << 16],
+            root_len: vec![0; 1 << 16],
             plies: Vec::new(),
+            plies_len: Vec::new(),
         }
     }
 }
 
+/// How [`Fib4::fill`] treats a leaf in the range of a prefix.
+#[derive(Clone, Copy)]
+enum Fill {
+    /// Adding a route: take every leaf no longer prefix holds.
+    Add,
+    /// Removing the route of this length: give its leaves to the covering route.
+    Remove(u8),
+}
+
 impl Fib4 {
-    /// Inserts `a/len → leaf`; routes must be inserted in increasing length order.
+    /// Adds `a/len → leaf` (replacing the leaf of the same prefix), keeping the leaves of
+    /// longer prefixes inside it.
     fn insert(&mut self, a: u32, len: u8, leaf: u32) {
-        let len = len as u32;
-        if len <= 16 {
-            let start = (a >> 16) as usize & !((1usize << (16 - len)) - 1);
-            let n = 1usize << (16 - len);
-            for e in &mut self.root[start..start + n] {
-                *e = leaf;
+        self.update(a, len, leaf, len, Fill::Add);
+    }
+
+    /// Removes the route `a/len`: its leaves go to `cover` (the leaf and length of the
+    /// longest remaining route containing it; leaf 0 when none does).
+    fn remove(&mut self, a: u32, len: u8, cover: (u32, u8)) {
+        self.update(a, len, cover.0, cover.1, Fill::Remove(len));
+    }
+
+    fn update(&mut self, a: u32, len: u8, leaf: u32, leaf_len: u8, how: Fill) {
+        let l = len as u32;
+        if l <= 16 {
+            let start = (a >> 16) as usize & !((1usize << (16 - l)) - 1);
+            for r in start..start + (1usize << (16 - l)) {
+                self.fill(ChildOf::Root(r), leaf, leaf_len, how);
             }
             return;
         }
         let r = (a >> 16) as usize;
         let p1 = self.child(ChildOf::Root(r));
-        if len <= 24 {
-            let bits = len - 16;
+        if l <= 24 {
+            let bits = l - 16;
             let start = ((a >> 8) & 0xff) as usize & !((1usize << (8 - bits)) - 1);
-            let n = 1usize << (8 - bits);
-            for e in &mut self.plies[p1][start..start + n] {
-                *e = leaf;
+            for i in start..start + (1usize << (8 - bits)) {
+                self.fill(ChildOf::Ply(p1, i), leaf, leaf_len, how);
             }
             return;
         }
         let b2 = ((a >> 8) & 0xff) as usize;
         let p2 = self.child(ChildOf::Ply(p1, b2));
-        let bits = len - 24;
+        let bits = l - 24;
         let start = (a & 0xff) as usize & !((1usize << (8 - bits)) - 1);
-        let n = 1usize << (8 - bits);
-        for e in &mut self.plies[p2][start..start + n] {
-            *e = leaf;
+        for i in start..start + (1usize << (8 - bits)) {
+            self.fill(ChildOf::Ply(p2, i), leaf, leaf_len, how);
+        }
+    }
+
+    /// One slot in the range of a prefix: a leaf is replaced as `how` says; a ply below it
+    /// is filled whole, the same way.
+    fn fill(&mut self, at: ChildOf, leaf: u32, leaf_len: u8, how: Fill) {
+        let (cur, cur_len) = match at {
+            ChildOf::Root(r) => (self.root[r], self.root_len[r]),
+            ChildOf::Ply(p, i) => (self.plies[p][i], self.plies_len[p][i]),
+        };
+        if cur & PLY != 0 {
+            let p = (cur & !PLY) as usize;
+            for i in 0..256 {
+                self.fill(ChildOf::Ply(p, i), leaf, leaf_len, how);
+            }
+            return;
+        }
+        let take = match how {
+            Fill::Add => cur == 0 || cur_len <= leaf_len,
+            Fill::Remove(len) => cur != 0 && cur_len == len,
+        };
+        if take {
+            match at {
+                ChildOf::Root(r) => {
+                    self.root[r] = leaf;
+                    self.root_len[r] = leaf_len;
+                }
+                ChildOf::Ply(p, i) => {
+                    self.plies[p][i] = leaf;
+                    self.plies_len[p][i] = leaf_len;
+                }
+            }
         }
     }
 
     fn child(&mut self, at: ChildOf) -> usize {
-        let cur = match at {
-            ChildOf::Root(r) => self.root[r],
-            ChildOf::Ply(p, i) => self.plies[p][i],
+        let (cur, cur_len) = match at {
+            ChildOf::Root(r) => (self.root[r], self.root_len[r]),
+            ChildOf::Ply(p, i) => (self.plies[p][i], self.plies_len[p][i]),
         };
         if cur & PLY != 0 {
             return (cur & !PLY) as usize;
         }
         let idx = self.plies.len();
         self.plies.push([cur; 256]);
+        self.plies_len.push([cur_len; 256]);
         let v = PLY | idx as u32;
         match at {
             ChildOf::Root(r) => self.root[r] = v,
@@ -152,6 +208,14 @@ impl Fib6 {
         }
     }
 
+    fn remove(&mut self, a: Ipv6Addr, len: u8) {
+        let key = u128::from(a) & mask128(len);
+        if let Some((_, m)) = self.by_len.iter_mut().find(|(l, _)| *l == len) {
+            m.remove(&key);
+        }
+        self.by_len.retain(|(_, m)| !m.is_empty());
+    }
+
     /// Longest-prefix match.
     pub fn lookup(&self, a: Ipv6Addr) -> Option<u32> {
         let a = u128::from(a);
@@ -205,6 +269,53 @@ impl VrfFib {
         }
         fib.routes = routes;
         fib
+    }
+
+    /// Installs the route `p → adj` in place (replacing the one for the same prefix).
+    pub fn set(&mut self, p: IpNet, adj: Adj) {
+        let p = p.network();
+        let ix = match self.adjs.iter().position(|a| *a == adj) {
+            Some(i) => i as u32,
+            None => {
+                self.adjs.push(adj);
+                (self.adjs.len() - 1) as u32
+            }
+        };
+        match self.route_at(&p) {
+            Ok(i) => self.routes[i].1 = ix,
+            Err(i) => self.routes.insert(i, (p, ix)),
+        }
+        match p.addr {
+            IpAddr::V4(a) => self.v4.insert(u32::from(a), p.len, ix + 1),
+            IpAddr::V6(a) => self.v6.insert(a, p.len, ix),
+        }
+    }
+
+    /// Removes the route for `p` in place, if installed: what it covered goes to the
+    /// longest remaining route containing it.
+    pub fn unset(&mut self, p: IpNet) {
+        let p = p.network();
+        let Ok(i) = self.route_at(&p) else { return };
+        self.routes.remove(i);
+        match p.addr {
+            IpAddr::V4(a) => {
+                let a = u32::from(a);
+                let cover = (0..p.len)
+                    .rev()
+                    .find_map(|l| {
+                        let net = IpNet::v4(Ipv4Addr::from(a), l).network();
+                        self.route_at(&net).ok().map(|j| (self.routes[j].1 + 1, l))
+                    })
+                    .unwrap_or((0, 0));
+                self.v4.remove(a, p.len, cover);
+            }
+            IpAddr::V6(a) => self.v6.remove(a, p.len),
+        }
+    }
+
+    fn route_at(&self, p: &IpNet) -> Result<usize, usize> {
+        self.routes
+            .binary_search_by(|(q, _)| (q.len, q.addr).cmp(&(p.len, p.addr)))
     }
 
     /// Looks up the adjacency for `dst`.
@@ -267,6 +378,55 @@ mod tests {
         assert_eq!(l("2001:db8:2::1"), Some(Adj::Glean { ifidx: 1 }));
         assert_eq!(l("2001:db8:1::2"), Some(Adj::Glean { ifidx: 2 }));
         assert_eq!(l("2001:db8:1::1"), Some(Adj::Local));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(40))]
+        // Routes added and removed in place, in any order, give the FIB a whole build of
+        // the remaining routes gives: same lookups for the routes' own addresses, their
+        // neighbours and random ones, both families.
+        #[test]
+        fn in_place_changes_match_a_whole_build(
+            steps in proptest::collection::vec((any::<bool>(), 0u32..64, 0u8..=32, 0u32..4), 1..120),
+            probes in proptest::collection::vec(any::<u32>(), 40),
+        ) {
+            let mut fib = VrfFib::build(Vec::new());
+            let mut want: std::collections::BTreeMap<IpNet, Adj> = Default::default();
+            for (add, a, len, hop) in steps {
+                // Few distinct prefixes, so that they overlap and repeat.
+                let addr = Ipv4Addr::from(0x0a00_0000u32 | (a << 20) | (a << 9));
+                let p = IpNet::v4(addr, len).network();
+                let p6 = IpNet::v6(std::net::Ipv6Addr::from(u128::from(a) << 100), len * 4).network();
+                if add {
+                    let adj = Adj::Glean { ifidx: hop };
+                    fib.set(p, adj.clone());
+                    fib.set(p6, adj.clone());
+                    want.insert(p, adj.clone());
+                    want.insert(p6, adj);
+                } else {
+                    fib.unset(p);
+                    fib.unset(p6);
+                    want.remove(&p);
+                    want.remove(&p6);
+                }
+                let whole = VrfFib::build(want.iter().map(|(p, a)| (*p, a.clone())).collect());
+                let addrs = probes.iter().copied()
+                    .chain(want.keys().filter_map(|p| match p.addr {
+                        IpAddr::V4(a) => Some(u32::from(a)),
+                        _ => None,
+                    }))
+                    .flat_map(|a| [a, a.wrapping_add(1), a.wrapping_sub(1), a | 0xff]);
+                for a in addrs {
+                    let ip = IpAddr::V4(Ipv4Addr::from(a));
+                    prop_assert_eq!(fib.lookup(ip), whole.lookup(ip), "{}", ip);
+                    let ip6 = IpAddr::V6(std::net::Ipv6Addr::from(u128::from(a) << 96));
+                    prop_assert_eq!(fib.lookup(ip6), whole.lookup(ip6), "{}", ip6);
+                }
+                let installed: Vec<IpNet> = fib.routes.iter().map(|(p, _)| *p).collect();
+                let expected: Vec<IpNet> = whole.routes.iter().map(|(p, _)| *p).collect();
+                prop_assert_eq!(installed, expected);
+            }
+        }
     }
 
     proptest! {

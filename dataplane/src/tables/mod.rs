@@ -14,7 +14,7 @@ pub mod l2fib;
 pub mod neighbor;
 pub mod sharded;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
@@ -533,9 +533,14 @@ fn compile_vrfs(
             .and_then(|p| p.vrf_names.get(name).and_then(|&o| p.vrfs.get(o as usize)))
             .cloned()
             .flatten();
-        vrfs[ix as usize] = Some(match reuse {
-            Some(f) => f,
-            None => Arc::new(build_vrf(cfg, name, ifs)),
+        let changed = cfg.route_changes.get(name).filter(|c| !c.is_empty());
+        vrfs[ix as usize] = Some(match (reuse, changed) {
+            (Some(f), None) => f,
+            (Some(f), Some(changed)) => match update_vrf(&f, cfg, name, ifs, changed) {
+                Some(f) => Arc::new(f),
+                None => Arc::new(build_vrf(cfg, name, ifs)),
+            },
+            (None, _) => Arc::new(build_vrf(cfg, name, ifs)),
         });
     }
 
@@ -550,11 +555,14 @@ fn push_member(bds: &mut [Option<BdEntry>], bd: u16, ifidx: u32) {
     }
 }
 
-/// Builds one VRF's FIB: local and connected routes first (they win over a static route to
-/// the same prefix), then static routes with next hops resolved through connected subnets.
-/// A loopback's prefixes are local addresses and a discard for the rest (nothing is behind
-/// a loopback, so no next hop resolves through them).
-fn build_vrf(cfg: &Config, vrf: &str, ifs: &[Option<IfEntry>]) -> VrfFib {
+/// What a VRF's FIB holds besides its static routes: local addresses, connected subnets
+/// and a loopback's discards, and the connected subnets next hops resolve through.
+struct VrfBase {
+    entries: Vec<(IpNet, Adj)>,
+    connected: Vec<(IpNet, u32)>,
+}
+
+fn vrf_base(cfg: &Config, vrf: &str, ifs: &[Option<IfEntry>]) -> VrfBase {
     let vrf_ix = cfg.vrfs[vrf];
     let mut entries = Vec::new();
     let mut connected: Vec<(IpNet, u32)> = Vec::new();
@@ -587,6 +595,12 @@ fn build_vrf(cfg: &Config, vrf: &str, ifs: &[Option<IfEntry>]) -> VrfFib {
     }
     // (A prefix another interface connects stays connected: the first entry wins.)
     entries.extend(discard.into_iter().map(|p| (p, Adj::Drop)));
+    VrfBase { entries, connected }
+}
+
+/// The adjacency of a static route, its next hops resolved through the connected subnets;
+/// `None` while none resolves (the route stays configured, not installed).
+fn static_adj(cfg: &Config, target: &RouteTarget, connected: &[(IpNet, u32)]) -> Option<Adj> {
     let resolve = |via: IpAddr| {
         connected
             .iter()
@@ -594,29 +608,69 @@ fn build_vrf(cfg: &Config, vrf: &str, ifs: &[Option<IfEntry>]) -> VrfFib {
             .max_by_key(|(p, _)| p.len)
             .map(|(_, i)| *i)
     };
+    match target {
+        RouteTarget::Blackhole => Some(Adj::Drop),
+        RouteTarget::NextHops(nhs) => {
+            let paths: Vec<Path> = nhs
+                .iter()
+                .filter_map(|nh| {
+                    let ifidx = match &nh.interface {
+                        Some(n) => cfg.ifs.get(n).map(|s| s.index),
+                        None => nh.via.and_then(resolve),
+                    }?;
+                    Some(Path { ifidx, nh: nh.via })
+                })
+                .collect();
+            (!paths.is_empty()).then_some(Adj::Via(paths))
+        }
+    }
+}
+
+/// Builds one VRF's FIB: local and connected routes first (they win over a static route to
+/// the same prefix), then static routes with next hops resolved through connected subnets.
+/// A loopback's prefixes are local addresses and a discard for the rest (nothing is behind
+/// a loopback, so no next hop resolves through them).
+fn build_vrf(cfg: &Config, vrf: &str, ifs: &[Option<IfEntry>]) -> VrfFib {
+    let VrfBase {
+        mut entries,
+        connected,
+    } = vrf_base(cfg, vrf, ifs);
     if let Some(routes) = cfg.routes.get(vrf) {
         for (prefix, target) in routes.iter() {
-            let adj = match target {
-                RouteTarget::Blackhole => Adj::Drop,
-                RouteTarget::NextHops(nhs) => {
-                    let paths: Vec<Path> = nhs
-                        .iter()
-                        .filter_map(|nh| {
-                            let ifidx = match &nh.interface {
-                                Some(n) => cfg.ifs.get(n).map(|s| s.index),
-                                None => nh.via.and_then(resolve),
-                            }?;
-                            Some(Path { ifidx, nh: nh.via })
-                        })
-                        .collect();
-                    if paths.is_empty() {
-                        continue; // unresolved: kept in config, not installed
-                    }
-                    Adj::Via(paths)
-                }
-            };
-            entries.push((*prefix, adj));
+            if let Some(adj) = static_adj(cfg, target, &connected) {
+                entries.push((*prefix, adj));
+            }
         }
     }
     VrfFib::build(entries)
+}
+
+/// The FIB `prev` of a VRF whose interfaces did not change, with the static routes for the
+/// prefixes `changed` put in or taken out in place: the cost of the change, not of the
+/// routes. `None` (build it whole) when a changed prefix is also a local, connected or
+/// discard prefix (which win over a static route) or when replaced adjacencies pile up.
+fn update_vrf(
+    prev: &VrfFib,
+    cfg: &Config,
+    vrf: &str,
+    ifs: &[Option<IfEntry>],
+    changed: &BTreeSet<IpNet>,
+) -> Option<VrfFib> {
+    let base = vrf_base(cfg, vrf, ifs);
+    if base.entries.iter().any(|(p, _)| changed.contains(p)) {
+        return None;
+    }
+    let mut fib = prev.clone();
+    let routes = cfg.routes.get(vrf);
+    for p in changed {
+        match routes
+            .and_then(|r| r.get(p))
+            .and_then(|t| static_adj(cfg, t, &base.connected))
+        {
+            Some(adj) => fib.set(*p, adj),
+            None => fib.unset(*p),
+        }
+    }
+    // Adjacencies no route uses stay until the next whole build.
+    (fib.adjs.len() <= fib.routes.len() + 64).then_some(fib)
 }
