@@ -118,7 +118,7 @@ pub enum Touched {
     Deleted {
         path: String,
         backup: Tree,
-        slot: Option<ly::Slot>,
+        slot: Option<ly::Position>,
     },
     /// A leaf's value changed (or an implicit default became explicit).
     Modified {

@@ -81,15 +81,15 @@ pub fn remove(tree: &mut Tree, path: &str) -> Result<bool, MgmtError> {
 /// the instances of its list: what undoing its deletion needs, since a merge
 /// puts a restored instance last.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Slot {
+pub enum Position {
     First,
     /// After the instance at this path.
     After(String),
 }
 
-/// The [`Slot`] of `node`, if it is an instance of an ordered-by-user list or
+/// The [`Position`] of `node`, if it is an instance of an ordered-by-user list or
 /// leaf-list below the top level (top-level ones keep libyang's order).
-pub fn slot_of(node: &DataNodeRef<'_, 'static>) -> Option<Slot> {
+pub fn slot_of(node: &DataNodeRef<'_, 'static>) -> Option<Position> {
     if !node.schema().is_user_ordered() || yang2::iter::NodeIterable::parent(node).is_none() {
         return None;
     }
@@ -99,24 +99,26 @@ pub fn slot_of(node: &DataNodeRef<'_, 'static>) -> Option<Slot> {
     unsafe {
         let prev = (*raw).prev;
         if prev == raw || (*prev).next.is_null() || (*prev).schema != (*raw).schema {
-            return Some(Slot::First);
+            return Some(Position::First);
         }
-        Some(Slot::After(DataNodeRef::from_raw(node.tree(), prev).path()))
+        Some(Position::After(
+            DataNodeRef::from_raw(node.tree(), prev).path(),
+        ))
     }
 }
 
 /// Moves the ordered-by-user instance at `path` back to `slot`.
-pub fn restore_slot(tree: &mut Tree, path: &str, slot: &Slot) -> Result<(), MgmtError> {
+pub fn restore_slot(tree: &mut Tree, path: &str, slot: &Position) -> Result<(), MgmtError> {
     let Some(node) = find(tree, path)? else {
         return Ok(());
     };
     let raw = node.as_raw();
     let anchor = match slot {
-        Slot::After(p) => match find(tree, p)? {
+        Position::After(p) => match find(tree, p)? {
             Some(a) => Some(a.as_raw()),
             None => return Ok(()),
         },
-        Slot::First => None,
+        Position::First => None,
     };
     // SAFETY: `raw` and `anchor` are live nodes of `tree` below the top level
     // (slot_of records no top-level slot), so moving one among its siblings
