@@ -163,6 +163,23 @@ fn packet_trace_records_node_path() {
     assert!(tr.iter().any(|l| l.text == "icmp echo reply"));
 }
 
+/// Brings an interface up with one address.
+fn up(n: &str, a: &str) -> Vec<Op> {
+    vec![
+        Op::SetInterface {
+            name: n.into(),
+            config: InterfaceConfig {
+                admin_up: true,
+                ..Default::default()
+            },
+        },
+        Op::AddAddress {
+            interface: n.into(),
+            prefix: net(a),
+        },
+    ]
+}
+
 // Input: 100k routes in one apply while a worker thread forwards a continuous stream.
 // Output: the apply takes under a second (debug builds: under 10 s) and forwarding never
 // stops: packets keep flowing during the apply, and the new routes work afterwards.
@@ -176,21 +193,6 @@ fn applying_100k_routes_does_not_stop_forwarding() {
         .workers(1)
         .build()
         .unwrap();
-    let up = |n: &str, a: &str| {
-        vec![
-            Op::SetInterface {
-                name: n.into(),
-                config: InterfaceConfig {
-                    admin_up: true,
-                    ..Default::default()
-                },
-            },
-            Op::AddAddress {
-                interface: n.into(),
-                prefix: net(a),
-            },
-        ]
-    };
     dp.apply(&[up("pg0", "10.0.1.1/24"), up("pg1", "10.0.2.1/24")].concat())
         .unwrap();
     dp.apply(&[Op::AddRoute {
@@ -279,21 +281,6 @@ fn applying_100k_routes_does_not_stop_forwarding() {
 // whole): the in-place FIB update changes nothing a packet could see.
 #[test]
 fn route_changes_in_place_match_a_whole_build() {
-    let up = |n: &str, a: &str| {
-        vec![
-            Op::SetInterface {
-                name: n.into(),
-                config: InterfaceConfig {
-                    admin_up: true,
-                    ..Default::default()
-                },
-            },
-            Op::AddAddress {
-                interface: n.into(),
-                prefix: net(a),
-            },
-        ]
-    };
     let make = || {
         let (p0, _h0) = pg(port_mac(0));
         let (p1, _h1) = pg(port_mac(1));
