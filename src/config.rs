@@ -413,6 +413,9 @@ pub struct DatastoreConfig {
     pub load: LoadFrom,
     /// Commits kept in the history (for rollback).
     pub history: u32,
+    /// Bytes the history may hold (paths, values and JSON of the kept commits); beyond it
+    /// the oldest commits go, the newest always stays.
+    pub history_bytes: u64,
     /// Journal size, in bytes, that triggers snapshot compaction.
     pub compact_journal_bytes: u64,
     /// Confirmed-commit timeout when the client gives none, in seconds (RFC 6241 says 600).
@@ -428,6 +431,7 @@ impl Default for DatastoreConfig {
         DatastoreConfig {
             load: LoadFrom::Startup,
             history: 50,
+            history_bytes: 64 * MIB,
             compact_journal_bytes: 16 * MIB,
             confirm_timeout_default_s: 600,
             max_pending_commits: 128,

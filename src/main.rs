@@ -327,6 +327,7 @@ fn core_config(cfg: &config::Config) -> CoreConfig {
             config::LoadFrom::Running => nectar_mgmt::LoadFrom::Running,
         },
         history: cfg.datastore.history as usize,
+        history_bytes: usize::try_from(cfg.datastore.history_bytes).unwrap_or(usize::MAX),
         compact_bytes: cfg.datastore.compact_journal_bytes,
         confirm_timeout: Duration::from_secs(cfg.datastore.confirm_timeout_default_s),
         max_pending_commits: cfg.datastore.max_pending_commits as usize,

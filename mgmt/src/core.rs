@@ -55,6 +55,9 @@ pub struct CoreConfig {
     pub load: LoadFrom,
     /// Commits kept for rollback.
     pub history: usize,
+    /// Bytes the kept commits may hold in all (see [`CommitRecord::bytes`]): the oldest go
+    /// first beyond it, the newest always stays.
+    pub history_bytes: usize,
     /// Journal size that triggers a snapshot.
     pub compact_bytes: u64,
     /// confirm-timeout when a confirmed commit names none (RFC 6241: 600 s).
@@ -65,6 +68,9 @@ pub struct CoreConfig {
     pub max_pending_commits: usize,
 }
 
+/// The default of [`CoreConfig::history_bytes`].
+pub const DEFAULT_HISTORY_BYTES: usize = 64 << 20;
+
 /// The default of [`CoreConfig::max_pending_commits`].
 pub const DEFAULT_MAX_PENDING_COMMITS: usize = 128;
 
@@ -74,6 +80,7 @@ impl CoreConfig {
             state_dir: state_dir.into(),
             load: LoadFrom::Startup,
             history: 50,
+            history_bytes: DEFAULT_HISTORY_BYTES,
             compact_bytes: 16 << 20,
             confirm_timeout: Duration::from_secs(600),
             max_pending_commits: DEFAULT_MAX_PENDING_COMMITS,
@@ -199,6 +206,8 @@ pub struct Core {
     candidate: Candidate,
     store: Store,
     history: VecDeque<CommitRecord>,
+    /// [`CommitRecord::bytes`] of `history`, in all.
+    history_bytes: usize,
     sessions: BTreeMap<SessionId, Session>,
     next_session: SessionId,
     locks: HashMap<Datastore, SessionId>,
@@ -261,9 +270,7 @@ impl Core {
             commit_id = rec.id;
             history.push_back(rec);
         }
-        while history.len() > cfg.history {
-            history.pop_front();
-        }
+        let mut history_bytes = trim_history(&mut history, &cfg, None);
         let startup = match &loaded.startup {
             Some(json) => parse_json(ctx, json)?,
             None => DataTree::new(ctx),
@@ -288,6 +295,7 @@ impl Core {
             // Running now differs from what the journal describes: make it
             // the new base, and start a new history.
             history.clear();
+            history_bytes = 0;
             store.compact(print_json(&running)?, commit_id, &[])?;
         }
 
@@ -304,6 +312,7 @@ impl Core {
             candidate: Candidate::empty(commit_id),
             store,
             history,
+            history_bytes,
             sessions: BTreeMap::new(),
             next_session: 1,
             locks: HashMap::new(),
@@ -446,6 +455,23 @@ impl Core {
             .into()),
         }
     }
+}
+
+/// Drops the oldest commits of `history` beyond `cfg.history` of them or
+/// `cfg.history_bytes` bytes (the newest stays whatever its size); returns the bytes
+/// left. `total` is the bytes of `history` when known.
+fn trim_history(
+    history: &mut VecDeque<CommitRecord>,
+    cfg: &CoreConfig,
+    total: Option<usize>,
+) -> usize {
+    let mut total = total.unwrap_or_else(|| history.iter().map(CommitRecord::bytes).sum());
+    while history.len() > cfg.history || (total > cfg.history_bytes && history.len() > 1) {
+        if let Some(old) = history.pop_front() {
+            total -= old.bytes();
+        }
+    }
+    total
 }
 
 /// From this many changes on, a transaction's journal record is printed

@@ -47,6 +47,32 @@ pub struct CommitRecord {
     pub undo: Vec<PrimOp>,
 }
 
+impl PrimOp {
+    /// The bytes of text it holds.
+    fn bytes(&self) -> usize {
+        match self {
+            PrimOp::Remove(p) | PrimOp::Merge(p) => p.len(),
+            PrimOp::Set(p, v) => p.len() + v.len(),
+        }
+    }
+}
+
+impl CommitRecord {
+    /// About what it takes in memory: its text (paths, values, RFC 7951 JSON of merged
+    /// subtrees), which is what grows with the size of a commit.
+    pub fn bytes(&self) -> usize {
+        self.user.len()
+            + self.time.len()
+            + self.comment.len()
+            + self
+                .ops
+                .iter()
+                .chain(&self.undo)
+                .map(PrimOp::bytes)
+                .sum::<usize>()
+    }
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 struct Snapshot {
     format: u32,

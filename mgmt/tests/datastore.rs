@@ -1039,3 +1039,56 @@ fn candidate_edits_leave_running_exactly_as_it_was() {
     core.discard_changes(Some(sid)).unwrap();
     assert_eq!(running_explicit(&core), before);
 }
+
+// The history is bounded in bytes as well as in commits: big commits push the oldest out
+// (a rollback to them is refused), the newest always stays, and a reopen keeps the bound.
+#[test]
+fn the_history_is_bounded_in_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let calls = Calls::default();
+    let open_bounded = || {
+        let mut cfg = nectar_mgmt::CoreConfig::new(dir.path());
+        cfg.load = nectar_mgmt::LoadFrom::Running;
+        cfg.history_bytes = 8 * 1024;
+        let (tx, _) = tokio::sync::broadcast::channel(64);
+        nectar_mgmt::Core::open(ctx(), cfg, registry(&calls), tx).unwrap()
+    };
+    let mut core = open_bounded();
+    let sid = core.open_session(admin(), "test", None);
+    // Each commit holds about 3 KB (the description, in the operation and its undo).
+    for i in 0..10 {
+        let d = format!("{i}").repeat(1500);
+        merge(
+            &mut core,
+            sid,
+            &iface("eth0", &format!(r#","description":"{d}""#)),
+        )
+        .unwrap();
+    }
+    let kept: Vec<u64> = core.history().iter().map(|r| r.id).collect();
+    let bytes: usize = core.history().iter().map(|r| r.bytes()).sum();
+    assert!(
+        kept.len() >= 2 && kept.len() < 5 && bytes <= 8 * 1024,
+        "{kept:?}, {bytes} bytes"
+    );
+    assert_eq!(kept[0], 10, "newest first: {kept:?}");
+    let oldest = *kept.last().unwrap();
+    let e = core.rollback_to(Some(sid), oldest - 2, None).unwrap_err();
+    assert_eq!(e.first().tag, ErrorTag::InvalidValue);
+    assert!(e.first().message.contains("no longer in the history"));
+    core.rollback_to(Some(sid), 9, None).unwrap();
+    // Commit 9 set the ninth description.
+    assert!(running_json(&core).contains(&"8".repeat(1500)));
+    // One commit bigger than the bound stays alone.
+    let d = "x".repeat(20_000);
+    merge(
+        &mut core,
+        sid,
+        &iface("eth0", &format!(r#","description":"{d}""#)),
+    )
+    .unwrap();
+    assert_eq!(core.history().len(), 1);
+    drop(core);
+    let core = open_bounded();
+    assert_eq!(core.history().len(), 1);
+}

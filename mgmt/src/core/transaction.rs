@@ -135,10 +135,9 @@ impl Core {
             }
         }
         self.commit_id = rec.id;
+        let total = self.history_bytes + rec.bytes();
         self.history.push_back(rec);
-        while self.history.len() > self.cfg.history {
-            self.history.pop_front();
-        }
+        self.history_bytes = trim_history(&mut self.history, &self.cfg, Some(total));
         let _ = self.events.send(Event::ConfigChanged {
             datastore: Datastore::Running,
             commit_id: Some(self.commit_id),
