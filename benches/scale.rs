@@ -12,7 +12,7 @@
 //! 5. one edit-config + commit of `NECTAR_BENCH_ROUTES` (100,000) IPv4 static routes;
 //! 6. one more route on top of them; 7. get-config of running, RESTCONF GET of running and
 //!    gNMI Get (CONFIG) of everything; 8. RSS idle, with the interfaces, with the routes, and
-//!    after the single-route commits.
+//!    after 1,000 more commits at that size.
 //!
 //! `NECTAR_BENCH_TX` sets the number of transactions in a series (default 300).
 
@@ -266,7 +266,28 @@ fn main() {
                 nc.commit().await;
             },
         );
-        println!("daemon RSS with {nroutes} routes: {:.0} MB", rss_mb(pid));
+        let before = rss_mb(pid);
+        println!("daemon RSS with {nroutes} routes: {before:.0} MB");
+        // Memory stays flat over many commits at this size.
+        let first = nroutes + n;
+        for i in 0..1000 {
+            let r = first + i / 2;
+            if i % 2 == 0 {
+                nc.edit("candidate", &routes(r..r + 1)).await;
+            } else {
+                nc.edit(
+                    "candidate",
+                    &routes(r..r + 1).replace("<route>", "<route xmlns:nc=\"urn:ietf:params:xml:ns:netconf:base:1.0\" nc:operation=\"delete\">"),
+                )
+                .await;
+            }
+            nc.commit().await;
+        }
+        println!(
+            "daemon RSS after 1,000 more commits (a route added, then deleted): {:.0} MB ({:+.0} MB)",
+            rss_mb(pid),
+            rss_mb(pid) - before
+        );
 
         // 7. reads of the whole datastore
         let mut size = 0;
