@@ -147,24 +147,32 @@ fn sync_port_macs(sh: &Runtime, config: &Mutex<Config>) {
     let ports = sh.ports.load();
     let mut next = cfg.clone();
     let mut moved: BTreeMap<String, (crate::types::Mac, crate::types::Mac)> = BTreeMap::new();
-    for (name, st) in next.ifs.iter_mut() {
+    for (name, st) in next.ifs.iter() {
         if let crate::control::IfKind::Port(p) = st.kind
             && let Some(slot) = ports.get(p)
             && slot.mac() != st.hw_mac
         {
             moved.insert(name.clone(), (st.hw_mac, slot.mac()));
-            st.hw_mac = slot.mac();
         }
     }
     if moved.is_empty() {
         return;
     }
-    for st in next.ifs.values_mut() {
-        if let crate::control::IfKind::Sub { parent, .. } = &st.kind
-            && let Some((old, new)) = moved.get(parent)
-            && st.hw_mac == *old
-        {
-            st.hw_mac = *new;
+    let subs: Vec<(String, crate::types::Mac)> = next
+        .ifs
+        .iter()
+        .filter_map(|(name, st)| match &st.kind {
+            crate::control::IfKind::Sub { parent, .. } => moved
+                .get(parent)
+                .filter(|(old, _)| st.hw_mac == *old)
+                .map(|(_, new)| (name.clone(), *new)),
+            _ => None,
+        })
+        .collect();
+    let ports_moved = moved.iter().map(|(n, (_, new))| (n.clone(), *new));
+    for (name, mac) in ports_moved.chain(subs) {
+        if let Some(st) = next.ifs.get_mut(&name) {
+            st.hw_mac = mac;
         }
     }
     next.mark_compiled();
@@ -269,8 +277,6 @@ impl Dataplane {
             return self.install(&mut cfg, next, opened).map(|()| ops);
         }
         next.mark_compiled();
-        // Every index handed out stays promised to its name (RFC 2863 §3.1.5).
-        Self::keep_indices(&mut next);
         let old = self.sh.tables.swap(Arc::new(tables));
         *cfg = next;
         self.after_swap(&old, true);
@@ -373,8 +379,6 @@ impl Dataplane {
         }
         let tables = Tables::compile(&next, Some(&self.sh.tables.load()))?;
         next.mark_compiled();
-        // Every index handed out stays promised to its name (RFC 2863 §3.1.5).
-        Self::keep_indices(&mut next);
         // Nothing below fails.
         let same = slots.len() == old_ports.len()
             && slots
@@ -471,7 +475,7 @@ impl Dataplane {
         let mut cfg = lock(&self.config);
         for (name, &ix) in hints {
             if !cfg.ifs.contains_key(name) && (ix as usize) < crate::control::MAX_INTERFACES {
-                cfg.index_hints.insert(name.clone(), ix);
+                cfg.promise(name, ix);
             }
         }
     }
@@ -482,34 +486,10 @@ impl Dataplane {
         Self::hints_of(&lock(&self.config))
     }
 
-    /// Whether the indices promised are `saved` (see [`Dataplane::indices`]), without a
-    /// copy of them.
-    pub fn indices_are(&self, saved: &BTreeMap<String, u32>) -> bool {
-        Self::hints_of_eq(&lock(&self.config), saved)
-    }
-
-    fn hints_of_eq(cfg: &Config, saved: &BTreeMap<String, u32>) -> bool {
-        cfg.ifs.iter().all(|(n, s)| saved.get(n) == Some(&s.index))
-            && cfg
-                .index_hints
-                .iter()
-                .all(|(n, ix)| cfg.ifs.contains_key(n) || saved.get(n) == Some(ix))
-            && saved
-                .keys()
-                .all(|n| cfg.ifs.contains_key(n) || cfg.index_hints.contains_key(n))
-    }
-
-    /// Adds the index of every interface of `cfg` to the indices it promises (in place: a
-    /// commit that adds no interface allocates nothing here).
-    fn keep_indices(cfg: &mut Config) {
-        let Config {
-            ifs, index_hints, ..
-        } = cfg;
-        for (n, s) in ifs.iter() {
-            if index_hints.get(n) != Some(&s.index) {
-                index_hints.insert(n.clone(), s.index);
-            }
-        }
+    /// Changes whenever [`Dataplane::indices`] does: a commit that hands out no new index
+    /// leaves it as it was.
+    pub fn indices_version(&self) -> u64 {
+        lock(&self.config).hints_version
     }
 
     /// Every interface's index in `cfg`, and the indices it promised, for the next replay.
@@ -534,6 +514,7 @@ impl Dataplane {
         let tables = Tables::compile(&fresh, None)?;
         fresh.mark_compiled();
         fresh.index_hints = Self::hints_of(&cfg);
+        fresh.hints_version = cfg.hints_version + 1;
         let old_ports = self.sh.ports.load_full();
         {
             let mut parked = lock(&self.parked);
@@ -578,6 +559,7 @@ impl Dataplane {
         let mut cfg = lock(&self.config);
         let mut next = self.fresh_config();
         next.index_hints = Self::hints_of(&cfg);
+        next.hints_version = cfg.hints_version + 1;
         for op in ops {
             next.apply_op(op)?;
         }

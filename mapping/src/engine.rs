@@ -118,8 +118,9 @@ pub struct Mapping {
     /// Replays done since start, and the operations of the last one.
     pub(crate) replays: u64,
     pub(crate) last_replay_ops: Vec<Op>,
-    /// Where the interface indices are kept across restarts, and what it holds.
-    pub(crate) index_file: Option<(std::path::PathBuf, BTreeMap<String, u32>)>,
+    /// Where the interface indices are kept across restarts, and the
+    /// [`Dataplane::indices_version`] it holds (`None`: not written yet).
+    pub(crate) index_file: Option<(std::path::PathBuf, Option<u64>)>,
 }
 
 impl Mapping {
@@ -147,12 +148,12 @@ impl Mapping {
         let Some((path, saved)) = &mut self.index_file else {
             return;
         };
-        if self.dp.indices_are(saved) {
+        let version = self.dp.indices_version();
+        if *saved == Some(version) {
             return;
         }
-        let now = self.dp.indices();
-        match write_indices(path, &now) {
-            Ok(()) => *saved = now,
+        match write_indices(path, &self.dp.indices()) {
+            Ok(()) => *saved = Some(version),
             Err(e) => {
                 tracing::error!(file = %path.display(), error = %e, "cannot save interface indices")
             }

@@ -69,7 +69,7 @@ impl Northbound {
         let saved = read.as_ref().cloned().unwrap_or_default();
         let mut m = self.lock();
         m.dp.promise_indices(&saved);
-        m.index_file = Some((path, saved));
+        m.index_file = Some((path, None));
         m.save_indices();
         read.map(|_| ())
     }

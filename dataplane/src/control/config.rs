@@ -76,7 +76,7 @@ pub type RouteMap = imbl::OrdMap<IpNet, RouteTarget>;
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Interfaces by name.
-    pub ifs: BTreeMap<String, IfState>,
+    pub ifs: imbl::OrdMap<String, IfState>,
     /// VRF name → index (the default VRF is 0).
     pub vrfs: BTreeMap<String, u16>,
     /// Bridge domains by name.
@@ -100,6 +100,8 @@ pub struct Config {
     /// Interface indices to give back to names that had them (a replay after a reset keeps
     /// every interface's index, hence its if-index and counters); empty otherwise.
     pub index_hints: BTreeMap<String, u32>,
+    /// Bumped whenever `index_hints` changes (for those who persist them).
+    pub hints_version: u64,
 }
 
 impl Config {
@@ -121,7 +123,7 @@ impl Config {
         let mut vrfs = BTreeMap::new();
         vrfs.insert(DEFAULT_VRF.to_string(), 0);
         Config {
-            ifs,
+            ifs: ifs.into_iter().collect(),
             vrfs,
             bds: BTreeMap::new(),
             routes: BTreeMap::new(),
@@ -132,6 +134,7 @@ impl Config {
             route_changes: BTreeMap::new(),
             host_ports: BTreeMap::new(),
             index_hints: BTreeMap::new(),
+            hints_version: 0,
         }
     }
 
@@ -171,6 +174,15 @@ impl Config {
             .ok_or_else(|| Error::TableFull(format!("interfaces (at most {MAX_INTERFACES})")))
     }
 
+    /// Keeps `index` promised to `name` (RFC 2863 §3.1.5: an interface that comes back
+    /// gets the index it had).
+    pub fn promise(&mut self, name: &str, index: u32) {
+        if self.index_hints.get(name) != Some(&index) {
+            self.index_hints.insert(name.to_string(), index);
+            self.hints_version += 1;
+        }
+    }
+
     /// Adds a new interface of `kind` (unconfigured, without addresses: no FIB changes),
     /// refusing a name in use.
     fn add_iface(&mut self, name: &str, kind: IfKind, hw_mac: Mac) -> Result<u32, Error> {
@@ -178,6 +190,7 @@ impl Config {
             return Err(Error::Exists(format!("interface {name}")));
         }
         let index = self.alloc_index(name)?;
+        self.promise(name, index);
         self.ifs.insert(
             name.to_string(),
             IfState {
@@ -417,6 +430,7 @@ impl Config {
                             return Err(Error::Exists(format!("interface {bvi}")));
                         }
                         let index = self.alloc_index(bvi)?;
+                        self.promise(bvi, index);
                         let hw_mac = Mac([0x02, 0xfe, 0, 0, (index >> 8) as u8, index as u8]);
                         self.ifs.insert(
                             bvi.clone(),
