@@ -184,7 +184,12 @@ impl Scope {
             let Some(atoms) = &c.atoms else { return None };
             if inside {
                 if plain_ref(c) {
-                    continue; // checked against the whole datastore if need be
+                    // Checked against the whole datastore if need be; a reference to
+                    // other entries of this list makes their deletion a whole
+                    // validation, as one from outside does.
+                    unit.leafref_targets
+                        .extend(atoms.iter().filter(|a| under(a, p)).cloned());
+                    continue;
                 }
                 if escapes_entry(&c.text) || atoms.iter().any(|a| !under(a, p)) {
                     return None;

@@ -26,15 +26,19 @@ async fn writes_beyond_the_bound_are_refused_until_the_queue_drains() {
 
     // The core is busy with a long request (a read: not counted).
     let (release, wait) = std::sync::mpsc::channel::<()>();
+    let (running, started) = tokio::sync::oneshot::channel::<()>();
     let busy = tokio::spawn({
         let h = h.clone();
         async move {
             h.inspect(Caller::system(), move |_| {
+                let _ = running.send(());
                 Ok::<_, MgmtError>(wait.recv().ok())
             })
             .await
         }
     });
+    // (Only once it holds the core: commits sent before would just run.)
+    started.await.unwrap();
     // Two commits queue behind it: the bound.
     let queued: Vec<_> = (0..2)
         .map(|_| {
