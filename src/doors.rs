@@ -43,7 +43,14 @@ pub async fn metrics(
     sh: &Common<'_>,
     metrics: &nectar_telemetry::metrics::Metrics,
 ) -> anyhow::Result<Task> {
-    let (cfg, creds, users, health, stop_rx) = (sh.cfg, sh.creds, &sh.users, &sh.health, &sh.stop);
+    let Common {
+        cfg,
+        creds,
+        users,
+        health,
+        stop: stop_rx,
+        ..
+    } = sh;
     let listener = bind("metrics", cfg.metrics.listen).await?;
     let tls = if cfg.metrics.tls {
         Some(
@@ -89,14 +96,14 @@ pub async fn netconf(
     handle: &MgmtHandle,
     notifications: &Arc<nectar_mgmt::notify::Notifications>,
 ) -> anyhow::Result<Task> {
-    let (cfg, creds, users, health, stop_rx, document) = (
-        sh.cfg,
-        sh.creds,
-        &sh.users,
-        &sh.health,
-        &sh.stop,
-        sh.document,
-    );
+    let Common {
+        cfg,
+        creds,
+        users,
+        health,
+        stop: stop_rx,
+        document,
+    } = sh;
     let listener = bind("netconf", cfg.netconf.listen).await?;
     info!(listen = %listener.local_addr()?, "netconf: serving NETCONF over SSH");
     health.listener_bound("netconf");
@@ -115,7 +122,7 @@ pub async fn netconf(
             max_nodes: usize::try_from(n.max_filter_nodes).unwrap_or(usize::MAX),
             max_xpath_bytes: usize::try_from(n.max_xpath_bytes).unwrap_or(usize::MAX),
         },
-        document,
+        document: *document,
     };
     let host_key = creds
         .host_key
@@ -141,14 +148,14 @@ pub async fn restconf(
     handle: &MgmtHandle,
     notifications: &Arc<nectar_mgmt::notify::Notifications>,
 ) -> anyhow::Result<Task> {
-    let (cfg, creds, users, health, stop_rx, document) = (
-        sh.cfg,
-        sh.creds,
-        &sh.users,
-        &sh.health,
-        &sh.stop,
-        sh.document,
-    );
+    let Common {
+        cfg,
+        creds,
+        users,
+        health,
+        stop: stop_rx,
+        document,
+    } = sh;
     let listener = bind("restconf", cfg.restconf.listen).await?;
     let tls = if cfg.restconf.tls {
         Some(
@@ -174,7 +181,7 @@ pub async fn restconf(
             max_requests_per_user: r.max_requests_per_user as usize,
             max_streams: r.max_streams as usize,
             max_streams_per_user: r.max_streams_per_user as usize,
-            document,
+            document: *document,
         },
     });
     let serve = nectar_restconf::serve(
@@ -192,14 +199,14 @@ pub async fn restconf(
 /// gNMI over gRPC (gNMI 0.10: Capabilities, Get, Set, Subscribe), TLS with the same
 /// certificate as RESTCONF unless `gnmi.tls = false`.
 pub async fn gnmi(sh: &Common<'_>, handle: &MgmtHandle) -> anyhow::Result<Task> {
-    let (cfg, creds, users, health, stop_rx, document) = (
-        sh.cfg,
-        sh.creds,
-        &sh.users,
-        &sh.health,
-        &sh.stop,
-        sh.document,
-    );
+    let Common {
+        cfg,
+        creds,
+        users,
+        health,
+        stop: stop_rx,
+        document,
+    } = sh;
     let stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
@@ -223,7 +230,7 @@ pub async fn gnmi(sh: &Common<'_>, handle: &MgmtHandle) -> anyhow::Result<Task> 
         max_sessions: g.max_sessions as usize,
         max_sessions_per_user: g.max_sessions_per_user as usize,
         max_subscriptions_per_user: g.max_subscriptions_per_user as usize,
-        document,
+        document: *document,
         ..Default::default()
     };
     info!(listen = %listener.local_addr()?, tls = cfg.gnmi.tls, "gnmi: serving gNMI");
