@@ -446,6 +446,10 @@ impl Default for DatastoreConfig {
 pub struct NotificationsConfig {
     /// Notifications kept for replay (`startTime`, `start-time`); the oldest go first.
     pub replay_capacity: u32,
+    /// Bytes the kept notifications may hold (their JSON); beyond it the oldest go, the
+    /// newest always stays. A config-change notification of a bulk commit lists every
+    /// edit: 100,000 routes are about 48 MB.
+    pub replay_bytes: u64,
     /// Notifications one subscriber may have waiting (rounded up to a power of two); a
     /// subscriber further behind has its subscription ended (NETCONF: the session;
     /// RESTCONF: the stream), and can replay what it missed.
@@ -456,6 +460,7 @@ impl Default for NotificationsConfig {
     fn default() -> Self {
         NotificationsConfig {
             replay_capacity: 10_000,
+            replay_bytes: 32 * MIB,
             subscriber_queue: 4096,
         }
     }

@@ -79,6 +79,7 @@ fn main() -> ExitCode {
     }
     init_logging(&cfg.log.level, cfg.log.format);
     memory::return_large_blocks();
+    memory::spawn_trimmer();
     if let Err(e) = cfg.read_secret_files() {
         tracing::error!("{e:#}");
         eprintln!("nectar: {e:#}");
@@ -197,6 +198,7 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
         events.subscribe(),
         nectar_mgmt::notify::LogLimits {
             replay_capacity: cfg.notifications.replay_capacity as usize,
+            replay_bytes: usize::try_from(cfg.notifications.replay_bytes).unwrap_or(usize::MAX),
             subscriber_queue: cfg.notifications.subscriber_queue as usize,
         },
     );

@@ -418,7 +418,11 @@ pub fn undo(tree: &mut Tree, log: Vec<Touched>) {
 /// (RFC 6241 §7.2): one step for the tree under `default-operation`, then one
 /// per node with an explicit operation, each without the nested subtrees that
 /// carry operations of their own.
-pub fn steps_from_netconf(edit: &Tree, default_op: DefaultOp) -> Result<Vec<EditStep>, MgmtError> {
+///
+/// The tree is taken by value: the step under `default-operation` is the tree
+/// itself once the explicit operations are cut out of it (a bulk edit is not
+/// copied).
+pub fn steps_from_netconf(edit: Tree, default_op: DefaultOp) -> Result<Vec<EditStep>, MgmtError> {
     // (path, op, op of the nearest ancestor with one)
     let mut explicit: Vec<(String, EditOp, Option<EditOp>)> = Vec::new();
     for node in edit.traverse() {
@@ -458,24 +462,11 @@ pub fn steps_from_netconf(edit: &Tree, default_op: DefaultOp) -> Result<Vec<Edit
         Ok(())
     };
 
-    let mut steps = Vec::new();
-    match default_op {
-        DefaultOp::Merge | DefaultOp::Replace => {
-            let mut data = ly::dup_tree(edit)?;
-            ly::strip_meta(&mut data);
-            strip(&mut data, None)?;
-            if default_op == DefaultOp::Replace {
-                steps.push(EditStep::replace_all(data));
-            } else if data.reference().is_some() {
-                steps.push(EditStep::merge(data));
-            }
-        }
-        DefaultOp::None => {}
-    }
+    let mut steps = Vec::with_capacity(explicit.len() + 1);
     for (path, op, inherited) in &explicit {
         let data = match op {
             EditOp::Merge | EditOp::Replace | EditOp::Create => {
-                let node = ly::find(edit, path)?.expect("node found by traversal");
+                let node = ly::find(&edit, path)?.expect("node found by traversal");
                 let mut d = ly::dup_with_parents(&node)?;
                 strip(&mut d, Some(path))?;
                 Some(d)
@@ -489,6 +480,19 @@ pub fn steps_from_netconf(edit: &Tree, default_op: DefaultOp) -> Result<Vec<Edit
             data,
             parents_must_exist,
         });
+    }
+    match default_op {
+        DefaultOp::Merge | DefaultOp::Replace => {
+            let mut data = edit;
+            ly::strip_meta(&mut data);
+            strip(&mut data, None)?;
+            if default_op == DefaultOp::Replace {
+                steps.insert(0, EditStep::replace_all(data));
+            } else if data.reference().is_some() {
+                steps.insert(0, EditStep::merge(data));
+            }
+        }
+        DefaultOp::None => {}
     }
     Ok(steps)
 }

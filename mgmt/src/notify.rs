@@ -32,6 +32,9 @@ use crate::types::{ConfirmEvent, Datastore, Event, SessionId, SessionInfo};
 /// How many notifications the replay buffer keeps by default.
 pub const DEFAULT_REPLAY_CAPACITY: usize = 10_000;
 
+/// How many bytes of notification JSON the replay buffer keeps by default.
+pub const DEFAULT_REPLAY_BYTES: usize = 32 << 20;
+
 /// How far a live subscriber may fall behind by default.
 pub const DEFAULT_SUBSCRIBER_QUEUE: usize = 4096;
 
@@ -40,6 +43,9 @@ pub const DEFAULT_SUBSCRIBER_QUEUE: usize = 4096;
 pub struct LogLimits {
     /// Notifications kept for replay; the oldest go first (at least 1).
     pub replay_capacity: usize,
+    /// Bytes of JSON the kept notifications may hold; the oldest go first,
+    /// the newest always stays.
+    pub replay_bytes: usize,
     /// Notifications a live subscriber may have waiting (at least 1; tokio's
     /// broadcast rounds it up to a power of two). One that falls further
     /// behind loses the oldest (its receiver reports the lag: the doors end
@@ -51,6 +57,7 @@ impl Default for LogLimits {
     fn default() -> Self {
         LogLimits {
             replay_capacity: DEFAULT_REPLAY_CAPACITY,
+            replay_bytes: DEFAULT_REPLAY_BYTES,
             subscriber_queue: DEFAULT_SUBSCRIBER_QUEUE,
         }
     }
@@ -102,6 +109,9 @@ pub struct Notifications {
 struct Log {
     buffer: VecDeque<Arc<Notification>>,
     capacity: usize,
+    /// The JSON bytes of `buffer`, and their bound.
+    bytes: usize,
+    max_bytes: usize,
     next_seq: u64,
     /// Open sessions, for the source-host of the RFC 6470 notifications.
     sessions: HashMap<SessionId, SessionInfo>,
@@ -115,6 +125,8 @@ impl Notifications {
             inner: Mutex::new(Log {
                 buffer: VecDeque::new(),
                 capacity: limits.replay_capacity.max(1),
+                bytes: 0,
+                max_bytes: limits.replay_bytes,
                 next_seq: 1,
                 sessions: HashMap::new(),
             }),
@@ -220,10 +232,13 @@ fn push(
         json,
     });
     log.next_seq += 1;
-    if log.buffer.len() == log.capacity {
-        log.buffer.pop_front();
-    }
+    log.bytes += n.json.len();
     log.buffer.push_back(Arc::clone(&n));
+    while log.buffer.len() > log.capacity || (log.bytes > log.max_bytes && log.buffer.len() > 1) {
+        if let Some(old) = log.buffer.pop_front() {
+            log.bytes -= old.json.len();
+        }
+    }
     // No live subscriber is not an error.
     let _ = live.send(n);
 }
@@ -450,10 +465,38 @@ mod tests {
     }
 
     #[test]
+    fn the_replay_buffer_keeps_to_its_bytes_and_always_the_newest() {
+        let log = Notifications::new(LogLimits {
+            replay_bytes: 1000,
+            ..Default::default()
+        });
+        let t0 = SystemTime::now();
+        let sized = |n: usize| Arc::from(format!("{{\"m:n\":\"{}\"}}", "x".repeat(n)));
+        for _ in 0..10 {
+            log.publish(SystemTime::now(), sized(290));
+        }
+        // 300 bytes each: three fit in 1000.
+        let (replay, _) = log.subscribe(Some(t0));
+        assert_eq!(
+            replay.iter().map(|n| n.seq).collect::<Vec<_>>(),
+            vec![8, 9, 10]
+        );
+        // One larger than the bound stays alone.
+        log.publish(SystemTime::now(), sized(5000));
+        let (replay, _) = log.subscribe(Some(t0));
+        assert_eq!(replay.iter().map(|n| n.seq).collect::<Vec<_>>(), vec![11]);
+        log.publish(SystemTime::now(), sized(90));
+        let (replay, _) = log.subscribe(Some(t0));
+        assert_eq!(replay.iter().map(|n| n.seq).collect::<Vec<_>>(), vec![12]);
+        assert!(log.aged_time().is_some());
+    }
+
+    #[test]
     fn a_subscriber_further_behind_than_its_queue_lags() {
         let log = Notifications::new(LogLimits {
             replay_capacity: 100,
             subscriber_queue: 4,
+            ..Default::default()
         });
         let (_, mut rx) = log.subscribe(None);
         for i in 0..6 {

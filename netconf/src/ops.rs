@@ -19,7 +19,7 @@ use crate::filter::{self, Selection};
 use crate::reply::{self, BASE_NS};
 use crate::server::{MONITORING_NS, NMDA_NS, NOTIF_NS, WD_NS};
 use crate::session::{Reply, Session};
-use crate::xml::{Element, Node, escape_text};
+use crate::xml::{Element, escape_text};
 
 mod leaf_delete;
 mod nmda;
@@ -205,12 +205,20 @@ impl<W: AsyncWrite + Unpin + Send> Session<W> {
     ) -> OpResult {
         let ctx = self.shared.ctx;
         check_operations(config)?;
-        let mut config = config.clone();
         let mut leaf_deletes = Vec::new();
-        let base = config.clone();
-        extract_leaf_deletes(ctx, &base, &mut config, "", "", false, &mut leaf_deletes);
-        let tree = parse_config(ctx, &config, &self.shared.settings.document)?;
-        let mut steps = nectar_mgmt::edit::steps_from_netconf(&tree, default_op)?;
+        let mut cut = std::collections::HashSet::new();
+        extract_leaf_deletes(ctx, config, "", "", false, &mut leaf_deletes, &mut cut);
+        let xml = config.children_xml_without(&cut);
+        let tree = encoding::parse_with(
+            ctx,
+            &xml,
+            Format::Xml,
+            Content::Edit,
+            &self.shared.settings.document,
+        )
+        .map_err(data_error)?;
+        drop(xml);
+        let mut steps = nectar_mgmt::edit::steps_from_netconf(tree, default_op)?;
         for (path, op, inherited) in leaf_deletes {
             let mut step = nectar_mgmt::EditStep::at(op, path, None);
             step.parents_must_exist = !inherited && default_op == DefaultOp::None;

@@ -5,6 +5,7 @@
 //! with every namespace declaration in scope, so libyang parses it exactly
 //! as the client wrote it (prefixes in identityref values included).
 
+use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use quick_xml::events::{BytesStart, Event};
@@ -182,7 +183,29 @@ impl Element {
         out
     }
 
+    /// [`Element::children_xml`] without the elements of `cut` (their
+    /// addresses, see [`Element::address`]) and their subtrees.
+    pub fn children_xml_without(&self, cut: &HashSet<usize>) -> String {
+        let mut out = String::new();
+        for e in self.elements() {
+            e.write_without(&mut out, true, cut);
+        }
+        out
+    }
+
+    /// The element's address, which names it while the tree is not changed.
+    pub fn address(&self) -> usize {
+        self as *const Element as usize
+    }
+
     fn write(&self, out: &mut String, root: bool) {
+        self.write_without(out, root, &HashSet::new());
+    }
+
+    fn write_without(&self, out: &mut String, root: bool, cut: &HashSet<usize>) {
+        if !cut.is_empty() && cut.contains(&self.address()) {
+            return;
+        }
         out.push('<');
         out.push_str(&self.qname);
         let decls = if root {
@@ -210,7 +233,7 @@ impl Element {
         out.push('>');
         for c in &self.children {
             match c {
-                Node::Element(e) => e.write(out, false),
+                Node::Element(e) => e.write_without(out, false, cut),
                 Node::Text(t) => out.push_str(&escape_text(t)),
             }
         }

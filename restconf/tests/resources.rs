@@ -539,6 +539,7 @@ async fn an_event_stream_that_falls_behind_its_queue_ends() {
         nectar_mgmt::notify::LogLimits {
             replay_capacity: 100,
             subscriber_queue: 4,
+            ..Default::default()
         },
         Default::default(),
     )

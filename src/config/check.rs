@@ -154,6 +154,7 @@ fn check_limits(config: &Config, out: &mut Vec<Problem>) {
         1_000_000,
         "every kept notification stays in memory",
     );
+    at_least(out, "notifications.replay_bytes", n.replay_bytes, 1 << 16);
     at_least(
         out,
         "notifications.subscriber_queue",

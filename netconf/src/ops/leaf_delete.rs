@@ -2,6 +2,8 @@
 //! the leaf `delete`/`remove` operations, taken out of the config before
 //! libyang parses it (a leaf to delete need not carry a valid value).
 
+use std::collections::HashSet;
+
 use super::*;
 
 /// RFC 6241 §7.2: an `operation` attribute with an unknown value is a
@@ -37,31 +39,36 @@ pub(super) fn delete_op(el: &Element) -> Option<EditOp> {
     }
 }
 
-/// Takes out of `out` (a copy of `el`) the leaves deleted or removed with an
-/// empty element (`<mtu nc:operation="delete"/>`): their value is not part
-/// of the request and may not parse, so they become delete steps by path.
-/// `path` is the JSON-style data path of `el`, `module` its module.
+/// Whether `el` or an element under it carries a `delete` or `remove`
+/// operation.
+fn deletes_inside(el: &Element) -> bool {
+    delete_op(el).is_some() || el.elements().any(deletes_inside)
+}
+
+/// Finds the leaves deleted or removed with an empty element
+/// (`<mtu nc:operation="delete"/>`): their value is not part of the request
+/// and may not parse, so they become delete steps by path (into `found`), and
+/// the elements go into `cut`, for the config to be printed without them.
+/// `path` is the JSON-style data path of `el`, `module` its module. Subtrees
+/// without a delete or remove are not looked at (a bulk merge costs a scan).
 pub(super) fn extract_leaf_deletes(
     ctx: &Context,
     el: &Element,
-    out: &mut Element,
     path: &str,
     module: &str,
     inherited: bool,
     found: &mut Vec<(String, EditOp, bool)>,
+    cut: &mut HashSet<usize>,
 ) {
-    let mut keep = Vec::with_capacity(el.children.len());
-    for (i, node) in el.children.iter().enumerate() {
-        let Node::Element(c) = node else {
-            keep.push(i);
+    for c in el.elements() {
+        if !deletes_inside(c) {
             continue;
-        };
+        }
         let Some(cm) =
             c.ns.as_deref()
                 .and_then(|ns| ctx.get_module_latest_ns(ns))
                 .map(|m| m.name().to_string())
         else {
-            keep.push(i);
             continue;
         };
         let step = if cm == module {
@@ -76,9 +83,9 @@ pub(super) fn extract_leaf_deletes(
             && filter::is_empty(c)
         {
             found.push((cpath, op, inherited));
+            cut.insert(c.address());
             continue;
         }
-        keep.push(i);
         if let Some(s) = &schema
             && s.kind() == SchemaNodeKind::List
         {
@@ -91,17 +98,7 @@ pub(super) fn extract_leaf_deletes(
                 cpath.push_str(&format!("[{}={}]", k.name(), filter::quote(v.trim())));
             }
         }
-        if let Some(Node::Element(oc)) = out.children.get_mut(i) {
-            let inh = inherited || c.attr_ns("operation", BASE_NS).is_some();
-            extract_leaf_deletes(ctx, c, oc, &cpath, &cm, inh, found);
-        }
-    }
-    if keep.len() != el.children.len() {
-        let mut i = 0;
-        out.children.retain(|_| {
-            let k = keep.contains(&i);
-            i += 1;
-            k
-        });
+        let inh = inherited || c.attr_ns("operation", BASE_NS).is_some();
+        extract_leaf_deletes(ctx, c, &cpath, &cm, inh, found, cut);
     }
 }
