@@ -18,9 +18,12 @@
 
 use std::time::Duration;
 
-/// Free heap memory, grown since the last trim, above which the trimmer
-/// hands it back.
-const TRIM_GROWTH: usize = 16 << 20;
+/// CPU time the management threads may spend between trims: work enough to
+/// have allocated and freed memory worth handing back.
+const TRIM_AFTER_WORK: Duration = Duration::from_millis(250);
+
+/// CPU time of the management threads in one look below which they are idle.
+const QUIET: Duration = Duration::from_millis(10);
 
 /// How often the trimmer looks.
 const TRIM_EVERY: Duration = Duration::from_millis(500);
@@ -35,30 +38,65 @@ pub fn return_large_blocks() {
     }
 }
 
-/// Bytes the allocator holds free in its heaps (every arena).
-fn free_in_heaps() -> usize {
-    // SAFETY: mallinfo2 only reads the allocator's statistics.
-    unsafe { libc::mallinfo2() }.fordblks
+/// The threads that parse, edit, validate and print (the management core and
+/// the doors' tokio workers), as opposed to the dataplane's, which allocate
+/// nothing as they run.
+fn is_management(comm: &str) -> bool {
+    comm == "nectar-mgmt" || comm.starts_with("tokio-")
+}
+
+/// CPU time spent so far by the management threads (`/proc/self/task`).
+fn management_cpu() -> Duration {
+    // SAFETY: sysconf only reads a system constant.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Duration::ZERO;
+    };
+    let mut ticks = 0u64;
+    for task in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        // pid (comm) state ppid ... utime stime: fields 14 and 15, counted
+        // after the closing parenthesis of comm (which may hold spaces).
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        if !is_management(&stat[open + 1..close]) {
+            continue;
+        }
+        let mut rest = stat[close + 1..].split_whitespace().skip(11);
+        let utime: u64 = rest.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+        let stime: u64 = rest.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+        ticks += utime + stime;
+    }
+    Duration::from_millis(ticks * 1000 / hz)
 }
 
 /// Starts a thread that returns freed heap memory to the system
-/// (`malloc_trim`) whenever the free memory in the heaps has grown by more
-/// than 16 MiB since it last did (the pages trimmed stay counted as free, so
-/// the growth is measured from the lowest figure seen since).
+/// (`malloc_trim`) after the management threads have worked (250 ms of CPU
+/// since the last trim: a bulk edit, a bulk delete, a large read) and gone
+/// quiet again. Trimming while they work would only slow them down; asking
+/// the allocator how much it holds free walks its free lists under its locks
+/// (tens of milliseconds at 100,000 routes), so the trimmer does not.
 pub fn spawn_trimmer() {
     let spawned = std::thread::Builder::new()
         .name("nectar-trim".into())
         .spawn(|| {
-            let mut low = free_in_heaps();
+            let mut trimmed = management_cpu();
+            let mut last = trimmed;
             loop {
                 std::thread::sleep(TRIM_EVERY);
-                let free = free_in_heaps();
-                low = low.min(free);
-                if free > low + TRIM_GROWTH {
+                let now = management_cpu();
+                let quiet = now.saturating_sub(last) < QUIET;
+                last = now;
+                if quiet && now.saturating_sub(trimmed) >= TRIM_AFTER_WORK {
+                    let started = std::time::Instant::now();
                     // SAFETY: malloc_trim takes the arenas' locks itself.
                     unsafe { libc::malloc_trim(0) };
-                    tracing::debug!(free_mib = free >> 20, "freed heap memory returned");
-                    low = free_in_heaps();
+                    tracing::debug!(took = ?started.elapsed(), "freed heap memory returned");
+                    trimmed = management_cpu();
+                    last = trimmed;
                 }
             }
         });

@@ -123,10 +123,12 @@ pub fn prune(tree: &mut Tree, content: Content, models: Option<&HashSet<String>>
             doomed.push(n.path());
         }
     }
-    remove_all(tree, &doomed)?;
-    if content == Content::All {
+    // Nothing pruned leaves nothing emptied: an entry with only its keys or
+    // an empty presence container is data in its own right.
+    if doomed.is_empty() || content == Content::All {
         return Ok(());
     }
+    remove_all(tree, &doomed)?;
     // Inner nodes left empty (or with only their keys), innermost first.
     loop {
         let empty: Vec<String> = tree

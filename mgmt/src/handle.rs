@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{broadcast, oneshot};
 use yang2::context::Context;
+use yang2::data::DataTree;
 
 use crate::core::{CommitOptions, Core, EditOutcome, Source};
 use crate::edit::{EditStep, ErrorOption};
@@ -303,6 +304,21 @@ impl MgmtHandle {
     /// A read as the doors' GET operations need it (see [`Read`]).
     pub async fn read(&self, caller: impl Into<Caller>, r: Read) -> Result<ReadReply, MgmtError> {
         self.run_as(caller.into(), false, move |c, sid| {
+            if let Some(opts) = &r.print
+                && r.xpath.is_none()
+                && r.extra.is_none()
+                && !r.with_running
+                && r.ds != Datastore::Operational
+                && c.nacm().bypass(&c.user(sid))
+            {
+                return Ok(ReadReply {
+                    tree: DataTree::new(c.context()),
+                    text: Some(c.print_datastore(r.ds, opts)?),
+                    running: None,
+                    commit_id: c.commit_id(),
+                    last_commit: c.last_commit().map(|r| r.time.clone()),
+                });
+            }
             let x = r.xpath.as_deref();
             let mut tree = match (x, r.single) {
                 (Some(x), true) => c.get_node(sid, r.ds, x)?,
@@ -321,6 +337,7 @@ impl MgmtHandle {
             };
             Ok(ReadReply {
                 tree,
+                text: None,
                 running,
                 commit_id: c.commit_id(),
                 last_commit: c.last_commit().map(|r| r.time.clone()),

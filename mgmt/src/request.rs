@@ -17,6 +17,7 @@ use crate::error::MgmtError;
 use crate::ly::Tree;
 use crate::nacm::UserCtx;
 use crate::types::{Datastore, SessionId};
+use nectar_yang::encoding::PrintOptions;
 
 /// Who a request runs for, and the protocol operation NACM must permit
 /// first (RFC 8341 §3.4.4), checked on the core in the same turn.
@@ -185,6 +186,12 @@ pub struct Read {
     pub with_running: bool,
     /// Annotate operational data with its origin (RFC 8342 §5.3.4).
     pub origin: bool,
+    /// The door will print the answer this way: when the read is a whole
+    /// conventional datastore and NACM cannot hide anything from the caller
+    /// (NACM off, or a user of the administrators' group), the core prints
+    /// it straight from the datastore, without copying it first, and the
+    /// reply carries the text ([`ReadReply::text`]) and an empty tree.
+    pub print: Option<PrintOptions>,
 }
 
 impl Read {
@@ -196,6 +203,7 @@ impl Read {
             extra: None,
             with_running: false,
             origin: false,
+            print: None,
         }
     }
 }
@@ -204,6 +212,9 @@ impl Read {
 #[derive(Debug)]
 pub struct ReadReply {
     pub tree: Tree,
+    /// The answer printed as [`Read::print`] asked, when the core could print
+    /// it from the datastore itself (`tree` is then empty).
+    pub text: Option<String>,
     /// Running under the read's XPath, when asked for.
     pub running: Option<Tree>,
     /// The commit running was at.

@@ -26,7 +26,7 @@ mod nmda;
 mod params;
 
 use leaf_delete::{check_operations, extract_leaf_deletes};
-pub(crate) use params::{data_error, print_xml};
+pub(crate) use params::{data_error, print_xml, tag_defaults, xml_options};
 use params::{
     datastore_in, invalid_param, only, parse_config, parse_filter, parse_u32, proto, required,
     single_parameters, with_defaults,
@@ -141,11 +141,38 @@ impl<W: AsyncWrite + Unpin + Send> Session<W> {
     /// Reads a datastore with the session's NACM view, adding the
     /// NETCONF monitoring state to the operational datastore.
     async fn read(&self, r: Read, nacm_op: Option<&'static str>) -> Result<Tree, MgmtError> {
-        let mgmt = &self.shared.mgmt;
         if r.selection == Selection::Nothing {
-            mgmt.authorize(self.caller(nacm_op)).await?;
+            self.shared.mgmt.authorize(self.caller(nacm_op)).await?;
             return Ok(DataTree::new(self.shared.ctx));
         }
+        let request = self.request(&r).await?;
+        Ok(self
+            .shared
+            .mgmt
+            .read(self.caller(nacm_op), request)
+            .await?
+            .tree)
+    }
+
+    /// [`Self::read`], printed as XML with the read's with-defaults mode (by
+    /// the core, from the datastore itself, where it can).
+    async fn read_xml(&self, r: Read, nacm_op: Option<&'static str>) -> Result<String, MgmtError> {
+        if r.selection == Selection::Nothing {
+            self.shared.mgmt.authorize(self.caller(nacm_op)).await?;
+            return Ok(String::new());
+        }
+        let mut request = self.request(&r).await?;
+        request.print = Some(xml_options(r.wd, false));
+        let reply = self.shared.mgmt.read(self.caller(nacm_op), request).await?;
+        match reply.text {
+            Some(text) => Ok(tag_defaults(text, r.wd)),
+            None => print_xml(&reply.tree, r.wd),
+        }
+    }
+
+    /// The core's read request for a NETCONF read.
+    async fn request(&self, r: &Read) -> Result<nectar_mgmt::Read, MgmtError> {
+        let mgmt = &self.shared.mgmt;
         let xpath = r.selection.xpath();
         let operational = r.ds == Datastore::Operational;
         let extra = if operational && xpath.is_none_or(|x| x.contains("ietf-netconf-monitoring:")) {
@@ -161,23 +188,20 @@ impl<W: AsyncWrite + Unpin + Send> Session<W> {
         let mut read = nectar_mgmt::Read::new(r.ds, xpath.map(str::to_owned));
         read.extra = extra;
         read.origin = operational && (r.with_origin || r.origin_filter.is_some());
-        Ok(mgmt.read(self.caller(nacm_op), read).await?.tree)
+        Ok(read)
     }
 
     async fn get(&mut self, op: &Element) -> OpResult {
         only(op, BASE_NS, &["filter"])?;
         let selection = parse_filter(self.shared.ctx, op, &self.shared.settings.filter)?;
         let wd = with_defaults(op)?;
-        let tree = self
-            .read(
+        let xml = self
+            .read_xml(
                 Read::new(Datastore::Operational, selection, wd),
                 Some("get"),
             )
             .await?;
-        Ok(Reply::Body(format!(
-            "<data>{}</data>",
-            print_xml(&tree, wd)?
-        )))
+        Ok(Reply::Body(format!("<data>{xml}</data>")))
     }
 
     async fn get_config(&mut self, op: &Element) -> OpResult {
@@ -185,13 +209,10 @@ impl<W: AsyncWrite + Unpin + Send> Session<W> {
         let ds = datastore_in(required(op, "source", BASE_NS)?)?;
         let selection = parse_filter(self.shared.ctx, op, &self.shared.settings.filter)?;
         let wd = with_defaults(op)?;
-        let tree = self
-            .read(Read::new(ds, selection, wd), Some("get-config"))
+        let xml = self
+            .read_xml(Read::new(ds, selection, wd), Some("get-config"))
             .await?;
-        Ok(Reply::Body(format!(
-            "<data>{}</data>",
-            print_xml(&tree, wd)?
-        )))
+        Ok(Reply::Body(format!("<data>{xml}</data>")))
     }
 
     async fn edit(

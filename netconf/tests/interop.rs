@@ -349,3 +349,76 @@ fn messages_at_the_largest_xml_depth_are_answered() {
     let out = run_py(&s, "depth.py", &[&depth]);
     assert!(out.contains("OK sessions keep working"), "{out}");
 }
+
+/// A reply without its `message-id` attribute.
+fn without_message_id(reply: &str) -> String {
+    match reply.find("message-id=\"") {
+        Some(at) => {
+            let rest = &reply[at + 12..];
+            let end = rest.find('"').map_or(rest.len(), |e| e + 1);
+            format!("{}{}", &reply[..at], &rest[end..])
+        }
+        None => reply.to_string(),
+    }
+}
+
+// Issue 16: a whole-datastore get-config by a user NACM lets read everything (the
+// administrators' group) is printed by the core straight from the datastore; any other
+// user's goes through a copy filtered by NACM. Input: running, candidate and startup with
+// interfaces (a description, a disabled one, defaults), read by admin and by alice (NACM's
+// read-default is permit) in each with-defaults mode. Output: the same bytes for both,
+// but for /nacm, which only admin may read.
+#[test]
+fn whole_datastore_reads_print_the_same_with_or_without_a_copy() {
+    use nectar_netconf::client::Client;
+    let s = start();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let mut admin = Client::connect(s.addr, "admin", "admin-pw").await.unwrap();
+        let mut alice = Client::connect(s.addr, "alice", "alice-pw").await.unwrap();
+        let ifs = |descr: &str| {
+            format!(
+                "<interfaces xmlns=\"urn:ietf:params:xml:ns:yang:ietf-interfaces\" \
+                 xmlns:ianaift=\"urn:ietf:params:xml:ns:yang:iana-if-type\">\
+                 <interface><name>eth0</name><type>ianaift:ethernetCsmacd</type>\
+                 <description>{descr}</description></interface>\
+                 <interface><name>lo1</name><type>ianaift:softwareLoopback</type>\
+                 <enabled>false</enabled></interface></interfaces>"
+            )
+        };
+        for rpc in [
+            format!(
+                "<edit-config><target><running/></target><config>{}</config></edit-config>",
+                ifs("in running and startup")
+            ),
+            "<copy-config><target><startup/></target><source><running/></source></copy-config>"
+                .to_string(),
+            format!(
+                "<edit-config><target><candidate/></target><config>{}</config></edit-config>",
+                ifs("in candidate")
+            ),
+        ] {
+            let r = admin.rpc(&rpc).await.unwrap();
+            assert!(r.contains("<ok/>"), "{rpc}: {r}");
+        }
+        for ds in ["running", "candidate", "startup"] {
+            for wd in ["", "report-all", "report-all-tagged", "trim", "explicit"] {
+                let wd = match wd {
+                    "" => String::new(),
+                    m => format!(
+                        "<with-defaults xmlns=\"urn:ietf:params:xml:ns:yang:ietf-netconf-with-defaults\">{m}</with-defaults>"
+                    ),
+                };
+                let rpc = format!("<get-config><source><{ds}/></source>{wd}</get-config>");
+                let a = without_message_id(&admin.rpc(&rpc).await.unwrap());
+                let b = without_message_id(&alice.rpc(&rpc).await.unwrap());
+                assert!(a.contains("<name>lo1</name>"), "{rpc}: {a}");
+                // /nacm is default-deny-all (RFC 8341 §3.5.1): only admin sees it.
+                let a = match (a.find("<nacm "), a.find("</nacm>")) {
+                    (Some(from), Some(to)) => format!("{}{}", &a[..from], &a[to + 7..]),
+                    _ => a,
+                };
+                assert_eq!(a, b, "{rpc}");
+            }
+        }
+    });
+}

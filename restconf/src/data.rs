@@ -141,13 +141,32 @@ async fn get(st: &Arc<AppInner>, rq: &Req, t: &Target, head: bool) -> Result<Res
         && !xpath.as_deref().is_some_and(|x| x.contains("concat("));
     // Operational data carries state: the entity-tag is over the
     // configuration behind it, running's.
+    let options = PrintOptions {
+        format,
+        with_defaults: q.with_defaults.unwrap_or(WithDefaults::Explicit),
+        siblings: true,
+        pretty: false,
+        keep_empty_containers: xpath.is_some() || q.depth.is_some() || q.fields.is_some(),
+    };
     let mut read = Read::new(read_ds, xpath.clone());
     read.single = single;
     read.extra = local;
     read.with_running = xpath.is_some() && read_ds == Datastore::Operational;
+    // All of running as it stands, the entity-tag its commit: the core may
+    // print it from the datastore itself, without a copy.
+    let whole = xpath.is_none()
+        && read_ds == Datastore::Running
+        && prune.is_none()
+        && q.fields.is_none()
+        && q.depth.is_none()
+        && !q.with_origin;
+    if whole {
+        read.print = Some(options);
+    }
     // The core only reads; entity-tags are computed here, off its thread.
     let ReadReply {
         tree: mut data,
+        text,
         running: config,
         commit_id: commit,
         last_commit,
@@ -214,6 +233,23 @@ async fn get(st: &Arc<AppInner>, rq: &Req, t: &Target, head: bool) -> Result<Res
     if cond.check_read(&v, cacheable)? == ReadOutcome::NotModified {
         return Ok(not_modified(&v));
     }
+    if let Some(printed) = text {
+        let empty = match format {
+            Format::Json => printed.is_empty() || printed == "{}",
+            Format::Xml => printed.is_empty(),
+        };
+        let printed = if empty && format == Format::Json {
+            "{}"
+        } else {
+            &printed
+        };
+        return Ok(read_response(
+            wrap_datastore(printed, format),
+            format,
+            head,
+            &v,
+        ));
+    }
     shape(
         st,
         &mut data,
@@ -230,13 +266,6 @@ async fn get(st: &Arc<AppInner>, rq: &Req, t: &Target, head: bool) -> Result<Res
         nectar_mgmt::origin::annotate(&mut data, &running)?;
     }
     let targets = tree::extract(data, xpath.as_deref())?;
-    let options = PrintOptions {
-        format,
-        with_defaults: q.with_defaults.unwrap_or(WithDefaults::Explicit),
-        siblings: true,
-        pretty: false,
-        keep_empty_containers: xpath.is_some() || q.depth.is_some() || q.fields.is_some(),
-    };
     let printed = match tree::print_targets(&targets, &options)? {
         Some(p) => p,
         None if xpath.is_none() => match format {

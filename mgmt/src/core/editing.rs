@@ -4,6 +4,7 @@ use crate::edit::{self, EditOp, EditStep, ErrorOption, Touched};
 use crate::error::{ErrorTag, Errors, MgmtError};
 use crate::ly::{self, Tree};
 use crate::types::{Datastore, SessionId};
+use nectar_yang::encoding::{self, PrintOptions};
 use yang2::data::{DataTree, DataValidationFlags};
 
 use super::*;
@@ -73,6 +74,26 @@ impl Core {
         let user = self.user(sid);
         self.nacm.filter_read(&user, &mut out);
         Ok(out)
+    }
+
+    /// A whole conventional datastore printed straight from the datastore
+    /// (no copy; no NACM filtering: for callers NACM lets read everything).
+    pub fn print_datastore(&self, ds: Datastore, opts: &PrintOptions) -> Result<String, MgmtError> {
+        let candidate;
+        let tree = match ds {
+            Datastore::Running => &self.running,
+            Datastore::Startup => &self.startup,
+            Datastore::Operational => {
+                return Err(MgmtError::operation_failed(
+                    "the operational datastore is not printed whole from the core",
+                ));
+            }
+            Datastore::Candidate => {
+                candidate = self.candidate_view()?;
+                &*candidate
+            }
+        };
+        Ok(encoding::print_tree(tree, opts)?)
     }
 
     // ===== edits and transactions =====

@@ -150,14 +150,25 @@ pub(crate) fn print_xml_keep(
     wd: WithDefaults,
     keep_empty: bool,
 ) -> Result<String, MgmtError> {
+    let s = encoding::print_tree(tree, &xml_options(wd, keep_empty))?;
+    Ok(tag_defaults(s, wd))
+}
+
+/// How NETCONF prints data as XML.
+pub(crate) fn xml_options(wd: WithDefaults, keep_empty: bool) -> PrintOptions {
     let mut opts = PrintOptions::xml().with_defaults(wd);
     opts.keep_empty_containers = keep_empty;
-    let s = encoding::print_tree(tree, &opts)?;
-    Ok(if wd == WithDefaults::ReportAllTagged {
+    opts
+}
+
+/// XML printed with `wd`, with the tagged mode's `default` attribute in the
+/// namespace RFC 6243 §6 gives it.
+pub(crate) fn tag_defaults(s: String, wd: WithDefaults) -> String {
+    if wd == WithDefaults::ReportAllTagged {
         s.replace(&format!("=\"{WD_NS}\""), &format!("=\"{WD_ATTR_NS}\""))
     } else {
         s
-    })
+    }
 }
 
 pub(super) fn parse_filter(
