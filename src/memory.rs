@@ -25,6 +25,10 @@ const TRIM_AFTER_WORK: Duration = Duration::from_millis(250);
 /// CPU time of the management threads in one look below which they are idle.
 const QUIET: Duration = Duration::from_millis(10);
 
+/// CPU time the management threads may spend between trims when they never
+/// go quiet (a steady load after a bulk edit).
+const TRIM_AFTER_BUSY: Duration = Duration::from_secs(2);
+
 /// How often the trimmer looks.
 const TRIM_EVERY: Duration = Duration::from_millis(500);
 
@@ -76,7 +80,8 @@ fn management_cpu() -> Duration {
 /// Starts a thread that returns freed heap memory to the system
 /// (`malloc_trim`) after the management threads have worked (250 ms of CPU
 /// since the last trim: a bulk edit, a bulk delete, a large read) and gone
-/// quiet again. Trimming while they work would only slow them down; asking
+/// quiet again, or every 2 s of their CPU time under a load that never
+/// pauses. Trimming while they work would only slow them down; asking
 /// the allocator how much it holds free walks its free lists under its locks
 /// (tens of milliseconds at 100,000 routes), so the trimmer does not.
 pub fn spawn_trimmer() {
@@ -90,7 +95,8 @@ pub fn spawn_trimmer() {
                 let now = management_cpu();
                 let quiet = now.saturating_sub(last) < QUIET;
                 last = now;
-                if quiet && now.saturating_sub(trimmed) >= TRIM_AFTER_WORK {
+                let worked = now.saturating_sub(trimmed);
+                if (quiet && worked >= TRIM_AFTER_WORK) || worked >= TRIM_AFTER_BUSY {
                     let started = std::time::Instant::now();
                     // SAFETY: malloc_trim takes the arenas' locks itself.
                     unsafe { libc::malloc_trim(0) };
