@@ -81,7 +81,7 @@ fn management_cpu() -> Duration {
 /// (`malloc_trim`) after the management threads have worked (250 ms of CPU
 /// since the last trim: a bulk edit, a bulk delete, a large read) and gone
 /// quiet again, or every 2 s of their CPU time under a load that never
-/// pauses. Trimming while they work would only slow them down; asking
+/// pauses (and once more when that load ends). Trimming while they work would only slow them down; asking
 /// the allocator how much it holds free walks its free lists under its locks
 /// (tens of milliseconds at 100,000 routes), so the trimmer does not.
 pub fn spawn_trimmer() {
@@ -90,19 +90,27 @@ pub fn spawn_trimmer() {
         .spawn(|| {
             let mut trimmed = management_cpu();
             let mut last = trimmed;
+            // Whether the last trim found the threads quiet: one taken under load
+            // is followed by another once the load is over (what its end freed).
+            let mut settled = true;
             loop {
                 std::thread::sleep(TRIM_EVERY);
                 let now = management_cpu();
                 let quiet = now.saturating_sub(last) < QUIET;
                 last = now;
                 let worked = now.saturating_sub(trimmed);
-                if (quiet && worked >= TRIM_AFTER_WORK) || worked >= TRIM_AFTER_BUSY {
+                let due = match quiet {
+                    true => worked >= TRIM_AFTER_WORK || !settled,
+                    false => worked >= TRIM_AFTER_BUSY,
+                };
+                if due {
                     let started = std::time::Instant::now();
                     // SAFETY: malloc_trim takes the arenas' locks itself.
                     unsafe { libc::malloc_trim(0) };
                     tracing::debug!(took = ?started.elapsed(), "freed heap memory returned");
                     trimmed = management_cpu();
                     last = trimmed;
+                    settled = quiet;
                 }
             }
         });

@@ -20,8 +20,10 @@ struct Pending {
     staged: BTreeMap<SourceKey, Vec<Fact>>,
     plan: Plan,
     /// The dataplane's side of the transaction: its operations, checked, with the host
-    /// resources of the ports it creates open (dropping it on abort closes them).
-    prepared: Prepared,
+    /// resources of the ports it creates open (dropping it on abort closes them). None
+    /// when the transaction changes nothing the dataplane holds (a description, a NACM
+    /// rule): its tables are not compiled again for nothing.
+    prepared: Option<Prepared>,
 }
 
 /// A port created on demand that could not be opened, as the commit's error: at the
@@ -215,6 +217,14 @@ impl Mapping {
             v
         })?;
         let ops = self.eff.ops(&plan);
+        if ops.is_empty() {
+            self.pending = Some(Pending {
+                staged,
+                plan,
+                prepared: None,
+            });
+            return Ok(());
+        }
         // Opening a port on demand can fail for reasons outside the configuration (a host
         // interface that does not exist): here, before anything changes.
         let prepared = self.dp.prepare(ops).map_err(|e| {
@@ -232,7 +242,7 @@ impl Mapping {
         self.pending = Some(Pending {
             staged,
             plan,
-            prepared,
+            prepared: Some(prepared),
         });
         Ok(())
     }
@@ -240,11 +250,12 @@ impl Mapping {
     /// Applies the prepared plan: one all-or-nothing batch for the dataplane.
     pub fn apply(&mut self) {
         let Some(p) = self.pending.take() else { return };
-        let ops = match self.dp.commit(p.prepared) {
-            Ok(ops) => ops,
+        let ops = match p.prepared.map(|prepared| self.dp.commit(prepared)) {
+            None => Vec::new(),
+            Some(Ok(ops)) => ops,
             // prepare() accepted this batch and nothing else changes the dataplane's
             // configuration in between, so this is a bug; keep the model in step anyway.
-            Err(e) => {
+            Some(Err(e)) => {
                 tracing::error!(error = %e, "the dataplane refused a prepared batch");
                 Vec::new()
             }
