@@ -11,8 +11,9 @@
 //!    edit at that size, for contrast;
 //! 5. one edit-config + commit of `NECTAR_BENCH_ROUTES` (100,000) IPv4 static routes;
 //! 6. one more route on top of them; 7. get-config of running, RESTCONF GET of running and
-//!    gNMI Get (CONFIG) of everything; 8. RSS idle, with the interfaces, with the routes, and
-//!    after 1,000 more commits at that size.
+//!    gNMI Get (CONFIG) of everything; 8. RSS idle, with the interfaces, with the routes
+//!    (right after the commits and after 2 s idle), and after 1,000 more commits at that
+//!    size.
 //!
 //! `NECTAR_BENCH_TX` sets the number of transactions in a series (default 300).
 
@@ -266,8 +267,14 @@ fn main() {
                 nc.commit().await;
             },
         );
+        println!(
+            "daemon RSS with {nroutes} routes, right after these commits: {:.0} MB",
+            rss_mb(pid)
+        );
+        // What it holds once the requests stop (freed memory handed back).
+        tokio::time::sleep(Duration::from_secs(2)).await;
         let before = rss_mb(pid);
-        println!("daemon RSS with {nroutes} routes: {before:.0} MB");
+        println!("daemon RSS with {nroutes} routes, 2 s idle: {before:.0} MB");
         // Memory stays flat over many commits at this size.
         let first = nroutes + n;
         for i in 0..1000 {

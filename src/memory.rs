@@ -27,7 +27,7 @@ const QUIET: Duration = Duration::from_millis(10);
 
 /// CPU time the management threads may spend between trims when they never
 /// go quiet (a steady load after a bulk edit).
-const TRIM_AFTER_BUSY: Duration = Duration::from_secs(2);
+const TRIM_AFTER_BUSY: Duration = Duration::from_secs(8);
 
 /// How often the trimmer looks.
 const TRIM_EVERY: Duration = Duration::from_millis(500);
@@ -80,7 +80,7 @@ fn management_cpu() -> Duration {
 /// Starts a thread that returns freed heap memory to the system
 /// (`malloc_trim`) after the management threads have worked (250 ms of CPU
 /// since the last trim: a bulk edit, a bulk delete, a large read) and gone
-/// quiet again, or every 2 s of their CPU time under a load that never
+/// quiet again, or every 8 s of their CPU time under a load that never
 /// pauses (and once more when that load ends). Trimming while they work would only slow them down; asking
 /// the allocator how much it holds free walks its free lists under its locks
 /// (tens of milliseconds at 100,000 routes), so the trimmer does not.
