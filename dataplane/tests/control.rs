@@ -360,3 +360,54 @@ fn route_changes_in_place_match_a_whole_build() {
         }
     }
 }
+
+// Input: pg1 bridged, a route of the default VRF out of routed pg0 (in VRF red); then a
+// route out of pg1 alone (only routes change: the check looks at the changed routes), and
+// pg0 bridged alone (an interface changes: every route is looked at again). Output: both
+// refused, naming the route.
+#[test]
+fn a_route_out_of_a_bridged_interface_is_refused_whichever_side_changes() {
+    let lab = Lab::new(2);
+    let bridged = |name: &str, vrf: &str| Op::SetInterface {
+        name: name.into(),
+        config: InterfaceConfig {
+            vrf: vrf.into(),
+            switchport: Switchport::Access {
+                bridge_domain: "bd".into(),
+            },
+            ..Default::default()
+        },
+    };
+    let out_of = |prefix: &str, interface: &str| Op::AddRoute {
+        vrf: "default".into(),
+        prefix: net(prefix),
+        target: RouteTarget::NextHops(vec![NextHop {
+            via: None,
+            interface: Some(interface.into()),
+        }]),
+    };
+    // pg0 in VRF red, the routes in the default VRF: bridging pg0 changes nothing of the
+    // default VRF itself.
+    lab.dp
+        .apply(&[
+            Op::AddVrf { name: "red".into() },
+            Op::SetInterface {
+                name: "pg0".into(),
+                config: InterfaceConfig {
+                    vrf: "red".into(),
+                    ..Default::default()
+                },
+            },
+            Op::SetBridgeDomain(BridgeDomainConfig::new("bd")),
+            bridged("pg1", "default"),
+            out_of("10.1.0.0/16", "pg0"),
+        ])
+        .unwrap();
+    let refused = |e: Result<(), Error>, what: &str| match e {
+        Err(Error::Invalid(m)) => assert!(m.contains(what) && m.contains("not routed"), "{m}"),
+        other => panic!("{other:?}"),
+    };
+    refused(lab.dp.check(&[out_of("10.2.0.0/16", "pg1")]), "10.2.0.0/16");
+    refused(lab.dp.check(&[bridged("pg0", "red")]), "10.1.0.0/16");
+    assert_eq!(lab.dp.check(&[out_of("10.3.0.0/16", "pg0")]), Ok(()));
+}

@@ -94,6 +94,9 @@ pub struct Config {
     /// Static routes added, changed or removed in VRFs that are not dirty: their FIB is
     /// changed in place, by these prefixes, instead of rebuilt.
     pub route_changes: BTreeMap<String, BTreeSet<IpNet>>,
+    /// An interface operation came since the tables were compiled: the next hops of every
+    /// route are checked again (an interface they name may be gone or bridged).
+    pub ifs_changed: bool,
     /// Ports created on demand ([`Op::AddHostPort`]): name → host resource. Their kind is
     /// [`IfKind::Port`] with their own interface index as port index.
     pub host_ports: BTreeMap<String, HostPort>,
@@ -132,6 +135,7 @@ impl Config {
             limits: Limits::default(),
             dirty_vrfs: None,
             route_changes: BTreeMap::new(),
+            ifs_changed: true,
             host_ports: BTreeMap::new(),
             index_hints: BTreeMap::new(),
             hints_version: 0,
@@ -229,6 +233,7 @@ impl Config {
     pub fn mark_compiled(&mut self) {
         self.dirty_vrfs = Some(BTreeSet::new());
         self.route_changes.clear();
+        self.ifs_changed = false;
     }
 
     fn iface_mut(&mut self, name: &str) -> Result<&mut IfState, Error> {
@@ -266,6 +271,7 @@ impl Config {
 
     /// [`Config::apply_op`] for interfaces: their configuration and addresses, and the interfaces created on demand.
     fn apply_interface_op(&mut self, op: &Op) -> Result<(), Error> {
+        self.ifs_changed = true;
         match op {
             Op::SetInterface { name, config } => {
                 let old_vrf = self.iface_mut(name)?.cfg.vrf.clone();
@@ -705,6 +711,11 @@ impl Config {
                 }
             }
         }
+        // Routes are checked whole only where something besides them changed.
+        let only_routes = match &self.dirty_vrfs {
+            Some(dirty) if !self.ifs_changed => Some(dirty),
+            _ => None,
+        };
         for (vrf, routes) in &self.routes {
             let connected = self
                 .ifs
@@ -719,20 +730,17 @@ impl Config {
                     self.limits.max_routes
                 )));
             }
-            for (p, t) in routes.iter() {
-                if let RouteTarget::NextHops(nhs) = t {
-                    for nh in nhs {
-                        if let Some(i) = &nh.interface {
-                            let st = self
-                                .ifs
-                                .get(i)
-                                .ok_or_else(|| Error::UnknownInterface(i.clone()))?;
-                            if st.cfg.switchport != Switchport::Routed {
-                                return Err(Error::Invalid(format!(
-                                    "route {p}: {i} is not routed"
-                                )));
-                            }
+            match only_routes {
+                Some(dirty) if !dirty.contains(vrf) => {
+                    for p in self.route_changes.get(vrf).into_iter().flatten() {
+                        if let Some(t) = routes.get(p) {
+                            self.check_next_hops(p, t)?;
                         }
+                    }
+                }
+                _ => {
+                    for (p, t) in routes.iter() {
+                        self.check_next_hops(p, t)?;
                     }
                 }
             }
@@ -743,6 +751,22 @@ impl Config {
                 return Err(Error::Invalid(format!(
                     "NAT external address {e} mapped twice"
                 )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The interfaces a route's next hops name exist and are routed.
+    fn check_next_hops(&self, p: &IpNet, t: &RouteTarget) -> Result<(), Error> {
+        if let RouteTarget::NextHops(nhs) = t {
+            for i in nhs.iter().filter_map(|nh| nh.interface.as_ref()) {
+                let st = self
+                    .ifs
+                    .get(i)
+                    .ok_or_else(|| Error::UnknownInterface(i.clone()))?;
+                if st.cfg.switchport != Switchport::Routed {
+                    return Err(Error::Invalid(format!("route {p}: {i} is not routed")));
+                }
             }
         }
         Ok(())

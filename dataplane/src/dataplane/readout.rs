@@ -139,9 +139,8 @@ impl Dataplane {
         let Some(fib) = t.vrf_names.get(vrf).and_then(|&i| t.fib(i)) else {
             return Vec::new();
         };
-        fib.routes
-            .iter()
-            .map(|(p, a)| (*p, fib.adjs[*a as usize].clone()))
+        fib.installed()
+            .map(|(p, a)| (p, fib.adjs[a as usize].clone()))
             .collect()
     }
 

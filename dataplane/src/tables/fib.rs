@@ -237,8 +237,25 @@ pub struct VrfFib {
     pub v6: Fib6,
     /// Adjacencies (leaves hold indices into this).
     pub adjs: Vec<Adj>,
-    /// Installed routes (prefix → adjacency index), for state read-out.
-    pub routes: Vec<(IpNet, u32)>,
+    /// Installed routes (prefix → adjacency index), for state read-out, shortest prefixes
+    /// first: keyed by (length, address). A persistent map: a FIB changed in place is a
+    /// copy of the running one, and a copy of 100,000 routes is then nearly free.
+    pub routes: imbl::OrdMap<(u8, IpAddr), u32>,
+}
+
+impl VrfFib {
+    /// The installed routes, shortest prefixes first, with their adjacency index.
+    pub fn installed(&self) -> impl Iterator<Item = (IpNet, u32)> + '_ {
+        self.routes.iter().map(|((len, addr), ix)| {
+            (
+                IpNet {
+                    addr: *addr,
+                    len: *len,
+                },
+                *ix,
+            )
+        })
+    }
 }
 
 impl VrfFib {
@@ -248,7 +265,7 @@ impl VrfFib {
         let mut fib = VrfFib::default();
         let mut seen: HashMap<IpNet, (), FxBuild> = HashMap::default();
         let mut adj_ix: HashMap<Adj, u32> = HashMap::new();
-        let mut routes = Vec::with_capacity(entries.len());
+        let mut routes: Vec<(IpNet, u32)> = Vec::with_capacity(entries.len());
         for (p, adj) in entries {
             let p = p.network();
             if seen.insert(p, ()).is_some() {
@@ -267,7 +284,10 @@ impl VrfFib {
                 IpAddr::V6(a) => fib.v6.insert(a, p.len, *ix),
             }
         }
-        fib.routes = routes;
+        fib.routes = routes
+            .into_iter()
+            .map(|(p, ix)| ((p.len, p.addr), ix))
+            .collect();
         fib
     }
 
@@ -281,10 +301,7 @@ impl VrfFib {
                 (self.adjs.len() - 1) as u32
             }
         };
-        match self.route_at(&p) {
-            Ok(i) => self.routes[i].1 = ix,
-            Err(i) => self.routes.insert(i, (p, ix)),
-        }
+        self.routes.insert((p.len, p.addr), ix);
         match p.addr {
             IpAddr::V4(a) => self.v4.insert(u32::from(a), p.len, ix + 1),
             IpAddr::V6(a) => self.v6.insert(a, p.len, ix),
@@ -295,8 +312,9 @@ impl VrfFib {
     /// longest remaining route containing it.
     pub fn unset(&mut self, p: IpNet) {
         let p = p.network();
-        let Ok(i) = self.route_at(&p) else { return };
-        self.routes.remove(i);
+        if self.routes.remove(&(p.len, p.addr)).is_none() {
+            return;
+        }
         match p.addr {
             IpAddr::V4(a) => {
                 let a = u32::from(a);
@@ -304,18 +322,13 @@ impl VrfFib {
                     .rev()
                     .find_map(|l| {
                         let net = IpNet::v4(Ipv4Addr::from(a), l).network();
-                        self.route_at(&net).ok().map(|j| (self.routes[j].1 + 1, l))
+                        self.routes.get(&(net.len, net.addr)).map(|ix| (ix + 1, l))
                     })
                     .unwrap_or((0, 0));
                 self.v4.remove(a, p.len, cover);
             }
             IpAddr::V6(a) => self.v6.remove(a, p.len),
         }
-    }
-
-    fn route_at(&self, p: &IpNet) -> Result<usize, usize> {
-        self.routes
-            .binary_search_by(|(q, _)| (q.len, q.addr).cmp(&(p.len, p.addr)))
     }
 
     /// Looks up the adjacency for `dst`.
@@ -422,8 +435,8 @@ mod tests {
                     let ip6 = IpAddr::V6(std::net::Ipv6Addr::from(u128::from(a) << 96));
                     prop_assert_eq!(fib.lookup(ip6), whole.lookup(ip6), "{}", ip6);
                 }
-                let installed: Vec<IpNet> = fib.routes.iter().map(|(p, _)| *p).collect();
-                let expected: Vec<IpNet> = whole.routes.iter().map(|(p, _)| *p).collect();
+                let installed: Vec<IpNet> = fib.installed().map(|(p, _)| p).collect();
+                let expected: Vec<IpNet> = whole.installed().map(|(p, _)| p).collect();
                 prop_assert_eq!(installed, expected);
             }
         }
