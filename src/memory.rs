@@ -81,7 +81,8 @@ fn management_cpu() -> Duration {
 /// (`malloc_trim`) after the management threads have worked (250 ms of CPU
 /// since the last trim: a bulk edit, a bulk delete, a large read) and gone
 /// quiet again, or every 8 s of their CPU time under a load that never
-/// pauses (and once more when that load ends). Trimming while they work would only slow them down; asking
+/// pauses (and once more when that load ends). Trimming while they work
+/// would only slow them down (the pages handed back fault in again); asking
 /// the allocator how much it holds free walks its free lists under its locks
 /// (tens of milliseconds at 100,000 routes), so the trimmer does not.
 pub fn spawn_trimmer() {
@@ -96,6 +97,8 @@ pub fn spawn_trimmer() {
             loop {
                 std::thread::sleep(TRIM_EVERY);
                 let now = management_cpu();
+                // A thread that ended takes its CPU time out of the sum.
+                trimmed = trimmed.min(now);
                 let quiet = now.saturating_sub(last) < QUIET;
                 last = now;
                 let worked = now.saturating_sub(trimmed);
