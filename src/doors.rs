@@ -37,36 +37,37 @@ async fn bind(door: &str, addr: std::net::SocketAddr) -> anyhow::Result<tokio::n
         .with_context(|| format!("{door}.listen {addr}"))
 }
 
+/// The rustls configuration of an HTTPS door (metrics, RESTCONF) from the daemon's
+/// certificate, when `tls` is on.
+fn https(
+    door: &str,
+    tls: bool,
+    creds: &Credentials,
+) -> anyhow::Result<Option<Arc<rustls::ServerConfig>>> {
+    if !tls {
+        return Ok(None);
+    }
+    nectar_restconf::tls_config(&creds.tls.cert_pem, &creds.tls.key_pem)
+        .map(Some)
+        .map_err(|e| anyhow::anyhow!("{door}: {e}"))
+}
+
 /// The metrics listener (`/metrics`, `/healthz`, `/readyz`). It comes first, so the probes
 /// answer (not ready, with the reason) while the datastore loads.
 pub async fn metrics(
     sh: &Common<'_>,
     metrics: &nectar_telemetry::metrics::Metrics,
 ) -> anyhow::Result<Task> {
-    let Common {
-        cfg,
-        creds,
-        users,
-        health,
-        stop: stop_rx,
-        ..
-    } = sh;
+    let cfg = sh.cfg;
     let listener = bind("metrics", cfg.metrics.listen).await?;
-    let tls = if cfg.metrics.tls {
-        Some(
-            nectar_restconf::tls_config(&creds.tls.cert_pem, &creds.tls.key_pem)
-                .map_err(|e| anyhow::anyhow!("metrics: {e}"))?,
-        )
-    } else {
-        None
-    };
+    let tls = https("metrics", cfg.metrics.tls, sh.creds)?;
     let auth =
         cfg.metrics
             .scrape_group
             .as_ref()
             .map(|group| nectar_telemetry::metrics::ScrapeAuth {
                 passwords: std::sync::Arc::new(nectar_mgmt::PasswordCache::new(
-                    users.clone(),
+                    sh.users.clone(),
                     Duration::from_secs(60),
                 )),
                 group: group.clone(),
@@ -77,12 +78,12 @@ pub async fn metrics(
         scrape_group = cfg.metrics.scrape_group.as_deref().unwrap_or("(none: no authentication)"),
         "metrics: serving /metrics, /healthz, /readyz"
     );
-    let app = nectar_telemetry::metrics::app_with(metrics.clone(), health.clone(), auth);
+    let app = nectar_telemetry::metrics::app_with(metrics.clone(), sh.health.clone(), auth);
     let serve = nectar_restconf::serve(
         listener,
         app,
         tls,
-        stop_rx.clone(),
+        sh.stop.clone(),
         cfg.metrics.max_connections as usize,
     );
     Ok(tokio::spawn(async move {
@@ -96,17 +97,10 @@ pub async fn netconf(
     handle: &MgmtHandle,
     notifications: &Arc<nectar_mgmt::notify::Notifications>,
 ) -> anyhow::Result<Task> {
-    let Common {
-        cfg,
-        creds,
-        users,
-        health,
-        stop: stop_rx,
-        document,
-    } = sh;
+    let cfg = sh.cfg;
     let listener = bind("netconf", cfg.netconf.listen).await?;
     info!(listen = %listener.local_addr()?, "netconf: serving NETCONF over SSH");
-    health.listener_bound("netconf");
+    sh.health.listener_bound("netconf");
     let n = &cfg.netconf;
     let settings = nectar_netconf::NetconfSettings {
         max_sessions: n.max_sessions,
@@ -122,17 +116,18 @@ pub async fn netconf(
             max_nodes: usize::try_from(n.max_filter_nodes).unwrap_or(usize::MAX),
             max_xpath_bytes: usize::try_from(n.max_xpath_bytes).unwrap_or(usize::MAX),
         },
-        document: *document,
+        document: sh.document,
     };
-    let host_key = creds
+    let host_key = sh
+        .creds
         .host_key
         .to_openssh(ssh_key::LineEnding::LF)
         .context("netconf: SSH host key")?;
-    let auth = users.clone();
+    let auth = sh.users.clone();
     let server = nectar_netconf::Server::new(settings, handle.clone(), Some(notifications.clone()))
         .await
         .context("netconf")?;
-    let stop = stop_rx.clone();
+    let stop = sh.stop.clone();
     Ok(tokio::spawn(async move {
         server
             .serve(listener, &host_key, auth, stop)
@@ -148,47 +143,35 @@ pub async fn restconf(
     handle: &MgmtHandle,
     notifications: &Arc<nectar_mgmt::notify::Notifications>,
 ) -> anyhow::Result<Task> {
-    let Common {
-        cfg,
-        creds,
-        users,
-        health,
-        stop: stop_rx,
-        document,
-    } = sh;
+    let cfg = sh.cfg;
     let listener = bind("restconf", cfg.restconf.listen).await?;
-    let tls = if cfg.restconf.tls {
-        Some(
-            nectar_restconf::tls_config(&creds.tls.cert_pem, &creds.tls.key_pem)
-                .map_err(|e| anyhow::anyhow!("restconf: {e}"))?,
-        )
-    } else {
+    let tls = https("restconf", cfg.restconf.tls, sh.creds)?;
+    if tls.is_none() {
         warn!("restconf.tls = false: RESTCONF will be served over plain HTTP");
-        None
-    };
+    }
     info!(listen = %listener.local_addr()?, tls = cfg.restconf.tls, "restconf: serving RESTCONF");
-    health.listener_bound("restconf");
+    sh.health.listener_bound("restconf");
     let r = &cfg.restconf;
     let app = nectar_restconf::app(nectar_restconf::Options {
         handle: handle.clone(),
-        auth: users.clone(),
+        auth: sh.users.clone(),
         notifications: Some(notifications.clone()),
         https: r.tls,
-        stop: Some(stop_rx.clone()),
+        stop: Some(sh.stop.clone()),
         limits: nectar_restconf::Limits {
             max_body_bytes: usize::try_from(r.max_body_bytes).unwrap_or(usize::MAX),
             max_requests: r.max_requests as usize,
             max_requests_per_user: r.max_requests_per_user as usize,
             max_streams: r.max_streams as usize,
             max_streams_per_user: r.max_streams_per_user as usize,
-            document: *document,
+            document: sh.document,
         },
     });
     let serve = nectar_restconf::serve(
         listener,
         app,
         tls,
-        stop_rx.clone(),
+        sh.stop.clone(),
         r.max_connections as usize,
     );
     Ok(tokio::spawn(async move {
@@ -199,22 +182,15 @@ pub async fn restconf(
 /// gNMI over gRPC (gNMI 0.10: Capabilities, Get, Set, Subscribe), TLS with the same
 /// certificate as RESTCONF unless `gnmi.tls = false`.
 pub async fn gnmi(sh: &Common<'_>, handle: &MgmtHandle) -> anyhow::Result<Task> {
-    let Common {
-        cfg,
-        creds,
-        users,
-        health,
-        stop: stop_rx,
-        document,
-    } = sh;
+    let cfg = sh.cfg;
     let stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
     let listener = bind("gnmi", cfg.gnmi.listen).await?;
     let tls = if cfg.gnmi.tls {
         Some(nectar_gnmi::TlsPem {
-            cert_pem: creds.tls.cert_pem.clone(),
-            key_pem: creds.tls.key_pem.clone(),
+            cert_pem: sh.creds.tls.cert_pem.clone(),
+            key_pem: sh.creds.tls.key_pem.clone(),
         })
     } else {
         warn!("gnmi.tls = false: gNMI will be served over plaintext gRPC");
@@ -230,13 +206,13 @@ pub async fn gnmi(sh: &Common<'_>, handle: &MgmtHandle) -> anyhow::Result<Task> 
         max_sessions: g.max_sessions as usize,
         max_sessions_per_user: g.max_sessions_per_user as usize,
         max_subscriptions_per_user: g.max_subscriptions_per_user as usize,
-        document: *document,
+        document: sh.document,
         ..Default::default()
     };
     info!(listen = %listener.local_addr()?, tls = cfg.gnmi.tls, "gnmi: serving gNMI");
-    health.listener_bound("gnmi");
-    let service = nectar_gnmi::GnmiService::new(handle.clone(), users.clone(), options);
-    let serve = nectar_gnmi::serve(listener, service, tls, stopped(stop_rx.clone()));
+    sh.health.listener_bound("gnmi");
+    let service = nectar_gnmi::GnmiService::new(handle.clone(), sh.users.clone(), options);
+    let serve = nectar_gnmi::serve(listener, service, tls, stopped(sh.stop.clone()));
     Ok(tokio::spawn(async move {
         serve.await.map_err(|e| e.to_string())
     }))

@@ -28,8 +28,8 @@ mod params;
 use leaf_delete::{check_operations, extract_leaf_deletes};
 pub(crate) use params::{data_error, print_xml, tag_defaults, xml_options};
 use params::{
-    datastore_in, invalid_param, only, parse_config, parse_filter, parse_u32, proto, required,
-    single_parameters, with_defaults,
+    datastore_in, invalid_param, only, parse_config, parse_config_xml, parse_filter, parse_u32,
+    proto, required, single_parameters, with_defaults,
 };
 
 type OpResult = Result<Reply, Errors>;
@@ -230,14 +230,7 @@ impl<W: AsyncWrite + Unpin + Send> Session<W> {
         let mut cut = std::collections::HashSet::new();
         extract_leaf_deletes(ctx, config, "", "", false, &mut leaf_deletes, &mut cut);
         let xml = config.children_xml_without(&cut);
-        let tree = encoding::parse_with(
-            ctx,
-            &xml,
-            Format::Xml,
-            Content::Edit,
-            &self.shared.settings.document,
-        )
-        .map_err(data_error)?;
+        let tree = parse_config_xml(ctx, &xml, &self.shared.settings.document)?;
         drop(xml);
         let mut steps = nectar_mgmt::edit::steps_from_netconf(tree, default_op)?;
         for (path, op, inherited) in leaf_deletes {

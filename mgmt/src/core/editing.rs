@@ -23,17 +23,10 @@ impl Core {
         ds: Datastore,
         path: &str,
     ) -> Result<Tree, MgmtError> {
-        let candidate;
-        let tree = match ds {
-            Datastore::Running => &self.running,
-            Datastore::Startup => &self.startup,
-            Datastore::Candidate => {
-                candidate = self.candidate_view()?;
-                &*candidate
-            }
-            Datastore::Operational => return self.get(sid, ds, Some(path)),
+        let Some(tree) = self.conventional(ds)? else {
+            return self.get(sid, ds, Some(path));
         };
-        let mut out = match ly::find(tree, path)? {
+        let mut out = match ly::find(&tree, path)? {
             Some(node) => ly::dup_with_parents(&node)?,
             None => DataTree::new(self.ctx),
         };
@@ -50,11 +43,9 @@ impl Core {
         ds: Datastore,
         xpath: Option<&str>,
     ) -> Result<Tree, MgmtError> {
-        let mut out = match ds {
-            Datastore::Running => ly::select(&self.running, xpath)?,
-            Datastore::Startup => ly::select(&self.startup, xpath)?,
-            Datastore::Candidate => ly::select(&*self.candidate_view()?, xpath)?,
-            Datastore::Operational => {
+        let mut out = match self.conventional(ds)? {
+            Some(tree) => ly::select(&tree, xpath)?,
+            None => {
                 let mut state = DataTree::new(self.ctx);
                 self.registry.state(xpath, &mut state)?;
                 if xpath.is_none_or(|x| x.contains("nectar-mgmt:")) {
@@ -79,21 +70,23 @@ impl Core {
     /// A whole conventional datastore printed straight from the datastore
     /// (no copy; no NACM filtering: for callers NACM lets read everything).
     pub fn print_datastore(&self, ds: Datastore, opts: &PrintOptions) -> Result<String, MgmtError> {
-        let candidate;
-        let tree = match ds {
-            Datastore::Running => &self.running,
-            Datastore::Startup => &self.startup,
-            Datastore::Operational => {
-                return Err(MgmtError::operation_failed(
-                    "the operational datastore is not printed whole from the core",
-                ));
-            }
-            Datastore::Candidate => {
-                candidate = self.candidate_view()?;
-                &*candidate
-            }
-        };
-        Ok(encoding::print_tree(tree, opts)?)
+        let tree = self.conventional(ds)?.ok_or_else(|| {
+            MgmtError::operation_failed(
+                "the operational datastore is not printed whole from the core",
+            )
+        })?;
+        Ok(encoding::print_tree(&tree, opts)?)
+    }
+
+    /// The tree of a conventional datastore (the candidate's view of its own
+    /// or of running with its pending edits); `None` for operational.
+    fn conventional(&self, ds: Datastore) -> Result<Option<Snapshot<'_>>, MgmtError> {
+        Ok(Some(match ds {
+            Datastore::Running => Snapshot::Borrowed(&self.running),
+            Datastore::Startup => Snapshot::Borrowed(&self.startup),
+            Datastore::Candidate => self.candidate_view()?,
+            Datastore::Operational => return Ok(None),
+        }))
     }
 
     // ===== edits and transactions =====

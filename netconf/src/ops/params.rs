@@ -119,8 +119,16 @@ pub(super) fn parse_config(
     config: &Element,
     limits: &encoding::Limits,
 ) -> Result<Tree, MgmtError> {
-    let xml = config.children_xml();
-    encoding::parse_with(ctx, &xml, Format::Xml, Content::Edit, limits).map_err(data_error)
+    parse_config_xml(ctx, &config.children_xml(), limits)
+}
+
+/// [`parse_config`] of the config's content already printed as XML.
+pub(super) fn parse_config_xml(
+    ctx: &'static Context,
+    xml: &str,
+    limits: &encoding::Limits,
+) -> Result<Tree, MgmtError> {
+    encoding::parse_with(ctx, xml, Format::Xml, Content::Edit, limits).map_err(data_error)
 }
 
 pub(super) fn with_defaults(op: &Element) -> Result<WithDefaults, MgmtError> {
