@@ -48,6 +48,7 @@ pub struct Config {
     pub dataplane: DataplaneConfig,
     pub datastore: DatastoreConfig,
     pub notifications: NotificationsConfig,
+    pub subscriptions: SubscriptionsConfig,
     pub limits: LimitsConfig,
     pub log: LogConfig,
 }
@@ -66,6 +67,7 @@ impl Default for Config {
             dataplane: DataplaneConfig::default(),
             datastore: DatastoreConfig::default(),
             notifications: NotificationsConfig::default(),
+            subscriptions: SubscriptionsConfig::default(),
             limits: LimitsConfig::default(),
             log: LogConfig::default(),
         }
@@ -462,6 +464,54 @@ impl Default for NotificationsConfig {
             replay_capacity: 10_000,
             replay_bytes: 32 * MIB,
             subscriber_queue: 4096,
+        }
+    }
+}
+
+/// `[subscriptions]`: dynamic subscriptions (RFC 8639 and YANG-Push, RFC 8641) over
+/// NETCONF and RESTCONF.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SubscriptionsConfig {
+    /// Subscriptions one session may hold (one NETCONF session; RESTCONF: one per
+    /// stream); more are refused with `insufficient-resources`.
+    pub max_per_session: u32,
+    /// Subscriptions of the whole daemon.
+    pub max_total: u32,
+    /// Notifications a subscription's receiver may leave unread before the
+    /// subscription is suspended (`subscription-suspended`, `insufficient-resources`);
+    /// it resumes once the receiver has read half of them.
+    pub queue: u32,
+    /// The shortest period of a periodic subscription, in milliseconds (a shorter one is
+    /// refused with `period-unsupported` and this as the hint).
+    pub min_period_ms: u32,
+    /// How often an on-change subscription of the operational datastore re-reads state
+    /// that changes without an event (counters), in milliseconds.
+    pub state_poll_ms: u32,
+}
+
+impl Default for SubscriptionsConfig {
+    fn default() -> Self {
+        let d = nectar_mgmt::push::Limits::default();
+        SubscriptionsConfig {
+            max_per_session: d.per_session as u32,
+            max_total: d.total as u32,
+            queue: d.queue as u32,
+            min_period_ms: d.min_period.as_millis() as u32,
+            state_poll_ms: d.state_poll.as_millis() as u32,
+        }
+    }
+}
+
+impl SubscriptionsConfig {
+    /// The engine's limits.
+    pub fn limits(&self) -> nectar_mgmt::push::Limits {
+        nectar_mgmt::push::Limits {
+            per_session: self.max_per_session as usize,
+            total: self.max_total as usize,
+            queue: self.queue as usize,
+            min_period: std::time::Duration::from_millis(self.min_period_ms.into()),
+            state_poll: std::time::Duration::from_millis(self.state_poll_ms.into()),
         }
     }
 }

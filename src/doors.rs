@@ -96,6 +96,7 @@ pub async fn netconf(
     sh: &Common<'_>,
     handle: &MgmtHandle,
     notifications: &Arc<nectar_mgmt::notify::Notifications>,
+    subscriptions: &Arc<nectar_mgmt::push::Subscriptions>,
 ) -> anyhow::Result<Task> {
     let cfg = sh.cfg;
     let listener = bind("netconf", cfg.netconf.listen).await?;
@@ -126,7 +127,8 @@ pub async fn netconf(
     let auth = sh.users.clone();
     let server = nectar_netconf::Server::new(settings, handle.clone(), Some(notifications.clone()))
         .await
-        .context("netconf")?;
+        .context("netconf")?
+        .with_subscriptions(subscriptions.clone());
     let stop = sh.stop.clone();
     Ok(tokio::spawn(async move {
         server

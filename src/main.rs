@@ -172,6 +172,7 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
         .with(nectar_yang::models::NETWORK)
         .with(nectar_yang::models::DEVIATIONS)
         .with(nectar_yang::models::TELEMETRY)
+        .with(nectar_yang::models::SUBSCRIPTIONS)
         .build()
         .context("model set")?;
     let mut registry = Registry::new();
@@ -187,13 +188,9 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
     // Core::open replays running into it. `dataplane` stays available to the
     // rest of main (telemetry reads dataplane.stats() at scrape time).
     let dataplane = start_dataplane(&cfg, &mut registry)?;
-    let core_cfg = core_config(&cfg);
     let (events, _) = broadcast::channel(4096);
-    // Link up/down and table-full events of the dataplane enter the bus.
-    nectar_mapping::spawn_event_forwarder(&dataplane, events.clone())
-        .context("dataplane event forwarder")?;
     // The NETCONF stream (RFC 5277) with its replay buffer, shared by NETCONF
-    // notifications and RESTCONF event streams.
+    // notifications, RESTCONF event streams and dynamic subscriptions.
     let notifications = nectar_mgmt::notify::Notifications::spawn(
         events.subscribe(),
         nectar_mgmt::notify::LogLimits {
@@ -202,6 +199,15 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
             subscriber_queue: cfg.notifications.subscriber_queue as usize,
         },
     );
+    // /streams and /subscriptions (RFC 8639) as operational state.
+    let (push_state, push_slot) =
+        nectar_mgmt::push::state::PushProvider::new(notifications.clone());
+    registry.register(push_state);
+    registry.register(nectar_mgmt::push::state::FilterProvider);
+    let core_cfg = core_config(&cfg);
+    // Link up/down and table-full events of the dataplane enter the bus.
+    nectar_mapping::spawn_event_forwarder(&dataplane, events.clone())
+        .context("dataplane event forwarder")?;
     let (stop_tx, stop_rx) = watch::channel(false);
 
     // The metrics listener comes first, so /healthz and /readyz answer (not ready, with the
@@ -231,9 +237,18 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
     metrics
         .follow_mgmt(handle.clone())
         .context("metrics: management sessions")?;
+    // Dynamic subscriptions (RFC 8639, YANG-Push RFC 8641), one registry for
+    // NETCONF and RESTCONF.
+    let subscriptions = nectar_mgmt::push::Subscriptions::new(
+        handle.context(),
+        handle.clone(),
+        notifications.clone(),
+        cfg.subscriptions.limits(),
+    );
+    let _ = push_slot.set(std::sync::Arc::downgrade(&subscriptions));
     let ves = doors::ves(&cfg, &telemetry, &dataplane, &handle, &metrics)?;
     // NETCONF over SSH (RFC 6241/6242), with notifications (RFC 5277).
-    let netconf_task = doors::netconf(&shared, &handle, &notifications).await?;
+    let netconf_task = doors::netconf(&shared, &handle, &notifications, &subscriptions).await?;
     // RESTCONF over HTTPS (RFC 8040, 8072, 8527), HTTP/1.1 and HTTP/2, with
     // event streams from the same notification log as NETCONF.
     let restconf_task = doors::restconf(&shared, &handle, &notifications).await?;

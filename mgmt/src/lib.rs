@@ -14,6 +14,7 @@ pub mod nacm;
 pub mod notify;
 pub mod origin;
 pub mod provider;
+pub mod push;
 pub mod request;
 pub mod scope;
 pub mod store;

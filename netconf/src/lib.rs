@@ -73,6 +73,7 @@ impl Server {
                 ctx,
                 mgmt,
                 notifications,
+                subscriptions: None,
                 capabilities: caps,
                 start_time: nectar_mgmt::types::now_rfc3339(),
                 stats: Default::default(),
@@ -87,6 +88,16 @@ impl Server {
                 settings,
             }),
         })
+    }
+
+    /// Serves dynamic subscriptions (RFC 8639, 8641 over RFC 8640) from
+    /// `subs`, the subscriptions of the whole daemon.
+    pub fn with_subscriptions(mut self, subs: Arc<nectar_mgmt::push::Subscriptions>) -> Self {
+        match Arc::get_mut(&mut self.shared) {
+            Some(s) => s.subscriptions = Some(subs),
+            None => tracing::error!("netconf: subscriptions given to a server already serving"),
+        }
+        self
     }
 
     /// The capabilities the server's hello advertises.

@@ -192,7 +192,7 @@ pub(crate) fn subscribe(
     })
 }
 
-fn envelope(time: &str, content: &str) -> String {
+pub(crate) fn envelope(time: &str, content: &str) -> String {
     format!(
         "<notification xmlns=\"{NOTIF_NS}\"><eventTime>{time}</eventTime>{content}</notification>"
     )

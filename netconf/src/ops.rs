@@ -24,6 +24,7 @@ use crate::xml::{Element, escape_text};
 mod leaf_delete;
 mod nmda;
 mod params;
+mod push;
 
 use leaf_delete::{check_operations, extract_leaf_deletes};
 pub(crate) use params::{data_error, print_xml, tag_defaults, xml_options};
@@ -120,6 +121,9 @@ impl<W: AsyncWrite + Unpin + Send> Session<W> {
         }
         if ns == NOTIF_NS && name == "create-subscription" {
             return self.create_subscription(op).await;
+        }
+        if ns == push::SN_NS || ns == push::YP_NS {
+            return self.push_rpc(op).await;
         }
         self.yang_rpc(op).await
     }
@@ -545,6 +549,14 @@ impl<W: AsyncWrite + Unpin + Send> Session<W> {
         // RFC 5277 allows one subscription per session: a second one is a
         // resource the session does not have (resource-denied), not a
         // failure of the operation; another session can subscribe.
+        if self.mailbox.as_ref().is_some_and(|m| m.is_active()) {
+            return Err(proto(
+                ErrorTag::OperationFailed,
+                "this session has dynamic subscriptions (establish-subscription); \
+                 create-subscription needs a session without them (RFC 8640 §2)",
+            )
+            .into());
+        }
         if self.subscription.is_some() {
             return Err(proto(
                 ErrorTag::ResourceDenied,

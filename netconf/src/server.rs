@@ -99,6 +99,8 @@ pub struct ServerState {
     pub ctx: &'static Context,
     pub mgmt: MgmtHandle,
     pub notifications: Option<Arc<nectar_mgmt::notify::Notifications>>,
+    /// Dynamic subscriptions (RFC 8639/8641), shared with the other doors.
+    pub subscriptions: Option<Arc<nectar_mgmt::push::Subscriptions>>,
     pub capabilities: Vec<String>,
     pub start_time: String,
     pub stats: Stats,
@@ -188,9 +190,9 @@ pub fn capabilities(ctx: &Context, content_id: &str, notifications: bool) -> Vec
 
 /// Features enabled for a module, as the model set declares them.
 fn enabled_features(module: &str) -> Vec<String> {
-    nectar_yang::models::MANAGEMENT
+    nectar_yang::specs::ALL
         .iter()
-        .chain(nectar_yang::models::NETWORK.iter())
+        .flat_map(|list| list.iter())
         .find(|s| s.name == module)
         .map(|s| s.features.iter().map(|f| f.to_string()).collect())
         .unwrap_or_default()

@@ -49,6 +49,8 @@ pub(crate) struct Session<W> {
     pub writer: W,
     pub framing: Framing,
     pub subscription: Option<Subscription>,
+    /// Where the session's dynamic subscriptions (RFC 8640) deliver.
+    pub mailbox: Option<Arc<nectar_mgmt::push::Mailbox>>,
 }
 
 impl<W> std::fmt::Debug for Session<W> {
@@ -149,8 +151,12 @@ pub(crate) async fn run<S>(
         writer,
         framing: Framing::EndOfMessage,
         subscription: None,
+        mailbox: None,
     };
     let end = session.serve(reader).await;
+    if let Some(subs) = &shared.subscriptions {
+        subs.end_session(sid);
+    }
     let killed = matches!(end, End::Killed);
     match &end {
         End::Closed => tracing::info!(session = sid, "NETCONF session closed"),
@@ -181,6 +187,7 @@ enum Wake {
     Kill,
     Idle,
     Notif(crate::notif::Item),
+    Push(nectar_mgmt::push::Out),
 }
 
 /// How a session ended.
@@ -261,7 +268,9 @@ impl<W: AsyncWrite + Unpin + Send> Session<W> {
             }
             let timeout = if !hello_done {
                 Some(shared.settings.hello_timeout)
-            } else if self.subscription.is_some() {
+            } else if self.subscription.is_some()
+                || self.mailbox.as_ref().is_some_and(|m| m.is_active())
+            {
                 None
             } else {
                 shared.settings.idle_timeout
@@ -283,8 +292,16 @@ impl<W: AsyncWrite + Unpin + Send> Session<W> {
                         None => std::future::pending().await,
                     }
                 };
+                let mailbox = self.mailbox.clone();
+                let push = async {
+                    match mailbox {
+                        Some(m) => m.next().await,
+                        None => std::future::pending().await,
+                    }
+                };
                 tokio::select! {
                     r = reader.read(&mut buf) => Wake::Read(r),
+                    out = push => Wake::Push(out),
                     _ = entry.kill.notified() => Wake::Kill,
                     _ = idle => Wake::Idle,
                     item = notif => Wake::Notif(item),
@@ -311,6 +328,14 @@ impl<W: AsyncWrite + Unpin + Send> Session<W> {
                          (more than notifications.subscriber_queue waiting); the session ends \
                          so that the client can subscribe again with a startTime"
                     ));
+                }
+                Wake::Push(out) => {
+                    inc(&self.shared.stats.out_notifications);
+                    self.entry.out_notifications.fetch_add(1, Ordering::Relaxed);
+                    let msg = crate::notif::envelope(&out.event_time(), &out.content);
+                    if let Err(e) = self.send(&msg).await {
+                        return End::Error(format!("writing a notification: {e}"));
+                    }
                 }
                 Wake::Notif(item) => {
                     if let Err(e) = self.deliver(item).await {

@@ -140,6 +140,41 @@ fn check_limits(config: &Config, out: &mut Vec<Problem>) {
         64,
         "each running check holds about 19 MB",
     );
+    let s = &config.subscriptions;
+    at_least(
+        out,
+        "subscriptions.max_per_session",
+        s.max_per_session.into(),
+        1,
+    );
+    at_least(out, "subscriptions.max_total", s.max_total.into(), 1);
+    at_most(
+        out,
+        "subscriptions.max_total",
+        s.max_total.into(),
+        100_000,
+        "every subscription is a task with its own copy of what it selects",
+    );
+    at_least(out, "subscriptions.queue", s.queue.into(), 2);
+    at_most(
+        out,
+        "subscriptions.queue",
+        s.queue.into(),
+        1 << 20,
+        "each subscription may hold this many notifications in memory",
+    );
+    at_least(
+        out,
+        "subscriptions.min_period_ms",
+        s.min_period_ms.into(),
+        10,
+    );
+    at_least(
+        out,
+        "subscriptions.state_poll_ms",
+        s.state_poll_ms.into(),
+        100,
+    );
     let n = &config.notifications;
     at_least(
         out,

@@ -36,7 +36,7 @@ pub fn embedded(name: &str) -> Option<&'static EmbeddedModule> {
     MODULES.iter().find(|m| m.name == name)
 }
 
-pub use crate::specs::{DEVIATIONS, MANAGEMENT, ModuleSpec, NETWORK, TELEMETRY};
+pub use crate::specs::{DEVIATIONS, MANAGEMENT, ModuleSpec, NETWORK, SUBSCRIPTIONS, TELEMETRY};
 
 /// A list of modules to implement, turned into one libyang context.
 #[derive(Debug, Clone, Default)]

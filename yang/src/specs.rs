@@ -115,5 +115,21 @@ pub const DEVIATIONS: &[ModuleSpec] = &[
 /// together with the telemetry crate's provider.
 pub const TELEMETRY: &[ModuleSpec] = &[ModuleSpec::new("nectar-telemetry", &[])];
 
+/// Dynamic subscriptions (RFC 8639) to the NETCONF stream and to
+/// datastores (YANG-Push, RFC 8641), implemented by the daemon together
+/// with the subscription engine's providers (`nectar_mgmt::push`). Not the
+/// `configured` feature (see nectar-subscriptions). A set of its own: its
+/// modules refer to ietf-interfaces and ietf-network-instance, which libyang
+/// then implements, so a management-only process stays without them.
+pub const SUBSCRIPTIONS: &[ModuleSpec] = &[
+    ModuleSpec::new(
+        "ietf-subscribed-notifications",
+        &["encode-xml", "encode-json", "replay", "subtree", "xpath"],
+    ),
+    ModuleSpec::new("ietf-yang-push", &["on-change"]),
+    // After the modules it deviates.
+    ModuleSpec::new("nectar-subscriptions", &[]),
+];
+
 /// Every module list above: the modules the daemon implements.
-pub const ALL: &[&[ModuleSpec]] = &[MANAGEMENT, NETWORK, DEVIATIONS, TELEMETRY];
+pub const ALL: &[&[ModuleSpec]] = &[MANAGEMENT, NETWORK, DEVIATIONS, TELEMETRY, SUBSCRIPTIONS];
