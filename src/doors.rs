@@ -144,6 +144,7 @@ pub async fn restconf(
     sh: &Common<'_>,
     handle: &MgmtHandle,
     notifications: &Arc<nectar_mgmt::notify::Notifications>,
+    subscriptions: &Arc<nectar_mgmt::push::Subscriptions>,
 ) -> anyhow::Result<Task> {
     let cfg = sh.cfg;
     let listener = bind("restconf", cfg.restconf.listen).await?;
@@ -158,6 +159,7 @@ pub async fn restconf(
         handle: handle.clone(),
         auth: sh.users.clone(),
         notifications: Some(notifications.clone()),
+        subscriptions: Some(subscriptions.clone()),
         https: r.tls,
         stop: Some(sh.stop.clone()),
         limits: nectar_restconf::Limits {

@@ -251,7 +251,7 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
     let netconf_task = doors::netconf(&shared, &handle, &notifications, &subscriptions).await?;
     // RESTCONF over HTTPS (RFC 8040, 8072, 8527), HTTP/1.1 and HTTP/2, with
     // event streams from the same notification log as NETCONF.
-    let restconf_task = doors::restconf(&shared, &handle, &notifications).await?;
+    let restconf_task = doors::restconf(&shared, &handle, &notifications, &subscriptions).await?;
     // gNMI over gRPC (gNMI 0.10: Capabilities, Get, Set, Subscribe), TLS with
     // the same certificate as RESTCONF unless gnmi.tls = false.
     let gnmi_task = doors::gnmi(&shared, &handle).await?;

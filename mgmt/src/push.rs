@@ -22,6 +22,7 @@
 //! `/subscriptions` is state only (see nectar-deviations).
 
 mod engine;
+pub mod input;
 mod patch;
 pub mod state;
 
@@ -632,6 +633,11 @@ impl Subscriptions {
         self.table().subs.remove(&id);
     }
 
+    /// Who owns a subscription.
+    pub fn owner(&self, id: u32) -> Option<Owner> {
+        self.table().subs.get(&id).map(|e| e.owner.clone())
+    }
+
     /// How many subscriptions are active.
     pub fn count(&self) -> usize {
         self.table().subs.len()
@@ -734,6 +740,9 @@ impl Mailbox {
         if empty {
             m.queues.remove(&id);
         }
+        drop(m);
+        // A receiver waiting for the end learns of it.
+        self.ready.notify_one();
     }
 
     /// Whether any subscription delivers to this mailbox.
@@ -771,6 +780,22 @@ impl Mailbox {
             if let Some(out) = self.try_take() {
                 self.taken.notify_waiters();
                 return out;
+            }
+            ready.await;
+        }
+    }
+
+    /// The next notification, or `None` once every subscription of the
+    /// mailbox has ended and its last notification was taken.
+    pub async fn next_or_end(&self) -> Option<Out> {
+        loop {
+            let ready = self.ready.notified();
+            if let Some(out) = self.try_take() {
+                self.taken.notify_waiters();
+                return Some(out);
+            }
+            if !self.is_active() {
+                return None;
             }
             ready.await;
         }

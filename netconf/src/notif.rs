@@ -64,29 +64,7 @@ impl std::fmt::Debug for Subscription {
 
 /// Parses an RFC 3339 date-and-time with `Z` or a numeric offset.
 pub(crate) fn parse_time(s: &str) -> Option<SystemTime> {
-    let s = s.trim();
-    if let Some(z) = s.strip_suffix('Z').or_else(|| s.strip_suffix('z')) {
-        return humantime::parse_rfc3339_weak(z).ok();
-    }
-    if s.len() < 6 {
-        return None;
-    }
-    let (base, off) = s.split_at(s.len() - 6);
-    let sign = match off.as_bytes()[0] {
-        b'+' => 1i64,
-        b'-' => -1i64,
-        _ => return None,
-    };
-    let (h, m) = off[1..].split_once(':')?;
-    let secs = h.parse::<i64>().ok()? * 3600 + m.parse::<i64>().ok()? * 60;
-    let t = humantime::parse_rfc3339_weak(base).ok()?;
-    let d = Duration::from_secs(secs.unsigned_abs());
-    // Local time = UTC + offset.
-    if sign * secs >= 0 {
-        t.checked_sub(d)
-    } else {
-        t.checked_add(d)
-    }
+    nectar_mgmt::types::parse_rfc3339(s)
 }
 
 fn time_param(op: &Element, name: &str) -> Result<Option<SystemTime>, MgmtError> {
@@ -292,23 +270,5 @@ impl Subscription {
                 Item::Skip
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_time;
-    use std::time::{Duration, UNIX_EPOCH};
-
-    #[test]
-    fn times_with_offsets() {
-        let z = parse_time("2024-01-01T10:00:00Z").unwrap();
-        assert_eq!(parse_time("2024-01-01T12:00:00+02:00").unwrap(), z);
-        assert_eq!(parse_time("2024-01-01T08:30:00-01:30").unwrap(), z);
-        assert_eq!(
-            parse_time("1970-01-01T00:00:01.5Z").unwrap(),
-            UNIX_EPOCH + Duration::from_millis(1500)
-        );
-        assert!(parse_time("yesterday").is_none());
     }
 }

@@ -156,6 +156,7 @@ fn main() {
         handle: handle.clone(),
         auth: Arc::new(BenchUsers),
         notifications: None,
+        subscriptions: None,
         https: true,
         stop: None,
         limits: Default::default(),

@@ -32,6 +32,7 @@ pub mod media;
 pub mod ops;
 pub mod ordered;
 pub mod patch;
+pub mod push;
 pub mod query;
 pub mod resource;
 pub mod server;
@@ -106,6 +107,9 @@ pub struct Options {
     /// The notification log the event streams serve; without it the server
     /// lists no streams.
     pub notifications: Option<Arc<Notifications>>,
+    /// Dynamic subscriptions (RFC 8650); without them the subscription
+    /// operations answer operation-not-supported.
+    pub subscriptions: Option<Arc<nectar_mgmt::push::Subscriptions>>,
     /// Whether the server is reached over HTTPS (for the URLs it writes in
     /// `Location`, stream locations and schema locations).
     pub https: bool,
@@ -132,6 +136,11 @@ pub struct AppInner {
     pub ctx: &'static Context,
     pub auth: Auth,
     pub notifications: Option<Arc<Notifications>>,
+    /// Dynamic subscriptions (RFC 8639/8641 over RFC 8650), shared with
+    /// the other doors.
+    pub subscriptions: Option<Arc<nectar_mgmt::push::Subscriptions>>,
+    /// The subscriptions established here, with their streams.
+    pub push: push::Table,
     pub https: bool,
     pub started: SystemTime,
     pub stop: Option<watch::Receiver<bool>>,
@@ -281,6 +290,8 @@ pub fn app(options: Options) -> Router {
         auth: Auth::new(options.auth),
         handle: options.handle,
         notifications: options.notifications,
+        subscriptions: options.subscriptions,
+        push: push::Table::default(),
         https: options.https,
         started: SystemTime::now(),
         stop: options.stop,
@@ -357,6 +368,9 @@ async fn route(st: &Arc<AppInner>, req: Request) -> Result<Response, Error> {
     }
     if let Some(op) = rest.strip_prefix("/operations/") {
         return ops::invoke_rpc(st, &mut rq, op).await;
+    }
+    if let Some(id) = rest.strip_prefix("/subscriptions/") {
+        return push::serve(st, &rq, id).await;
     }
     if let Some(stream) = rest.strip_prefix("/streams/") {
         return streams::serve_stream(st, &rq, stream).await;

@@ -179,6 +179,18 @@ pub async fn invoke(st: &Arc<AppInner>, rq: &mut Req, path: &DataPath) -> Result
             )));
         }
     }
+    if module == "ietf-subscribed-notifications" || module == "ietf-yang-push" {
+        return crate::push::rpc(
+            st,
+            rq,
+            &module,
+            &name,
+            input,
+            in_format.unwrap_or(Format::Json),
+            out_format,
+        )
+        .await;
+    }
     let output = if module == "ietf-netconf" {
         candidate_op(st, rq, &name, input).await?
     } else {

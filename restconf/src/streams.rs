@@ -235,16 +235,21 @@ async fn message(
             return None;
         }
     };
-    let time = n.event_time();
+    Some(sse_event(format, &n.event_time(), &content))
+}
+
+/// One Server-Sent Event holding a notification message (RFC 8040 §6.4):
+/// the content (the notification node, as libyang printed it) in the
+/// RESTCONF envelope with its eventTime, one `data:` line per line.
+pub(crate) fn sse_event(format: Format, time: &str, content: &str) -> Bytes {
     let msg = match format {
-        Format::Json => {
-            let mut obj = serde_json::Map::new();
-            obj.insert("eventTime".into(), time.into());
-            if let Ok(serde_json::Value::Object(c)) = serde_json::from_str(&content) {
-                obj.extend(c);
+        // The content is one JSON object: its members join eventTime's.
+        Format::Json => match content.trim().strip_prefix('{') {
+            Some(members) if members.trim_start().starts_with('"') => {
+                format!("{{\"ietf-restconf:notification\":{{\"eventTime\":\"{time}\",{members}}}")
             }
-            serde_json::json!({ "ietf-restconf:notification": obj }).to_string()
-        }
+            _ => format!("{{\"ietf-restconf:notification\":{{\"eventTime\":\"{time}\"}}}}"),
+        },
         Format::Xml => format!(
             "<notification xmlns=\"urn:ietf:params:xml:ns:netconf:notification:1.0\">\
              <eventTime>{time}</eventTime>{content}</notification>"
@@ -257,5 +262,5 @@ async fn message(
         ev.push('\n');
     }
     ev.push('\n');
-    Some(Bytes::from(ev))
+    Bytes::from(ev)
 }

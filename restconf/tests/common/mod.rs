@@ -114,6 +114,7 @@ pub async fn fixture_with(
         handle: handle.clone(),
         auth: Arc::new(Users),
         notifications: Some(Arc::clone(&notifications)),
+        subscriptions: None,
         https: true,
         stop: None,
         limits,
