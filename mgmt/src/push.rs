@@ -501,6 +501,7 @@ impl Subscriptions {
             policy,
             counters,
             mailbox: Arc::clone(mailbox),
+            resynced: Default::default(),
         };
         tokio::spawn(task.run(rx));
         Ok((id, revision))

@@ -27,6 +27,9 @@ pub(super) struct Engine {
     pub policy: Policy,
     pub counters: Arc<Counters>,
     pub mailbox: Arc<Mailbox>,
+    /// Resumed after a suspension: an on-change subscription owes its
+    /// receiver the whole selection.
+    pub resynced: std::sync::atomic::AtomicBool,
 }
 
 /// Why the engine stopped: the `subscription-terminated` reason to send, if
@@ -108,7 +111,7 @@ impl Engine {
     /// Queues a notification unless the subscription is suspended; a full
     /// queue suspends it. True when queued.
     fn emit(&self, out: Out) -> bool {
-        if self.suspended() {
+        if self.suspended() && !self.try_resume() {
             self.counters.dropped.fetch_add(1, Ordering::Relaxed);
             return false;
         }
@@ -152,6 +155,7 @@ impl Engine {
         let mut body = Map::new();
         body.insert("id".into(), json!(self.id));
         self.emit_state("subscription-resumed", body);
+        self.resynced.store(true, Ordering::Relaxed);
         true
     }
 
@@ -192,6 +196,10 @@ impl Engine {
         loop {
             let stop = self.policy.stop.map(instant_of);
             let taken = self.mailbox.taken.notified();
+            tokio::pin!(taken);
+            // Registered before the check, so no take between is missed.
+            taken.as_mut().enable();
+            self.try_resume();
             tokio::select! {
                 c = control.recv() => match c {
                     None | Some(Control::End(None)) => return None,
@@ -217,9 +225,7 @@ impl Engine {
                     }
                 },
                 _ = sleep_until(stop.unwrap_or_else(never).into()), if stop.is_some() => return None,
-                _ = taken, if self.suspended() => {
-                    self.try_resume();
-                }
+                _ = &mut taken, if self.suspended() => {}
             }
         }
     }
@@ -321,6 +327,17 @@ impl Engine {
             let stop = self.policy.stop.map(instant_of);
             let due = if dirty { Some(next_push) } else { None };
             let taken = self.mailbox.taken.notified();
+            tokio::pin!(taken);
+            taken.as_mut().enable();
+            self.try_resume();
+            if on_change && self.resynced.swap(false, Ordering::Relaxed) {
+                // What was dropped while suspended is lost: the receiver
+                // gets the whole selection again.
+                if let Ok(t) = self.read(ds).await {
+                    last = t;
+                    self.push_update(&last);
+                }
+            }
             tokio::select! {
                 c = control.recv() => match c {
                     None | Some(Control::End(None)) => return None,
@@ -404,16 +421,7 @@ impl Engine {
                     next_tick = self.next_tick_after(Instant::now());
                 }
                 _ = sleep_until(stop.unwrap_or_else(never).into()), if stop.is_some() => return None,
-                _ = taken, if self.suspended() => {
-                    if self.try_resume() && on_change {
-                        // What was dropped while suspended is lost: the
-                        // receiver gets the whole selection again.
-                        if let Ok(t) = self.read(ds).await {
-                            last = t;
-                            self.push_update(&last);
-                        }
-                    }
-                }
+                _ = &mut taken, if self.suspended() => {}
             }
         }
     }

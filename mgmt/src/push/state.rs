@@ -29,7 +29,23 @@ pub fn schema_prefix(xpath: &str) -> String {
     if head.is_empty() || !head.starts_with('/') {
         return String::new();
     }
-    ly::schema_path_of(head)
+    // In the form of the core's change paths: a step names its module only
+    // where it differs from its parent's (`/a:x/a:y` is `/a:x/y`).
+    let mut out = String::with_capacity(head.len());
+    let mut module = "";
+    for step in ly::steps(head) {
+        let name = step.split_once('[').map_or(step, |(n, _)| n);
+        out.push('/');
+        match name.split_once(':') {
+            Some((m, local)) if m == module => out.push_str(local),
+            Some((m, _)) => {
+                module = m;
+                out.push_str(name);
+            }
+            None => out.push_str(name),
+        }
+    }
+    out
 }
 
 /// The schema prefixes of each branch of a selection (`[""]`: everything).
@@ -297,5 +313,24 @@ impl Provider for FilterProvider {
                 "{FILTERS}/{YP}:selection-filter/datastore-xpath-filter"
             ))
             .validate(check_xpath)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_are_in_the_form_of_change_paths() {
+        assert_eq!(schema_prefix("/a:x/y[k='1']/z"), "/a:x/y/z");
+        assert_eq!(schema_prefix("/a:x/a:y[a:k='1']/b:z"), "/a:x/y/b:z");
+        assert_eq!(schema_prefix("/a:x/*/z"), "/a:x");
+        assert_eq!(schema_prefix("/a:x//a:z"), "/a:x");
+        assert_eq!(schema_prefix("/*"), "");
+        assert_eq!(prefixes(Some("/a:x | /b:y/b:z")), vec!["/a:x", "/b:y/z"]);
+        assert!(overlaps("/a:x/y", "/a:x"));
+        assert!(overlaps("/a:x", "/a:x/y/z"));
+        assert!(!overlaps("/a:x", "/a:xy"));
+        assert!(overlaps("", "/b:q"));
     }
 }
