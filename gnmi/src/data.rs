@@ -15,6 +15,10 @@ use crate::error::{Error, Result};
 use crate::proto::gnmi as pb;
 use crate::value::LeafValue;
 
+/// Selections and the changes that concern them, as every subscription
+/// engine sees them.
+pub use nectar_mgmt::push::select::{fetch_xpath, overlaps, schema_prefix};
+
 /// The data a Get asks for (gNMI §3.3.1 `DataType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Content {
@@ -338,56 +342,4 @@ fn leaf_list_path(n: &DataNodeRef<'_, '_>) -> String {
 pub fn select<'t>(tree: &'t Tree, xpath: &str) -> Result<Vec<DataNodeRef<'t, 'static>>> {
     nectar_mgmt::ly::find_all(tree, xpath)
         .map_err(|e| Error::invalid(format!("cannot evaluate {xpath}: {}", e.message)))
-}
-
-/// The XPath to ask the core for when reading `xpath` from the operational
-/// datastore: the core fills state only for the providers a path can reach,
-/// which it decides by the path's schema prefix, so a path that starts with a
-/// wildcard reads everything (and is selected locally).
-pub fn fetch_xpath(xpath: &str) -> Option<String> {
-    if xpath.starts_with("/*") || xpath.starts_with("//") || xpath == "/" {
-        None
-    } else {
-        Some(xpath.to_string())
-    }
-}
-
-/// The schema path prefix an XPath (from `gnmi_to_xpath`) is confined to:
-/// the steps before the first wildcard, without predicates. Events outside
-/// it cannot concern the XPath.
-pub fn schema_prefix(xpath: &str) -> String {
-    let cut = [xpath.find("/*"), xpath.find("//")]
-        .into_iter()
-        .flatten()
-        .min()
-        .unwrap_or(xpath.len());
-    let head = &xpath[..cut];
-    if head.is_empty() {
-        return String::new();
-    }
-    ly::schema_path_of(head)
-}
-
-/// True when one schema path is an ancestor-or-self of the other.
-pub fn overlaps(a: &str, b: &str) -> bool {
-    let under =
-        |p: &str, q: &str| p == q || (p.starts_with(q) && p.as_bytes().get(q.len()) == Some(&b'/'));
-    a.is_empty() || b.is_empty() || under(a, b) || under(b, a)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn schema_prefix_stops_at_the_first_wildcard() {
-        assert_eq!(schema_prefix("/a:x/y[k='1']/z"), "/a:x/y/z".to_string());
-        assert_eq!(schema_prefix("/a:x/*/z"), "/a:x".to_string());
-        assert_eq!(schema_prefix("/a:x//a:z"), "/a:x".to_string());
-        assert_eq!(schema_prefix("/*"), String::new());
-        assert!(overlaps("/a:x/y", "/a:x"));
-        assert!(overlaps("/a:x", "/a:x/y/z"));
-        assert!(!overlaps("/a:x", "/a:xy"));
-        assert!(overlaps("", "/b:q"));
-    }
 }

@@ -24,6 +24,7 @@
 mod engine;
 pub mod input;
 mod patch;
+pub mod select;
 pub mod state;
 
 use std::collections::{BTreeMap, VecDeque};

@@ -265,15 +265,11 @@ impl Engine {
     fn note(&mut self, ev: &Event) {
         match ev {
             Event::ConfigChanged { changes, .. } => {
-                let nacm = changes
-                    .iter()
-                    .any(|c| c.schema_path.starts_with("/ietf-netconf-acm:nacm"));
                 for s in self.subs.iter_mut().filter(|s| s.reacts_to_events()) {
-                    if nacm
-                        || changes
-                            .iter()
-                            .any(|c| data::overlaps(&c.schema_path, &s.schema_prefix))
-                    {
+                    if nectar_mgmt::push::select::changes_concern(
+                        changes,
+                        std::slice::from_ref(&s.schema_prefix),
+                    ) {
                         s.dirty = Dirty::Full;
                     }
                 }

@@ -309,7 +309,7 @@ impl Engine {
                 return Some("filter-unavailable");
             }
         };
-        let mut prefixes = super::state::prefixes(self.policy.filter.xpath.as_deref());
+        let mut prefixes = super::select::prefixes(self.policy.filter.xpath.as_deref());
         let on_change = matches!(self.policy.trigger, Some(Trigger::OnChange { .. }));
         if let Some(Trigger::OnChange { sync_on_start, .. }) = &self.policy.trigger
             && *sync_on_start
@@ -345,7 +345,7 @@ impl Engine {
                     Some(Control::Modify(p)) => {
                         let refilter = p.filter != self.policy.filter;
                         self.policy = p;
-                        prefixes = super::state::prefixes(self.policy.filter.xpath.as_deref());
+                        prefixes = super::select::prefixes(self.policy.filter.xpath.as_deref());
                         next_tick = self.first_tick();
                         self.emit_modified();
                         if refilter && on_change {
@@ -460,24 +460,26 @@ impl Engine {
 
 /// Whether an event may change what a datastore subscription selects.
 fn concerns(ev: &Event, ds: Datastore, prefixes: &[String]) -> bool {
-    let hit = |schema: &str| prefixes.iter().any(|p| super::state::overlaps(schema, p));
     match ev {
         Event::ConfigChanged {
             datastore, changes, ..
         } => {
+            // Operational shows running's configuration; NACM's rules, in
+            // running, decide what every datastore shows the user.
             let source = match ds {
                 Datastore::Operational => Datastore::Running,
                 other => other,
             };
-            // What a user may read depends on NACM's rules, in running.
             let nacm = *datastore == Datastore::Running
                 && changes
                     .iter()
                     .any(|c| c.schema_path.starts_with("/ietf-netconf-acm:"));
-            nacm || (*datastore == source && changes.iter().any(|c| hit(&c.schema_path)))
+            nacm || (*datastore == source && super::select::changes_concern(changes, prefixes))
         }
         Event::OperChanged { path, .. } => {
-            ds == Datastore::Operational && hit(&ly::schema_path_of(path))
+            let schema = ly::schema_path_of(path);
+            ds == Datastore::Operational
+                && prefixes.iter().any(|p| super::select::overlaps(&schema, p))
         }
         _ => false,
     }
