@@ -72,6 +72,7 @@ fn yang_push_over_netconf_with_ncclient() {
             "OK resync",
             "OK kill from a second session",
             "OK excluded-change",
+            "OK candidate and startup",
             "OK modify stop-time",
             "OK stream with replay and an XPath filter",
             "OK stream with a subtree filter",
@@ -109,6 +110,7 @@ fn yang_push_over_restconf_with_requests_and_sse() {
             "OK stream with replay",
             "OK kill across doors",
             "OK errors",
+            "OK limits",
             "OK yanglint validates json and xml",
         ],
     );

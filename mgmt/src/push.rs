@@ -164,7 +164,9 @@ pub struct Policy {
 /// What `modify-subscription` may change.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Modify {
-    pub filter: Option<Filter>,
+    /// A new filter, and whether it was given as a stream filter (else as
+    /// a datastore selection filter): it must suit the subscription.
+    pub filter: Option<(Filter, bool)>,
     /// `Some(None)`: remove the stop time.
     pub stop: Option<Option<SystemTime>>,
     pub period: Option<(u32, Option<SystemTime>)>,
@@ -528,7 +530,17 @@ impl Subscriptions {
             }
         };
         let stream = matches!(policy.target, Target::Stream { .. });
-        if let Some(mut f) = m.filter {
+        if let Some((mut f, for_stream)) = m.filter {
+            if for_stream != stream {
+                return Err(MgmtError::invalid_value(
+                    if stream {
+                        "subscription {id} is to a stream: give a stream filter"
+                    } else {
+                        "subscription {id} is to a datastore: give a selection filter"
+                    }
+                    .replace("{id}", &id.to_string()),
+                ));
+            }
             self.resolve(&owner, &mut f, stream).await?;
             policy.filter = f;
         }

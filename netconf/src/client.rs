@@ -126,6 +126,22 @@ impl Client {
     }
 }
 
+impl Client {
+    /// The next notification (RFC 5277 envelope); waits for it. Replies
+    /// cannot arrive here: call it on a session with no RPC outstanding.
+    pub async fn notification(&mut self) -> Result<String, ClientError> {
+        let m = self.read().await?;
+        if is_notification(&m) {
+            Ok(m)
+        } else {
+            Err(ClientError::Framing(format!(
+                "expected a notification, got {}",
+                &m[..m.len().min(200)]
+            )))
+        }
+    }
+}
+
 fn is_notification(m: &str) -> bool {
     let mut s = m.trim_start();
     if s.starts_with("<?xml")

@@ -174,6 +174,26 @@ pub async fn rpc(
     let policy = push::input::establish(&op, &order)?;
     let encoding = policy.encoding;
     let user = rq.client.user.clone();
+    // Each RESTCONF subscription has a session of its own: the bound per
+    // session is kept per user here.
+    let max = subs.limits().per_session;
+    let held = st
+        .push
+        .lock()
+        .values()
+        .filter(|e| e.user == user.name)
+        .count();
+    if held >= max {
+        return Err(Error::from(push::error(
+            ErrorTag::ResourceDenied,
+            push::SN,
+            "insufficient-resources",
+            format!(
+                "this user holds its maximum of {max} subscriptions over RESTCONF \
+                 (subscriptions.max_per_session)"
+            ),
+        )));
+    }
     let session = st
         .handle
         .open_session(user.clone(), "restconf", None)

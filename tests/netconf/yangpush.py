@@ -219,6 +219,31 @@ assert c.xpath("//yp:target/text()", namespaces=N) == ["/ietf-interfaces:interfa
 assert not any(of("yp:push-update", sid)(e) for e in box.seen), "sync-on-start false sends no push-update"
 ok("excluded-change")
 
+# candidate and startup: on-change follows their edits
+csid, r = establish(m, ds_sub("candidate", "/if:interfaces/if:interface[if:name='yp-c']", "<yp:on-change/>"))
+assert csid, r.xml
+ssid, r = establish(m, ds_sub("startup", "/if:interfaces/if:interface[if:name='yp-c']", "<yp:on-change/>"))
+assert ssid, r.xml
+box.take(of("yp:push-update", csid), 5, "candidate sync")
+box.take(of("yp:push-update", ssid), 5, "startup sync")
+assert_ok(other.edit_config(target="candidate", config=ifaces(lo("yp-c", "cand"))))
+c = box.take(of("yp:push-change-update", csid), 5, "candidate change")
+assert "yp-c" in etree.tostring(c).decode(), etree.tostring(c)
+assert_ok(other.discard_changes())
+c = box.take(of("yp:push-change-update", csid), 5, "candidate discarded")
+assert c.xpath("//yp:edit/yp:operation/text()", namespaces=N) == ["delete"], etree.tostring(c)
+assert_ok(other.copy_config(source="running", target="startup"))
+box.none(of("yp:push-change-update", ssid), 1)
+edit(other, lo("yp-c", "run"))
+assert_ok(other.copy_config(source="running", target="startup"))
+c = box.take(of("yp:push-change-update", ssid), 5, "startup change")
+assert "yp-c" in etree.tostring(c).decode(), etree.tostring(c)
+for s_ in (csid, ssid):
+    assert_ok(rpc(m, "delete-subscription", f"<id>{s_}</id>"))
+box.drop(of("yp:push-change-update", csid))
+box.drop(of("yp:push-change-update", sid))
+ok("candidate and startup")
+
 # stop-time: the subscription ends by itself
 assert_ok(rpc(m, "modify-subscription", f"<id>{sid}</id><stop-time>{rfc3339(time.time() + 1)}</stop-time>"))
 box.take(of("sn:subscription-modified", sid), 5)

@@ -238,6 +238,24 @@ r = post_json(admin, "establish-subscription", {"stream": "NETCONF", "stream-xpa
 check(r.status_code == 400 and "filter-unsupported" in r.text, "bad filter", r)
 ok("errors")
 
+# --- limits: subscriptions.max_per_session (4 here) per RESTCONF user ---
+held = []
+for i in range(4):
+    r = post_json(alice, "establish-subscription", {"stream": "NETCONF"})
+    check(r.status_code == 200, f"establish {i}", r)
+    held.append(r.json()["ietf-subscribed-notifications:output"]["id"])
+r = post_json(alice, "establish-subscription", {"stream": "NETCONF"})
+check(r.status_code == 409 and "insufficient-resources" in r.text, "a fifth subscription", r)
+r = post_json(admin, "establish-subscription", {"stream": "NETCONF"})
+check(r.status_code == 200, "another user is not limited by alice's", r)
+post_json(admin, "delete-subscription", {"id": r.json()["ietf-subscribed-notifications:output"]["id"]})
+for h in held:
+    r = post_json(alice, "delete-subscription", {"id": h})
+    check(r.status_code == 204, "delete", r)
+r = post_json(alice, "establish-subscription", {"stream": "NETCONF"})
+check(r.status_code == 200, "room again after the deletions", r)
+ok("limits")
+
 # --- yanglint: every kind received validates ---
 feats = ["-F", "ietf-subscribed-notifications:encode-xml,encode-json,replay,subtree,xpath",
          "-F", "ietf-yang-push:on-change"]

@@ -199,8 +199,31 @@ impl Core {
     /// RFC 6241 discard-changes.
     pub fn discard_changes(&mut self, sid: Option<SessionId>) -> Result<(), MgmtError> {
         self.check_not_locked(sid, Datastore::Candidate)?;
+        let had_edits = self.candidate.is_modified();
         self.candidate = Candidate::empty(self.commit_id);
+        if had_edits {
+            self.announce(sid, Datastore::Candidate, Vec::new());
+        }
         Ok(())
+    }
+
+    /// Tells the event bus that candidate or startup changed (running's
+    /// commits say so themselves), for the subscribers of that datastore.
+    /// `changes` may be empty when they were not worked out: then anything
+    /// in it may have changed.
+    pub(super) fn announce(
+        &self,
+        sid: Option<SessionId>,
+        ds: Datastore,
+        changes: Vec<crate::provider::Change>,
+    ) {
+        let _ = self.events.send(Event::ConfigChanged {
+            datastore: ds,
+            commit_id: None,
+            user: self.user(sid).name,
+            session: sid,
+            changes: std::sync::Arc::new(changes),
+        });
     }
 
     /// RFC 6241 validate of a datastore or inline configuration.
@@ -301,6 +324,7 @@ impl Core {
         }
         self.store.clear_startup()?;
         self.startup = DataTree::new(self.ctx);
+        self.announce(sid, Datastore::Startup, Vec::new());
         Ok(())
     }
 }

@@ -173,7 +173,9 @@ impl Core {
         let user = self.user(sid);
         if self.candidate.tree.is_none() {
             if !test_only && self.stays_lazy(&steps) {
-                return self.edit_lazy_candidate(&user, steps, error_option);
+                let out = self.edit_lazy_candidate(&user, steps, error_option)?;
+                self.announce(sid, Datastore::Candidate, Vec::new());
+                return Ok(out);
             }
             self.materialise_candidate()?;
         }
@@ -200,6 +202,7 @@ impl Core {
             });
         }
         self.candidate.keep(steps, ok);
+        self.announce(sid, Datastore::Candidate, Vec::new());
         Ok(EditOutcome {
             commit: None,
             errors,
@@ -324,6 +327,7 @@ impl Core {
         if !test_only {
             self.store.write_startup(&print_json(&tree)?)?;
             self.startup = tree;
+            self.announce(sid, Datastore::Startup, changes);
         }
         Ok(EditOutcome {
             commit: None,

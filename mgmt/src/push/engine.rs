@@ -389,7 +389,8 @@ impl Engine {
                         Some(Trigger::OnChange { excluded, .. }) => excluded.clone(),
                         _ => Vec::new(),
                     };
-                    let (edits, skipped) = match patch::edits(self.ctx(), &last, &new, &excluded) {
+                    let format = self.policy.encoding.format();
+                    let (edits, skipped) = match patch::edits(self.ctx(), &last, &new, &excluded, format) {
                         Ok(e) => e,
                         Err(e) => {
                             tracing::warn!(subscription = self.id, error = %e, "change not computed");
@@ -402,9 +403,11 @@ impl Engine {
                     last = new;
                     if !edits.is_empty() {
                         patch_no += 1;
-                        let text = patch::notification(self.id, patch_no, edits);
-                        if let Some(out) = self.render(&text) {
-                            self.emit(out);
+                        match patch::notification(self.id, patch_no, edits, format) {
+                            Ok(content) => {
+                                self.emit(self.out(SystemTime::now(), content));
+                            }
+                            Err(e) => tracing::warn!(subscription = self.id, error = %e, "change not printed"),
                         }
                         let damp = match &self.policy.trigger {
                             Some(Trigger::OnChange { dampening, .. }) => *dampening,
@@ -474,7 +477,13 @@ fn concerns(ev: &Event, ds: Datastore, prefixes: &[String]) -> bool {
                 && changes
                     .iter()
                     .any(|c| c.schema_path.starts_with("/ietf-netconf-acm:"));
-            nacm || (*datastore == source && super::select::changes_concern(changes, prefixes))
+            // Candidate and startup changes may come without their list
+            // (anything may have changed); the candidate also follows
+            // running, which it is made from.
+            let from = *datastore == source
+                || (ds == Datastore::Candidate && *datastore == Datastore::Running);
+            nacm || (from
+                && (changes.is_empty() || super::select::changes_concern(changes, prefixes)))
         }
         Event::OperChanged { path, .. } => {
             let schema = ly::schema_path_of(path);

@@ -178,9 +178,18 @@ pub fn establish(
 /// The id and changes of a modify-subscription input.
 pub fn modify(op: &DataNodeRef<'_, 'static>) -> Result<(u32, Modify), MgmtError> {
     let id = subscription_id(op)?;
-    let stream = value(op, "datastore").is_none();
+    let given = match (filter(op, true)?, filter(op, false)?) {
+        (Some(_), Some(_)) => {
+            return Err(MgmtError::invalid_value(
+                "give one filter: a stream filter or a selection filter",
+            ));
+        }
+        (Some(f), None) => Some((f, true)),
+        (None, Some(f)) => Some((f, false)),
+        (None, None) => None,
+    };
     let mut m = Modify {
-        filter: filter(op, stream)?,
+        filter: given,
         stop: time(op, "stop-time")?.map(Some),
         ..Default::default()
     };

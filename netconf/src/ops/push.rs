@@ -306,8 +306,18 @@ impl<W: AsyncWrite + Unpin + Send> Session<W> {
             "modify-subscription" => {
                 check_params(op, MODIFY)?;
                 let id = id_of(op)?;
-                let stream = op.child("datastore", YP_NS).is_none();
-                let filter = filter_of(self, op, stream)?;
+                let filter = match (filter_of(self, op, true)?, filter_of(self, op, false)?) {
+                    (Some(_), Some(_)) => {
+                        return Err(bad(
+                            "datastore-xpath-filter",
+                            "give one filter: a stream filter or a selection filter",
+                        )
+                        .into());
+                    }
+                    (Some(f), None) => Some((f, true)),
+                    (None, Some(f)) => Some((f, false)),
+                    (None, None) => None,
+                };
                 let mut m = Modify {
                     filter,
                     stop: op
