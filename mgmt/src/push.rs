@@ -787,15 +787,12 @@ impl Mailbox {
         out
     }
 
-    /// The next notification of any subscription; waits for one.
+    /// The next notification of any subscription; waits for one (for ever
+    /// while none is established).
     pub async fn next(&self) -> Out {
-        loop {
-            let ready = self.ready.notified();
-            if let Some(out) = self.try_take() {
-                self.taken.notify_waiters();
-                return out;
-            }
-            ready.await;
+        match self.next_or_end().await {
+            Some(out) => out,
+            None => std::future::pending().await,
         }
     }
 

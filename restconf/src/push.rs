@@ -338,7 +338,7 @@ pub async fn serve(st: &Arc<AppInner>, rq: &Req, rest: &str) -> Result<Response,
             let next = tokio::select! {
                 o = mailbox.next_or_end() => Some(o),
                 _ = tokio::time::sleep(KEEPALIVE) => None,
-                _ = stopped(&mut stop) => return,
+                _ = crate::streams::stopped(&mut stop) => return,
             };
             match next {
                 None => yield Ok(Bytes::from_static(b": keepalive\n\n")),
@@ -349,21 +349,5 @@ pub async fn serve(st: &Arc<AppInner>, rq: &Req, rest: &str) -> Result<Response,
             }
         }
     };
-    let mut r = Response::builder()
-        .status(StatusCode::OK)
-        .header(header::CONTENT_TYPE, "text/event-stream")
-        .body(Body::from_stream(stream))
-        .unwrap_or_default();
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    Ok(r)
-}
-
-async fn stopped(stop: &mut Option<tokio::sync::watch::Receiver<bool>>) {
-    match stop {
-        Some(rx) => {
-            let _ = rx.wait_for(|s| *s).await;
-        }
-        None => std::future::pending::<()>().await,
-    }
+    Ok(crate::streams::sse_response(stream))
 }

@@ -166,17 +166,25 @@ pub async fn serve_stream(st: &Arc<AppInner>, rq: &Req, rest: &str) -> Result<Re
             }
         }
     };
+    Ok(sse_response(stream))
+}
+
+/// A `text/event-stream` response of these events.
+pub(crate) fn sse_response(
+    events: impl futures::Stream<Item = Result<Bytes, Infallible>> + Send + 'static,
+) -> Response {
     let mut r = Response::builder()
         .status(StatusCode::OK)
         .header(header::CONTENT_TYPE, "text/event-stream")
-        .body(Body::from_stream(stream))
+        .body(Body::from_stream(events))
         .unwrap_or_default();
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    Ok(r)
+    r
 }
 
-async fn stopped(stop: &mut Option<tokio::sync::watch::Receiver<bool>>) {
+/// Resolves when the server stops (never without a stop signal).
+pub(crate) async fn stopped(stop: &mut Option<tokio::sync::watch::Receiver<bool>>) {
     match stop {
         Some(rx) => {
             let _ = rx.wait_for(|s| *s).await;

@@ -320,12 +320,12 @@ impl Engine {
         let poll = self.subs.limits.state_poll;
         let mut next_poll =
             (on_change && ds == Datastore::Operational).then(|| Instant::now() + poll);
-        let mut dirty = false;
+        let mut dirty = Dirty::Clean;
         let mut next_push = Instant::now();
         let mut patch_no: u64 = 0;
         loop {
             let stop = self.policy.stop.map(instant_of);
-            let due = if dirty { Some(next_push) } else { None };
+            let due = (!matches!(dirty, Dirty::Clean)).then_some(next_push);
             let taken = self.mailbox.taken.notified();
             tokio::pin!(taken);
             taken.as_mut().enable();
@@ -362,23 +362,26 @@ impl Engine {
                             Err(_) => return Some("filter-unavailable"),
                         }
                         self.push_update(&last);
-                        dirty = false;
+                        dirty = Dirty::Clean;
                     }
                 },
                 ev = events.recv(), if on_change => {
                     match ev {
-                        Ok(ev) => dirty |= concerns(&ev, ds, &prefixes),
-                        Err(broadcast::error::RecvError::Lagged(_)) => dirty = true,
+                        Ok(ev) => dirty.add(concerns(self.ctx(), &ev, ds, &prefixes)),
+                        Err(broadcast::error::RecvError::Lagged(_)) => dirty = Dirty::Full,
                         Err(broadcast::error::RecvError::Closed) => return Some("stream-unavailable"),
                     }
                 }
                 _ = sleep_until(next_poll.unwrap_or_else(never).into()), if next_poll.is_some() => {
-                    dirty = true;
+                    dirty = Dirty::Full;
                     next_poll = Some(Instant::now() + poll);
                 }
                 _ = sleep_until(due.unwrap_or_else(never).into()), if due.is_some() => {
-                    dirty = false;
-                    let new = match self.read(ds).await {
+                    let new = match std::mem::take(&mut dirty) {
+                        Dirty::Paths(paths) => self.reread_parts(ds, &last, &paths).await,
+                        _ => self.read(ds).await,
+                    };
+                    let new = match new {
                         Ok(t) => t,
                         Err(e) => {
                             tracing::warn!(subscription = self.id, error = %e, "datastore read failed");
@@ -429,6 +432,39 @@ impl Engine {
         }
     }
 
+    /// The selection as it is now, re-reading only the parts under `paths`
+    /// (operational nodes that changed, with an event) and keeping the rest
+    /// of `last`: an event costs the read of what it names, not of the
+    /// whole selection.
+    async fn reread_parts(
+        &self,
+        ds: Datastore,
+        last: &Tree,
+        paths: &[String],
+    ) -> Result<Tree, crate::error::MgmtError> {
+        let reads = self
+            .subs
+            .mgmt
+            .get_each(
+                self.owner.session,
+                ds,
+                paths.iter().cloned().map(Some).collect(),
+            )
+            .await?;
+        let mut next = ly::dup_tree(last)?;
+        for (path, part) in paths.iter().zip(reads) {
+            let part = part?;
+            let mut part = match &self.policy.filter.xpath {
+                Some(x) => ly::select(&part, Some(x))?,
+                None => part,
+            };
+            ly::strip_meta(&mut part);
+            ly::remove(&mut next, path)?;
+            ly::merge_owned(&mut next, part)?;
+        }
+        Ok(next)
+    }
+
     /// The first periodic push: at the next anchor-aligned instant (RFC
     /// 8641 §3.1), or one period from now without an anchor.
     fn first_tick(&self) -> Option<Instant> {
@@ -461,8 +497,54 @@ impl Engine {
     }
 }
 
+/// What of an on-change subscription's selection must be read again.
+#[derive(Debug, Default)]
+enum Dirty {
+    #[default]
+    Clean,
+    /// Only these data paths (operational nodes named by their events).
+    Paths(Vec<String>),
+    Full,
+}
+
+/// More changed paths than this before a push: the selection is read whole.
+const MAX_DIRTY_PATHS: usize = 64;
+
+impl Dirty {
+    fn add(&mut self, c: Concern) {
+        match c {
+            Concern::No => {}
+            Concern::All => *self = Dirty::Full,
+            Concern::Path(p) => match self {
+                Dirty::Full => {}
+                Dirty::Paths(ps) if ps.len() >= MAX_DIRTY_PATHS => *self = Dirty::Full,
+                Dirty::Paths(ps) => {
+                    if !ps.contains(&p) {
+                        ps.push(p);
+                    }
+                }
+                Dirty::Clean => *self = Dirty::Paths(vec![p]),
+            },
+        }
+    }
+}
+
+/// How an event concerns a datastore subscription.
+#[derive(Debug)]
+enum Concern {
+    No,
+    /// The node at this data path changed.
+    Path(String),
+    All,
+}
+
 /// Whether an event may change what a datastore subscription selects.
-fn concerns(ev: &Event, ds: Datastore, prefixes: &[String]) -> bool {
+fn concerns(
+    ctx: &yang2::context::Context,
+    ev: &Event,
+    ds: Datastore,
+    prefixes: &[String],
+) -> Concern {
     match ev {
         Event::ConfigChanged {
             datastore, changes, ..
@@ -482,14 +564,28 @@ fn concerns(ev: &Event, ds: Datastore, prefixes: &[String]) -> bool {
             // running, which it is made from.
             let from = *datastore == source
                 || (ds == Datastore::Candidate && *datastore == Datastore::Running);
-            nacm || (from
-                && (changes.is_empty() || super::select::changes_concern(changes, prefixes)))
+            if nacm
+                || (from
+                    && (changes.is_empty() || super::select::changes_concern(changes, prefixes)))
+            {
+                Concern::All
+            } else {
+                Concern::No
+            }
         }
-        Event::OperChanged { path, .. } => {
-            let schema = ly::schema_path_of(path);
-            ds == Datastore::Operational
-                && prefixes.iter().any(|p| super::select::overlaps(&schema, p))
+        Event::OperChanged { path, .. } if ds == Datastore::Operational => {
+            // The producers print paths as libyang does; normalized anyway,
+            // so that one node is one dirty path.
+            let norm = nectar_yang::path::DataPath::parse_xpath(ctx, path)
+                .map(|p| p.to_xpath())
+                .unwrap_or_else(|_| path.clone());
+            let schema = ly::schema_path_of(&norm);
+            if prefixes.iter().any(|p| super::select::overlaps(&schema, p)) {
+                Concern::Path(norm)
+            } else {
+                Concern::No
+            }
         }
-        _ => false,
+        _ => Concern::No,
     }
 }
