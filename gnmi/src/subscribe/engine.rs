@@ -17,8 +17,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use nectar_mgmt::ly::Tree;
+// Which part of a subscription to re-read after events: the same
+// coalescing as YANG-Push's.
+use nectar_mgmt::push::select::Dirty;
 use nectar_mgmt::{Datastore, Event, SessionId};
-use nectar_yang::path::DataPath;
 use tokio::sync::broadcast;
 use tokio::time::sleep_until;
 use tonic::Streaming;
@@ -53,19 +55,6 @@ enum Reason {
     /// A change event.
     Event,
 }
-
-/// Which part of a subscription to re-read after events.
-#[derive(Debug, Default)]
-enum Dirty {
-    #[default]
-    Clean,
-    /// Only these data paths (normalized), from operational events.
-    Paths(Vec<String>),
-    Full,
-}
-
-/// More event paths than this in one batch: re-read the subscription whole.
-const MAX_DIRTY_PATHS: usize = 64;
 
 #[derive(Debug)]
 struct Sub {
@@ -270,31 +259,16 @@ impl Engine {
                         changes,
                         std::slice::from_ref(&s.schema_prefix),
                     ) {
-                        s.dirty = Dirty::Full;
+                        s.dirty.set_full();
                     }
                 }
             }
             Event::OperChanged { path, .. } => {
                 let ctx = self.shared.handle.context();
-                // The producers print paths as DataPath::to_xpath does, which
-                // is libyang's own form; normalize anyway.
-                let norm = DataPath::parse_xpath(ctx, path)
-                    .map(|p| p.to_xpath())
-                    .unwrap_or_else(|_| path.clone());
-                let schema = nectar_mgmt::ly::schema_path_of(&norm);
+                let (norm, schema) = nectar_mgmt::push::select::event_path(ctx, path);
                 for s in self.subs.iter_mut().filter(|s| s.reacts_to_events()) {
-                    if !data::overlaps(&schema, &s.schema_prefix) {
-                        continue;
-                    }
-                    match &mut s.dirty {
-                        Dirty::Full => {}
-                        Dirty::Paths(p) if p.len() >= MAX_DIRTY_PATHS => s.dirty = Dirty::Full,
-                        Dirty::Paths(p) => {
-                            if !p.contains(&norm) {
-                                p.push(norm.clone());
-                            }
-                        }
-                        Dirty::Clean => s.dirty = Dirty::Paths(vec![norm.clone()]),
+                    if data::overlaps(&schema, &s.schema_prefix) {
+                        s.dirty.add_path(norm.clone());
                     }
                 }
             }
@@ -306,7 +280,7 @@ impl Engine {
     /// reacts to events.
     fn note_lost(&mut self) {
         for s in self.subs.iter_mut().filter(|s| s.reacts_to_events()) {
-            s.dirty = Dirty::Full;
+            s.dirty.set_full();
         }
     }
 
@@ -350,8 +324,12 @@ impl Engine {
                 let s = &mut self.subs[*i];
                 // The next tick one interval after this one, never in the
                 // past: a slow read skips ticks instead of bunching them.
-                let next = s.next_tick.map_or(after, |t| t + s.spec.interval);
-                s.next_tick = Some(next.max(after));
+                s.next_tick = Some(nectar_mgmt::push::select::next_tick(
+                    s.spec.interval,
+                    None,
+                    s.next_tick,
+                    after,
+                ));
             }
         }
         let ts = now_ns();

@@ -12,6 +12,7 @@ use tokio::time::sleep_until;
 
 use nectar_yang::encoding::{self, Format, PrintOptions};
 
+use super::select::Dirty;
 use super::{
     Control, Counters, Encoding, Mailbox, Out, Owner, Policy, SN, Subscriptions, Target, Trigger,
     YP, notification, patch,
@@ -316,11 +317,16 @@ impl Engine {
         {
             self.push_update(&last);
         }
-        let mut next_tick = self.first_tick();
+        let mut next_tick = self.next_tick(None);
         let poll = self.subs.limits.state_poll;
         let mut next_poll =
             (on_change && ds == Datastore::Operational).then(|| Instant::now() + poll);
         let mut dirty = Dirty::Clean;
+        let mark = |dirty: &mut Dirty, c: Concern| match c {
+            Concern::No => {}
+            Concern::All => dirty.set_full(),
+            Concern::Path(p) => dirty.add_path(p),
+        };
         let mut next_push = Instant::now();
         let mut patch_no: u64 = 0;
         loop {
@@ -346,7 +352,7 @@ impl Engine {
                         let refilter = p.filter != self.policy.filter;
                         self.policy = p;
                         prefixes = super::select::prefixes(self.policy.filter.xpath.as_deref());
-                        next_tick = self.first_tick();
+                        next_tick = self.next_tick(None);
                         self.emit_modified();
                         if refilter && on_change {
                             // The new selection is compared from now on.
@@ -367,7 +373,7 @@ impl Engine {
                 },
                 ev = events.recv(), if on_change => {
                     match ev {
-                        Ok(ev) => dirty.add(concerns(self.ctx(), &ev, ds, &prefixes)),
+                        Ok(ev) => mark(&mut dirty, concerns(self.ctx(), &ev, ds, &prefixes)),
                         Err(broadcast::error::RecvError::Lagged(_)) => dirty = Dirty::Full,
                         Err(broadcast::error::RecvError::Closed) => return Some("stream-unavailable"),
                     }
@@ -424,7 +430,7 @@ impl Engine {
                         Ok(t) => { self.push_update(&t); }
                         Err(e) => tracing::warn!(subscription = self.id, error = %e, "datastore read failed"),
                     }
-                    next_tick = self.next_tick_after(Instant::now());
+                    next_tick = self.next_tick(next_tick);
                 }
                 _ = sleep_until(stop.unwrap_or_else(never).into()), if stop.is_some() => return None,
                 _ = &mut taken, if self.suspended() => {}
@@ -465,73 +471,25 @@ impl Engine {
         Ok(next)
     }
 
-    /// The first periodic push: at the next anchor-aligned instant (RFC
-    /// 8641 §3.1), or one period from now without an anchor.
-    fn first_tick(&self) -> Option<Instant> {
-        self.next_tick_after(Instant::now())
-    }
-
-    fn next_tick_after(&self, now: Instant) -> Option<Instant> {
+    /// The next periodic push after `previous` (none: the first), per
+    /// [`super::select::next_tick`].
+    fn next_tick(&self, previous: Option<Instant>) -> Option<Instant> {
         let Some(Trigger::Periodic { period, anchor }) = &self.policy.trigger else {
             return None;
         };
         let period = Duration::from_millis(u64::from(*period) * 10).max(Duration::from_millis(10));
-        let Some(anchor) = anchor else {
-            return Some(now + period);
-        };
-        // Times anchor + k·period; the first one after now.
-        let now_sys = SystemTime::now();
-        let p = period.as_nanos();
-        let wait = match now_sys.duration_since(*anchor) {
-            Ok(since) => {
-                let into = since.as_nanos() % p;
-                p - into
-            }
-            Err(e) => {
-                let until = e.duration().as_nanos();
-                until % p
-            }
-        };
-        let wait = if wait == 0 { p } else { wait };
-        Some(now + Duration::from_nanos(wait.min(u128::from(u64::MAX)) as u64))
-    }
-}
-
-/// What of an on-change subscription's selection must be read again.
-#[derive(Debug, Default)]
-enum Dirty {
-    #[default]
-    Clean,
-    /// Only these data paths (operational nodes named by their events).
-    Paths(Vec<String>),
-    Full,
-}
-
-/// More changed paths than this before a push: the selection is read whole.
-const MAX_DIRTY_PATHS: usize = 64;
-
-impl Dirty {
-    fn add(&mut self, c: Concern) {
-        match c {
-            Concern::No => {}
-            Concern::All => *self = Dirty::Full,
-            Concern::Path(p) => match self {
-                Dirty::Full => {}
-                Dirty::Paths(ps) if ps.len() >= MAX_DIRTY_PATHS => *self = Dirty::Full,
-                Dirty::Paths(ps) => {
-                    if !ps.contains(&p) {
-                        ps.push(p);
-                    }
-                }
-                Dirty::Clean => *self = Dirty::Paths(vec![p]),
-            },
-        }
+        Some(super::select::next_tick(
+            period,
+            *anchor,
+            previous,
+            Instant::now(),
+        ))
     }
 }
 
 /// How an event concerns a datastore subscription.
 #[derive(Debug)]
-enum Concern {
+pub(super) enum Concern {
     No,
     /// The node at this data path changed.
     Path(String),
@@ -574,12 +532,7 @@ fn concerns(
             }
         }
         Event::OperChanged { path, .. } if ds == Datastore::Operational => {
-            // The producers print paths as libyang does; normalized anyway,
-            // so that one node is one dirty path.
-            let norm = nectar_yang::path::DataPath::parse_xpath(ctx, path)
-                .map(|p| p.to_xpath())
-                .unwrap_or_else(|_| path.clone());
-            let schema = ly::schema_path_of(&norm);
+            let (norm, schema) = super::select::event_path(ctx, path);
             if prefixes.iter().any(|p| super::select::overlaps(&schema, p)) {
                 Concern::Path(norm)
             } else {

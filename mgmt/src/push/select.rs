@@ -2,6 +2,8 @@
 //! in it: shared by the subscription engines of every door (YANG-Push here,
 //! gNMI Subscribe in the gnmi crate), so they react to the same changes.
 
+use std::time::{Duration, Instant, SystemTime};
+
 use crate::ly;
 use crate::provider::Change;
 
@@ -77,6 +79,79 @@ pub fn changes_concern(changes: &[Change], prefixes: &[String]) -> bool {
     })
 }
 
+/// What of a subscription's selection must be read again after change
+/// events: several events that arrive together cost one read, of the nodes
+/// they name while they are few.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub enum Dirty {
+    #[default]
+    Clean,
+    /// Only these data paths (nodes named by operational events,
+    /// normalized by [`event_path`]).
+    Paths(Vec<String>),
+    Full,
+}
+
+/// More changed paths than this before a read: the selection is read whole.
+pub const MAX_DIRTY_PATHS: usize = 64;
+
+impl Dirty {
+    /// The node at `path` changed.
+    pub fn add_path(&mut self, path: String) {
+        match self {
+            Dirty::Full => {}
+            Dirty::Paths(ps) if ps.len() >= MAX_DIRTY_PATHS => *self = Dirty::Full,
+            Dirty::Paths(ps) => {
+                if !ps.contains(&path) {
+                    ps.push(path);
+                }
+            }
+            Dirty::Clean => *self = Dirty::Paths(vec![path]),
+        }
+    }
+
+    /// Anything may have changed.
+    pub fn set_full(&mut self) {
+        *self = Dirty::Full;
+    }
+}
+
+/// When a periodic report (a YANG-Push period, a gNMI sample) is next due:
+/// with an anchor, at the first anchor + k·period after `now` (RFC 8641
+/// §3.1); without, one period after the `previous` one (the first: after
+/// `now`), never in the past: a slow read skips reports instead of bunching
+/// them.
+pub fn next_tick(
+    period: Duration,
+    anchor: Option<SystemTime>,
+    previous: Option<Instant>,
+    now: Instant,
+) -> Instant {
+    let Some(anchor) = anchor else {
+        return match previous {
+            None => now + period,
+            Some(p) => (p + period).max(now),
+        };
+    };
+    let p = period.as_nanos().max(1);
+    let wait = match SystemTime::now().duration_since(anchor) {
+        Ok(since) => p - since.as_nanos() % p,
+        Err(before) => before.duration().as_nanos() % p,
+    };
+    let wait = if wait == 0 { p } else { wait };
+    now + Duration::from_nanos(wait.min(u128::from(u64::MAX)) as u64)
+}
+
+/// The data path an operational event names, normalized (libyang's form,
+/// so that one node is one dirty path), and its schema path.
+pub fn event_path(ctx: &yang2::context::Context, path: &str) -> (String, String) {
+    let norm = nectar_yang::path::DataPath::parse_xpath(ctx, path)
+        .map(|p| p.to_xpath())
+        .unwrap_or_else(|_| path.to_string());
+    let schema = ly::schema_path_of(&norm);
+    (norm, schema)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,5 +168,41 @@ mod tests {
         assert!(overlaps("/a:x", "/a:x/y/z"));
         assert!(!overlaps("/a:x", "/a:xy"));
         assert!(overlaps("", "/b:q"));
+    }
+
+    #[test]
+    fn ticks_follow_the_period_or_the_anchor() {
+        let now = Instant::now();
+        let s = Duration::from_secs(1);
+        assert_eq!(next_tick(s, None, None, now), now + s);
+        assert_eq!(next_tick(s, None, Some(now), now), now + s);
+        // A late read: the next report is now, not in the past.
+        let old = now - Duration::from_secs(5);
+        assert_eq!(next_tick(s, None, Some(old), now), now);
+        // Anchored half a second off the second: the wait ends on the grid.
+        let anchor = SystemTime::now() - Duration::from_millis(100_500);
+        let t = next_tick(s, Some(anchor), None, now);
+        let wait = t - now;
+        assert!(wait <= s, "{wait:?}");
+        let on_grid = (SystemTime::now() + wait)
+            .duration_since(anchor)
+            .unwrap()
+            .as_millis()
+            % 1000;
+        assert!(!(20..980).contains(&on_grid), "{on_grid} ms off the grid");
+    }
+
+    #[test]
+    fn dirty_paths_coalesce_and_turn_full() {
+        let mut d = Dirty::Clean;
+        d.add_path("/a:x[k='1']".into());
+        d.add_path("/a:x[k='1']".into());
+        assert_eq!(d, Dirty::Paths(vec!["/a:x[k='1']".into()]));
+        for i in 0..=MAX_DIRTY_PATHS {
+            d.add_path(format!("/a:x[k='{i}']"));
+        }
+        assert_eq!(d, Dirty::Full);
+        d.add_path("/a:y".into());
+        assert_eq!(d, Dirty::Full);
     }
 }
