@@ -267,6 +267,59 @@ pub fn error(tag: ErrorTag, module: &str, identity: &str, message: impl Into<Str
         .with_app_tag(format!("{module}:{identity}"))
 }
 
+/// Hints an RPC error may carry in its `*-error-info` (RFC 8639 §2.4.6, RFC
+/// 8641 §4.4.1).
+const HINTS: &[&str] = &[
+    "period-hint",
+    "filter-failure-hint",
+    "object-count-estimate",
+    "object-count-limit",
+    "kilobytes-estimate",
+    "kilobytes-limit",
+];
+
+/// An error of a subscription RPC with its reason and hints in the
+/// yang-data structure RFC 8639/8641 define for that RPC (e.g.
+/// `ietf-yang-push:establish-subscription-datastore-error-info`), as
+/// error-info entries named `module:structure/leaf`, which the doors print
+/// nested. Errors without a subscription identity are left as they are.
+pub fn with_error_info(mut e: MgmtError, rpc: &str, datastore: bool) -> MgmtError {
+    let Some(reason) = e.app_tag.clone().filter(|t| {
+        t.starts_with("ietf-subscribed-notifications:") || t.starts_with("ietf-yang-push:")
+    }) else {
+        return e;
+    };
+    let structure = match (rpc, datastore) {
+        ("establish-subscription", false) => {
+            format!("{SN}:establish-subscription-stream-error-info")
+        }
+        ("establish-subscription", true) => {
+            format!("{YP}:establish-subscription-datastore-error-info")
+        }
+        ("modify-subscription", false) => format!("{SN}:modify-subscription-stream-error-info"),
+        ("modify-subscription", true) => format!("{YP}:modify-subscription-datastore-error-info"),
+        ("delete-subscription" | "kill-subscription", _) => {
+            format!("{SN}:delete-subscription-error-info")
+        }
+        ("resync-subscription", _) => format!("{YP}:resync-subscription-error-info"),
+        _ => return e,
+    };
+    let (hints, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut e.info)
+        .into_iter()
+        .partition(|(k, _)| HINTS.contains(&k.as_str()));
+    e.info = rest;
+    e.info.push((format!("{structure}/reason"), reason));
+    // Only the delete structure has no hints.
+    if !structure.ends_with("delete-subscription-error-info") {
+        e.info.extend(
+            hints
+                .into_iter()
+                .map(|(k, v)| (format!("{structure}/{k}"), v)),
+        );
+    }
+    e
+}
+
 fn no_such(id: u32) -> MgmtError {
     error(
         ErrorTag::InvalidValue,

@@ -101,7 +101,47 @@ fn rpc_error(out: &mut String, ctx: Option<&Context>, e: &MgmtError, severity: &
     }
     if !e.info.is_empty() {
         out.push_str("<error-info>");
+        let mut open: Option<&str> = None;
         for (name, value) in &e.info {
+            // `module:structure/leaf`: a leaf of a yang-data structure
+            // (RFC 8639 *-error-info), nested in it.
+            let nested = name.split_once('/');
+            let structure = nested.map(|(s, _)| s);
+            if open.is_some() && open != structure {
+                if let Some((_, local)) = open.and_then(|s| s.split_once(':')) {
+                    let _ = write!(out, "</{local}>");
+                }
+                open = None;
+            }
+            if let Some((structure, leaf)) = nested
+                && let Some((m, local)) = structure.split_once(':')
+                && let Some(ns) = ctx
+                    .and_then(|c| c.get_module_latest(m))
+                    .map(|m| m.namespace().to_string())
+            {
+                if open.is_none() {
+                    let _ = write!(out, "<{local} xmlns=\"{}\">", escape_attr(&ns));
+                    open = Some(structure);
+                }
+                // An identity value (`module:name`): its prefix declared.
+                match value.split_once(':').and_then(|(vm, _)| {
+                    ctx.and_then(|c| c.get_module_latest(vm))
+                        .map(|m| (vm, m.namespace().to_string()))
+                }) {
+                    Some((vm, vns)) => {
+                        let _ = write!(
+                            out,
+                            "<{leaf} xmlns:{vm}=\"{}\">{}</{leaf}>",
+                            escape_attr(&vns),
+                            escape_text(value)
+                        );
+                    }
+                    None => {
+                        let _ = write!(out, "<{leaf}>{}</{leaf}>", escape_text(value));
+                    }
+                }
+                continue;
+            }
             if BASE_INFO.contains(&name.as_str()) {
                 let _ = write!(out, "<{name}>{}</{name}>", escape_text(value));
             } else if let Some((m, local)) = name.split_once(':')
@@ -118,6 +158,9 @@ fn rpc_error(out: &mut String, ctx: Option<&Context>, e: &MgmtError, severity: &
             } else {
                 let _ = write!(out, "<{name}>{}</{name}>", escape_text(value));
             }
+        }
+        if let Some((_, local)) = open.and_then(|s| s.split_once(':')) {
+            let _ = write!(out, "</{local}>");
         }
         out.push_str("</error-info>");
     }

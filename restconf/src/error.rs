@@ -257,11 +257,28 @@ pub(crate) fn error_json(e: &MgmtError) -> serde_json::Value {
         m.insert("error-message".into(), e.message.clone().into());
     }
     if !e.info.is_empty() {
-        let info: serde_json::Map<String, serde_json::Value> = e
-            .info
-            .iter()
-            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-            .collect();
+        let mut info = serde_json::Map::new();
+        for (k, v) in &e.info {
+            match k.split_once('/') {
+                // `module:structure/leaf`: a leaf of a yang-data structure
+                // (RFC 8639 *-error-info); its counts and hints are numbers.
+                Some((structure, leaf)) => {
+                    let value = match v.parse::<u64>() {
+                        Ok(n) if leaf != "reason" && leaf != "filter-failure-hint" => n.into(),
+                        _ => serde_json::Value::String(v.clone()),
+                    };
+                    if let serde_json::Value::Object(o) = info
+                        .entry(structure.to_string())
+                        .or_insert_with(|| serde_json::Value::Object(Default::default()))
+                    {
+                        o.insert(leaf.to_string(), value);
+                    }
+                }
+                None => {
+                    info.insert(k.clone(), serde_json::Value::String(v.clone()));
+                }
+            }
+        }
         m.insert("error-info".into(), info.into());
     }
     serde_json::Value::Object(m)
@@ -298,12 +315,55 @@ fn error_xml(ctx: &Context, e: &MgmtError, out: &mut String) {
     }
     if !e.info.is_empty() {
         out.push_str("<error-info>");
-        for (k, v) in &e.info {
-            let name: String = k
-                .chars()
+        let mut open: Option<&str> = None;
+        let clean = |k: &str| -> String {
+            k.chars()
                 .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-                .collect();
+                .collect()
+        };
+        for (k, v) in &e.info {
+            let nested = k.split_once('/');
+            let structure = nested.map(|(s, _)| s);
+            if open.is_some() && open != structure {
+                if let Some((_, local)) = open.and_then(|s| s.split_once(':')) {
+                    out.push_str(&format!("</{}>", clean(local)));
+                }
+                open = None;
+            }
+            // `module:structure/leaf`: a leaf of a yang-data structure
+            // (RFC 8639 *-error-info), nested in it.
+            if let Some((structure, leaf)) = nested
+                && let Some((m, local)) = structure.split_once(':')
+                && let Some(module) = ctx.get_module_latest(m)
+            {
+                if open.is_none() {
+                    out.push_str(&format!(
+                        "<{} xmlns=\"{}\">",
+                        clean(local),
+                        escape(module.namespace())
+                    ));
+                    open = Some(structure);
+                }
+                let leaf = clean(leaf);
+                match v.split_once(':').and_then(|(vm, _)| {
+                    ctx.get_module_latest(vm)
+                        .map(|m| (vm, m.namespace().to_string()))
+                }) {
+                    Some((vm, vns)) => out.push_str(&format!(
+                        "<{leaf} xmlns:{}=\"{}\">{}</{leaf}>",
+                        clean(vm),
+                        escape(&vns),
+                        escape(v)
+                    )),
+                    None => out.push_str(&format!("<{leaf}>{}</{leaf}>", escape(v))),
+                }
+                continue;
+            }
+            let name = clean(k);
             out.push_str(&format!("<{name}>{}</{name}>", escape(v)));
+        }
+        if let Some((_, local)) = open.and_then(|s| s.split_once(':')) {
+            out.push_str(&format!("</{}>", clean(local)));
         }
         out.push_str("</error-info>");
     }

@@ -102,8 +102,41 @@ fn forget(st: &Arc<AppInner>, id: u32) {
     }
 }
 
-/// The ietf-subscribed-notifications and ietf-yang-push operations.
+/// The ietf-subscribed-notifications and ietf-yang-push operations. Errors
+/// carry their reason and hints in the RPC's *-error-info.
 pub async fn rpc(
+    st: &Arc<AppInner>,
+    rq: &Req,
+    module: &str,
+    name: &str,
+    input: Tree,
+    in_format: Format,
+    out_format: Format,
+) -> Result<Response, Error> {
+    let datastore = input.traverse().any(|n| {
+        n.schema().module().name() == push::YP
+            && matches!(
+                n.schema().name(),
+                "datastore"
+                    | "selection-filter-ref"
+                    | "datastore-subtree-filter"
+                    | "datastore-xpath-filter"
+                    | "periodic"
+                    | "on-change"
+            )
+    });
+    operation(st, rq, module, name, input, in_format, out_format)
+        .await
+        .map_err(|mut e| {
+            e.errors = std::mem::take(&mut e.errors)
+                .into_iter()
+                .map(|m| push::with_error_info(m, name, datastore))
+                .collect();
+            e
+        })
+}
+
+async fn operation(
     st: &Arc<AppInner>,
     rq: &Req,
     module: &str,

@@ -322,8 +322,14 @@ ok("NACM filters pushes")
 
 # --- errors ---
 _, r = establish(m, ds_sub("operational", None, "<yp:periodic><yp:period>0</yp:period></yp:periodic>"))
-check_error(r, "application", "invalid-value", app_tag="ietf-yang-push:period-unsupported",
-            info={"period-hint": "1"})
+check_error(r, "application", "invalid-value", app_tag="ietf-yang-push:period-unsupported")
+# RFC 8641: the reason and the hint in establish-subscription-datastore-error-info
+ei = xml_of(r).xpath("//nc:error-info/yp:establish-subscription-datastore-error-info",
+                     namespaces={**N, "nc": BASE})
+assert ei and ei[0].xpath("yp:period-hint/text()", namespaces=N) == ["1"], r.xml
+reason = ei[0].xpath("yp:reason", namespaces=N)[0]
+pfx, local = reason.text.split(":")
+assert local == "period-unsupported" and reason.nsmap.get(pfx) == YP, r.xml
 _, r = establish(m, "<stream>NETCONF</stream><encoding>encode-json</encoding>")
 check_error(r, "application", "invalid-value", app_tag="ietf-subscribed-notifications:encoding-unsupported")
 _, r = establish(m, "<stream>nope</stream>")
@@ -332,6 +338,8 @@ _, r = establish(m, ds_sub("running", None, ""))
 assert errors_of(r), r.xml
 _, r = establish(m, '<stream>NETCONF</stream><stream-xpath-filter>/no-such:thing</stream-xpath-filter>')
 check_error(r, "application", "invalid-value", app_tag="ietf-subscribed-notifications:filter-unsupported")
+hint = xml_of(r).xpath("//sn:establish-subscription-stream-error-info/sn:filter-failure-hint/text()", namespaces=N)
+assert hint and hint[0], r.xml
 check_error(rpc(alice, "delete-subscription", f"<id>{sid}</id>"), "application", "invalid-value",
             app_tag="ietf-subscribed-notifications:no-such-subscription")
 ok("errors")

@@ -231,7 +231,10 @@ r = post_json(admin, "establish-subscription", {
     "ietf-yang-push:datastore": "ietf-datastores:operational", "ietf-yang-push:periodic": {"period": 0}})
 check(r.status_code == 400, "period 0", r)
 e = r.json()["ietf-restconf:errors"]["error"][0]
-check(e["error-app-tag"] == "ietf-yang-push:period-unsupported" and "period-hint" in e.get("error-info", {}), f"{e}")
+info = e.get("error-info", {}).get("ietf-yang-push:establish-subscription-datastore-error-info", {})
+check(e["error-app-tag"] == "ietf-yang-push:period-unsupported"
+      and info.get("reason") == "ietf-yang-push:period-unsupported"
+      and isinstance(info.get("period-hint"), int), f"{e}")
 r = post_json(admin, "establish-subscription", {"stream": "NETCONF", "encoding": "encode-cbor"})
 check(r.status_code == 400, "unknown encoding", r)
 r = post_json(admin, "establish-subscription", {"stream": "NETCONF", "stream-xpath-filter": "/nope:x"})

@@ -300,8 +300,32 @@ impl<W: AsyncWrite + Unpin + Send> Session<W> {
             _ => return self.yang_rpc(op).await,
         }
         self.check_rpc(module, &name).await?;
+        // Errors carry their reason and hints in the RPC's *-error-info.
+        let datastore = op.elements().any(|c| {
+            c.ns.as_deref() == Some(YP_NS)
+                && matches!(
+                    c.local.as_str(),
+                    "datastore"
+                        | "selection-filter-ref"
+                        | "datastore-subtree-filter"
+                        | "datastore-xpath-filter"
+                        | "periodic"
+                        | "on-change"
+                )
+        });
+        self.push_op(op, &name).await.map_err(|errs| {
+            nectar_mgmt::Errors(
+                errs.0
+                    .into_iter()
+                    .map(|e| push::with_error_info(e, &name, datastore))
+                    .collect(),
+            )
+        })
+    }
+
+    async fn push_op(&mut self, op: &Element, name: &str) -> OpResult {
         let subs = self.subscriptions()?;
-        match name.as_str() {
+        match name {
             "establish-subscription" => self.establish(&subs, op).await,
             "modify-subscription" => {
                 check_params(op, MODIFY)?;
