@@ -186,16 +186,37 @@ fn subscriptions(p: &PushProvider, _args: &StateArgs<'_>, out: &mut Tree) -> Res
     if entries.is_empty() {
         return Ok(());
     }
-    let list: Vec<Value> = entries.into_iter().map(|(_, m)| Value::Object(m)).collect();
-    let doc = json!({ format!("{SN}:subscriptions"): { "subscription": list } }).to_string();
-    let tree = nectar_yang::encoding::parse(
-        out.context(),
-        &doc,
-        nectar_yang::encoding::Format::Json,
-        nectar_yang::encoding::Content::Fragment,
-    )
-    .map_err(MgmtError::from)?;
-    ly::merge_owned(out, tree)
+    // One entry at a time: a filter libyang's xpath1.0 type will not store
+    // (an expression the schema lookup took) costs that entry its filter,
+    // never the read of the whole operational datastore.
+    let parse = |m: &Map<String, Value>| {
+        let doc = json!({ format!("{SN}:subscriptions"): { "subscription": [m] } }).to_string();
+        nectar_yang::encoding::parse(
+            out.context(),
+            &doc,
+            nectar_yang::encoding::Format::Json,
+            nectar_yang::encoding::Content::Fragment,
+        )
+    };
+    let mut trees = Vec::with_capacity(entries.len());
+    for (id, mut m) in entries {
+        match parse(&m) {
+            Ok(t) => trees.push(t),
+            Err(e) => {
+                m.retain(|k, _| !k.ends_with("xpath-filter"));
+                match parse(&m) {
+                    Ok(t) => trees.push(t),
+                    Err(_) => {
+                        tracing::warn!(subscription = id, error = %e, "subscription not shown in state");
+                    }
+                }
+            }
+        }
+    }
+    for t in trees {
+        ly::merge_owned(out, t)?;
+    }
+    Ok(())
 }
 
 /// Named subtree filters would need a subtree-to-XPath translation of
