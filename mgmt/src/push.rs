@@ -267,6 +267,27 @@ pub fn error(tag: ErrorTag, module: &str, identity: &str, message: impl Into<Str
         .with_app_tag(format!("{module}:{identity}"))
 }
 
+/// The ietf-yang-push input parameters that make an RPC one of a datastore
+/// subscription (for the `*-error-info` structure of its errors).
+pub const DATASTORE_PARAMS: &[&str] = &[
+    "datastore",
+    "selection-filter-ref",
+    "datastore-subtree-filter",
+    "datastore-xpath-filter",
+    "periodic",
+    "on-change",
+];
+
+/// `insufficient-resources`: a bound on subscriptions is reached.
+pub fn too_many(holder: &str, max: usize, key: &str) -> MgmtError {
+    error(
+        ErrorTag::ResourceDenied,
+        SN,
+        "insufficient-resources",
+        format!("{holder} holds its maximum of {max} subscriptions ({key})"),
+    )
+}
+
 /// Hints an RPC error may carry in its `*-error-info` (RFC 8639 §2.4.6, RFC
 /// 8641 §4.4.1).
 const HINTS: &[&str] = &[
@@ -508,15 +529,10 @@ impl Subscriptions {
         let id = {
             let mut t = self.table();
             if t.subs.len() >= self.limits.total {
-                return Err(error(
-                    ErrorTag::ResourceDenied,
-                    SN,
-                    "insufficient-resources",
-                    format!(
-                        "the server holds its maximum of {} subscriptions \
-                         (subscriptions.max_total)",
-                        self.limits.total
-                    ),
+                return Err(too_many(
+                    "the server",
+                    self.limits.total,
+                    "subscriptions.max_total",
                 ));
             }
             let mine = t
@@ -525,15 +541,10 @@ impl Subscriptions {
                 .filter(|e| e.owner.session == owner.session)
                 .count();
             if mine >= self.limits.per_session {
-                return Err(error(
-                    ErrorTag::ResourceDenied,
-                    SN,
-                    "insufficient-resources",
-                    format!(
-                        "this session holds its maximum of {} subscriptions \
-                         (subscriptions.max_per_session)",
-                        self.limits.per_session
-                    ),
+                return Err(too_many(
+                    "this session",
+                    self.limits.per_session,
+                    "subscriptions.max_per_session",
                 ));
             }
             let id = t.next_id;

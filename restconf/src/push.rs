@@ -115,15 +115,7 @@ pub async fn rpc(
 ) -> Result<Response, Error> {
     let datastore = input.traverse().any(|n| {
         n.schema().module().name() == push::YP
-            && matches!(
-                n.schema().name(),
-                "datastore"
-                    | "selection-filter-ref"
-                    | "datastore-subtree-filter"
-                    | "datastore-xpath-filter"
-                    | "periodic"
-                    | "on-change"
-            )
+            && push::DATASTORE_PARAMS.contains(&n.schema().name())
     });
     operation(st, rq, module, name, input, in_format, out_format)
         .await
@@ -217,14 +209,10 @@ async fn operation(
         .filter(|e| e.user == user.name)
         .count();
     if held >= max {
-        return Err(Error::from(push::error(
-            ErrorTag::ResourceDenied,
-            push::SN,
-            "insufficient-resources",
-            format!(
-                "this user holds its maximum of {max} subscriptions over RESTCONF \
-                 (subscriptions.max_per_session)"
-            ),
+        return Err(Error::from(push::too_many(
+            "this user",
+            max,
+            "subscriptions.max_per_session",
         )));
     }
     let session = st

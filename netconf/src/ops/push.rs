@@ -302,16 +302,7 @@ impl<W: AsyncWrite + Unpin + Send> Session<W> {
         self.check_rpc(module, &name).await?;
         // Errors carry their reason and hints in the RPC's *-error-info.
         let datastore = op.elements().any(|c| {
-            c.ns.as_deref() == Some(YP_NS)
-                && matches!(
-                    c.local.as_str(),
-                    "datastore"
-                        | "selection-filter-ref"
-                        | "datastore-subtree-filter"
-                        | "datastore-xpath-filter"
-                        | "periodic"
-                        | "on-change"
-                )
+            c.ns.as_deref() == Some(YP_NS) && push::DATASTORE_PARAMS.contains(&c.local.as_str())
         });
         self.push_op(op, &name).await.map_err(|errs| {
             nectar_mgmt::Errors(
