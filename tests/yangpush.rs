@@ -75,6 +75,7 @@ fn yang_push_over_netconf_with_ncclient() {
             "OK candidate and startup",
             "OK modify stop-time",
             "OK stream with replay and an XPath filter",
+            "OK a long replay waits for the receiver",
             "OK stream with a subtree filter",
             "OK named filter",
             "OK NACM filters pushes",

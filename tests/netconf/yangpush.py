@@ -270,6 +270,19 @@ box.none(lambda el: el.xpath("/e:notification/ncn:netconf-session-start", namesp
 assert_ok(rpc(m, "delete-subscription", f"<id>{sid}</id>"))
 ok("stream with replay and an XPath filter")
 
+# A replay longer than the subscription's queue (8 here) waits for the
+# receiver instead of suspending the subscription.
+box.none(lambda el: False, 0.5)
+box.seen.clear()
+sid, r = establish(m, f"<stream>NETCONF</stream><replay-start-time>{rfc3339(T_START)}</replay-start-time>")
+assert sid, r.xml
+box.take(of("sn:replay-completed", sid), 10, "replay-completed")
+replayed = [e for e in box.seen if not e.xpath("/e:notification/sn:*", namespaces=N)]
+assert len(replayed) > 8, f"only {len(replayed)} replayed"
+assert not any(e.xpath("//sn:subscription-suspended", namespaces=N) for e in box.seen), "suspended during replay"
+assert_ok(rpc(m, "delete-subscription", f"<id>{sid}</id>"))
+ok("a long replay waits for the receiver")
+
 box.none(lambda el: False, 0.5)
 box.seen.clear()
 sid, r = establish(m, f'<stream>NETCONF</stream><stream-subtree-filter><netconf-session-start xmlns="{NCN}"/></stream-subtree-filter>')

@@ -162,7 +162,7 @@ impl Engine {
 
     /// `subscription-modified` with the policy now in force.
     fn emit_modified(&self) {
-        let mut body = super::state::policy_json(&self.policy, true);
+        let mut body = super::state::policy_json(&self.policy);
         body.insert("id".into(), json!(self.id));
         self.emit_state("subscription-modified", body);
     }
@@ -179,13 +179,28 @@ impl Engine {
             if self.policy.stop.is_some_and(|s| n.time > s) {
                 return None;
             }
-            match control.try_recv() {
-                Ok(Control::End(r)) => return r,
-                Ok(Control::Modify(p)) => {
-                    self.policy = p;
-                    self.emit_modified();
+            // The replay is bounded: it waits for room in the queue instead
+            // of suspending the subscription and dropping what it replays.
+            loop {
+                match control.try_recv() {
+                    Ok(Control::End(r)) => return r,
+                    Ok(Control::Modify(p)) => {
+                        self.policy = p;
+                        self.emit_modified();
+                    }
+                    Ok(Control::Resync) | Err(mpsc::error::TryRecvError::Empty) => {}
+                    Err(mpsc::error::TryRecvError::Disconnected) => return None,
                 }
-                _ => {}
+                let taken = self.mailbox.taken.notified();
+                tokio::pin!(taken);
+                taken.as_mut().enable();
+                if self.mailbox.waiting(self.id) < self.mailbox.cap {
+                    break;
+                }
+                tokio::select! {
+                    _ = &mut taken => {}
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
             }
             self.deliver(&n).await;
         }

@@ -23,10 +23,9 @@ pub(super) fn filter_xpath(node: &DataNodeRef<'_, 'static>, leaf: &str) -> Optio
         .and_then(|c| c.value_canonical())
 }
 
-/// A policy as the members of `subscription-modified` (and of a
-/// `/subscriptions` entry), RFC 7951 JSON. `notification`: names as in the
-/// notification (augmented members qualified by ietf-yang-push).
-pub(crate) fn policy_json(p: &Policy, _notification: bool) -> Map<String, Value> {
+/// A policy as the members of `subscription-modified` and of a
+/// `/subscriptions` entry (the same names in both), RFC 7951 JSON.
+pub(crate) fn policy_json(p: &Policy) -> Map<String, Value> {
     let mut m = Map::new();
     let filter =
         |m: &mut Map<String, Value>, stream: bool| match (&p.filter.reference, &p.filter.xpath) {
@@ -161,7 +160,7 @@ fn subscriptions(p: &PushProvider, _args: &StateArgs<'_>, out: &mut Tree) -> Res
         t.subs
             .iter()
             .map(|(id, e)| {
-                let mut m = policy_json(&e.policy, false);
+                let mut m = policy_json(&e.policy);
                 m.insert("id".into(), json!(id));
                 let state = if e.counters.suspended.load(Ordering::Relaxed) {
                     "suspended"
