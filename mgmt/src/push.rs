@@ -19,7 +19,7 @@
 //! receiver is in sync.
 //!
 //! Configured subscriptions (the `configured` feature) are not offered:
-//! `/subscriptions` is state only (see nectar-deviations).
+//! `/subscriptions` is state only (the deviations of nectar-subscriptions).
 
 mod engine;
 pub mod input;

@@ -1,8 +1,7 @@
 //! What the subscriptions show and hold in the datastores: `/streams` and
 //! `/subscriptions` as operational state, named filters (`/filters`) as
-//! configuration; and the selection helpers the subscription engines of
-//! every door share (which part of the schema a selection covers, whether
-//! a change falls in it).
+//! configuration. (The selection logic the engines of every door share is in
+//! `select`.)
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock, Weak};
@@ -257,9 +256,10 @@ impl Provider for PushProvider {
     }
 }
 
-/// The named filters of `/filters`: configuration the core keeps (and
-/// checks) for every process; subscriptions read them when they start or
-/// are modified.
+/// The named filters of `/filters`: configuration the core keeps and this
+/// provider checks (registered, with [`PushProvider`], by a process that
+/// implements the subscription modules); subscriptions read them when they
+/// start or are modified.
 #[derive(Debug)]
 pub struct FilterProvider;
 
