@@ -398,33 +398,22 @@ impl Engine {
                     next_poll = Some(Instant::now() + poll);
                 }
                 _ = sleep_until(due.unwrap_or_else(never).into()), if due.is_some() => {
-                    let new = match std::mem::take(&mut dirty) {
-                        Dirty::Paths(paths) => self.reread_parts(ds, &last, &paths).await,
-                        _ => self.read(ds).await,
-                    };
-                    let new = match new {
-                        Ok(t) => t,
-                        Err(e) => {
-                            tracing::warn!(subscription = self.id, error = %e, "datastore read failed");
-                            continue;
-                        }
-                    };
                     let excluded = match &self.policy.trigger {
                         Some(Trigger::OnChange { excluded, .. }) => excluded.clone(),
                         _ => Vec::new(),
                     };
                     let format = self.policy.encoding.format();
-                    let (edits, skipped) = match patch::edits(self.ctx(), &last, &new, &excluded, format) {
+                    let dirt = std::mem::take(&mut dirty);
+                    let (edits, skipped) = match self.changes(ds, &mut last, dirt, &excluded, format).await {
                         Ok(e) => e,
                         Err(e) => {
                             tracing::warn!(subscription = self.id, error = %e, "change not computed");
-                            (Vec::new(), 0)
+                            continue;
                         }
                     };
                     if skipped > 0 {
                         self.counters.excluded.fetch_add(skipped, Ordering::Relaxed);
                     }
-                    last = new;
                     if !edits.is_empty() {
                         patch_no += 1;
                         match patch::notification(self.id, patch_no, edits, format) {
@@ -453,16 +442,28 @@ impl Engine {
         }
     }
 
-    /// The selection as it is now, re-reading only the parts under `paths`
-    /// (operational nodes that changed, with an event) and keeping the rest
-    /// of `last`: an event costs the read of what it names, not of the
-    /// whole selection.
-    async fn reread_parts(
+    /// The edits since `last`, which becomes the selection as it is now.
+    /// After events that name nodes, only those nodes are read and compared
+    /// (an event costs the size of what it names, not of the selection);
+    /// otherwise the selection is read and compared whole.
+    async fn changes(
         &self,
         ds: Datastore,
-        last: &Tree,
-        paths: &[String],
-    ) -> Result<Tree, crate::error::MgmtError> {
+        last: &mut Tree,
+        dirty: Dirty,
+        excluded: &[super::ChangeType],
+        format: Format,
+    ) -> Result<(Vec<patch::Edit>, u64), crate::error::MgmtError> {
+        let ctx = self.ctx();
+        let paths = match dirty {
+            Dirty::Paths(paths) => paths,
+            _ => {
+                let new = self.read(ds).await?;
+                let out = patch::edits(ctx, last, &new, excluded, format)?;
+                *last = new;
+                return Ok(out);
+            }
+        };
         let reads = self
             .subs
             .mgmt
@@ -472,18 +473,33 @@ impl Engine {
                 paths.iter().cloned().map(Some).collect(),
             )
             .await?;
-        let mut next = ly::dup_tree(last)?;
+        let (mut edits, mut skipped) = (Vec::new(), 0);
         for (path, part) in paths.iter().zip(reads) {
             let part = part?;
-            let mut part = match &self.policy.filter.xpath {
+            let mut new = match &self.policy.filter.xpath {
                 Some(x) => ly::select(&part, Some(x))?,
                 None => part,
             };
-            ly::strip_meta(&mut part);
-            ly::remove(&mut next, path)?;
-            ly::merge_owned(&mut next, part)?;
+            ly::strip_meta(&mut new);
+            // Both sides hold the node's ancestors, so the comparison is
+            // of the node alone (a node gone does not read as its
+            // ancestors gone).
+            let mut old = ly::select(last, Some(path))?;
+            let mut scoped = ly::dup_tree(&new)?;
+            if let Some(parent) = ly::parent_path(path) {
+                for t in [&mut old, &mut scoped] {
+                    if ly::find(t, &parent)?.is_none() {
+                        t.new_path(&parent, None, false)?;
+                    }
+                }
+            }
+            let (e, s) = patch::edits(ctx, &old, &scoped, excluded, format)?;
+            edits.extend(e);
+            skipped += s;
+            ly::remove(last, path)?;
+            ly::merge_owned(last, new)?;
         }
-        Ok(next)
+        Ok((edits, skipped))
     }
 
     /// The next periodic push after `previous` (none: the first), per
