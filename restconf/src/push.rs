@@ -153,7 +153,7 @@ async fn operation(
     match name {
         "establish-subscription" => {}
         "modify-subscription" => {
-            let (id, m) = push::input::modify(&op)?;
+            let (id, m) = push::input::modify(&op, &None)?;
             let sid = own(st, rq, id)?;
             subs.modify(sid, id, m).await?;
             return Ok(no_content());
@@ -196,7 +196,7 @@ async fn operation(
         Format::Json => [Encoding::Json, Encoding::Xml],
         Format::Xml => [Encoding::Xml, Encoding::Json],
     };
-    let policy = push::input::establish(&op, &order)?;
+    let policy = push::input::establish(&op, &order, &None)?;
     let encoding = policy.encoding;
     let user = rq.client.user.clone();
     // Each RESTCONF subscription has a session of its own: the bound per

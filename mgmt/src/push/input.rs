@@ -37,10 +37,17 @@ fn centiseconds(n: &DataNodeRef<'_, 'static>, name: &str) -> Result<Option<u32>,
         .transpose()
 }
 
-/// The filter of the input, if any. Subtree filters are not taken here:
-/// their anydata would need a subtree-to-XPath translation the core does
-/// not have (NETCONF translates the XML it receives).
-fn filter(op: &DataNodeRef<'_, 'static>, stream: bool) -> Result<Option<Filter>, MgmtError> {
+/// A door's translation of the input's subtree filter into XPath (`None`:
+/// everything), when it has one: the core has no subtree-to-XPath
+/// translation of anydata (NETCONF translates the XML it received).
+pub type Subtree = Option<Option<String>>;
+
+/// The filter of the input, if any.
+fn filter(
+    op: &DataNodeRef<'_, 'static>,
+    stream: bool,
+    translated: &Subtree,
+) -> Result<Option<Filter>, MgmtError> {
     let (by_ref, subtree, xpath) = if stream {
         (
             "stream-filter-name",
@@ -55,6 +62,12 @@ fn filter(op: &DataNodeRef<'_, 'static>, stream: bool) -> Result<Option<Filter>,
         )
     };
     if child(op, subtree).is_some() {
+        if let Some(xpath) = translated {
+            return Ok(Some(Filter {
+                xpath: xpath.clone(),
+                reference: None,
+            }));
+        }
         return Err(error(
             ErrorTag::InvalidValue,
             SN,
@@ -125,6 +138,7 @@ fn trigger(op: &DataNodeRef<'_, 'static>) -> Result<Option<Trigger>, MgmtError> 
 pub fn establish(
     op: &DataNodeRef<'_, 'static>,
     encodings: &[Encoding],
+    subtree: &Subtree,
 ) -> Result<Policy, MgmtError> {
     let target = match (value(op, "stream"), value(op, "datastore")) {
         (Some(name), None) => Target::Stream {
@@ -167,7 +181,7 @@ pub fn establish(
         },
     };
     Ok(Policy {
-        filter: filter(op, stream)?.unwrap_or_default(),
+        filter: filter(op, stream, subtree)?.unwrap_or_default(),
         target,
         stop: time(op, "stop-time")?,
         encoding,
@@ -176,9 +190,12 @@ pub fn establish(
 }
 
 /// The id and changes of a modify-subscription input.
-pub fn modify(op: &DataNodeRef<'_, 'static>) -> Result<(u32, Modify), MgmtError> {
+pub fn modify(
+    op: &DataNodeRef<'_, 'static>,
+    subtree: &Subtree,
+) -> Result<(u32, Modify), MgmtError> {
     let id = subscription_id(op)?;
-    let given = match (filter(op, true)?, filter(op, false)?) {
+    let given = match (filter(op, true, subtree)?, filter(op, false, subtree)?) {
         (Some(_), Some(_)) => {
             return Err(MgmtError::invalid_value(
                 "give one filter: a stream filter or a selection filter",
