@@ -150,3 +150,48 @@ fn hostile_requests_never_get_a_5xx_and_leave_a_bystander_connection_alone() {
         d.log()
     );
 }
+
+/// A list entry whose key is longer than 4 KiB is created, read, reported in
+/// an error and deleted like any other: its path is never cut (yang2's node
+/// path stops at 4 KiB, which made the entry's path a different, malformed
+/// one: "Predicate missing" for a valid create).
+#[test]
+fn a_key_longer_than_four_kib_keeps_its_whole_path() {
+    let d = start();
+    let name = "k".repeat(5000);
+    let list = url(&d, "/restconf/data/ietf-interfaces:interfaces");
+    let entry = format!("{list}/interface={name}");
+    let body = format!(
+        r#"{{"ietf-interfaces:interface":[{{"name":"{name}","type":"iana-if-type:softwareLoopback","description":"long"}}]}}"#
+    );
+    let post = [
+        "-X",
+        "POST",
+        "-H",
+        "Content-Type: application/yang-data+json",
+        "-d",
+        &body,
+        &list,
+    ];
+    let (code, _, out) = curl(&d, &post);
+    assert_eq!(code, 201, "{out}");
+    let (code, _, out) = curl(&d, &[&format!("{entry}/description")]);
+    assert_eq!(
+        (code, out.as_str()),
+        (200, r#"{"ietf-interfaces:description":"long"}"#)
+    );
+    // The same create again: data-exists, naming the entry whole.
+    let (code, _, out) = curl(&d, &post);
+    assert_eq!(code, 409, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let e = &v["ietf-restconf:errors"]["error"][0];
+    assert_eq!(e["error-tag"], "data-exists", "{out}");
+    assert_eq!(
+        e["error-path"],
+        format!("/ietf-interfaces:interfaces/interface[name='{name}']"),
+    );
+    let (code, _, out) = curl(&d, &["-X", "DELETE", &entry]);
+    assert_eq!(code, 204, "{out}");
+    let (code, _, _) = curl(&d, &[&entry]);
+    assert_eq!(code, 404);
+}

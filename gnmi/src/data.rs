@@ -3,6 +3,7 @@
 //! the flattening of subtrees into leaves with typed values, for PROTO
 //! encoding and for subscriptions.
 
+use nectar_yang::print::NodePath;
 use std::collections::{HashMap, HashSet};
 
 use nectar_mgmt::ly::{self, Tree};
@@ -124,7 +125,7 @@ pub fn prune(tree: &mut Tree, content: Content, models: Option<&HashSet<String>>
                     Content::Operational => schema.is_config() || mirrors_config(&schema),
                 });
         if drop {
-            doomed.push(n.path());
+            doomed.push(n.data_path());
         }
     }
     // Nothing pruned leaves nothing emptied: an entry with only its keys or
@@ -139,7 +140,7 @@ pub fn prune(tree: &mut Tree, content: Content, models: Option<&HashSet<String>>
             .traverse()
             .filter(|n| !is_term(n.schema().kind()))
             .filter(|n| n.children().all(|c| c.schema().is_list_key()))
-            .map(|n| n.path())
+            .map(|n| n.data_path())
             .collect();
         if empty.is_empty() {
             return Ok(());
@@ -245,7 +246,7 @@ pub fn leaves_under(
             (path, LeafValue::Many(values))
         } else {
             let v = scalar_value(&n).map_err(|e| Error::internal(e.to_string()))?;
-            (n.path(), LeafValue::One(v))
+            (n.data_path(), LeafValue::One(v))
         };
         if let Some(seen) = seen.as_deref_mut()
             && !seen.insert(path.clone())
@@ -329,9 +330,9 @@ fn leaf_list_path(n: &DataNodeRef<'_, '_>) -> String {
         Some(parent) => {
             let same = parent.schema().module().name() == module;
             if same {
-                format!("{}/{}", parent.path(), schema.name())
+                format!("{}/{}", parent.data_path(), schema.name())
             } else {
-                format!("{}/{}:{}", parent.path(), module, schema.name())
+                format!("{}/{}:{}", parent.data_path(), module, schema.name())
             }
         }
         None => format!("/{}:{}", module, schema.name()),

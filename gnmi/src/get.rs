@@ -9,6 +9,7 @@
 //! path without wildcards that selects no data is NOT_FOUND; a wildcard path
 //! that matches nothing gives a Notification without updates.
 
+use nectar_yang::print::NodePath;
 use std::collections::{HashMap, HashSet};
 
 use nectar_mgmt::nacm::UserCtx;
@@ -219,14 +220,14 @@ pub async fn get(
                         }
                         let p = if n.schema().kind() == yang2::schema::SchemaNodeKind::LeafList {
                             // One update for the whole leaf-list.
-                            let p = n.path();
+                            let p = n.data_path();
                             let base = p.rsplit_once('[').map(|(b, _)| b.to_string()).unwrap_or(p);
                             if !seen_lists.insert(base.clone()) {
                                 continue;
                             }
                             base
                         } else {
-                            n.path()
+                            n.data_path()
                         };
                         let loc = cache.get(ctx, &p)?;
                         update.push(pb::Update {

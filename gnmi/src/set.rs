@@ -14,6 +14,7 @@ use nectar_mgmt::nacm::UserCtx;
 use nectar_mgmt::{Caller, Datastore, Edit, EditOp, EditStep};
 use nectar_yang::encoding::{self, Format};
 use nectar_yang::path::{DataPath, GnmiPath, NodeKind, gnmi_to_xpath};
+use nectar_yang::print::NodePath;
 use serde_json::Value as Json;
 use yang2::context::Context;
 use yang2::data::DataTree;
@@ -144,12 +145,12 @@ fn deleted(running: &Tree, d: Delete) -> Result<Vec<EditStep>, Error> {
             .reference()
             .into_iter()
             .flat_map(|r| r.inclusive_siblings())
-            .map(|n| remove(n.path()))
+            .map(|n| remove(n.data_path()))
             .collect(),
         Delete::Matching(x) => data::select(running, &x)?
             .into_iter()
             .filter(|n| n.schema().is_config())
-            .map(|n| remove(n.path()))
+            .map(|n| remove(n.data_path()))
             .collect(),
     })
 }

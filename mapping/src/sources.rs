@@ -10,6 +10,7 @@
 use nectar_mgmt::MgmtError;
 use nectar_mgmt::provider::{CbArgs, PrepareFn};
 use nectar_yang::paths as p;
+use nectar_yang::print::NodePath;
 
 use crate::facts::Fact;
 use nectar_mgmt::ly::{self, Tree};
@@ -147,7 +148,7 @@ pub fn read_all(
                 let mut wanted: HashMap<&str, usize> = HashMap::with_capacity(paths.len());
                 wanted.extend(paths.iter().enumerate().map(|(i, p)| (p.as_str(), i)));
                 // Each child's path from its parent's: the same string as `c.path()`.
-                let parent_path = parent.path();
+                let parent_path = parent.data_path();
                 let mut p = String::new();
                 for c in parent.children() {
                     if wanted.is_empty() {

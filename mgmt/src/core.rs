@@ -10,6 +10,7 @@
 //! `commit` (the candidate, confirmed commit, validate, copy and delete),
 //! `history` (commit history and rollback).
 
+use nectar_yang::print::NodePath;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -337,7 +338,7 @@ impl Core {
             .into_iter()
             .flat_map(|r| r.inclusive_siblings())
             .map(|n| Touched::Created {
-                path: n.path(),
+                path: n.data_path(),
                 implicit: false,
             })
             .collect();
@@ -415,7 +416,7 @@ impl Core {
                 )
             })
             .unwrap_or(op);
-        let schema_path = ly::schema_path_of(&op.path());
+        let schema_path = ly::schema_path_of(&op.data_path());
         let module = op.schema().module().name().to_string();
         let name = op.schema().name().to_string();
         let user = self.user(sid);

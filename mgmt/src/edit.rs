@@ -3,6 +3,7 @@
 //! that a transaction can be undone, journaled and described to providers in
 //! O(size of the change), never by copying or diffing the whole tree.
 
+use nectar_yang::print::NodePath;
 use yang2::data::{DataFormat, DataNodeRef, DataPrinterFlags};
 use yang2::schema::SchemaNodeKind;
 
@@ -207,7 +208,7 @@ fn apply(
                 None => {
                     let tops: Vec<String> = top_level(tree)
                         .filter(|n| !is_implicit(n))
-                        .map(|n| n.path())
+                        .map(|n| n.data_path())
                         .collect();
                     for p in tops {
                         prune_absent(tree, data.tree(), &p, log)?;
@@ -307,7 +308,7 @@ fn scan_merge(
     src: &DataNodeRef<'_, 'static>,
     log: &mut Vec<Touched>,
 ) -> Result<(), MgmtError> {
-    let path = src.path();
+    let path = src.data_path();
     match ly::find(tree, &path)? {
         None => log.push(Touched::Created {
             path,
@@ -366,7 +367,7 @@ fn prune_absent(
                     c.schema().kind(),
                     SchemaNodeKind::Leaf | SchemaNodeKind::LeafList
                 );
-                (c.path(), inner)
+                (c.data_path(), inner)
             })
             .collect(),
         None => return Ok(()),
@@ -432,7 +433,7 @@ pub fn steps_from_netconf(edit: Tree, default_op: DefaultOp) -> Result<Vec<EditS
                 ErrorTag::BadAttribute,
                 "an operation on a list key is not allowed",
             )
-            .with_path(node.path())
+            .with_path(node.data_path())
             .with_info("bad-attribute", "operation"));
         }
         let mut inherited = None;
@@ -447,10 +448,10 @@ pub fn steps_from_netconf(edit: Tree, default_op: DefaultOp) -> Result<Vec<EditS
                 ErrorTag::BadAttribute,
                 "an operation inside a subtree being deleted or removed is not allowed",
             )
-            .with_path(node.path())
+            .with_path(node.data_path())
             .with_info("bad-attribute", "operation"));
         }
-        explicit.push((node.path(), op, inherited));
+        explicit.push((node.data_path(), op, inherited));
     }
 
     let strip = |tree: &mut Tree, keep: Option<&str>| -> Result<(), MgmtError> {
@@ -505,7 +506,7 @@ fn node_op(node: &DataNodeRef<'_, 'static>) -> Result<Option<EditOp>, MgmtError>
                     ErrorTag::BadAttribute,
                     format!("unknown operation {:?}", m.value()),
                 )
-                .with_path(node.path())
+                .with_path(node.data_path())
                 .with_info("bad-attribute", "operation")
             });
         }
@@ -570,6 +571,7 @@ pub fn subtree_json(tree: &Tree, path: &str) -> Result<Option<String>, MgmtError
 mod tests {
     use super::subtree_json;
     use crate::ly;
+    use nectar_yang::print::NodePath;
     use yang2::data::{Data, DataFormat, DataPrinterFlags};
 
     fn via_copy(tree: &ly::Tree, path: &str) -> Option<String> {
@@ -639,7 +641,7 @@ mod tests {
         );
         let (mut checked, mut in_place) = (0, 0);
         for node in tree.traverse() {
-            let path = node.path();
+            let path = node.data_path();
             assert_eq!(
                 subtree_json(&tree, &path).unwrap(),
                 via_copy(&tree, &path),

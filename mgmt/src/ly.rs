@@ -8,6 +8,7 @@
 //! schema paths). This is the only module of mgmt with unsafe code.
 #![allow(unsafe_code)]
 
+use nectar_yang::print::NodePath;
 use std::ffi::CString;
 
 use nectar_yang::print;
@@ -102,7 +103,7 @@ pub fn slot_of(node: &DataNodeRef<'_, 'static>) -> Option<Position> {
             return Some(Position::First);
         }
         Some(Position::After(
-            DataNodeRef::from_raw(node.tree(), prev).path(),
+            DataNodeRef::from_raw(node.tree(), prev).data_path(),
         ))
     }
 }

@@ -24,6 +24,7 @@ mod config;
 mod ffi;
 mod path;
 
+use nectar_yang::print::NodePath;
 use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
@@ -475,7 +476,7 @@ impl Nacm {
                         .is_permit()
                 };
                 if !permitted {
-                    return Err(self.write_denied(user, n.path(), access));
+                    return Err(self.write_denied(user, n.data_path(), access));
                 }
             }
         }

@@ -8,6 +8,7 @@
 //! is inherited otherwise), top-level nodes always.
 #![allow(unsafe_code)]
 
+use nectar_yang::print::NodePath;
 use yang2::data::{Data, DataNodeRef};
 use yang2::ffi;
 
@@ -81,7 +82,7 @@ fn walk(
     let origin = if node.is_default() {
         Origin::Default
     } else {
-        match ly::find(running, &node.path())? {
+        match ly::find(running, &node.data_path())? {
             Some(n) if !n.is_default() => Origin::Intended,
             _ => Origin::System,
         }

@@ -10,6 +10,7 @@
 
 mod analysis;
 
+use nectar_yang::print::NodePath;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use yang2::context::Context;
@@ -413,12 +414,12 @@ fn walk(node: &DataNodeRef<'_, 'static>, out: &mut Vec<Touched>) {
         .map(|m| m.value().to_string());
     match op.as_deref() {
         Some("create") => out.push(Touched::Created {
-            path: node.path(),
+            path: node.data_path(),
             implicit: true,
         }),
         Some("delete") => match ly::dup_with_parents(node) {
             Ok(backup) => out.push(Touched::Deleted {
-                path: node.path(),
+                path: node.data_path(),
                 backup,
                 slot: ly::slot_of(node),
             }),
@@ -434,7 +435,7 @@ fn walk(node: &DataNodeRef<'_, 'static>, out: &mut Vec<Touched>) {
                 .meta()
                 .any(|m| m.name() == "orig-default" && m.value() == "true");
             out.push(Touched::Modified {
-                path: node.path(),
+                path: node.data_path(),
                 old,
                 old_default,
             });

@@ -6,6 +6,7 @@
 //! `ly` are the only ones of mgmt with unsafe code.
 #![allow(unsafe_code)]
 
+use nectar_yang::print::NodePath;
 use yang2::context::Context;
 use yang2::data::DataTree;
 use yang2::ffi;
@@ -72,7 +73,7 @@ pub fn set_locations(
         };
         let Some(name) = leaf("name") else { continue };
         let revision = leaf("revision").filter(|r| !r.is_empty());
-        entries.push((node.path(), name, revision));
+        entries.push((node.data_path(), name, revision));
     }
     for (path, name, revision) in entries {
         let location = url(&name, revision.as_deref());

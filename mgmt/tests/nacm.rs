@@ -1,6 +1,7 @@
 //! NACM (RFC 8341) evaluator: realistic `ietf-netconf-acm` configurations in
 //! RFC 7951 JSON over ietf-interfaces data, as running would hold them.
 
+use nectar_yang::print::NodePath;
 use std::sync::OnceLock;
 
 use nectar_mgmt::nacm::{Access, Change, Decision, Denied, Nacm, NacmCounters, UserCtx};
@@ -60,7 +61,7 @@ fn user(name: &str, groups: &[&str]) -> UserCtx {
 }
 
 fn paths(t: &DataTree<'_>) -> Vec<String> {
-    t.traverse().map(|n| n.path()).collect()
+    t.traverse().map(|n| n.data_path()).collect()
 }
 
 fn read(n: &Nacm, u: &UserCtx, path: &str) -> Decision {

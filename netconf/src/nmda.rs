@@ -7,6 +7,7 @@
 
 use nectar_mgmt::error::MgmtError;
 use nectar_mgmt::ly::{self, Tree};
+use nectar_yang::print::NodePath;
 use yang2::data::DataNodeRef;
 use yang2::iter::NodeIterable;
 
@@ -78,17 +79,17 @@ impl Filters<'_> {
             return;
         }
         if self.max_depth.is_some_and(|m| depth > m) {
-            out.push(n.path());
+            out.push(n.data_path());
             return;
         }
         let keep_self = self.selected(n);
         let inner = !n.children().all(|c| c.schema().is_list_key());
         if !keep_self && !inner {
-            out.push(n.path());
+            out.push(n.data_path());
             return;
         }
         if !keep_self && !self.any_selected_below(n) {
-            out.push(n.path());
+            out.push(n.data_path());
             return;
         }
         for c in n.children() {

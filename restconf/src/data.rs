@@ -10,6 +10,7 @@
 //! data), and writes running. `{+restconf}/ds/ietf-datastores:<name>` reads
 //! and writes that datastore; operational is read-only.
 
+use nectar_yang::print::NodePath;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -530,7 +531,7 @@ async fn post(st: &Arc<AppInner>, rq: &mut Req, t: &Target) -> Result<Response, 
             children.len()
         )));
     }
-    let child_path = children[0].path();
+    let child_path = children[0].data_path();
     drop(children);
     let child = DataPath::parse_xpath(st.ctx, &child_path)?;
     let placement = match q.insert {

@@ -5,6 +5,7 @@
 //! ietf-yang-library of the context and ietf-restconf-monitoring
 //! (capabilities and streams).
 
+use nectar_yang::print::NodePath;
 use std::sync::Arc;
 
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
@@ -247,7 +248,10 @@ pub fn add_schema_locations(
             continue;
         }
         let child = |n: &str| node.children().find(|c| c.schema().name() == n);
-        let leaf = if node.path().starts_with("/ietf-yang-library:modules-state") {
+        let leaf = if node
+            .data_path()
+            .starts_with("/ietf-yang-library:modules-state")
+        {
             "schema"
         } else {
             "location"
@@ -262,7 +266,7 @@ pub fn add_schema_locations(
             .and_then(|c| c.value_canonical())
             .filter(|r| !r.is_empty());
         let url = format!("{base}{}", schema_path(&name, revision.as_deref()));
-        missing.push((node.path(), leaf, url));
+        missing.push((node.data_path(), leaf, url));
     }
     for (path, leaf, url) in missing {
         data.new_path(&format!("{path}/{leaf}"), Some(&url), false)

@@ -14,6 +14,7 @@
 
 use nectar_mgmt::ly::{self, Tree};
 use nectar_mgmt::{EditOp, EditStep};
+use nectar_yang::print::NodePath;
 use yang2::data::{Data, DataTree};
 
 use crate::error::Error;
@@ -53,7 +54,7 @@ pub fn steps(
 ) -> Result<Vec<EditStep>, Error> {
     let current: Vec<String> = select(state, list_xpath)?
         .iter()
-        .map(|n| n.path())
+        .map(|n| n.data_path())
         .collect();
     let me = entry.path().to_string();
     if matches!(entry, Entry::Move { .. }) && !current.contains(&me) {
@@ -69,7 +70,7 @@ pub fn steps(
                     "the insertion point {p} does not exist"
                 )));
             };
-            let pp = node.path();
+            let pp = node.data_path();
             if !current.contains(&pp) {
                 return Err(Error::invalid(format!(
                     "the insertion point {p} is not an entry of the same list"

@@ -10,6 +10,7 @@
 use nectar_mgmt::ly::{self, Tree};
 use nectar_yang::encoding::{self, DEFAULT_MAX_DEPTH, PrintOptions};
 use nectar_yang::path::{DataPath, is_identifier};
+use nectar_yang::print::NodePath;
 use sha2::{Digest, Sha256};
 use yang2::context::Context;
 use yang2::data::{DataNodeRef, DataTree};
@@ -54,7 +55,7 @@ pub fn prune_levels(tree: &mut Tree, max_level: usize) -> Result<(), Error> {
         for child in node.children() {
             if lvl + 1 > max {
                 if !child.schema().is_list_key() {
-                    out.push(child.path());
+                    out.push(child.data_path());
                 }
             } else {
                 walk(&child, lvl + 1, max, out);
@@ -64,7 +65,7 @@ pub fn prune_levels(tree: &mut Tree, max_level: usize) -> Result<(), Error> {
     let mut out = Vec::new();
     for top in top_level(tree) {
         if max_level == 0 {
-            out.push(top.path());
+            out.push(top.data_path());
         } else {
             walk(&top, 1, max_level, &mut out);
         }
@@ -99,7 +100,7 @@ pub fn prune_content(tree: &mut Tree, content: Content) -> Result<(), Error> {
                 continue;
             }
             if !keep(&child, content) {
-                out.push(child.path());
+                out.push(child.data_path());
             } else if child.schema().is_config() || content == Content::Config {
                 walk(&child, content, out);
             }
@@ -111,7 +112,7 @@ pub fn prune_content(tree: &mut Tree, content: Content) -> Result<(), Error> {
     let mut out = Vec::new();
     for top in top_level(tree) {
         if !keep(&top, content) {
-            out.push(top.path());
+            out.push(top.data_path());
         } else {
             walk(&top, content, &mut out);
         }

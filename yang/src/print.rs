@@ -71,3 +71,34 @@ pub fn module(
         Ok(take(buf).unwrap_or_default())
     }
 }
+
+/// A data node's path, whole.
+pub trait NodePath {
+    /// The data path of the node (libyang's standard form, keys in
+    /// predicates), whole: yang2's `DataNodeRef::path` prints into a 4 KiB
+    /// buffer, which cuts the path of a node whose keys are long (the cut path
+    /// then reads as a different, malformed one). Empty only if libyang cannot
+    /// allocate.
+    fn data_path(&self) -> String;
+}
+
+impl NodePath for yang2::data::DataNodeRef<'_, '_> {
+    fn data_path(&self) -> String {
+        path(self)
+    }
+}
+
+/// See [`NodePath::data_path`].
+pub fn path(node: &yang2::data::DataNodeRef<'_, '_>) -> String {
+    // SAFETY: the node is live; with no buffer given libyang allocates the
+    // path and hands it over.
+    unsafe {
+        let buf = ffi::lyd_path(
+            node.as_raw(),
+            ffi::LYD_PATH_TYPE::LYD_PATH_STD,
+            std::ptr::null_mut(),
+            0,
+        );
+        take(buf).unwrap_or_default()
+    }
+}

@@ -2,6 +2,7 @@
 //! gNMI path, escaped keys, multi-key lists, augmented nodes, wildcards and
 //! precise errors.
 
+use nectar_yang::print::NodePath;
 use std::sync::OnceLock;
 
 use nectar_yang::path::{
@@ -356,7 +357,11 @@ fn wildcard_xpaths_evaluate_in_libyang() {
         xpath,
         "/ietf-interfaces:interfaces/interface//ietf-ip:prefix-length"
     );
-    let found: Vec<String> = tree.find_xpath(&xpath).unwrap().map(|n| n.path()).collect();
+    let found: Vec<String> = tree
+        .find_xpath(&xpath)
+        .unwrap()
+        .map(|n| n.data_path())
+        .collect();
     assert_eq!(
         found,
         [

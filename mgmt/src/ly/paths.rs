@@ -4,6 +4,7 @@
 //! (the same strings as `lyd_path`, without printing every step again for
 //! every node).
 
+use nectar_yang::print::NodePath;
 use yang2::context::Context;
 use yang2::data::{Data, DataNodeRef};
 use yang2::ffi;
@@ -272,7 +273,7 @@ pub fn child_path_into(out: &mut String, parent_path: &str, node: &DataNodeRef<'
     out.push_str(parent_path);
     let mut schema = String::new();
     if !push_step(out, &mut schema, node) {
-        *out = node.path();
+        *out = node.data_path();
     }
 }
 
@@ -286,7 +287,7 @@ pub fn walk_paths<'t>(
     root: &DataNodeRef<'t, 'static>,
     mut f: impl FnMut(&DataNodeRef<'t, 'static>, &str, &str),
 ) {
-    let mut path = root.path();
+    let mut path = root.data_path();
     let mut schema = schema_path_of(&path);
     walk_below(root, &mut path, &mut schema, &mut f);
 }
@@ -306,7 +307,7 @@ fn walk_below<'t>(
             schema.truncate(mark.1);
         } else {
             // A step libyang prints by position: take its whole path from it.
-            let mut cpath = child.path();
+            let mut cpath = child.data_path();
             let mut cschema = schema_path_of(&cpath);
             walk_below(&child, &mut cpath, &mut cschema, f);
         }
@@ -316,6 +317,7 @@ fn walk_below<'t>(
 #[cfg(test)]
 mod tests {
     use super::{child_path, parent_path, schema_path_of, walk_paths};
+    use nectar_yang::print::NodePath;
 
     use crate::ly::test_ctx as ctx;
 
@@ -335,7 +337,7 @@ mod tests {
             let expected: Vec<_> = top
                 .traverse()
                 .map(|n| {
-                    let p = n.path();
+                    let p = n.data_path();
                     (n.as_raw(), schema_path_of(&p), p)
                 })
                 .collect();
@@ -347,10 +349,10 @@ mod tests {
             }
             for n in top.traverse() {
                 if let Some(parent) = n.ancestors().next() {
-                    assert_eq!(child_path(&parent.path(), &n), n.path());
+                    assert_eq!(child_path(&parent.data_path(), &n), n.data_path());
                     let mut buf = String::from("/left:over[x='y']");
-                    super::child_path_into(&mut buf, &parent.path(), &n);
-                    assert_eq!(buf, n.path());
+                    super::child_path_into(&mut buf, &parent.data_path(), &n);
+                    assert_eq!(buf, n.data_path());
                 }
             }
             seen += walked.len();
@@ -383,8 +385,8 @@ mod tests {
         let lib = crate::yanglib::yang_library(ctx()).unwrap();
         let mut positional = 0;
         for n in lib.traverse() {
-            if n.path().ends_with("]")
-                && n.path()
+            if n.data_path().ends_with("]")
+                && n.data_path()
                     .rsplit('[')
                     .next()
                     .unwrap()

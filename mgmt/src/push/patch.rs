@@ -2,6 +2,7 @@
 //! carries them (RFC 8641 §3.7): the difference between what was last
 //! pushed and the selection now, by libyang's diff.
 
+use nectar_yang::print::NodePath;
 use serde_json::{Map, Value, json};
 use yang2::context::Context;
 use yang2::data::{DataDiffFlags, DataDiffOp};
@@ -46,7 +47,7 @@ pub fn edits(
             skipped += 1;
             continue;
         }
-        let path = node.path();
+        let path = node.data_path();
         let target = DataPath::parse_xpath(ctx, &path)
             .map(|p| p.to_uri())
             .map_err(|e| MgmtError::operation_failed(format!("{path}: {e}")))?;

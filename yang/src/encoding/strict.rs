@@ -21,6 +21,7 @@
 //!
 //! Imports serde_json, quick-xml and yang2 only.
 
+use crate::print::NodePath;
 use std::cell::RefCell;
 use std::collections::HashSet;
 
@@ -367,7 +368,7 @@ fn duplicate(node: &DataNodeRef<'_, '_>) -> Error {
     };
     Error::Duplicate {
         message: format!("Duplicate instance of \"{name}\": this {what} is given more than once."),
-        path: Some(node.path()),
+        path: Some(node.data_path()),
         name,
     }
 }

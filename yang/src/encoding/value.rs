@@ -1,6 +1,7 @@
 //! [`ScalarValue`]: the typed value of a leaf or leaf-list entry, neutral of
 //! libyang and of gNMI.
 
+use crate::print::NodePath;
 use std::fmt;
 
 use yang2::data::DataNodeRef;
@@ -114,14 +115,14 @@ fn decimal_string(digits: i64, precision: u8) -> String {
 /// Reads the typed value of a leaf or leaf-list entry.
 pub fn scalar_value(node: &DataNodeRef<'_, '_>) -> Result<ScalarValue> {
     let not_term = || Error::Path {
-        path: node.path(),
+        path: node.data_path(),
         reason: "not a leaf or leaf-list entry: it has no value".into(),
     };
     let resolved = raw::resolved(node).ok_or_else(not_term)?;
     let canonical = node.value_canonical().unwrap_or_default();
     let bad = |what: &str| Error::Libyang {
         message: format!("cannot read {what} value {canonical:?}"),
-        path: Some(node.path()),
+        path: Some(node.data_path()),
         app_tag: None,
     };
     Ok(match resolved.basetype {

@@ -5,6 +5,7 @@
 //! (with subinterface) as access members.
 
 use nectar_mgmt::MgmtError;
+use nectar_yang::print::NodePath;
 
 use crate::facts::{Fact, Prop, Target};
 use crate::keys::quote;
@@ -79,7 +80,7 @@ fn mac_table(
         return Ok(());
     };
     for e in children(&entries, "entry") {
-        let ep = e.path();
+        let ep = e.data_path();
         let mac = leaf(&e, "mac-address").unwrap_or_default();
         let m = static_mac(&ep, &mac)?;
         let vlan = leaf(&e, "vlan").unwrap_or_default();

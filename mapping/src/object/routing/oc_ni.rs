@@ -2,6 +2,7 @@
 //! to them), the STATIC protocol and its static routes; the L2 parts (VLANs, fdb, L2VSI
 //! instances) are in [`super::oc_l2ni`].
 
+use nectar_yang::print::NodePath;
 use std::net::IpAddr;
 
 use nectar_mgmt::MgmtError;
@@ -82,7 +83,7 @@ pub(crate) fn instance(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError>
 /// A protocol instance of a network instance: only STATIC is implemented.
 pub(crate) fn protocol(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> {
     if let Some(ni) = instance_of(n) {
-        vrf_of(&ni, &ni.path())?;
+        vrf_of(&ni, &ni.data_path())?;
     }
     match identity(n, "identifier") {
         Some(id) if STATIC.is(&id) => {}
@@ -114,7 +115,7 @@ pub(crate) fn routes_of(ni: &Node<'_>) -> Vec<String> {
     };
     for p in children(&protos, "protocol") {
         if let Some(sr) = child(&p, "static-routes") {
-            out.extend(children(&sr, "static").map(|s| s.path()));
+            out.extend(children(&sr, "static").map(|s| s.data_path()));
         }
     }
     out
@@ -125,7 +126,7 @@ pub(crate) fn route(n: &Node<'_>, path: &str) -> Result<Vec<Fact>, MgmtError> {
     let Some(ni) = instance_of(n) else {
         return Ok(Vec::new());
     };
-    let ni_path = ni.path();
+    let ni_path = ni.data_path();
     let vrf = vrf_of(&ni, &ni_path)?;
     let prefix = parse_prefix(path, &leaf(n, "prefix").unwrap_or_default())?;
     let mut hops: Vec<(String, NextHop)> = Vec::new();
