@@ -17,9 +17,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use nectar_mgmt::ly::Tree;
-// Which part of a subscription to re-read after events: the same
-// coalescing as YANG-Push's.
-use nectar_mgmt::push::select::Dirty;
+// Which part of a subscription to re-read after events: the same watch
+// and coalescing as YANG-Push's.
+use nectar_mgmt::push::select::{self, Dirty, Watch};
 use nectar_mgmt::{Datastore, Event, SessionId};
 use tokio::sync::broadcast;
 use tokio::time::sleep_until;
@@ -59,13 +59,12 @@ enum Reason {
 #[derive(Debug)]
 struct Sub {
     spec: SubSpec,
-    /// Schema prefix of the XPath: events outside it do not concern it.
-    schema_prefix: String,
     fetch: Option<String>,
     cache: HashMap<Arc<str>, Cached>,
     next_tick: Option<Instant>,
     next_heartbeat: Option<Instant>,
-    dirty: Dirty,
+    /// What events changed of the selection (of the operational datastore).
+    watch: Watch,
 }
 
 impl Sub {
@@ -105,13 +104,12 @@ impl Engine {
             .subs
             .iter()
             .map(|s| Sub {
-                schema_prefix: data::schema_prefix(&s.xpath),
                 fetch: data::fetch_xpath(&s.xpath),
+                watch: Watch::new(Datastore::Operational, vec![data::schema_prefix(&s.xpath)]),
                 spec: s.clone(),
                 cache: HashMap::new(),
                 next_tick: None,
                 next_heartbeat: None,
-                dirty: Dirty::Clean,
             })
             .collect::<Vec<_>>();
         let n = subs.len();
@@ -227,19 +225,14 @@ impl Engine {
                     Ok(None) => requests_open = false,
                     Err(s) => return Err(Error::from_request(&s)),
                 },
-                ev = events.recv(), if events_open => {
-                    match ev {
-                        Ok(ev) => self.note(&ev),
-                        Err(broadcast::error::RecvError::Lagged(_)) => self.note_lost(),
-                        Err(broadcast::error::RecvError::Closed) => events_open = false,
-                    }
-                    // Whatever else already arrived joins this batch.
-                    loop {
-                        match events.try_recv() {
-                            Ok(ev) => self.note(&ev),
-                            Err(broadcast::error::TryRecvError::Lagged(_)) => self.note_lost(),
-                            Err(_) => break,
+                batch = select::recv_batch(events), if events_open => {
+                    match batch {
+                        Some(batch) => {
+                            for ev in &batch {
+                                self.note(ev.as_ref());
+                            }
                         }
+                        None => events_open = false,
                     }
                     self.refresh_dirty().await?;
                 },
@@ -250,44 +243,19 @@ impl Engine {
         }
     }
 
-    /// Marks the subscriptions an event concerns.
-    fn note(&mut self, ev: &Event) {
-        match ev {
-            Event::ConfigChanged { changes, .. } => {
-                for s in self.subs.iter_mut().filter(|s| s.reacts_to_events()) {
-                    if nectar_mgmt::push::select::changes_concern(
-                        changes,
-                        std::slice::from_ref(&s.schema_prefix),
-                    ) {
-                        s.dirty.set_full();
-                    }
-                }
-            }
-            Event::OperChanged { path, .. } => {
-                let ctx = self.shared.handle.context();
-                let (norm, schema) = nectar_mgmt::push::select::event_path(ctx, path);
-                for s in self.subs.iter_mut().filter(|s| s.reacts_to_events()) {
-                    if data::overlaps(&schema, &s.schema_prefix) {
-                        s.dirty.add_path(norm.clone());
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-
-    /// Events were lost (the bus overflowed): re-read everything that
-    /// reacts to events.
-    fn note_lost(&mut self) {
+    /// Marks the subscriptions an event concerns (`None`: events were lost,
+    /// so everything that reacts to events is read again).
+    fn note(&mut self, ev: Option<&Event>) {
+        let ctx = self.shared.handle.context();
         for s in self.subs.iter_mut().filter(|s| s.reacts_to_events()) {
-            s.dirty.set_full();
+            s.watch.note(ctx, ev);
         }
     }
 
     async fn refresh_dirty(&mut self) -> Result<()> {
         let mut scopes = Vec::new();
         for (i, s) in self.subs.iter_mut().enumerate() {
-            match std::mem::take(&mut s.dirty) {
+            match s.watch.take() {
                 Dirty::Clean => {}
                 Dirty::Full => scopes.push((i, None)),
                 Dirty::Paths(ps) => scopes.extend(ps.into_iter().map(|p| (i, Some(p)))),
@@ -324,12 +292,7 @@ impl Engine {
                 let s = &mut self.subs[*i];
                 // The next tick one interval after this one, never in the
                 // past: a slow read skips ticks instead of bunching them.
-                s.next_tick = Some(nectar_mgmt::push::select::next_tick(
-                    s.spec.interval,
-                    None,
-                    s.next_tick,
-                    after,
-                ));
+                s.next_tick = Some(select::next_tick(s.spec.interval, None, s.next_tick, after));
             }
         }
         let ts = now_ns();

@@ -12,14 +12,14 @@ use tokio::time::sleep_until;
 
 use nectar_yang::encoding::{self, Format, PrintOptions};
 
-use super::select::Dirty;
+use super::select::{Dirty, Watch};
 use super::{
     Control, Counters, Encoding, Mailbox, Out, Owner, Policy, SN, Subscriptions, Target, Trigger,
     YP, notification, patch,
 };
 use crate::ly::{self, Tree};
 use crate::notify::Notification;
-use crate::types::{Datastore, Event};
+use crate::types::Datastore;
 
 pub(super) struct Engine {
     pub id: u32,
@@ -325,7 +325,10 @@ impl Engine {
                 return Some("filter-unavailable");
             }
         };
-        let mut prefixes = super::select::prefixes(self.policy.filter.xpath.as_deref());
+        let mut watch = Watch::new(
+            ds,
+            super::select::prefixes(self.policy.filter.xpath.as_deref()),
+        );
         let on_change = matches!(self.policy.trigger, Some(Trigger::OnChange { .. }));
         if let Some(Trigger::OnChange { sync_on_start, .. }) = &self.policy.trigger
             && *sync_on_start
@@ -336,17 +339,11 @@ impl Engine {
         let poll = self.subs.limits.state_poll;
         let mut next_poll =
             (on_change && ds == Datastore::Operational).then(|| Instant::now() + poll);
-        let mut dirty = Dirty::Clean;
-        let mark = |dirty: &mut Dirty, c: Concern| match c {
-            Concern::No => {}
-            Concern::All => dirty.set_full(),
-            Concern::Path(p) => dirty.add_path(p),
-        };
         let mut next_push = Instant::now();
         let mut patch_no: u64 = 0;
         loop {
             let stop = self.policy.stop.map(instant_of);
-            let due = (!matches!(dirty, Dirty::Clean)).then_some(next_push);
+            let due = watch.is_dirty().then_some(next_push);
             let taken = self.mailbox.taken.notified();
             tokio::pin!(taken);
             taken.as_mut().enable();
@@ -366,7 +363,7 @@ impl Engine {
                     Some(Control::Modify(p)) => {
                         let refilter = p.filter != self.policy.filter;
                         self.policy = p;
-                        prefixes = super::select::prefixes(self.policy.filter.xpath.as_deref());
+                        watch.set_prefixes(super::select::prefixes(self.policy.filter.xpath.as_deref()));
                         next_tick = self.next_tick(None);
                         self.emit_modified();
                         if refilter && on_change {
@@ -383,18 +380,17 @@ impl Engine {
                             Err(_) => return Some("filter-unavailable"),
                         }
                         self.push_update(&last);
-                        dirty = Dirty::Clean;
+                        watch.take();
                     }
                 },
-                ev = events.recv(), if on_change => {
-                    match ev {
-                        Ok(ev) => mark(&mut dirty, concerns(self.ctx(), &ev, ds, &prefixes)),
-                        Err(broadcast::error::RecvError::Lagged(_)) => dirty = Dirty::Full,
-                        Err(broadcast::error::RecvError::Closed) => return Some("stream-unavailable"),
+                batch = super::select::recv_batch(&mut events), if on_change => {
+                    let Some(batch) = batch else { return Some("stream-unavailable") };
+                    for ev in &batch {
+                        watch.note(self.ctx(), ev.as_ref());
                     }
                 }
                 _ = sleep_until(next_poll.unwrap_or_else(never).into()), if next_poll.is_some() => {
-                    dirty = Dirty::Full;
+                    watch.set_full();
                     next_poll = Some(Instant::now() + poll);
                 }
                 _ = sleep_until(due.unwrap_or_else(never).into()), if due.is_some() => {
@@ -403,7 +399,7 @@ impl Engine {
                         _ => Vec::new(),
                     };
                     let format = self.policy.encoding.format();
-                    let dirt = std::mem::take(&mut dirty);
+                    let dirt = watch.take();
                     let (edits, skipped) = match self.changes(ds, &mut last, dirt, &excluded, format).await {
                         Ok(e) => e,
                         Err(e) => {
@@ -515,61 +511,5 @@ impl Engine {
             previous,
             Instant::now(),
         ))
-    }
-}
-
-/// How an event concerns a datastore subscription.
-#[derive(Debug)]
-pub(super) enum Concern {
-    No,
-    /// The node at this data path changed.
-    Path(String),
-    All,
-}
-
-/// Whether an event may change what a datastore subscription selects.
-fn concerns(
-    ctx: &yang2::context::Context,
-    ev: &Event,
-    ds: Datastore,
-    prefixes: &[String],
-) -> Concern {
-    match ev {
-        Event::ConfigChanged {
-            datastore, changes, ..
-        } => {
-            // Operational shows running's configuration; NACM's rules, in
-            // running, decide what every datastore shows the user.
-            let source = match ds {
-                Datastore::Operational => Datastore::Running,
-                other => other,
-            };
-            let nacm = *datastore == Datastore::Running
-                && changes
-                    .iter()
-                    .any(|c| c.schema_path.starts_with("/ietf-netconf-acm:"));
-            // Candidate and startup changes may come without their list
-            // (anything may have changed); the candidate also follows
-            // running, which it is made from.
-            let from = *datastore == source
-                || (ds == Datastore::Candidate && *datastore == Datastore::Running);
-            if nacm
-                || (from
-                    && (changes.is_empty() || super::select::changes_concern(changes, prefixes)))
-            {
-                Concern::All
-            } else {
-                Concern::No
-            }
-        }
-        Event::OperChanged { path, .. } if ds == Datastore::Operational => {
-            let (norm, schema) = super::select::event_path(ctx, path);
-            if prefixes.iter().any(|p| super::select::overlaps(&schema, p)) {
-                Concern::Path(norm)
-            } else {
-                Concern::No
-            }
-        }
-        _ => Concern::No,
     }
 }

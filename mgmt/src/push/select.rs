@@ -1,11 +1,17 @@
-//! Which part of the schema a selection covers, and whether a change falls
-//! in it: shared by the subscription engines of every door (YANG-Push here,
-//! gNMI Subscribe in the gnmi crate), so they react to the same changes.
+//! Which part of the schema a selection covers, whether a change falls in
+//! it, what to read again after changes, and when periodic reports are due:
+//! shared by the subscription engines of every door (YANG-Push here, gNMI
+//! Subscribe in the gnmi crate), so they react to the same changes in the
+//! same way. A [`Watch`] is one selection's view of the event bus;
+//! [`recv_batch`] takes the events that arrived together.
 
 use std::time::{Duration, Instant, SystemTime};
 
+use tokio::sync::broadcast;
+
 use crate::ly;
 use crate::provider::Change;
+use crate::types::{Datastore, Event};
 
 /// The XPath to read a selection with from the operational datastore: the
 /// core fills state only for the providers a path can reach, which it
@@ -114,6 +120,135 @@ impl Dirty {
     pub fn set_full(&mut self) {
         *self = Dirty::Full;
     }
+
+    /// Notes what an event changed.
+    pub fn mark(&mut self, c: Concern) {
+        match c {
+            Concern::No => {}
+            Concern::All => self.set_full(),
+            Concern::Path(p) => self.add_path(p),
+        }
+    }
+}
+
+/// How an event concerns a selection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Concern {
+    No,
+    /// The node at this data path changed.
+    Path(String),
+    All,
+}
+
+/// Whether an event may change what a selection of datastore `ds` (its
+/// [`prefixes`]) shows to its subscriber.
+pub fn concerns(
+    ctx: &yang2::context::Context,
+    ev: &Event,
+    ds: Datastore,
+    prefixes: &[String],
+) -> Concern {
+    match ev {
+        Event::ConfigChanged {
+            datastore, changes, ..
+        } => {
+            // Operational shows running's configuration; NACM's rules, in
+            // running, decide what every datastore shows the user.
+            let source = match ds {
+                Datastore::Operational => Datastore::Running,
+                other => other,
+            };
+            let nacm = *datastore == Datastore::Running
+                && changes
+                    .iter()
+                    .any(|c| c.schema_path.starts_with("/ietf-netconf-acm:"));
+            // Candidate and startup changes may come without their list
+            // (anything may have changed); the candidate also follows
+            // running, which it is made from.
+            let from = *datastore == source
+                || (ds == Datastore::Candidate && *datastore == Datastore::Running);
+            if nacm || (from && (changes.is_empty() || changes_concern(changes, prefixes))) {
+                Concern::All
+            } else {
+                Concern::No
+            }
+        }
+        Event::OperChanged { path, .. } if ds == Datastore::Operational => {
+            let (norm, schema) = event_path(ctx, path);
+            if prefixes.iter().any(|p| overlaps(&schema, p)) {
+                Concern::Path(norm)
+            } else {
+                Concern::No
+            }
+        }
+        _ => Concern::No,
+    }
+}
+
+/// One selection's watch over the event bus: what of it must be read again.
+#[derive(Debug, Clone)]
+pub struct Watch {
+    ds: Datastore,
+    prefixes: Vec<String>,
+    dirty: Dirty,
+}
+
+impl Watch {
+    /// A selection of `ds` covering `prefixes` (see [`prefixes`]).
+    pub fn new(ds: Datastore, prefixes: Vec<String>) -> Self {
+        Watch {
+            ds,
+            prefixes,
+            dirty: Dirty::Clean,
+        }
+    }
+
+    /// The selection changed (a modified filter).
+    pub fn set_prefixes(&mut self, prefixes: Vec<String>) {
+        self.prefixes = prefixes;
+    }
+
+    /// Notes an event (`None`: events were lost, anything may have changed).
+    pub fn note(&mut self, ctx: &yang2::context::Context, ev: Option<&Event>) {
+        match ev {
+            Some(ev) => self.dirty.mark(concerns(ctx, ev, self.ds, &self.prefixes)),
+            None => self.dirty.set_full(),
+        }
+    }
+
+    /// Anything may have changed (state without events, polled).
+    pub fn set_full(&mut self) {
+        self.dirty.set_full();
+    }
+
+    pub fn is_dirty(&self) -> bool {
+        self.dirty != Dirty::Clean
+    }
+
+    /// What to read again, leaving the watch clean.
+    pub fn take(&mut self) -> Dirty {
+        std::mem::take(&mut self.dirty)
+    }
+}
+
+/// Waits for the next event of the bus and takes every event already
+/// waiting with it, so a burst costs one read: `None` in the batch stands
+/// for events lost (the receiver fell behind the bus). `None` when the bus
+/// is closed.
+pub async fn recv_batch(events: &mut broadcast::Receiver<Event>) -> Option<Vec<Option<Event>>> {
+    let first = match events.recv().await {
+        Ok(ev) => Some(ev),
+        Err(broadcast::error::RecvError::Lagged(_)) => None,
+        Err(broadcast::error::RecvError::Closed) => return None,
+    };
+    let mut batch = vec![first];
+    loop {
+        match events.try_recv() {
+            Ok(ev) => batch.push(Some(ev)),
+            Err(broadcast::error::TryRecvError::Lagged(_)) => batch.push(None),
+            Err(_) => return Some(batch),
+        }
+    }
 }
 
 /// When a periodic report (a YANG-Push period, a gNMI sample) is next due:
@@ -204,5 +339,62 @@ mod tests {
         assert_eq!(d, Dirty::Full);
         d.add_path("/a:y".into());
         assert_eq!(d, Dirty::Full);
+    }
+
+    #[test]
+    fn events_concern_the_datastore_they_change() {
+        use crate::provider::ChangeOp;
+        use std::sync::Arc;
+        let ctx = nectar_yang::ModelSet::management().build().unwrap();
+        let change = |ds: Datastore, path: &str| Event::ConfigChanged {
+            datastore: ds,
+            commit_id: None,
+            user: "u".into(),
+            session: None,
+            changes: Arc::new(vec![Change {
+                op: ChangeOp::Create,
+                path: path.into(),
+                schema_path: path.into(),
+                old: None,
+                new: Some("x".into()),
+            }]),
+        };
+        let mine = vec!["/ietf-yang-library:modules-state".to_string()];
+        let under = "/ietf-yang-library:modules-state/module";
+        let other = "/ietf-netconf-monitoring:netconf-state";
+        let nacm = "/ietf-netconf-acm:nacm/enable-nacm";
+        use Datastore::*;
+        let c = |ev: &Event, ds| concerns(ctx, ev, ds, &mine);
+        // Operational follows running's configuration, not candidate's.
+        assert_eq!(c(&change(Running, under), Operational), Concern::All);
+        assert_eq!(c(&change(Running, other), Operational), Concern::No);
+        assert_eq!(c(&change(Candidate, under), Operational), Concern::No);
+        // The candidate follows its own edits and running's commits.
+        assert_eq!(c(&change(Candidate, under), Candidate), Concern::All);
+        assert_eq!(c(&change(Running, under), Candidate), Concern::All);
+        assert_eq!(c(&change(Startup, under), Candidate), Concern::No);
+        // NACM in running decides what every datastore shows.
+        for ds in [Running, Candidate, Startup, Operational] {
+            assert_eq!(c(&change(Running, nacm), ds), Concern::All);
+        }
+        assert_eq!(c(&change(Candidate, nacm), Operational), Concern::No);
+        // An operational event names its node, for operational only.
+        let oper = Event::OperChanged {
+            path: format!("{under}[name='m'][revision='']"),
+            value: None,
+            time: SystemTime::now(),
+        };
+        assert!(matches!(c(&oper, Operational), Concern::Path(_)));
+        assert_eq!(c(&oper, Running), Concern::No);
+        // A watch coalesces, and a lost batch reads everything again.
+        let mut w = Watch::new(Operational, mine.clone());
+        w.note(ctx, Some(&change(Running, other)));
+        assert!(!w.is_dirty());
+        w.note(ctx, Some(&oper));
+        w.note(ctx, Some(&oper));
+        assert!(matches!(w.take(), Dirty::Paths(p) if p.len() == 1));
+        w.note(ctx, None);
+        assert_eq!(w.take(), Dirty::Full);
+        assert!(!w.is_dirty());
     }
 }
