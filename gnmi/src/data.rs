@@ -149,6 +149,48 @@ pub fn prune(tree: &mut Tree, content: Content, models: Option<&HashSet<String>>
     }
 }
 
+/// The depth extension: below each node `xpath` selects (below the root for
+/// `/`), the data `level` levels deep, where the last level keeps only its
+/// leaves and leaf-lists (a list entry is one level, as in the data tree).
+pub fn limit_depth(tree: &mut Tree, xpath: &str, level: u32) -> Result<()> {
+    fn walk(n: &DataNodeRef<'_, '_>, depth: u32, level: u32, doomed: &mut Vec<String>) {
+        for c in n.children() {
+            let d = depth + 1;
+            if d == level && !is_term(c.schema().kind()) {
+                doomed.push(c.data_path());
+            } else if d < level {
+                walk(&c, d, level, doomed);
+            }
+        }
+    }
+    if level == 0 {
+        return Ok(());
+    }
+    let mut doomed = Vec::new();
+    if xpath == "/" {
+        let tops: Vec<_> = tree
+            .reference()
+            .into_iter()
+            .flat_map(|r| r.inclusive_siblings())
+            .collect();
+        for t in &tops {
+            if level == 1 && !is_term(t.schema().kind()) {
+                doomed.push(t.data_path());
+            } else {
+                walk(t, 1, level, &mut doomed);
+            }
+        }
+    } else {
+        for n in select(tree, xpath)? {
+            walk(&n, 0, level, &mut doomed);
+        }
+    }
+    for p in doomed {
+        ly::remove(tree, &p).map_err(Error::from)?;
+    }
+    Ok(())
+}
+
 fn remove_all(tree: &mut Tree, paths: &[String]) -> Result<()> {
     // Paths come in document order: skip those under one already removed.
     let mut last: Option<&str> = None;

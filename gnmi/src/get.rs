@@ -7,7 +7,9 @@
 //! gives one Update with its concrete path, the node's subtree as JSON or
 //! JSON_IETF, or with PROTO one Update per leaf with a scalar TypedValue. A
 //! path without wildcards that selects no data is NOT_FOUND; a wildcard path
-//! that matches nothing gives a Notification without updates.
+//! that matches nothing gives a Notification without updates. With the depth
+//! extension, each selected node holds its data `level` levels deep, the
+//! last level only its leaves and leaf-lists.
 
 use nectar_yang::print::NodePath;
 use std::collections::{HashMap, HashSet};
@@ -48,27 +50,6 @@ pub fn capabilities(shared: &CallContext) -> pb::CapabilityResponse {
     }
 }
 
-/// Extensions nectar does not implement are refused rather than ignored: a
-/// client relying on one (history, commit confirmation, depth) must not get
-/// an answer that silently lacks it.
-pub fn refuse_extensions(ext: &[crate::proto::gnmi_ext::Extension]) -> Result<()> {
-    use crate::proto::gnmi_ext::extension::Ext;
-    for e in ext {
-        let name = match &e.ext {
-            Some(Ext::RegisteredExt(_)) => "registered",
-            Some(Ext::MasterArbitration(_)) => "master_arbitration",
-            Some(Ext::History(_)) => "history",
-            Some(Ext::Commit(_)) => "commit",
-            Some(Ext::Depth(_)) => "depth",
-            None => continue,
-        };
-        return Err(Error::unimplemented(format!(
-            "the {name} extension is not supported"
-        )));
-    }
-    Ok(())
-}
-
 /// One requested path, resolved.
 struct Wanted {
     full: GnmiPath,
@@ -82,7 +63,7 @@ pub async fn get(
     peer: Option<String>,
     req: pb::GetRequest,
 ) -> Result<pb::GetResponse> {
-    refuse_extensions(&req.extension)?;
+    let exts = crate::ext::parse(&req.extension, crate::ext::Rpc::Get)?;
     let ctx = shared.handle.context();
     let enc = Encoding::from_wire(req.encoding)?;
     let content = Content::from_wire(req.r#type)?;
@@ -125,8 +106,8 @@ pub async fn get(
     let timestamp = now_ns();
     let prefix_out = path::response_prefix(req.prefix.as_ref());
     let caller = Caller::once(user, "gnmi", peer);
-    let trees = if let ([w], Content::Config, None, Encoding::JsonIetf) =
-        (&wanted[..], content, &models, enc)
+    let trees = if let ([w], Content::Config, None, Encoding::JsonIetf, None) =
+        (&wanted[..], content, &models, enc, exts.depth)
         && w.xpath == "/"
     {
         // All of running: printed by the core from the datastore itself
@@ -164,6 +145,9 @@ pub async fn get(
     for (w, tree) in wanted.iter().zip(trees) {
         let mut tree = tree?;
         data::prune(&mut tree, content, models.as_ref())?;
+        if let Some(level) = exts.depth {
+            data::limit_depth(&mut tree, &w.xpath, level)?;
+        }
         let mut update = Vec::new();
         if w.xpath == "/" {
             if tree.reference().is_none() {

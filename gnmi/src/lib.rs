@@ -9,7 +9,7 @@
 //! errors); never another protocol crate or the dataplane.
 //!
 //! Modules: `service` (the tonic service, authentication and serving),
-//! `get` (Capabilities and Get), `set`, `subscribe` (engine and outbox),
+//! `get` (Capabilities and Get), `set`, `ext` (extensions), `subscribe` (engine and outbox),
 //! `data` (reading trees: Get types, models, leaves), `value` (encodings and
 //! TypedValues), `path` (protobuf paths), `auth`, `error` (the one mapping to
 //! gRPC status codes).
@@ -18,6 +18,7 @@ pub mod auth;
 pub mod context;
 pub mod data;
 pub mod error;
+pub mod ext;
 pub mod get;
 pub mod path;
 pub mod service;

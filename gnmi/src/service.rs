@@ -135,7 +135,7 @@ impl GNmi for GnmiService {
         request: Request<pb::CapabilityRequest>,
     ) -> Result<Response<pb::CapabilityResponse>, Status> {
         self.shared.auth.check(request.metadata()).await?;
-        crate::get::refuse_extensions(&request.get_ref().extension)?;
+        crate::ext::parse(&request.get_ref().extension, crate::ext::Rpc::Capabilities)?;
         Ok(Response::new(crate::get::capabilities(&self.shared)))
     }
 

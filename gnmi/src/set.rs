@@ -8,10 +8,22 @@
 //! hold wildcards and then removes every node it matches. Replace and update
 //! paths name one node; their value is JSON / JSON_IETF for any node, or a
 //! scalar TypedValue for a leaf (a ScalarArray for a leaf-list).
+//!
+//! `union_replace` (after the updates) replaces, as one union, what its
+//! paths cover: OpenConfig paths first, then native (`rfc7951`) ones, as the
+//! union_replace specification orders them. Its paths may not overlap; the
+//! root path replaces every top-level node of its origin (`openconfig`, the
+//! default, or `rfc7951`) and leaves the other origin's alone. Where the two
+//! origins set one property of the dataplane differently, the mapping
+//! refuses the transaction (INVALID_ARGUMENT, the specification's option 1).
+//!
+//! The commit-confirmed extension makes the Set a confirmed commit, or
+//! confirms, cancels or re-times the pending one (see [`crate::ext`]);
+//! while one is pending a Set without it is FAILED_PRECONDITION.
 
 use nectar_mgmt::ly::Tree;
 use nectar_mgmt::nacm::UserCtx;
-use nectar_mgmt::{Caller, Datastore, Edit, EditOp, EditStep};
+use nectar_mgmt::{Caller, ConfirmAction, Datastore, Edit, EditOp, EditStep};
 use nectar_yang::encoding::{self, Format};
 use nectar_yang::path::{DataPath, GnmiPath, NodeKind, gnmi_to_xpath};
 use nectar_yang::print::NodePath;
@@ -22,7 +34,7 @@ use yang2::data::DataTree;
 use crate::context::{CallContext, now_ns};
 use crate::data;
 use crate::error::{Error, Result};
-use crate::get::refuse_extensions;
+use crate::ext::{self, Rpc};
 use crate::path;
 use crate::proto::gnmi as pb;
 use crate::proto::gnmi::update_result::Operation;
@@ -42,12 +54,7 @@ pub async fn set(
     peer: Option<String>,
     req: pb::SetRequest,
 ) -> Result<pb::SetResponse> {
-    refuse_extensions(&req.extension)?;
-    if !req.union_replace.is_empty() {
-        return Err(Error::unimplemented(
-            "union_replace is not supported (nectar has one origin per model set; use replace)",
-        ));
-    }
+    let exts = ext::parse(&req.extension, Rpc::Set)?;
     let ctx = shared.handle.context();
     let prefix = path::prefix(req.prefix.as_ref())?;
     let full = |p: &pb::Path| -> Result<GnmiPath> {
@@ -112,17 +119,44 @@ pub async fn set(
         }
     }
 
+    let union = union_replace(shared, &req.union_replace, &full, &mut results)?;
+
+    let commit = exts.commit;
+    let mut caller = Caller::once(user, "gnmi", peer);
+    if let Some(action) = &commit {
+        // The same NACM permission as the NETCONF operation it stands for.
+        caller = match action {
+            ConfirmAction::Cancel { .. } => caller.authorizing("ietf-netconf", "cancel-commit"),
+            _ => caller.authorizing("ietf-netconf", "commit"),
+        };
+    }
     shared
         .handle
         .edit_with(
-            Caller::once(user, "gnmi", peer),
+            caller,
             move |view| -> Result<_, Error> {
+                if commit.is_none() && view.confirm_pending() {
+                    return Err(Error::new(
+                        tonic::Code::FailedPrecondition,
+                        "a confirmed commit is pending: confirm or cancel it (commit extension) before another Set",
+                    ));
+                }
                 let mut all = Vec::new();
                 for d in deletes {
                     all.extend(deleted(view.running(), d)?);
                 }
                 all.extend(steps);
-                Ok((Edit::atomic(Datastore::Running, all), ()))
+                for u in union {
+                    all.extend(u.steps(view.running())?);
+                }
+                let edit = Edit::atomic(Datastore::Running, all);
+                Ok((
+                    match commit {
+                        Some(action) => edit.confirmed(action),
+                        None => edit,
+                    },
+                    (),
+                ))
             },
             |_, (), out| out.map(|_| ()).map_err(Error::from),
         )
@@ -134,6 +168,140 @@ pub async fn set(
         timestamp: now_ns(),
         ..Default::default()
     })
+}
+
+/// One union_replace, checked.
+enum Union {
+    /// Replace the node at this path with the one in the tree.
+    At(String, Tree),
+    /// Replace every top-level node of one origin with the tree's.
+    Origin { openconfig: bool, tree: Tree },
+}
+
+impl Union {
+    fn steps(self, running: &Tree) -> Result<Vec<EditStep>, Error> {
+        match self {
+            Union::At(path, tree) => Ok(vec![EditStep::at(EditOp::Replace, path, Some(tree))]),
+            Union::Origin { openconfig, tree } => {
+                let given: Vec<String> = tree
+                    .reference()
+                    .into_iter()
+                    .flat_map(|r| r.inclusive_siblings())
+                    .map(|n| n.data_path())
+                    .collect();
+                let mut out = Vec::new();
+                // What running holds of the origin and the value does not.
+                for n in running
+                    .reference()
+                    .into_iter()
+                    .flat_map(|r| r.inclusive_siblings())
+                    .filter(|n| is_openconfig(n.schema().module().name()) == openconfig)
+                {
+                    let p = n.data_path();
+                    if !given.contains(&p) {
+                        out.push(EditStep::at(EditOp::Remove, p, None));
+                    }
+                }
+                for p in given {
+                    let copy = nectar_mgmt::ly::dup_tree(&tree).map_err(Error::from)?;
+                    out.push(EditStep::at(EditOp::Replace, p, Some(copy)));
+                }
+                Ok(out)
+            }
+        }
+    }
+}
+
+fn is_openconfig(module: &str) -> bool {
+    module.starts_with("openconfig-")
+}
+
+/// The union_replace updates, checked and built: OpenConfig first, then
+/// native; paths that overlap are refused.
+fn union_replace(
+    shared: &CallContext,
+    updates: &[pb::Update],
+    full: &dyn Fn(&pb::Path) -> Result<GnmiPath>,
+    results: &mut Vec<pb::UpdateResult>,
+) -> Result<Vec<Union>> {
+    let ctx = shared.handle.context();
+    let mut out: Vec<(bool, String, Union)> = Vec::new();
+    for u in updates {
+        let p = u
+            .path
+            .as_ref()
+            .ok_or_else(|| Error::invalid("a union_replace has no path"))?;
+        let g = full(p)?;
+        if g.has_wildcards() {
+            return Err(Error::invalid(format!(
+                "{g}: union_replace paths cannot hold wildcards"
+            )));
+        }
+        let value = set_value(u.val.as_ref())?;
+        let dp = DataPath::from_gnmi(ctx, &g).map_err(Error::path)?;
+        let tree = build(ctx, &dp, &value, &shared.options.document)
+            .map_err(|e| Error::invalid(format!("{g}: {}", e.message)))?;
+        let entry = if dp.is_root() {
+            let openconfig = match g.origin.as_str() {
+                "" | nectar_yang::path::ORIGIN_OPENCONFIG => true,
+                nectar_yang::path::ORIGIN_RFC7951 => false,
+                other => {
+                    return Err(Error::invalid(format!(
+                        "union_replace of the root of origin {other:?}: the origins are \"openconfig\" and \"rfc7951\""
+                    )));
+                }
+            };
+            for n in tree
+                .reference()
+                .into_iter()
+                .flat_map(|r| r.inclusive_siblings())
+            {
+                if is_openconfig(n.schema().module().name()) != openconfig {
+                    return Err(Error::invalid(format!(
+                        "union_replace of the root of origin {:?} holds {}, of the other origin",
+                        g.origin,
+                        n.data_path()
+                    )));
+                }
+            }
+            let key = if openconfig { "oc:" } else { "native:" };
+            (
+                openconfig,
+                key.to_string(),
+                Union::Origin { openconfig, tree },
+            )
+        } else {
+            config_only(&dp, &g)?;
+            let openconfig = dp.nodes().first().is_some_and(|n| is_openconfig(&n.module));
+            let xpath = dp.to_xpath();
+            (openconfig, xpath.clone(), Union::At(xpath, tree))
+        };
+        for (oc, other, _) in &out {
+            let overlap = match (entry.1.as_str(), other.as_str()) {
+                ("oc:", _) | (_, "oc:") => *oc && entry.0,
+                ("native:", _) | (_, "native:") => !*oc && !entry.0,
+                (a, b) => paths_overlap(a, b),
+            };
+            if overlap {
+                return Err(Error::invalid(format!(
+                    "{g}: union_replace paths may not overlap ({other} is given too)"
+                )));
+            }
+        }
+        out.push(entry);
+        results.push(result(p, Operation::UnionReplace));
+    }
+    // OpenConfig first, then native (a stable sort keeps the given order).
+    out.sort_by_key(|(oc, _, _)| !*oc);
+    Ok(out.into_iter().map(|(_, _, u)| u).collect())
+}
+
+/// Whether one data path is the other or an ancestor of it.
+fn paths_overlap(a: &str, b: &str) -> bool {
+    let under = |p: &str, q: &str| {
+        p == q || (p.starts_with(q) && matches!(p.as_bytes().get(q.len()), Some(b'/')))
+    };
+    under(a, b) || under(b, a)
 }
 
 /// The steps removing what a delete names from `running`.

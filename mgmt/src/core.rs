@@ -102,6 +102,32 @@ pub struct CommitOptions {
     pub comment: Option<String>,
 }
 
+/// A confirmed-commit action carried by an edit of running, without the
+/// candidate: gNMI's commit-confirmed extension. The commit is an RFC 6241
+/// persistent confirmed commit whose persist-id is the client's `id`, so it
+/// and a NETCONF confirmed commit exclude each other (one is pending at a
+/// time) and either protocol can see, confirm or cancel it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfirmAction {
+    /// Apply the edit and start the rollback timer (the configured default
+    /// when `None`).
+    Start {
+        id: String,
+        timeout: Option<Duration>,
+    },
+    Confirm {
+        id: String,
+    },
+    Cancel {
+        id: String,
+    },
+    /// Restart the timer with a new duration.
+    SetTimeout {
+        id: String,
+        timeout: Duration,
+    },
+}
+
 /// What an edit did.
 #[derive(Debug, Default)]
 pub struct EditOutcome {

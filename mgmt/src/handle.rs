@@ -396,13 +396,23 @@ impl MgmtHandle {
     {
         self.run_as(caller.into(), true, move |c, sid| {
             let (edit, p) = plan(&View::new(c, sid))?;
-            let out = c.edit(
-                sid,
-                edit.target,
-                edit.steps,
-                edit.error_option,
-                edit.test_only,
-            );
+            let out = match edit.confirm {
+                Some(action) if edit.target == Datastore::Running && !edit.test_only => {
+                    c.confirmed_edit(sid, action, edit.steps)
+                }
+                Some(_) => Err(MgmtError::protocol(
+                    ErrorTag::InvalidValue,
+                    "a confirmed commit is of running only",
+                )
+                .into()),
+                None => c.edit(
+                    sid,
+                    edit.target,
+                    edit.steps,
+                    edit.error_option,
+                    edit.test_only,
+                ),
+            };
             report(&View::new(c, sid), p, out)
         })
         .await

@@ -21,7 +21,9 @@ pub mod store;
 pub mod types;
 pub mod yanglib;
 
-pub use crate::core::{CommitOptions, Core, CoreConfig, EditOutcome, LoadFrom, Source};
+pub use crate::core::{
+    CommitOptions, ConfirmAction, Core, CoreConfig, EditOutcome, LoadFrom, Source,
+};
 pub use auth::{Authenticator, BoundedChecks, PasswordCache};
 pub use edit::{DefaultOp, EditOp, EditStep, ErrorOption};
 pub use error::{ErrorTag, ErrorType, Errors, MgmtError};

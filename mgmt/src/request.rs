@@ -230,6 +230,8 @@ pub struct Edit {
     pub steps: Vec<EditStep>,
     pub error_option: ErrorOption,
     pub test_only: bool,
+    /// A confirmed-commit action the edit carries (running only).
+    pub confirm: Option<crate::core::ConfirmAction>,
 }
 
 impl Edit {
@@ -240,7 +242,14 @@ impl Edit {
             steps,
             error_option: ErrorOption::RollbackOnError,
             test_only: false,
+            confirm: None,
         }
+    }
+
+    /// The edit of running carrying a confirmed-commit action.
+    pub fn confirmed(mut self, action: crate::core::ConfirmAction) -> Edit {
+        self.confirm = Some(action);
+        self
     }
 }
 
@@ -286,6 +295,11 @@ impl<'a> View<'a> {
 
     pub fn commit_id(&self) -> u64 {
         self.core.commit_id()
+    }
+
+    /// Whether a confirmed commit waits for its confirmation.
+    pub fn confirm_pending(&self) -> bool {
+        self.core.confirm_pending()
     }
 
     /// RFC 3339 time of the last commit to running.

@@ -338,6 +338,9 @@ impl Engine {
         for ((i, scope), tree) in scopes.iter().zip(trees) {
             let mut tree = tree?;
             data::prune(&mut tree, Content::All, self.list.models.as_ref())?;
+            if let Some(level) = self.list.depth {
+                data::limit_depth(&mut tree, &self.subs[*i].spec.xpath, level)?;
+            }
             let leaves = self.collect(&tree, *i)?;
             if self
                 .apply(*i, leaves, scope.as_deref(), reason, ts)

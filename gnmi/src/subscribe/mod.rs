@@ -29,7 +29,6 @@ use tonic::{Status, Streaming};
 use crate::context::{CallContext, SubscribeStream};
 use crate::data;
 use crate::error::{Error, Result};
-use crate::get::refuse_extensions;
 use crate::path;
 use crate::proto::gnmi as pb;
 use crate::proto::gnmi::subscription_list::Mode as ListMode;
@@ -68,6 +67,8 @@ pub struct ListSpec {
     pub target: String,
     pub models: Option<std::collections::HashSet<String>>,
     pub subs: Vec<SubSpec>,
+    /// The depth extension: levels of data below each subscribed path.
+    pub depth: Option<u32>,
 }
 
 fn interval_ns(ns: u64) -> Duration {
@@ -158,6 +159,7 @@ pub fn check(shared: &CallContext, list: &pb::SubscriptionList) -> Result<ListSp
             .unwrap_or_default(),
         models,
         subs,
+        depth: None,
     })
 }
 
@@ -204,7 +206,7 @@ pub async fn start(
         .ok_or_else(|| {
             Status::invalid_argument("the request stream ended before a SubscriptionList")
         })?;
-    refuse_extensions(&first.extension)?;
+    let exts = crate::ext::parse(&first.extension, crate::ext::Rpc::Subscribe)?;
     let list = match first.request {
         Some(pb::subscribe_request::Request::Subscribe(l)) => l,
         Some(pb::subscribe_request::Request::Poll(_)) => {
@@ -214,7 +216,8 @@ pub async fn start(
         }
         None => return Err(Status::invalid_argument("an empty SubscribeRequest")),
     };
-    let spec = check(&shared, &list)?;
+    let mut spec = check(&shared, &list)?;
+    spec.depth = exts.depth;
     // Subscribe to events before the first read, so no change falls between.
     let events = shared.handle.subscribe();
     let sid = shared

@@ -9,6 +9,15 @@ use yang2::data::{DataTree, DataValidationFlags};
 
 use super::*;
 
+/// How a pending confirmed commit is named in errors.
+fn pending_name(p: &PendingConfirm) -> String {
+    match (&p.persist, p.owner) {
+        (Some(id), _) => format!("persistent, id {id:?}"),
+        (None, Some(sid)) => format!("of NETCONF session {sid}"),
+        (None, None) => "unowned".to_string(),
+    }
+}
+
 impl Core {
     // ===== candidate, commit, confirmed commit =====
 
@@ -157,6 +166,109 @@ impl Core {
         }
         self.expire_confirm(ConfirmEvent::Cancel, sid);
         Ok(())
+    }
+
+    /// An edit of running that starts, or an action on, a confirmed commit
+    /// (see [`ConfirmAction`]). Confirm, cancel and a new timeout take no
+    /// edit steps.
+    pub fn confirmed_edit(
+        &mut self,
+        sid: Option<SessionId>,
+        action: ConfirmAction,
+        steps: Vec<EditStep>,
+    ) -> Result<EditOutcome, Errors> {
+        let id = match &action {
+            ConfirmAction::Start { id, .. }
+            | ConfirmAction::Confirm { id }
+            | ConfirmAction::Cancel { id }
+            | ConfirmAction::SetTimeout { id, .. } => id.clone(),
+        };
+        if let ConfirmAction::Start { timeout, .. } = action {
+            if let Some(p) = &self.confirm {
+                return Err(MgmtError::protocol(
+                    ErrorTag::OperationFailed,
+                    format!(
+                        "a confirmed commit is pending ({}): confirm or cancel it first",
+                        pending_name(p)
+                    ),
+                )
+                .into());
+            }
+            self.check_not_locked(sid, Datastore::Running)?;
+            let before = self.commit_id;
+            let out = self.transaction(
+                sid,
+                Steps::Owned(steps),
+                ErrorOption::RollbackOnError,
+                false,
+                None,
+            )?;
+            let timeout = timeout.unwrap_or(self.cfg.confirm_timeout);
+            self.confirm = Some(PendingConfirm {
+                deadline: Instant::now() + timeout,
+                owner: None,
+                persist: Some(id),
+                before,
+            });
+            self.confirm_event(ConfirmEvent::Start, sid, Some(timeout));
+            return Ok(out);
+        }
+        if !steps.is_empty() {
+            return Err(MgmtError::protocol(
+                ErrorTag::InvalidValue,
+                "confirming, cancelling or re-timing a confirmed commit carries no changes",
+            )
+            .into());
+        }
+        let Some(pending) = &mut self.confirm else {
+            return Err(MgmtError::protocol(
+                ErrorTag::OperationFailed,
+                "no confirmed commit is pending",
+            )
+            .into());
+        };
+        if pending.persist.as_deref() != Some(id.as_str()) {
+            return Err(MgmtError::protocol(
+                ErrorTag::InvalidValue,
+                format!(
+                    "the pending confirmed commit is {}, not {id:?}",
+                    pending_name(pending)
+                ),
+            )
+            .into());
+        }
+        match action {
+            ConfirmAction::Start { .. } => unreachable!("handled above"),
+            ConfirmAction::Confirm { .. } => {
+                self.confirm = None;
+                self.confirm_event(ConfirmEvent::Complete, sid, None);
+            }
+            ConfirmAction::Cancel { .. } => self.expire_confirm(ConfirmEvent::Cancel, sid),
+            ConfirmAction::SetTimeout { timeout, .. } => {
+                pending.deadline = Instant::now() + timeout;
+                self.confirm_event(ConfirmEvent::Extend, sid, Some(timeout));
+            }
+        }
+        Ok(EditOutcome::default())
+    }
+
+    /// Whether a confirmed commit waits for its confirmation.
+    pub fn confirm_pending(&self) -> bool {
+        self.confirm.is_some()
+    }
+
+    fn confirm_event(
+        &self,
+        event: ConfirmEvent,
+        sid: Option<SessionId>,
+        timeout: Option<std::time::Duration>,
+    ) {
+        let _ = self.events.send(Event::ConfirmedCommit {
+            event,
+            session: sid,
+            user: self.user(sid).name,
+            timeout_s: timeout.map(|t| t.as_secs()),
+        });
     }
 
     /// When the confirmed-commit timer fires, if any.
