@@ -1,4 +1,5 @@
-//! Generates the gNMI 0.10 server and client code from `proto/` with the
+//! Generates the gNMI 0.10 and gNOI (System, Healthz) server and client code
+//! from `proto/` with the
 //! protoc binary of `protoc-bin-vendored`, so no system protoc is needed.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -19,6 +20,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             &[
                 std::path::PathBuf::from("proto/gnmi.proto"),
                 std::path::PathBuf::from("proto/gnmi_ext.proto"),
+                std::path::PathBuf::from("proto/gnoi/system/system.proto"),
+                std::path::PathBuf::from("proto/gnoi/healthz/healthz.proto"),
             ],
             &[std::path::PathBuf::from("proto"), well_known],
         )?;

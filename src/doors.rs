@@ -183,9 +183,14 @@ pub async fn restconf(
     }))
 }
 
-/// gNMI over gRPC (gNMI 0.10: Capabilities, Get, Set, Subscribe), TLS with the same
+/// gNMI over gRPC (gNMI 0.10: Capabilities, Get, Set, Subscribe) and gNOI (System,
+/// Healthz) on the same listener, TLS with the same
 /// certificate as RESTCONF unless `gnmi.tls = false`.
-pub async fn gnmi(sh: &Common<'_>, handle: &MgmtHandle) -> anyhow::Result<Task> {
+pub async fn gnmi(
+    sh: &Common<'_>,
+    handle: &MgmtHandle,
+    platform: Arc<dyn nectar_gnmi::gnoi::Platform>,
+) -> anyhow::Result<Task> {
     let cfg = sh.cfg;
     let stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
@@ -215,7 +220,8 @@ pub async fn gnmi(sh: &Common<'_>, handle: &MgmtHandle) -> anyhow::Result<Task> 
     };
     info!(listen = %listener.local_addr()?, tls = cfg.gnmi.tls, "gnmi: serving gNMI");
     sh.health.listener_bound("gnmi");
-    let service = nectar_gnmi::GnmiService::new(handle.clone(), sh.users.clone(), options);
+    let service = nectar_gnmi::GnmiService::new(handle.clone(), sh.users.clone(), options)
+        .with_gnoi(platform);
     let serve = nectar_gnmi::serve(listener, service, tls, stopped(sh.stop.clone()));
     Ok(tokio::spawn(async move {
         serve.await.map_err(|e| e.to_string())

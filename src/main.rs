@@ -7,6 +7,7 @@ mod credentials;
 mod dataplane;
 mod doors;
 mod memory;
+mod platform;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -96,7 +97,11 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(run(cfg)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Exit::Stop) => ExitCode::SUCCESS,
+        Ok(Exit::Restart) => {
+            drop(runtime);
+            restart()
+        }
         Err(e) => {
             tracing::error!("{e:#}");
             eprintln!("nectar: {e:#}");
@@ -148,7 +153,30 @@ fn hash_password() -> ExitCode {
     }
 }
 
-async fn run(cfg: config::Config) -> anyhow::Result<()> {
+/// How the daemon ends.
+enum Exit {
+    /// Stopped (SIGTERM, Ctrl-C).
+    Stop,
+    /// A gNOI COLD reboot: the daemon runs itself again.
+    Restart,
+}
+
+/// Runs this program again in this process (same command line, same PID, so a
+/// container or a supervisor sees no exit); the new run loads the stored
+/// datastores and replays running, as at any start. Returns only on failure.
+fn restart() -> ExitCode {
+    use std::os::unix::process::CommandExt;
+    info!("restarting");
+    let mut args = std::env::args_os();
+    let _ = args.next();
+    let e = std::process::Command::new("/proc/self/exe")
+        .args(args)
+        .exec();
+    eprintln!("nectar: cannot restart: {e}");
+    ExitCode::FAILURE
+}
+
+async fn run(cfg: config::Config) -> anyhow::Result<Exit> {
     // First, so that a SIGTERM arriving while the doors open is kept, not fatal.
     let shutdown = shutdown_signal()?;
     // One TLS crypto provider for the whole process (RESTCONF, gNMI, VES):
@@ -187,7 +215,7 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
     // interfaces; the northbound provider maps the network models onto it, and
     // Core::open replays running into it. `dataplane` stays available to the
     // rest of main (telemetry reads dataplane.stats() at scrape time).
-    let dataplane = start_dataplane(&cfg, &mut registry)?;
+    let (dataplane, northbound) = start_dataplane(&cfg, &mut registry)?;
     let (events, _) = broadcast::channel(4096);
     // The NETCONF stream (RFC 5277) with its replay buffer, shared by NETCONF
     // notifications, RESTCONF event streams and dynamic subscriptions.
@@ -254,8 +282,20 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
     let restconf_task = doors::restconf(&shared, &handle, &notifications, &subscriptions).await?;
     // gNMI over gRPC (gNMI 0.10: Capabilities, Get, Set, Subscribe), TLS with
     // the same certificate as RESTCONF unless gnmi.tls = false.
-    let gnmi_task = doors::gnmi(&shared, &handle).await?;
-    shutdown.await;
+    // gNOI (System, Healthz) on the gNMI listener.
+    let (restart_tx, mut restart_rx) = watch::channel(false);
+    let platform = std::sync::Arc::new(platform::Platform {
+        health: health.clone(),
+        handle: handle.clone(),
+        dataplane: dataplane.clone(),
+        northbound,
+        restart: restart_tx,
+    });
+    let gnmi_task = doors::gnmi(&shared, &handle, platform).await?;
+    let exit = tokio::select! {
+        _ = shutdown => Exit::Stop,
+        _ = restart_rx.wait_for(|r| *r) => Exit::Restart,
+    };
     info!("shutting down");
     health.stopping();
     let _ = stop_tx.send(true);
@@ -288,7 +328,7 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
     }
     drop(handle);
     info!("stopped");
-    Ok(())
+    Ok(exit)
 }
 
 /// The credentials (generated on first run), with a log line saying what they are.
@@ -314,9 +354,12 @@ fn load_credentials(cfg: &config::Config) -> anyhow::Result<credentials::Credent
 fn start_dataplane(
     cfg: &config::Config,
     registry: &mut Registry,
-) -> anyhow::Result<std::sync::Arc<nectar_dataplane::Dataplane>> {
+) -> anyhow::Result<(
+    std::sync::Arc<nectar_dataplane::Dataplane>,
+    nectar_mapping::NorthboundHandle,
+)> {
     let dataplane = dataplane::build(&cfg.dataplane)?;
-    let (northbound, _northbound_handle) = nectar_mapping::Northbound::new(dataplane.clone());
+    let (northbound, northbound_handle) = nectar_mapping::Northbound::new(dataplane.clone());
     // Interfaces keep their if-index across restarts.
     let index_file = cfg.state_dir.join("if-index.json");
     if let Err(e) = northbound.persist_indices(index_file.clone()) {
@@ -332,7 +375,7 @@ fn start_dataplane(
         workers = cfg.dataplane.workers,
         "dataplane running"
     );
-    Ok(dataplane)
+    Ok((dataplane, northbound_handle))
 }
 
 /// The management core's settings from `[datastore]`.

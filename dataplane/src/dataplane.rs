@@ -583,6 +583,16 @@ impl Dataplane {
         self.sh.worker_restarts.load(Ordering::Relaxed)
     }
 
+    /// Dispatch loops run by each worker thread, in worker order: a worker that
+    /// runs advances its count at least every 100 ms, even idle (it parks at
+    /// most that long). Empty without worker threads.
+    pub fn worker_loops(&self) -> Vec<u64> {
+        lock(&self.sh.workers)
+            .iter()
+            .map(|w| w.stats.loops.load(Ordering::Relaxed))
+            .collect()
+    }
+
     /// Runs table aging and link checks now (workers also do it periodically).
     pub fn maintenance(&self) {
         self.sh.check_links();

@@ -156,9 +156,14 @@ mod tests {
     #[test]
     fn each_rpc_takes_its_extensions() {
         let depth = ext(Ext::Depth(pb::Depth { level: 2 }));
-        assert_eq!(parse(std::slice::from_ref(&depth), Rpc::Get).unwrap().depth, Some(2));
         assert_eq!(
-            parse(std::slice::from_ref(&depth), Rpc::Subscribe).unwrap().depth,
+            parse(std::slice::from_ref(&depth), Rpc::Get).unwrap().depth,
+            Some(2)
+        );
+        assert_eq!(
+            parse(std::slice::from_ref(&depth), Rpc::Subscribe)
+                .unwrap()
+                .depth,
             Some(2)
         );
         assert_eq!(
@@ -183,7 +188,9 @@ mod tests {
             }),
         );
         assert_eq!(
-            parse(std::slice::from_ref(&start), Rpc::Set).unwrap().commit,
+            parse(std::slice::from_ref(&start), Rpc::Set)
+                .unwrap()
+                .commit,
             Some(ConfirmAction::Start {
                 id: "c1".into(),
                 timeout: None

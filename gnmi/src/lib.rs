@@ -9,7 +9,8 @@
 //! errors); never another protocol crate or the dataplane.
 //!
 //! Modules: `service` (the tonic service, authentication and serving),
-//! `get` (Capabilities and Get), `set`, `ext` (extensions), `subscribe` (engine and outbox),
+//! `get` (Capabilities and Get), `set`, `ext` (extensions), `gnoi` (gNOI
+//! System and Healthz), `subscribe` (engine and outbox),
 //! `data` (reading trees: Get types, models, leaves), `value` (encodings and
 //! TypedValues), `path` (protobuf paths), `auth`, `error` (the one mapping to
 //! gRPC status codes).
@@ -20,6 +21,7 @@ pub mod data;
 pub mod error;
 pub mod ext;
 pub mod get;
+pub mod gnoi;
 pub mod path;
 pub mod service;
 pub mod set;
@@ -34,6 +36,20 @@ pub mod proto {
     }
     pub mod gnmi_ext {
         tonic::include_proto!("gnmi_ext");
+    }
+    pub mod gnoi {
+        pub mod types {
+            tonic::include_proto!("gnoi.types");
+        }
+        pub mod common {
+            tonic::include_proto!("gnoi.common");
+        }
+        pub mod system {
+            tonic::include_proto!("gnoi.system");
+        }
+        pub mod healthz {
+            tonic::include_proto!("gnoi.healthz");
+        }
     }
 }
 

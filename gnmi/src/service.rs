@@ -1,5 +1,6 @@
 //! The gNMI service: authentication of every call, dispatch to Capabilities,
-//! Get, Set and Subscribe, and the gRPC server (TLS by default).
+//! Get, Set and Subscribe, and the gRPC server (TLS by default), which also
+//! serves gNOI (`crate::gnoi`) when the daemon provides its platform.
 //!
 //! Sessions: every RPC is one management session of the authenticated user
 //! (protocol `gnmi`), so NACM applies to it and it shows in the session list.
@@ -33,10 +34,12 @@ use crate::context::{CallContext, Options, SubscribeStream};
 use crate::proto::gnmi as pb;
 use crate::proto::gnmi::g_nmi_server::{GNmi, GNmiServer};
 
-/// The gNMI service, cheap to clone.
+/// The gNMI service (and gNOI's, given a [`crate::gnoi::Platform`]), cheap
+/// to clone.
 #[derive(Debug, Clone)]
 pub struct GnmiService {
     shared: Arc<CallContext>,
+    platform: Option<Arc<dyn crate::gnoi::Platform>>,
 }
 
 impl GnmiService {
@@ -62,7 +65,14 @@ impl GnmiService {
                 sessions,
                 subscriptions,
             }),
+            platform: None,
         }
+    }
+
+    /// Serves gNOI too (System, Healthz), on what `platform` provides.
+    pub fn with_gnoi(mut self, platform: Arc<dyn crate::gnoi::Platform>) -> Self {
+        self.platform = Some(platform);
+        self
     }
 
     /// The tonic service: requests up to `max_message_bytes`, responses of
@@ -201,10 +211,28 @@ pub async fn serve(
             ServerTlsConfig::new().identity(Identity::from_pem(&t.cert_pem, &t.key_pem)),
         )?;
     }
-    tracing::info!(listen = ?local, tls = tls.is_some(), "gnmi: serving");
-    builder
+    tracing::info!(listen = ?local, tls = tls.is_some(), gnoi = service.platform.is_some(), "gnmi: serving");
+    let gnoi = service
+        .platform
+        .clone()
+        .map(|p| crate::gnoi::Gnoi::new(service.shared.clone(), p));
+    let max = service.shared.options.max_message_bytes;
+    let router = builder
         .layer(TooLargeLayer)
-        .add_service(service.into_server())
+        .add_service(service.into_server());
+    let router = match gnoi {
+        Some(g) => router
+            .add_service(
+                crate::proto::gnoi::system::system_server::SystemServer::new(g.clone())
+                    .max_decoding_message_size(max),
+            )
+            .add_service(
+                crate::proto::gnoi::healthz::healthz_server::HealthzServer::new(g)
+                    .max_decoding_message_size(max),
+            ),
+        None => router,
+    };
+    router
         .serve_with_incoming_shutdown(
             tokio_stream::wrappers::TcpListenerStream::new(listener),
             shutdown,

@@ -74,6 +74,15 @@ impl Health {
         self.lock().listeners.insert(name.to_owned(), true);
     }
 
+    /// Each configured listener and whether it accepts connections.
+    pub fn listeners(&self) -> Vec<(String, bool)> {
+        self.lock()
+            .listeners
+            .iter()
+            .map(|(n, b)| (n.clone(), *b))
+            .collect()
+    }
+
     /// The daemon is shutting down: no longer ready.
     pub fn stopping(&self) {
         self.lock().stopping = true;

@@ -1,0 +1,198 @@
+"""gNOI on the daemon's gNMI listener, with Python stubs generated at test time by
+grpcio-tools from nectar's own .proto files: System.Time; Healthz of the doors, the
+datastore and the dataplane (a port whose host interface goes down makes it unhealthy,
+and healthy again when it comes back); System.Reboot WARM with traffic between two host
+namespaces resuming through the vswitch, a delayed reboot seen by RebootStatus and
+withdrawn by CancelReboot, COLD (the daemon runs again on its stored running and traffic
+resumes); and the refusals, each with its status code.
+
+Usage: system_healthz.py HOST PORT ADMIN_PW VIEWER_PW CAFILE PROTO_DIR H1_NS H2_NS H2_DEV"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import grpc
+from grpc_tools import protoc
+
+HOST, PORT, ADMIN_PW, VIEWER_PW, CA, PROTO, H1, H2, H2_DEV = sys.argv[1:10]
+
+out = tempfile.mkdtemp(prefix="nectar-gnoi-stubs-")
+wkt = os.path.join(os.path.dirname(protoc.__file__), "_proto")
+rc = protoc.main(["protoc", f"-I{PROTO}", f"-I{wkt}", f"--python_out={out}", f"--grpc_python_out={out}",
+                  "gnoi/types/types.proto", "gnoi/common/common.proto", "gnoi/system/system.proto",
+                  "gnoi/healthz/healthz.proto", "gnmi.proto", "gnmi_ext.proto"])
+assert rc == 0, "protoc failed"
+sys.path.insert(0, out)
+from gnoi.healthz import healthz_pb2 as hz, healthz_pb2_grpc  # noqa: E402
+from gnoi.system import system_pb2 as sy, system_pb2_grpc  # noqa: E402
+from gnoi.types import types_pb2 as ty  # noqa: E402
+import gnmi_pb2 as gpb  # noqa: E402
+import gnmi_pb2_grpc  # noqa: E402
+
+ADMIN = [("username", "admin"), ("password", ADMIN_PW)]
+VIEWER = [("username", "viewer"), ("password", VIEWER_PW)]
+creds = grpc.ssl_channel_credentials(root_certificates=open(CA, "rb").read())
+
+
+def channel():
+    return grpc.secure_channel(f"{HOST}:{PORT}", creds)
+
+
+chan = channel()
+system = system_pb2_grpc.SystemStub(chan)
+health = healthz_pb2_grpc.HealthzStub(chan)
+gnmi = gnmi_pb2_grpc.gNMIStub(chan)
+
+
+def ok(name):
+    print("ok", name, flush=True)
+
+
+def code_of(fn, req, md=ADMIN):
+    try:
+        fn(req, metadata=md, timeout=30)
+    except grpc.RpcError as e:
+        return e.code()
+    return grpc.StatusCode.OK
+
+
+def component(name):
+    return ty.Path(elem=[ty.PathElem(name="components"), ty.PathElem(name="component", key={"name": name})])
+
+
+def status(name):
+    return health.Get(hz.GetRequest(path=component(name)), metadata=VIEWER, timeout=30).component
+
+
+def pings(timeout=1):
+    return subprocess.run(["ip", "netns", "exec", H1, "ping", "-c", "1", "-W", str(timeout), "10.2.0.2"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+
+
+def pings_within(seconds):
+    end = time.time() + seconds
+    while time.time() < end:
+        if pings():
+            return True
+    return False
+
+
+def eth1_address():
+    p = gpb.Path(origin="rfc7951", elem=[gpb.PathElem(name="ietf-interfaces:interfaces"),
+                                         gpb.PathElem(name="interface", key={"name": "eth1"}),
+                                         gpb.PathElem(name="ietf-ip:ipv4")])
+    r = gnmi.Get(gpb.GetRequest(path=[p], type=1, encoding=4), metadata=ADMIN, timeout=30)
+    return json.loads(r.notification[0].update[0].val.json_ietf_val)["address"][0]["ip"]
+
+
+# ---- Time ----
+t = system.Time(sy.TimeRequest(), metadata=VIEWER, timeout=30).time
+assert abs(t / 1e9 - time.time()) < 5, (t, time.time())
+assert code_of(system.Time, sy.TimeRequest(), md=[("username", "admin"), ("password", "wrong")]) == \
+    grpc.StatusCode.UNAUTHENTICATED
+ok("time")
+
+# ---- routing through the vswitch, configured over gNMI ----
+cfg = {"ietf-interfaces:interfaces": {"interface": [
+    {"name": "eth0", "type": "iana-if-type:ethernetCsmacd",
+     "ietf-ip:ipv4": {"address": [{"ip": "10.1.0.1", "prefix-length": 24}]}},
+    {"name": "eth1", "type": "iana-if-type:ethernetCsmacd",
+     "ietf-ip:ipv4": {"address": [{"ip": "10.2.0.1", "prefix-length": 24}]}}]}}
+gnmi.Set(gpb.SetRequest(update=[gpb.Update(path=gpb.Path(origin="rfc7951"),
+                                           val=gpb.TypedValue(json_ietf_val=json.dumps(cfg).encode()))]),
+         metadata=ADMIN, timeout=30)
+assert pings_within(30), "no ping through the vswitch"
+ok("routing")
+
+# ---- Healthz ----
+for name in ["netconf", "restconf", "gnmi", "datastore"]:
+    assert status(name).status == hz.STATUS_HEALTHY, (name, status(name))
+dp = status("dataplane")
+subs = {s.path.elem[1].key["name"]: s.status for s in dp.subcomponents}
+assert dp.status == hz.STATUS_HEALTHY and subs == {
+    "worker0": hz.STATUS_HEALTHY, "port-eth0": hz.STATUS_HEALTHY, "port-eth1": hz.STATUS_HEALTHY}, dp
+lst = health.List(hz.ListRequest(path=component("gnmi")), metadata=VIEWER, timeout=30)
+assert len(lst.statuses) == 1 and lst.statuses[0].id and lst.statuses[0].created.seconds > 0, lst
+assert code_of(health.Get, hz.GetRequest(path=component("nope")), VIEWER) == grpc.StatusCode.NOT_FOUND
+assert code_of(health.Get, hz.GetRequest(path=ty.Path(elem=[ty.PathElem(name="x")])), VIEWER) == \
+    grpc.StatusCode.INVALID_ARGUMENT
+assert code_of(health.Acknowledge, hz.AcknowledgeRequest(path=component("gnmi"), id="x"), VIEWER) == \
+    grpc.StatusCode.UNIMPLEMENTED
+subprocess.run(["ip", "-n", H2, "link", "set", H2_DEV, "down"], check=True)
+end = time.time() + 10
+while status("port-eth1").status != hz.STATUS_UNHEALTHY:
+    assert time.time() < end, "the port stayed healthy with its host interface down"
+    time.sleep(0.2)
+dp = status("dataplane")
+assert dp.status == hz.STATUS_UNHEALTHY, dp
+subprocess.run(["ip", "-n", H2, "link", "set", H2_DEV, "up"], check=True)
+# The host's kernel dropped its default route with the link.
+subprocess.run(["ip", "-n", H2, "route", "replace", "default", "via", "10.2.0.1"], check=True)
+end = time.time() + 10
+while status("dataplane").status != hz.STATUS_HEALTHY:
+    assert time.time() < end, "the dataplane stayed unhealthy with the link back up"
+    time.sleep(0.2)
+assert pings_within(20)
+ok("healthz")
+
+# ---- refusals ----
+assert code_of(system.Reboot, sy.RebootRequest(method=sy.WARM), VIEWER) == grpc.StatusCode.PERMISSION_DENIED
+assert code_of(system.Reboot, sy.RebootRequest(method=sy.POWERDOWN)) == grpc.StatusCode.INVALID_ARGUMENT
+assert code_of(system.Reboot, sy.RebootRequest(method=sy.UNKNOWN)) == grpc.StatusCode.INVALID_ARGUMENT
+assert code_of(system.Reboot, sy.RebootRequest(method=sy.WARM, subcomponents=[component("worker0")])) == \
+    grpc.StatusCode.INVALID_ARGUMENT
+assert code_of(system.KillProcess, sy.KillProcessRequest(pid=1)) == grpc.StatusCode.UNIMPLEMENTED
+ok("refusals")
+
+# ---- WARM: the dataplane is reset, running replayed, traffic resumes ----
+system.Reboot(sy.RebootRequest(method=sy.WARM, message="test warm"), metadata=ADMIN, timeout=60)
+st = system.RebootStatus(sy.RebootStatusRequest(), metadata=VIEWER, timeout=30)
+assert not st.active and st.count == 1 and st.method == sy.WARM and st.status.status == sy.RebootStatus.STATUS_SUCCESS, st
+assert pings_within(20), "traffic did not resume after the warm reboot"
+assert eth1_address() == "10.2.0.1"
+ok("reboot-warm")
+
+# ---- a delayed reboot: pending, refused twice, cancelled ----
+system.Reboot(sy.RebootRequest(method=sy.WARM, delay=60 * 10**9, message="later"), metadata=ADMIN, timeout=30)
+st = system.RebootStatus(sy.RebootStatusRequest(), metadata=VIEWER, timeout=30)
+assert st.active and 50 * 10**9 < st.wait <= 60 * 10**9 and st.reason == "later" and st.method == sy.WARM, st
+assert abs(st.when / 1e9 - (time.time() + 60)) < 5, st
+assert code_of(system.Reboot, sy.RebootRequest(method=sy.COLD)) == grpc.StatusCode.FAILED_PRECONDITION
+assert code_of(system.CancelReboot, sy.CancelRebootRequest(), VIEWER) == grpc.StatusCode.PERMISSION_DENIED
+system.CancelReboot(sy.CancelRebootRequest(message="no"), metadata=ADMIN, timeout=30)
+st = system.RebootStatus(sy.RebootStatusRequest(), metadata=VIEWER, timeout=30)
+assert not st.active and st.count == 1, st
+ok("reboot-delayed-cancelled")
+
+# ---- COLD: the daemon runs again on its stored running ----
+before = time.time()
+system.Reboot(sy.RebootRequest(method=sy.COLD, message="test cold"), metadata=ADMIN, timeout=30)
+chan.close()
+down = False
+end = time.time() + 60
+while True:
+    assert time.time() < end, "the daemon did not come back after the cold reboot"
+    c = channel()
+    try:
+        system_pb2_grpc.SystemStub(c).Time(sy.TimeRequest(), metadata=VIEWER, timeout=2)
+        if down:
+            break
+    except grpc.RpcError:
+        down = True
+    finally:
+        c.close()
+    time.sleep(0.2)
+chan = channel()
+system = system_pb2_grpc.SystemStub(chan)
+gnmi = gnmi_pb2_grpc.gNMIStub(chan)
+st = system.RebootStatus(sy.RebootStatusRequest(), metadata=VIEWER, timeout=30)
+assert st.count == 0 and not st.active, st  # a new run
+assert eth1_address() == "10.2.0.1"
+assert pings_within(30), "traffic did not resume after the cold reboot"
+print(f"cold reboot: back in {time.time() - before:.1f} s", flush=True)
+ok("reboot-cold")
+print("OK gnoi", flush=True)
