@@ -1,4 +1,4 @@
-//! Generates the gNMI 0.10 and gNOI (System, Healthz) server and client code
+//! Generates the gNMI 0.10 and gNOI (System, Healthz, File) server and client code
 //! from `proto/` with the
 //! protoc binary of `protoc-bin-vendored`, so no system protoc is needed.
 
@@ -22,6 +22,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 std::path::PathBuf::from("proto/gnmi_ext.proto"),
                 std::path::PathBuf::from("proto/gnoi/system/system.proto"),
                 std::path::PathBuf::from("proto/gnoi/healthz/healthz.proto"),
+                std::path::PathBuf::from("proto/gnoi/file/file.proto"),
             ],
             &[std::path::PathBuf::from("proto"), well_known],
         )?;

@@ -290,6 +290,7 @@ async fn run(cfg: config::Config) -> anyhow::Result<Exit> {
         dataplane: dataplane.clone(),
         northbound,
         restart: restart_tx,
+        captures: cfg.state_dir.join("captures"),
     });
     let gnmi_task = doors::gnmi(&shared, &handle, platform).await?;
     let exit = tokio::select! {

@@ -1,6 +1,6 @@
 //! What the daemon gives gNOI (`nectar_gnmi::gnoi::Platform`): its components
 //! and their health (the doors, the datastore, the dataplane's workers and
-//! ports), a warm restart (the dataplane reset, running replayed into it) and
+//! ports), the directory gNOI File serves (the packet captures), a warm restart (the dataplane reset, running replayed into it) and
 //! a cold one (the daemon stops its doors and runs itself again).
 
 use std::sync::Arc;
@@ -23,6 +23,8 @@ pub struct Platform {
     pub northbound: nectar_mapping::NorthboundHandle,
     /// Set to true to restart the daemon.
     pub restart: watch::Sender<bool>,
+    /// The packet captures (what gNOI File serves).
+    pub captures: std::path::PathBuf,
 }
 
 fn component(name: impl Into<String>, parent: Option<&str>, problem: Option<String>) -> Component {
@@ -97,5 +99,9 @@ impl nectar_gnmi::gnoi::Platform for Platform {
 
     fn cold_restart(&self) {
         let _ = self.restart.send(true);
+    }
+
+    fn files(&self) -> Option<std::path::PathBuf> {
+        Some(self.captures.clone())
     }
 }

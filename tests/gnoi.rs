@@ -1,4 +1,4 @@
-//! gNOI (System, Healthz) on the gNMI listener of a daemon in a network namespace, routing
+//! gNOI (System, Healthz, File) on the gNMI listener of a daemon in a network namespace, routing
 //! between two host namespaces through its vswitch; the client is Python with stubs
 //! generated at test time by grpcio-tools from nectar's own .proto files
 //! (tests/gnoi/system_healthz.py). Needs root (namespaces): fails under `CI` without them.
@@ -10,7 +10,7 @@ use nectar_testkit::netns as ns;
 use nectar_testkit::repo::{self, python};
 
 #[test]
-fn time_healthz_and_warm_delayed_and_cold_reboots() {
+fn time_healthz_files_and_warm_delayed_and_cold_reboots() {
     let Some(t) = ns::Topo::tagged("gn") else {
         return;
     };
@@ -31,6 +31,13 @@ fn time_healthz_and_warm_delayed_and_cold_reboots() {
         netns: Some(t.ns("dp")),
         ..Options::default()
     });
+    // A file in the captures directory for gNOI File, and one beside it that File
+    // must not reach.
+    let captures = d.state().join("captures");
+    std::fs::create_dir_all(&captures).unwrap();
+    let file = captures.join("test.pcap");
+    std::fs::write(&file, (0..200_000u32).map(|i| i as u8).collect::<Vec<u8>>()).unwrap();
+    std::fs::write(d.state().join("outside.txt"), b"not served").unwrap();
     let out = Command::new("ip")
         .args(["netns", "exec", &t.ns("dp")])
         .arg(python())
@@ -39,6 +46,7 @@ fn time_healthz_and_warm_delayed_and_cold_reboots() {
         .arg(d.state().join("tls/cert.pem"))
         .arg(repo::path("gnmi/proto"))
         .args([&t.ns("h1"), &t.ns("h2"), &t.dev("eh2")])
+        .arg(&file)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -55,6 +63,7 @@ fn time_healthz_and_warm_delayed_and_cold_reboots() {
         "ok routing",
         "ok healthz",
         "ok refusals",
+        "ok file",
         "ok reboot-warm",
         "ok reboot-delayed-cancelled",
         "ok reboot-cold",

@@ -50,6 +50,9 @@ pub mod proto {
         pub mod healthz {
             tonic::include_proto!("gnoi.healthz");
         }
+        pub mod file {
+            tonic::include_proto!("gnoi.file");
+        }
     }
 }
 

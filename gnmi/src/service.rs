@@ -227,8 +227,13 @@ pub async fn serve(
                     .max_decoding_message_size(max),
             )
             .add_service(
-                crate::proto::gnoi::healthz::healthz_server::HealthzServer::new(g)
+                crate::proto::gnoi::healthz::healthz_server::HealthzServer::new(g.clone())
                     .max_decoding_message_size(max),
+            )
+            .add_service(
+                crate::proto::gnoi::file::file_server::FileServer::new(g)
+                    .max_decoding_message_size(max)
+                    .max_encoding_message_size(usize::MAX),
             ),
         None => router,
     };

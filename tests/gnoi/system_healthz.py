@@ -6,8 +6,9 @@ namespaces resuming through the vswitch, a delayed reboot seen by RebootStatus a
 withdrawn by CancelReboot, COLD (the daemon runs again on its stored running and traffic
 resumes); and the refusals, each with its status code.
 
-Usage: system_healthz.py HOST PORT ADMIN_PW VIEWER_PW CAFILE PROTO_DIR H1_NS H2_NS H2_DEV"""
+Usage: system_healthz.py HOST PORT ADMIN_PW VIEWER_PW CAFILE PROTO_DIR H1_NS H2_NS H2_DEV FILE"""
 
+import hashlib
 import json
 import os
 import subprocess
@@ -18,15 +19,16 @@ import time
 import grpc
 from grpc_tools import protoc
 
-HOST, PORT, ADMIN_PW, VIEWER_PW, CA, PROTO, H1, H2, H2_DEV = sys.argv[1:10]
+HOST, PORT, ADMIN_PW, VIEWER_PW, CA, PROTO, H1, H2, H2_DEV, FILE = sys.argv[1:11]
 
 out = tempfile.mkdtemp(prefix="nectar-gnoi-stubs-")
 wkt = os.path.join(os.path.dirname(protoc.__file__), "_proto")
 rc = protoc.main(["protoc", f"-I{PROTO}", f"-I{wkt}", f"--python_out={out}", f"--grpc_python_out={out}",
                   "gnoi/types/types.proto", "gnoi/common/common.proto", "gnoi/system/system.proto",
-                  "gnoi/healthz/healthz.proto", "gnmi.proto", "gnmi_ext.proto"])
+                  "gnoi/healthz/healthz.proto", "gnoi/file/file.proto", "gnmi.proto", "gnmi_ext.proto"])
 assert rc == 0, "protoc failed"
 sys.path.insert(0, out)
+from gnoi.file import file_pb2 as fi, file_pb2_grpc  # noqa: E402
 from gnoi.healthz import healthz_pb2 as hz, healthz_pb2_grpc  # noqa: E402
 from gnoi.system import system_pb2 as sy, system_pb2_grpc  # noqa: E402
 from gnoi.types import types_pb2 as ty  # noqa: E402
@@ -147,6 +149,44 @@ assert code_of(system.Reboot, sy.RebootRequest(method=sy.WARM, subcomponents=[co
     grpc.StatusCode.INVALID_ARGUMENT
 assert code_of(system.KillProcess, sy.KillProcessRequest(pid=1)) == grpc.StatusCode.UNIMPLEMENTED
 ok("refusals")
+
+# ---- File: the captures directory only ----
+files = file_pb2_grpc.FileStub(chan)
+want = open(FILE, "rb").read()
+got, digest = b"", None
+for r in files.Get(fi.GetRequest(remote_file=FILE), metadata=ADMIN, timeout=30):
+    if r.HasField("contents"):
+        assert len(r.contents) <= 64 * 1024
+        got += r.contents
+    else:
+        digest = r.hash
+assert got == want and digest.method == 1 and digest.hash == hashlib.sha256(want).digest(), digest
+stats = files.Stat(fi.StatRequest(path=os.path.dirname(FILE)), metadata=VIEWER, timeout=30).stats
+mine = [x for x in stats if x.path == FILE]
+assert mine and mine[0].size == len(want) and mine[0].permissions in (600, 640, 644), stats
+assert abs(mine[0].last_modified / 1e9 - os.stat(FILE).st_mtime) < 2, mine
+outside = os.path.join(os.path.dirname(os.path.dirname(FILE)), "outside.txt")
+assert code_of(files.Stat, fi.StatRequest(path=outside), VIEWER) == grpc.StatusCode.PERMISSION_DENIED
+assert code_of(files.Stat, fi.StatRequest(path="/etc/passwd"), VIEWER) == grpc.StatusCode.PERMISSION_DENIED
+assert code_of(files.Stat, fi.StatRequest(path=os.path.dirname(FILE) + "/../outside.txt"), VIEWER) == \
+    grpc.StatusCode.PERMISSION_DENIED
+assert code_of(files.Stat, fi.StatRequest(path="relative.pcap"), VIEWER) == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def drain(call):
+    for _ in call:
+        pass
+
+
+assert code_of(lambda r, **kw: drain(files.Get(r, **kw)), fi.GetRequest(remote_file=FILE), VIEWER) == \
+    grpc.StatusCode.PERMISSION_DENIED
+assert code_of(files.Remove, fi.RemoveRequest(remote_file=FILE), VIEWER) == grpc.StatusCode.PERMISSION_DENIED
+assert code_of(files.Remove, fi.RemoveRequest(remote_file=outside)) == grpc.StatusCode.PERMISSION_DENIED
+assert os.path.exists(outside)
+files.Remove(fi.RemoveRequest(remote_file=FILE), metadata=ADMIN, timeout=30)
+assert not os.path.exists(FILE)
+assert code_of(files.Stat, fi.StatRequest(path=FILE), VIEWER) == grpc.StatusCode.NOT_FOUND
+ok("file")
 
 # ---- WARM: the dataplane is reset, running replayed, traffic resumes ----
 system.Reboot(sy.RebootRequest(method=sy.WARM, message="test warm"), metadata=ADMIN, timeout=60)

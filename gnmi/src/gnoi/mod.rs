@@ -1,6 +1,7 @@
 //! gNOI on the gNMI listener, with the same TLS and authentication:
 //! `gnoi.system.System` (Time, Reboot, RebootStatus, CancelReboot) and
-//! `gnoi.healthz.Healthz` (Get, List, Check). What the daemon around the door
+//! `gnoi.healthz.Healthz` (Get, List, Check) and `gnoi.file.File` (see
+//! [`file`]). What the daemon around the door
 //! provides (its components and their health, restarts) comes through
 //! [`Platform`], which the daemon implements: this crate never reaches the
 //! dataplane itself.
@@ -21,6 +22,8 @@
 //! one of its sub-components is (a port whose host interface is down).
 //! Healthz keeps no event history: List answers the current status as one
 //! event, and Acknowledge and Artifact are UNIMPLEMENTED.
+
+mod file;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -59,6 +62,8 @@ pub trait Platform: Send + Sync + std::fmt::Debug {
     async fn warm_restart(&self) -> Result<(), String>;
     /// Restarts the daemon (after this call returns).
     fn cold_restart(&self);
+    /// The directory gNOI File serves (none: File serves nothing).
+    fn files(&self) -> Option<std::path::PathBuf>;
 }
 
 #[derive(Debug, Default)]
@@ -104,11 +109,13 @@ impl Gnoi {
         self.reboot.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    async fn admin<T>(&self, req: &Request<T>) -> Result<(), Status> {
+    /// Authenticates the caller, who must be one of NACM's administrators
+    /// to `what`.
+    async fn admin<T>(&self, req: &Request<T>, what: &str) -> Result<(), Status> {
         let user = self.shared.auth.check(req.metadata()).await?;
         if !user.superuser {
             return Err(Status::permission_denied(format!(
-                "user {} may not reboot: only NACM's administrators may",
+                "user {} may not {what}: only NACM's administrators may",
                 user.name
             )));
         }
@@ -209,7 +216,7 @@ impl System for Gnoi {
         &self,
         req: Request<sys::RebootRequest>,
     ) -> Result<Response<sys::RebootResponse>, Status> {
-        self.admin(&req).await?;
+        self.admin(&req, "reboot").await?;
         let r = req.into_inner();
         let method = match sys::RebootMethod::try_from(r.method) {
             Ok(m @ (sys::RebootMethod::Cold | sys::RebootMethod::Warm)) => m,
@@ -299,7 +306,7 @@ impl System for Gnoi {
         &self,
         req: Request<sys::CancelRebootRequest>,
     ) -> Result<Response<sys::CancelRebootResponse>, Status> {
-        self.admin(&req).await?;
+        self.admin(&req, "cancel a reboot").await?;
         if let Some(p) = self.state().pending.take() {
             p.task.abort();
             tracing::info!(reason = %req.get_ref().message, "gnoi: the pending reboot is cancelled");
