@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use nectar_gnmi::gnoi::Component;
+use nectar_gnmi::gnoi::{AnswerKind, Component, ProbeAnswer, ProbeError, ProbeTarget, Prober};
 use nectar_mgmt::MgmtHandle;
 use tokio::sync::watch;
 
@@ -103,5 +103,55 @@ impl nectar_gnmi::gnoi::Platform for Platform {
 
     fn files(&self) -> Option<std::path::PathBuf> {
         Some(self.captures.clone())
+    }
+
+    fn probe(&self, target: &ProbeTarget) -> Result<Box<dyn Prober>, ProbeError> {
+        use nectar_dataplane::probe::ProbeError as E;
+        // OpenConfig's default instance is the dataplane's default VRF.
+        let vrf = match target.network_instance.as_str() {
+            "" | "DEFAULT" => "default",
+            other => other,
+        };
+        let session = self
+            .dataplane
+            .probe(vrf, target.source, target.destination)
+            .map_err(|e| match e {
+                E::UnknownVrf(_) | E::NotOurs(_) | E::TooBig(_) => {
+                    ProbeError::Invalid(e.to_string())
+                }
+                E::NoRoute(_) => ProbeError::NoRoute(e.to_string()),
+                E::TooMany | E::Busy => ProbeError::Busy(e.to_string()),
+            })?;
+        Ok(Box::new(Session(session)))
+    }
+}
+
+/// A probe session of the vswitch, as gNOI drives it.
+struct Session(nectar_dataplane::probe::ProbeSession);
+
+impl Prober for Session {
+    fn send(&mut self, seq: u16, ttl: u8, size: usize, df: bool) -> Result<(), ProbeError> {
+        use nectar_dataplane::probe::ProbeError as E;
+        self.0.send(seq, ttl, size, df).map_err(|e| match e {
+            E::TooBig(_) => ProbeError::Invalid(e.to_string()),
+            _ => ProbeError::Busy(e.to_string()),
+        })
+    }
+
+    fn answer(&mut self, timeout: Duration) -> Option<ProbeAnswer> {
+        use nectar_dataplane::probe::AnswerKind as K;
+        let a = self.0.answer(timeout)?;
+        Some(ProbeAnswer {
+            seq: a.seq,
+            from: a.from,
+            kind: match a.kind {
+                K::Echo => AnswerKind::Echo,
+                K::TimeExceeded => AnswerKind::TimeExceeded,
+                K::Unreachable(c) => AnswerKind::Unreachable(c),
+            },
+            ttl: a.ttl,
+            bytes: a.bytes,
+            rtt: a.rtt,
+        })
     }
 }

@@ -1,5 +1,6 @@
 //! gNOI (System, Healthz, File) on the gNMI listener of a daemon in a network namespace, routing
-//! between two host namespaces through its vswitch; the client is Python with stubs
+//! between two host namespaces through its vswitch (a third behind one of them, which
+//! routes), Ping and Traceroute sent by the vswitch; the client is Python with stubs
 //! generated at test time by grpcio-tools from nectar's own .proto files
 //! (tests/gnoi/system_healthz.py). Needs root (namespaces): fails under `CI` without them.
 
@@ -10,12 +11,38 @@ use nectar_testkit::netns as ns;
 use nectar_testkit::repo::{self, python};
 
 #[test]
-fn time_healthz_files_and_warm_delayed_and_cold_reboots() {
-    let Some(t) = ns::Topo::tagged("gn") else {
+fn ping_traceroute_time_healthz_files_and_reboots() {
+    let Some(t) = ns::Topo::named("gn", &["h1", "h2", "h3", "dp"]) else {
         return;
     };
     t.wire("h1", "10.1.0.2/24", Some("10.1.0.1")).unwrap();
     t.wire("h2", "10.2.0.2/24", Some("10.2.0.1")).unwrap();
+    // h3 behind h2, which routes (in its own namespace, as a router pod would).
+    let (h2, h3) = (t.ns("h2"), t.ns("h3"));
+    let (a, b) = (t.dev("r23"), t.dev("r32"));
+    ns::ip(&[
+        "-n", &h2, "link", "add", &a, "type", "veth", "peer", "name", &b, "netns", &h3,
+    ])
+    .unwrap();
+    ns::ip(&["-n", &h2, "addr", "add", "10.3.0.1/24", "dev", &a]).unwrap();
+    ns::ip(&["-n", &h3, "addr", "add", "10.3.0.2/24", "dev", &b]).unwrap();
+    for (n, d) in [(&h2, &a), (&h3, &b)] {
+        ns::ip(&["-n", n, "link", "set", d, "up"]).unwrap();
+        ns::ip(&["-n", n, "link", "set", "lo", "up"]).unwrap();
+    }
+    ns::ip(&["-n", &h3, "route", "add", "default", "via", "10.3.0.1"]).unwrap();
+    let fwd = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &h2,
+            "sysctl",
+            "-qw",
+            "net.ipv4.ip_forward=1",
+        ])
+        .status()
+        .unwrap();
+    assert!(fwd.success());
     ns::ip(&["-n", &t.ns("dp"), "link", "set", "lo", "up"]).unwrap();
     let (admin, viewer) = ("admin-secret-1", "viewer-secret-1");
     let d = Daemon::start(Options {
@@ -64,6 +91,8 @@ fn time_healthz_files_and_warm_delayed_and_cold_reboots() {
         "ok healthz",
         "ok refusals",
         "ok file",
+        "ok ping",
+        "ok traceroute",
         "ok reboot-warm",
         "ok reboot-delayed-cancelled",
         "ok reboot-cold",

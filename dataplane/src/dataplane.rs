@@ -593,6 +593,49 @@ impl Dataplane {
             .collect()
     }
 
+    /// Opens a probe session (see [`crate::probe`]) in the VRF named `vrf`
+    /// (`default` is the default VRF) from `src` to `dst`. Without `src`, the
+    /// probes leave from the address of the interface the route to `dst` goes
+    /// out of (its address in `dst`'s subnet if it has one), or from `dst`
+    /// itself when it is the box's.
+    pub fn probe(
+        &self,
+        vrf: &str,
+        src: Option<std::net::Ipv4Addr>,
+        dst: std::net::Ipv4Addr,
+    ) -> Result<crate::probe::ProbeSession, crate::probe::ProbeError> {
+        use crate::probe::ProbeError;
+        use crate::tables::fib::Adj;
+        let t = self.sh.tables.load();
+        let ix = *t
+            .vrf_names
+            .get(vrf)
+            .ok_or_else(|| ProbeError::UnknownVrf(vrf.to_string()))?;
+        let ours = |a: std::net::Ipv4Addr| {
+            t.ifs
+                .iter()
+                .flatten()
+                .any(|f| f.vrf == ix && f.v4.iter().any(|(x, _)| *x == a))
+        };
+        let src = match src {
+            Some(s) if ours(s) => s,
+            Some(s) => return Err(ProbeError::NotOurs(s)),
+            None => {
+                let out = match t.fib(ix).and_then(|f| f.lookup4(dst)) {
+                    Some(Adj::Local) => Some(dst),
+                    Some(Adj::Glean { ifidx }) => t.iface(*ifidx).and_then(|f| pick(&f.v4, dst)),
+                    Some(Adj::Via(paths)) => paths
+                        .first()
+                        .and_then(|p| t.iface(p.ifidx))
+                        .and_then(|f| pick(&f.v4, dst)),
+                    _ => None,
+                };
+                out.ok_or(ProbeError::NoRoute(dst))?
+            }
+        };
+        crate::probe::ProbeSession::open(self.sh.clone(), ix, src, dst)
+    }
+
     /// Runs table aging and link checks now (workers also do it periodically).
     pub fn maintenance(&self) {
         self.sh.check_links();
@@ -607,4 +650,18 @@ impl Drop for Dataplane {
             let _ = h.join();
         }
     }
+}
+
+/// An interface's address to send to `dst` from: one in `dst`'s subnet, else
+/// the first.
+fn pick(addrs: &[(std::net::Ipv4Addr, u8)], dst: std::net::Ipv4Addr) -> Option<std::net::Ipv4Addr> {
+    let within = |(a, len): &(std::net::Ipv4Addr, u8)| {
+        let mask = u32::MAX.checked_shl(32 - u32::from(*len)).unwrap_or(0);
+        u32::from(*a) & mask == u32::from(dst) & mask
+    };
+    addrs
+        .iter()
+        .find(|x| within(x))
+        .or(addrs.first())
+        .map(|(a, _)| *a)
 }

@@ -17,6 +17,7 @@ pub mod headers;
 pub mod nodes;
 pub mod offload;
 pub mod port;
+pub mod probe;
 pub mod shared;
 pub mod state;
 pub mod stats;

@@ -166,6 +166,8 @@ pub struct Runtime {
     pub events: EventBus,
     /// Packet trace.
     pub trace: TraceCtl,
+    /// Probes the box sends (ping, traceroute) and their answers.
+    pub probes: crate::probe::Probes,
     /// Clock.
     pub clock: Arc<dyn Clock>,
     /// Registered workers' counters.

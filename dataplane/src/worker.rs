@@ -51,6 +51,7 @@ pub struct Worker {
     seg: Vec<Packet>,
     trace: Vec<TraceLine>,
     port_input: u16,
+    ip4_lookup: u16,
     maintenance: bool,
     last_maint: u64,
 }
@@ -78,6 +79,7 @@ impl Worker {
                 nodes: graph.counters(),
             });
         let port_input = graph.index("port-input").expect("port-input node");
+        let ip4_lookup = graph.index("ip4-lookup").expect("ip4-lookup node");
         let mut w = Worker {
             sh,
             graph,
@@ -92,6 +94,7 @@ impl Worker {
             seg: Vec::new(),
             trace: Vec::new(),
             port_input,
+            ip4_lookup,
             maintenance,
             last_maint: 0,
         };
@@ -151,11 +154,36 @@ impl Worker {
             self.graph.enqueue_all(self.port_input, &mut self.rx);
         }
         bump(&self.stats.loops, 1);
-        if received == 0 {
+        let probes = if self.id == 0 {
+            self.send_probes(now)
+        } else {
+            0
+        };
+        if received == 0 && probes == 0 {
             return 0;
         }
         self.run_graph(now);
         received
+    }
+
+    /// Worker 0 sends the probes the control side queued (see [`crate::probe`]):
+    /// locally originated IPv4 packets entering `ip4-lookup` in their VRF.
+    fn send_probes(&mut self, now: u64) -> usize {
+        let mut n = 0;
+        for (vrf, frame, id, seq) in self.sh.probes.take() {
+            let Some(mut p) = self.pool.alloc_from(&frame) else {
+                bump(&self.stats.no_buffers, 1);
+                continue;
+            };
+            p.meta.l3 = 14;
+            p.meta.vrf = vrf;
+            p.meta.local_origin = true;
+            p.meta.rx_if = u32::MAX;
+            self.sh.probes.sent(id, seq, now);
+            self.graph.enqueue(self.ip4_lookup, p);
+            n += 1;
+        }
+        n
     }
 
     fn run_graph(&mut self, now: u64) {

@@ -6,7 +6,10 @@ namespaces resuming through the vswitch, a delayed reboot seen by RebootStatus a
 withdrawn by CancelReboot, COLD (the daemon runs again on its stored running and traffic
 resumes); and the refusals, each with its status code.
 
-Usage: system_healthz.py HOST PORT ADMIN_PW VIEWER_PW CAFILE PROTO_DIR H1_NS H2_NS H2_DEV FILE"""
+Usage: system_healthz.py HOST PORT ADMIN_PW VIEWER_PW CAFILE PROTO_DIR H1_NS H2_NS H2_DEV FILE
+
+The network: h1 (10.1.0.2) and h2 (10.2.0.2) on the vswitch's eth0 (10.1.0.1) and eth1
+(10.2.0.1); h3 (10.3.0.2) behind h2, a router, with a static route of the vswitch."""
 
 import hashlib
 import json
@@ -103,7 +106,10 @@ cfg = {"ietf-interfaces:interfaces": {"interface": [
     {"name": "eth0", "type": "iana-if-type:ethernetCsmacd",
      "ietf-ip:ipv4": {"address": [{"ip": "10.1.0.1", "prefix-length": 24}]}},
     {"name": "eth1", "type": "iana-if-type:ethernetCsmacd",
-     "ietf-ip:ipv4": {"address": [{"ip": "10.2.0.1", "prefix-length": 24}]}}]}}
+     "ietf-ip:ipv4": {"address": [{"ip": "10.2.0.1", "prefix-length": 24}]}}]},
+       "ietf-routing:routing": {"control-plane-protocols": {"control-plane-protocol": [
+           {"type": "ietf-routing:static", "name": "st", "static-routes": {"ietf-ipv4-unicast-routing:ipv4": {
+               "route": [{"destination-prefix": "10.3.0.0/24", "next-hop": {"next-hop-address": "10.2.0.2"}}]}}}]}}}
 gnmi.Set(gpb.SetRequest(update=[gpb.Update(path=gpb.Path(origin="rfc7951"),
                                            val=gpb.TypedValue(json_ietf_val=json.dumps(cfg).encode()))]),
          metadata=ADMIN, timeout=30)
@@ -187,6 +193,52 @@ files.Remove(fi.RemoveRequest(remote_file=FILE), metadata=ADMIN, timeout=30)
 assert not os.path.exists(FILE)
 assert code_of(files.Stat, fi.StatRequest(path=FILE), VIEWER) == grpc.StatusCode.NOT_FOUND
 ok("file")
+
+# ---- Ping and Traceroute, sent by the vswitch ----
+def ping(**kw):
+    rs = list(system.Ping(sy.PingRequest(**kw), metadata=VIEWER, timeout=60))
+    return [r for r in rs if r.sent == 0], rs[-1]
+
+
+replies, summary = ping(destination="10.2.0.2", count=3, interval=200_000_000)
+assert summary.sent == 3 and summary.received == len(replies) >= 2, (replies, summary)
+assert all(r.source == "10.2.0.2" and r.bytes == 64 and r.ttl == 64 and 0 < r.time < 10**9 for r in replies), replies
+seqs = [r.sequence for r in replies]
+assert len(set(seqs)) == len(seqs) and set(seqs) <= {1, 2, 3}, replies
+assert 0 < summary.min_time <= summary.avg_time <= summary.max_time and summary.source == "10.2.0.2", summary
+# Through a static route to a host behind a router, from a chosen source.
+replies, summary = ping(destination="10.3.0.2", source="10.1.0.1", count=2, interval=100_000_000, size=100)
+assert summary.received >= 1 and replies[0].source == "10.3.0.2" and replies[0].bytes == 108, (replies, summary)
+assert replies[0].ttl == 63, replies  # one router on the way back
+# Nobody there: every probe lost.
+replies, summary = ping(destination="10.2.0.99", count=2, interval=100_000_000, wait=500_000_000)
+assert replies == [] and summary.sent == 2 and summary.received == 0, summary
+for bad, code in [(dict(destination="10.2.0.2", source="10.9.9.9"), grpc.StatusCode.INVALID_ARGUMENT),
+                  (dict(destination="10.2.0.2", network_instance="nope"), grpc.StatusCode.INVALID_ARGUMENT),
+                  (dict(destination="h2.example"), grpc.StatusCode.INVALID_ARGUMENT),
+                  (dict(destination="2001:db8::1"), grpc.StatusCode.UNIMPLEMENTED),
+                  (dict(destination="10.2.0.2", size=100000), grpc.StatusCode.INVALID_ARGUMENT),
+                  (dict(destination="192.0.2.1"), grpc.StatusCode.FAILED_PRECONDITION)]:
+    got = code_of(lambda r, **k: list(system.Ping(r, **k)), sy.PingRequest(**bad), VIEWER)
+    assert got == code, (bad, got)
+ok("ping")
+
+hops = list(system.Traceroute(sy.TracerouteRequest(destination="10.3.0.2", max_ttl=5, wait=1_000_000_000),
+                              metadata=VIEWER, timeout=120))
+head, hops = hops[0], hops[1:]
+assert head.destination_address == "10.3.0.2" and head.hops == 5 and head.packet_size == 60, head
+by_hop = {}
+for h in hops:
+    by_hop.setdefault(h.hop, []).append(h)
+assert sorted(by_hop) == [1, 2] and all(len(v) == 3 for v in by_hop.values()), hops
+first = [h for h in by_hop[1] if h.state == sy.TracerouteResponse.DEFAULT]
+assert first and all(h.address == "10.2.0.2" and h.rtt > 0 for h in first), by_hop[1]
+last = [h for h in by_hop[2] if h.address == "10.3.0.2"]
+assert last and all(h.state == sy.TracerouteResponse.DEFAULT for h in last), by_hop[2]
+assert code_of(lambda r, **k: list(system.Traceroute(r, **k)),
+               sy.TracerouteRequest(destination="10.3.0.2", l4protocol=sy.TracerouteRequest.UDP), VIEWER) == \
+    grpc.StatusCode.UNIMPLEMENTED
+ok("traceroute")
 
 # ---- WARM: the dataplane is reset, running replayed, traffic resumes ----
 system.Reboot(sy.RebootRequest(method=sy.WARM, message="test warm"), metadata=ADMIN, timeout=60)

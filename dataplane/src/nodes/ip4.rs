@@ -216,7 +216,12 @@ impl Node for Ip4Local {
         NodeReg {
             name: "ip4-local",
             nexts: &["ip4-lookup", "ip4-icmp-error"],
-            errors: &["no listener", "icmp not handled", "broadcast"],
+            errors: &[
+                "no listener",
+                "icmp not handled",
+                "broadcast",
+                "probe answer received",
+            ],
         }
     }
 
@@ -259,7 +264,13 @@ impl Node for Ip4Local {
                 cx.trace(&v.pkts[i], "ip4-local", || "icmp echo reply".into());
                 v.next(i, 0);
             } else if proto == PROTO_ICMP {
-                v.drop(i, 1);
+                // An answer to a probe of the box (ping, traceroute) goes to it.
+                if cx.sh.probes.any_open() && cx.sh.probes.deliver(ip, cx.now) {
+                    cx.trace(&v.pkts[i], "ip4-local", || "probe answer".into());
+                    v.drop(i, 3);
+                } else {
+                    v.drop(i, 1);
+                }
             } else if proto == PROTO_UDP {
                 p.meta.icmp = icmp_code(ICMP_DEST_UNREACH, 3, 0);
                 v.next(i, 1);

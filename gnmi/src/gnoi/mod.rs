@@ -24,6 +24,7 @@
 //! event, and Acknowledge and Artifact are UNIMPLEMENTED.
 
 mod file;
+mod probe;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -64,6 +65,67 @@ pub trait Platform: Send + Sync + std::fmt::Debug {
     fn cold_restart(&self);
     /// The directory gNOI File serves (none: File serves nothing).
     fn files(&self) -> Option<std::path::PathBuf>;
+    /// Opens a probe session of the vswitch (Ping, Traceroute).
+    fn probe(&self, target: &ProbeTarget) -> Result<Box<dyn Prober>, ProbeError>;
+}
+
+/// Where probes go: from which network instance and address, to which.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeTarget {
+    /// The network instance (OpenConfig name; empty: the default one).
+    pub network_instance: String,
+    /// The source address (none: the vswitch chooses by the route).
+    pub source: Option<std::net::Ipv4Addr>,
+    pub destination: std::net::Ipv4Addr,
+}
+
+/// What answered a probe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnswerKind {
+    Echo,
+    TimeExceeded,
+    Unreachable(u8),
+}
+
+/// One answer to a probe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeAnswer {
+    pub seq: u16,
+    pub from: std::net::Ipv4Addr,
+    pub kind: AnswerKind,
+    pub ttl: u8,
+    pub bytes: usize,
+    pub rtt: Option<Duration>,
+}
+
+/// A probe session of the vswitch (blocking calls: used on a thread of its
+/// own).
+pub trait Prober: Send {
+    /// Sends ICMP echo request `seq` with `ttl` and `size` bytes of data.
+    fn send(&mut self, seq: u16, ttl: u8, size: usize, df: bool) -> Result<(), ProbeError>;
+    /// The next answer within `timeout`.
+    fn answer(&mut self, timeout: Duration) -> Option<ProbeAnswer>;
+}
+
+/// Why probes cannot be sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProbeError {
+    /// The request names what does not exist or cannot be used.
+    Invalid(String),
+    /// No route to choose a source address by.
+    NoRoute(String),
+    /// A bound of the vswitch is reached.
+    Busy(String),
+}
+
+impl From<ProbeError> for Status {
+    fn from(e: ProbeError) -> Status {
+        match e {
+            ProbeError::Invalid(m) => Status::invalid_argument(m),
+            ProbeError::NoRoute(m) => Status::failed_precondition(m),
+            ProbeError::Busy(m) => Status::resource_exhausted(m),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -167,9 +229,11 @@ impl System for Gnoi {
         req: Request<sys::PingRequest>,
     ) -> Result<Response<Self::PingStream>, Status> {
         self.shared.auth.check(req.metadata()).await?;
-        Err(Status::unimplemented(
-            "Ping is not implemented yet: the vswitch does not originate probes",
-        ))
+        let plan = probe::ping_plan(req.get_ref())?;
+        let prober = self.platform.probe(&plan.target)?;
+        Ok(Response::new(probe::run(move |tx| {
+            probe::ping(prober, plan, tx)
+        })))
     }
 
     async fn traceroute(
@@ -177,9 +241,11 @@ impl System for Gnoi {
         req: Request<sys::TracerouteRequest>,
     ) -> Result<Response<Self::TracerouteStream>, Status> {
         self.shared.auth.check(req.metadata()).await?;
-        Err(Status::unimplemented(
-            "Traceroute is not implemented yet: the vswitch does not originate probes",
-        ))
+        let plan = probe::trace_plan(req.get_ref())?;
+        let prober = self.platform.probe(&plan.target)?;
+        Ok(Response::new(probe::run(move |tx| {
+            probe::traceroute(prober, plan, tx)
+        })))
     }
 
     async fn time(
