@@ -237,7 +237,7 @@ fn extensions_union_replace_and_commit_confirmed_with_generated_stubs() {
     for check in [
         "ok extension-refusals",
         "ok depth",
-        "ok union-replace",
+        "ok union-replace-and-replace",
         "ok commit-confirm",
         "ok commit-timeout-seen-over-netconf",
         "ok commit-cancel",

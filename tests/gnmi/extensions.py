@@ -165,6 +165,21 @@ stub.Set(pb.SetRequest(union_replace=[
     metadata=MD, timeout=20)
 cfg = get_json(oc_if("ur0", "config"), type=1)
 assert "mtu" not in cfg and "description" not in cfg, cfg
+# A plain replace, as the specification has it: children left out are deleted, and a
+# leaf with a default shows its default again.
+stub.Set(pb.SetRequest(update=[upd(oc_if("ur0", "config"), {"name": "ur0", "type": "iana-if-type:softwareLoopback",
+                                                              "enabled": False, "mtu": 1300})]),
+         metadata=MD, timeout=20)
+cfg = get_json(oc_if("ur0", "config"), type=1)
+assert cfg["enabled"] is False and cfg["mtu"] == 1300, cfg
+r = stub.Set(pb.SetRequest(replace=[upd(oc_if("ur0", "config"), {"name": "ur0",
+                                                                 "type": "iana-if-type:softwareLoopback"})]),
+             metadata=MD, timeout=20)
+assert [x.op for x in r.response] == [2], r
+cfg = get_json(oc_if("ur0", "config"), type=1)
+assert cfg.get("enabled", True) is True and "mtu" not in cfg, cfg
+state = get_json(oc_if("ur0", "state"))
+assert state["enabled"] is True and state["admin-status"] == "UP", state
 # The union must be consistent: one property set differently by the two origins.
 expect(grpc.StatusCode.INVALID_ARGUMENT, stub.Set, pb.SetRequest(union_replace=[
     upd(oc_if("ur2"), {"name": "ur2", "config": {"name": "ur2", "type": "iana-if-type:softwareLoopback",
@@ -182,7 +197,7 @@ stub.Set(pb.SetRequest(union_replace=[upd(path([], "openconfig"), {"openconfig-i
 expect(grpc.StatusCode.NOT_FOUND, stub.Get, pb.GetRequest(path=[oc_if("dx0", "config")], type=1, encoding=JSON_IETF),
        what="dx0 gone with the OpenConfig root")
 assert description("ur1") == "native"
-ok("union-replace")
+ok("union-replace-and-replace")
 
 # ---- commit confirmed ----
 nc = manager.connect(host=HOST, port=int(NPORT), username=USER, password=PW, hostkey_verify=False,
