@@ -96,12 +96,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cfg)) {
+    let exit = runtime.block_on(run(cfg));
+    // Work left on blocking threads (a probe loop between two answers) is not
+    // waited for past this.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    match exit {
         Ok(Exit::Stop) => ExitCode::SUCCESS,
-        Ok(Exit::Restart) => {
-            drop(runtime);
-            restart()
-        }
+        Ok(Exit::Restart) => restart(),
         Err(e) => {
             tracing::error!("{e:#}");
             eprintln!("nectar: {e:#}");

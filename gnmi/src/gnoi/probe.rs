@@ -35,6 +35,8 @@ const MIN_INTERVAL: Duration = Duration::from_millis(10);
 const MAX_WAIT: Duration = Duration::from_secs(60);
 const MAX_SIZE: i32 = 8972;
 const PROBES_PER_HOP: u16 = 3;
+/// The longest a probe loop waits without looking whether its client is gone.
+const SLICE: Duration = Duration::from_millis(200);
 
 #[derive(Debug)]
 pub struct PingPlan {
@@ -198,7 +200,7 @@ fn collect(
         if now >= until {
             return true;
         }
-        let Some(a) = p.answer(until - now) else {
+        let Some(a) = p.answer((until - now).min(SLICE)) else {
             continue;
         };
         if a.kind != AnswerKind::Echo || a.seq > last_seq || !t.answered.insert(a.seq) {
@@ -323,7 +325,7 @@ pub fn traceroute(
                 if now >= until || tx.is_closed() {
                     break;
                 }
-                let Some(a) = p.answer(until - now) else {
+                let Some(a) = p.answer((until - now).min(SLICE)) else {
                     continue;
                 };
                 if a.seq != seq {
