@@ -141,6 +141,8 @@ pub struct Baseline {
 /// Counters a worker registers so snapshots can sum them.
 #[derive(Debug, Clone)]
 pub struct WorkerReg {
+    /// The worker's number (a worker restarted after a crash registers again under it).
+    pub id: usize,
     /// Interface and misc counters.
     pub stats: Arc<WorkerStats>,
     /// Node counters.

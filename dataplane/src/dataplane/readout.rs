@@ -2,10 +2,12 @@
 //! events, packet trace, statistics and table read-outs.
 
 use crate::events::Event;
-use crate::graph::trace::TraceLine;
+use crate::graph::trace::{TraceLine, TraceStatus};
 use crate::state::conntrack::CtSession;
 use crate::state::nat::NatSessionInfo;
-use crate::stats::{InterfaceStats, NodeDrop, NodeStats, StatsSnapshot};
+use crate::stats::{
+    InterfaceStats, NodeDrop, NodeRuntime, NodeStats, StatsSnapshot, WorkerRuntime,
+};
 use crate::tables::Tables;
 use crate::tables::fib::Adj;
 use crate::tables::l2fib::LearnedMac;
@@ -39,9 +41,35 @@ impl Dataplane {
         self.sh.events.subscribe()
     }
 
-    /// Starts tracing the next `n` received packets (clearing the previous trace).
+    /// Starts tracing the next `n` received packets (clearing the previous trace), at most
+    /// [`crate::graph::trace::MAX_TRACE_PACKETS`].
     pub fn trace_start(&self, n: u32) {
-        self.sh.trace.start(n);
+        self.sh.trace.start(n, None);
+    }
+
+    /// Starts tracing the next `n` packets received on interface `rx_if` (clearing the
+    /// previous trace), at most [`crate::graph::trace::MAX_TRACE_PACKETS`]. Fails if there is no such interface.
+    pub fn trace_start_on(&self, n: u32, rx_if: &str) -> Result<(), String> {
+        let ix = self
+            .interface_index(rx_if)
+            .ok_or_else(|| format!("no interface {rx_if}"))?;
+        self.sh.trace.start(n, Some(ix));
+        Ok(())
+    }
+
+    /// Stops tracing (what was recorded stays).
+    pub fn trace_stop(&self) {
+        self.sh.trace.stop();
+    }
+
+    /// Discards the recorded trace.
+    pub fn trace_clear(&self) {
+        self.sh.trace.clear();
+    }
+
+    /// Whether tracing is on and what is held.
+    pub fn trace_status(&self) -> TraceStatus {
+        self.sh.trace.status()
     }
 
     /// The recorded trace.
@@ -111,6 +139,51 @@ impl Dataplane {
             nat_sessions: self.sh.nat.len(),
             no_buffers,
         }
+    }
+
+    /// The graph's activity per worker and node, from the dataplane's start (a worker
+    /// restarted after a crash goes on counting from where its predecessor stopped).
+    pub fn runtime(&self) -> Vec<WorkerRuntime> {
+        let workers = lock(&self.sh.workers).clone();
+        let mut out: Vec<WorkerRuntime> = Vec::new();
+        for w in &workers {
+            let at = match out.iter().position(|x| x.worker == w.id) {
+                Some(at) => at,
+                None => {
+                    out.push(WorkerRuntime {
+                        worker: w.id,
+                        nodes: Vec::new(),
+                    });
+                    out.len() - 1
+                }
+            };
+            let nodes = &mut out[at].nodes;
+            for n in &w.nodes {
+                let l = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+                let x = match nodes.iter().position(|x| x.node == n.name) {
+                    Some(x) => x,
+                    None => {
+                        nodes.push(NodeRuntime {
+                            node: n.name,
+                            vectors: 0,
+                            packets: 0,
+                            nanos: 0,
+                            drops: n.reasons.iter().map(|r| (*r, 0)).collect(),
+                        });
+                        nodes.len() - 1
+                    }
+                };
+                let x = &mut nodes[x];
+                x.vectors += l(&n.vectors);
+                x.packets += l(&n.packets);
+                x.nanos += l(&n.nanos);
+                for ((_, sum), c) in x.drops.iter_mut().zip(&n.drops) {
+                    *sum += l(c);
+                }
+            }
+        }
+        out.sort_by_key(|w| w.worker);
+        out
     }
 
     /// Learned MACs.

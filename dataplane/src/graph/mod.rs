@@ -167,6 +167,27 @@ impl Ctx<'_> {
                 packet: p.meta.trace,
                 node,
                 text: detail(),
+                rule: None,
+            });
+        }
+    }
+
+    /// Adds a line for an ACL decision (`rule`: the rule that matched, if any) to the
+    /// trace of `p` if it is traced.
+    #[inline]
+    pub fn trace_rule(
+        &mut self,
+        p: &Packet,
+        node: &'static str,
+        rule: trace::RuleRef,
+        text: String,
+    ) {
+        if p.meta.trace != 0 {
+            self.trace.push(TraceLine {
+                packet: p.meta.trace,
+                node,
+                text,
+                rule: Some(rule),
             });
         }
     }

@@ -164,12 +164,21 @@ impl Node for Ip4Lookup {
             let host_if =
                 !p.meta.local_origin && cx.t.iface(p.meta.rx_if).is_some_and(|f| !f.forward_v4);
             match adj {
-                Some(Adj::Local) => v.next(i, 0),
+                Some(Adj::Local) => {
+                    cx.trace(&v.pkts[i], "ip4-lookup", || format!("fib: {dst} is local"));
+                    v.next(i, 0)
+                }
                 _ if l2_group => v.drop(i, 3),
                 _ if host_if => v.drop(i, 4),
                 Some(Adj::Glean { ifidx }) => {
                     p.meta.tx_if = *ifidx;
                     p.meta.nh_v4 = u32::from(dst);
+                    if p.meta.trace != 0 {
+                        let out = cx.t.iface(*ifidx).map_or("?", |f| f.name.as_str());
+                        cx.trace(&v.pkts[i], "ip4-lookup", || {
+                            format!("fib: {dst} attached on {out}")
+                        });
+                    }
                     v.next(i, 1);
                 }
                 Some(Adj::Via(paths)) => {
@@ -187,8 +196,10 @@ impl Node for Ip4Lookup {
                     };
                     if p.meta.trace != 0 {
                         let (ix, nh) = (path.ifidx, Ipv4Addr::from(p.meta.nh_v4));
+                        let out = cx.t.iface(ix).map_or("?", |f| f.name.as_str());
+                        let n = paths.len();
                         cx.trace(&v.pkts[i], "ip4-lookup", || {
-                            format!("{dst} via {nh} if {ix}")
+                            format!("fib: {dst} via {nh} on {out} (1 of {n} paths)")
                         });
                     }
                     v.next(i, 1);
@@ -378,6 +389,12 @@ impl Node for Ip4Rewrite {
             if !rewrite_eth(p, mac, ifx.mac, ETH_P_IPV4) {
                 v.drop(i, 4);
                 continue;
+            }
+            if p.meta.trace != 0 {
+                let out = ifx.name.as_str();
+                cx.trace(&v.pkts[i], "ip4-rewrite", || {
+                    format!("neighbor {nh} is {mac}: rewritten for {out}")
+                });
             }
             v.arc_next(cx, i, ARC_IP4_OUTPUT, tx);
         }

@@ -33,12 +33,16 @@ impl Node for PortInput {
 
     fn process(&mut self, cx: &mut Ctx<'_>, v: &mut Vector) {
         for i in 0..v.len() {
-            let id = cx.sh.trace.claim();
+            let id = cx.sh.trace.claim(v.pkts[i].meta.rx_if);
             if id != 0 {
                 let p = &mut v.pkts[i];
                 p.meta.trace = id;
                 let name = cx.t.iface(p.meta.rx_if).map_or("?", |f| f.name.as_str());
-                let text = format!("rx on {name}, {} bytes", p.len());
+                let text = format!(
+                    "rx on {name}, {} bytes: {}",
+                    p.len(),
+                    crate::graph::trace::headers(p.data())
+                );
                 cx.trace(&v.pkts[i], "port-input", || text);
             }
             v.next(i, 0);
@@ -497,7 +501,11 @@ impl Node for PortOutput {
                     if port < cx.tx.len() && cx.ports.get(port).is_some() =>
                 {
                     if p.meta.trace != 0 {
-                        let text = format!("tx on {name}, {} bytes", p.len());
+                        let text = format!(
+                            "tx on {name}, {} bytes: {}",
+                            p.len(),
+                            crate::graph::trace::headers(p.data())
+                        );
                         cx.trace(&p, "port-output", || text);
                     }
                     cx.tx[port].push(p);
