@@ -177,6 +177,18 @@ impl Provider for Northbound {
         .state(p::nectar_bridge::bridge_domains::PATH, |p, a, o| {
             crate::object::bridge::state::nectar_bridge(&p.lock(), a, o)
         })
+        .state(p::nectar_dataplane::dataplane::PATH, |p, a, o| {
+            crate::object::graph::dataplane(&p.lock(), a, o)
+        })
+        .rpc("/nectar-dataplane:trace-start", |p, a| {
+            crate::object::graph::trace_start(&p.lock(), a)
+        })
+        .rpc("/nectar-dataplane:trace-stop", |p, a| {
+            crate::object::graph::trace_stop(&p.lock(), a)
+        })
+        .rpc("/nectar-dataplane:trace-clear", |p, a| {
+            crate::object::graph::trace_clear(&p.lock(), a)
+        })
     }
 
     fn prepare_done(&mut self, tree: &Tree) -> Result<(), MgmtError> {

@@ -1,0 +1,183 @@
+//! The packet graph itself as an object of the models (`nectar-dataplane`): its runtime
+//! counters per worker and node, and the packet trace, read as operational state and driven
+//! by the trace-start / trace-stop / trace-clear RPCs. ACL decisions of the trace name the
+//! ACL and entry as the model that configured them does (the engine knows rules by index).
+
+use nectar_mgmt::ly::{self, Tree};
+use nectar_mgmt::provider::{RpcArgs, StateArgs};
+use nectar_mgmt::{ErrorTag, MgmtError};
+
+use nectar_dataplane::graph::trace::MAX_TRACE_PACKETS;
+
+use crate::engine::Mapping;
+use crate::keys::quote;
+use crate::object::acl::oc_acl::parse_acl_name;
+use crate::state::set;
+
+const ROOT: &str = "/nectar-dataplane:dataplane";
+/// Packets a trace-start without `packets` traces (the module's default).
+const DEFAULT_PACKETS: u32 = 10;
+
+/// `a / b` with two decimals, 0 when `b` is 0.
+fn ratio(a: u64, b: u64) -> String {
+    if b == 0 {
+        return "0.00".into();
+    }
+    let hundredths = (a as u128 * 100 + b as u128 / 2) / b as u128;
+    format!("{}.{:02}", hundredths / 100, hundredths % 100)
+}
+
+/// `/nectar-dataplane:dataplane` state: the runtime counters and the trace, only the one a
+/// narrower request names.
+pub fn dataplane(m: &Mapping, args: &StateArgs<'_>, out: &mut Tree) -> Result<(), MgmtError> {
+    // The container a narrower request names (its second step, e.g. `trace` or
+    // `nectar-dataplane:trace[...]`), if any.
+    let second = args.path.and_then(|p| {
+        let steps = ly::steps(p);
+        let step = *steps.get(1)?;
+        let step = step.split('[').next().unwrap_or(step);
+        Some(step.rsplit(':').next().unwrap_or(step).to_string())
+    });
+    let wants = |part: &str| second.as_deref().is_none_or(|s| s == part);
+    if wants("runtime") {
+        runtime(m, out)?;
+    }
+    if wants("trace") {
+        trace(m, out)?;
+    }
+    Ok(())
+}
+
+fn runtime(m: &Mapping, out: &mut Tree) -> Result<(), MgmtError> {
+    for w in m.dp.runtime() {
+        for n in &w.nodes {
+            let b = format!(
+                "{ROOT}/runtime/worker[id='{}']/node[name={}]",
+                w.worker,
+                quote(n.node)
+            );
+            set(out, &format!("{b}/vectors"), Some(&n.vectors.to_string()))?;
+            set(out, &format!("{b}/packets"), Some(&n.packets.to_string()))?;
+            let avg = ratio(n.packets, n.vectors);
+            set(out, &format!("{b}/average-vector-size"), Some(&avg))?;
+            set(out, &format!("{b}/time"), Some(&n.nanos.to_string()))?;
+            let per = ratio(n.nanos, n.packets);
+            set(out, &format!("{b}/nanoseconds-per-packet"), Some(&per))?;
+            for (reason, count) in &n.drops {
+                let d = format!("{b}/drop[reason={}]/packets", quote(reason));
+                set(out, &d, Some(&count.to_string()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The model's names of a dataplane ACL and of its rule `rule`: (ACL, entry).
+fn acl_names(m: &Mapping, acl: &str, rule: Option<usize>) -> (String, Option<String>) {
+    let model = match acl.strip_prefix("ietf/") {
+        Some(n) => n.to_string(),
+        None => parse_acl_name(acl).map_or_else(|| acl.to_string(), |(set, _)| set.to_string()),
+    };
+    let ace = rule.and_then(|r| m.eff.ace_names.get(acl)?.get(r).cloned());
+    (model, ace)
+}
+
+fn trace(m: &Mapping, out: &mut Tree) -> Result<(), MgmtError> {
+    let st = m.dp.trace_status();
+    let b = format!("{ROOT}/trace");
+    set(
+        out,
+        &format!("{b}/active"),
+        Some(&(st.remaining > 0).to_string()),
+    )?;
+    set(
+        out,
+        &format!("{b}/remaining"),
+        Some(&st.remaining.to_string()),
+    )?;
+    set(out, &format!("{b}/traced"), Some(&st.traced.to_string()))?;
+    if let Some(name) = st
+        .rx_if
+        .and_then(|ix| m.dp.tables().iface(ix).map(|i| i.name.clone()))
+    {
+        set(out, &format!("{b}/interface"), Some(&name))?;
+    }
+    let (mut packet, mut step) = (0, 0);
+    for l in m.dp.trace() {
+        if l.packet != packet {
+            (packet, step) = (l.packet, 0);
+        }
+        step += 1;
+        let s = format!("{b}/packet[id='{packet}']/step[index='{step}']");
+        set(out, &format!("{s}/node"), Some(l.node))?;
+        set(out, &format!("{s}/detail"), Some(&l.text))?;
+        if let Some(r) = &l.rule {
+            let (acl, ace) = acl_names(m, &r.acl, r.rule);
+            set(out, &format!("{s}/acl"), Some(&acl))?;
+            if let Some(ace) = ace {
+                set(out, &format!("{s}/ace"), Some(&ace))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The canonical value of input leaf `name` of the RPC in `input`.
+fn input_leaf(input: &Tree, rpc: &str, name: &str) -> Result<Option<String>, MgmtError> {
+    Ok(ly::find(input, &format!("/nectar-dataplane:{rpc}/{name}"))?
+        .and_then(|n| n.value_canonical()))
+}
+
+/// `trace-start`: the next `packets` packets (optionally only those received on
+/// `interface`), the previous trace discarded.
+pub fn trace_start(m: &Mapping, a: &RpcArgs<'_>) -> Result<Option<Tree>, MgmtError> {
+    let n = match input_leaf(a.input, "trace-start", "packets")? {
+        Some(v) => v.parse::<u32>().map_err(|_| {
+            MgmtError::invalid_value(format!("packets: {v} is not a count"))
+                .with_path("/nectar-dataplane:trace-start/packets")
+        })?,
+        None => DEFAULT_PACKETS,
+    };
+    if n == 0 || n > MAX_TRACE_PACKETS {
+        return Err(MgmtError::invalid_value(format!(
+            "packets: {n} is not within 1..{MAX_TRACE_PACKETS}"
+        ))
+        .with_path("/nectar-dataplane:trace-start/packets"));
+    }
+    match input_leaf(a.input, "trace-start", "interface")? {
+        Some(ifname) => m.dp.trace_start_on(n, &ifname).map_err(|e| {
+            MgmtError::app(ErrorTag::InvalidValue, e)
+                .with_path("/nectar-dataplane:trace-start/interface")
+        })?,
+        None => m.dp.trace_start(n),
+    }
+    tracing::info!(user = a.user, packets = n, "packet trace started");
+    Ok(None)
+}
+
+/// `trace-stop`.
+pub fn trace_stop(m: &Mapping, _a: &RpcArgs<'_>) -> Result<Option<Tree>, MgmtError> {
+    m.dp.trace_stop();
+    Ok(None)
+}
+
+/// `trace-clear`.
+pub fn trace_clear(m: &Mapping, _a: &RpcArgs<'_>) -> Result<Option<Tree>, MgmtError> {
+    m.dp.trace_clear();
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ratio;
+
+    // Input: counts and divisors. Output: the quotient with two decimals, rounded; 0 for a
+    // division by zero.
+    #[test]
+    fn ratios_have_two_decimals() {
+        assert_eq!(ratio(10, 4), "2.50");
+        assert_eq!(ratio(2, 3), "0.67");
+        assert_eq!(ratio(256, 1), "256.00");
+        assert_eq!(ratio(5, 0), "0.00");
+    }
+}
