@@ -1,0 +1,56 @@
+"""The packet graph's runtime counters (nectar-dataplane) over gNMI with
+pygnmi: a Get of one node's packet count, and a STREAM subscription in SAMPLE
+mode that delivers the counter again and again, increasing while traffic
+flows (the caller keeps traffic flowing through ip4-lookup).
+
+Usage: graph.py HOST PORT USER PASSWORD"""
+
+import sys
+import time
+
+from pygnmi.client import gNMIclient
+
+NODE = "nectar-dataplane:dataplane/runtime/worker[id={w}]/node[name=ip4-lookup]/packets"
+
+
+def values(n):
+    u = n.get("update", {})
+    prefix = u.get("prefix", "")
+    return [((prefix + "/" if prefix else "") + x["path"], x["val"]) for x in u.get("update", [])]
+
+
+def main():
+    host, port, user, password = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+    with gNMIclient(target=(host, port), username=user, password=password,
+                    insecure=True, gnmi_timeout=10) as gc:
+        total = 0
+        for w in (0, 1):
+            g = gc.get(path=[NODE.format(w=w)], encoding="json_ietf")
+            vals = [u["val"] for n in g["notification"] for u in n.get("update", [])]
+            assert len(vals) == 1, g
+            total += int(vals[0])
+        assert total >= 2, f"ip4-lookup packets over both workers: {total}"
+        print(f"ok get ip4-lookup packets {total}", flush=True)
+
+        stream = gc.subscribe2(subscribe={
+            "subscription": [{"path": NODE.format(w=0), "mode": "sample",
+                              "sample_interval": 300_000_000},
+                             {"path": NODE.format(w=1), "mode": "sample",
+                              "sample_interval": 300_000_000}],
+            "mode": "stream", "encoding": "json_ietf"})
+        seen = []
+        deadline = time.time() + 20
+        while time.time() < deadline and len(seen) < 6:
+            try:
+                n = stream.get_update(timeout=max(0.1, deadline - time.time()))
+            except TimeoutError:
+                break
+            seen += [int(v) for p, v in values(n) if p.endswith("packets")]
+        stream.close()
+        assert len(seen) >= 6, f"samples: {seen}"
+        assert max(seen) > 0, seen
+        print(f"ok sample ip4-lookup packets {seen}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
