@@ -168,6 +168,8 @@ pub struct Runtime {
     pub events: EventBus,
     /// Packet trace.
     pub trace: TraceCtl,
+    /// Packet capture.
+    pub capture: crate::graph::capture::CaptureCtl,
     /// Clock.
     pub clock: Arc<dyn Clock>,
     /// Registered workers' counters.

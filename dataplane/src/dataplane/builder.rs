@@ -115,6 +115,7 @@ impl DataplaneBuilder {
             nat: Nat44::default(),
             events: EventBus::default(),
             trace: TraceCtl::default(),
+            capture: Default::default(),
             clock: self.clock,
             workers: Mutex::new(Vec::new()),
             oper: Mutex::new(Vec::new()),

@@ -2,12 +2,14 @@
 //! events, packet trace, statistics and table read-outs.
 
 use crate::events::Event;
+use crate::graph::capture::{CaptureSpec, CaptureStatus};
 use crate::graph::trace::{TraceLine, TraceStatus};
 use crate::state::conntrack::CtSession;
 use crate::state::nat::NatSessionInfo;
 use crate::stats::{
     InterfaceStats, NodeDrop, NodeRuntime, NodeStats, StatsSnapshot, WorkerRuntime,
 };
+use crate::tables::Kind;
 use crate::tables::Tables;
 use crate::tables::fib::Adj;
 use crate::tables::l2fib::LearnedMac;
@@ -75,6 +77,36 @@ impl Dataplane {
     /// The recorded trace.
     pub fn trace(&self) -> Vec<TraceLine> {
         self.sh.trace.read()
+    }
+
+    /// Starts capturing on interface `name` (a port: what it receives and sends),
+    /// discarding the previous capture. Fails if there is no such port.
+    pub fn capture_start(&self, name: &str, mut spec: CaptureSpec) -> Result<(), String> {
+        let t = self.sh.tables.load();
+        let ix = t
+            .if_index(name)
+            .ok_or_else(|| format!("no interface {name}"))?;
+        match t.iface(ix).map(|i| i.kind) {
+            Some(Kind::Port(port)) => spec.ifidx = port as u32,
+            _ => return Err(format!("{name} is not a port: only ports are captured")),
+        }
+        self.sh.capture.start(spec);
+        Ok(())
+    }
+
+    /// Stops the capture (what was captured stays).
+    pub fn capture_stop(&self) {
+        self.sh.capture.stop();
+    }
+
+    /// The capture's state.
+    pub fn capture_status(&self) -> CaptureStatus {
+        self.sh.capture.status()
+    }
+
+    /// The capture so far as a pcap file.
+    pub fn capture_pcap(&self) -> Vec<u8> {
+        self.sh.capture.pcap()
     }
 
     /// A snapshot of every counter.

@@ -10,6 +10,7 @@
 //! May import: buffer, headers, tables, stats, the shared dataplane state. Not ports' internals.
 
 pub mod arc;
+pub mod capture;
 pub mod runtime;
 pub mod trace;
 

@@ -33,7 +33,11 @@ impl Node for PortInput {
 
     fn process(&mut self, cx: &mut Ctx<'_>, v: &mut Vector) {
         for i in 0..v.len() {
-            let id = cx.sh.trace.claim(v.pkts[i].meta.rx_if);
+            let rx = v.pkts[i].meta.rx_if;
+            if cx.sh.capture.watching(rx) {
+                cx.sh.capture.record(v.pkts[i].data(), false);
+            }
+            let id = cx.sh.trace.claim(rx);
             if id != 0 {
                 let p = &mut v.pkts[i];
                 p.meta.trace = id;
@@ -500,6 +504,9 @@ impl Node for PortOutput {
                 Some((Kind::Port(port), name))
                     if port < cx.tx.len() && cx.ports.get(port).is_some() =>
                 {
+                    if cx.sh.capture.watching(port as u32) {
+                        cx.sh.capture.record(p.data(), true);
+                    }
                     if p.meta.trace != 0 {
                         let text = format!(
                             "tx on {name}, {} bytes: {}",
