@@ -75,6 +75,13 @@ impl Northbound {
     }
 }
 
+impl Northbound {
+    /// Lets capture-stop write pcap files into `dir` (created when first needed).
+    pub fn captures_in(&self, dir: std::path::PathBuf) {
+        self.lock().captures = Some(dir);
+    }
+}
+
 impl NorthboundHandle {
     /// Replays the whole configuration into the dataplane (after it was restarted and lost
     /// its configuration).
@@ -188,6 +195,15 @@ impl Provider for Northbound {
         })
         .rpc("/nectar-dataplane:trace-clear", |p, a| {
             crate::object::graph::trace_clear(&p.lock(), a)
+        })
+        .rpc("/nectar-dataplane:capture-start", |p, a| {
+            crate::object::graph::capture_start(&p.lock(), a)
+        })
+        .rpc("/nectar-dataplane:capture-stop", |p, a| {
+            crate::object::graph::capture_stop(&mut p.lock(), a)
+        })
+        .rpc("/nectar-dataplane:capture-read", |p, a| {
+            crate::object::graph::capture_read(&p.lock(), a)
         })
     }
 

@@ -2,11 +2,16 @@
 //! counters per worker and node, and the packet trace, read as operational state and driven
 //! by the trace-start / trace-stop / trace-clear RPCs. ACL decisions of the trace name the
 //! ACL and entry as the model that configured them does (the engine knows rules by index).
+//! And packet capture: capture-start, capture-stop (which writes the pcap file into the
+//! captures directory, keeping the newest [`KEEP_CAPTURES`]) and capture-read (the pcap,
+//! base64 as YANG `binary` is).
 
 use nectar_mgmt::ly::{self, Tree};
 use nectar_mgmt::provider::{RpcArgs, StateArgs};
 use nectar_mgmt::{ErrorTag, MgmtError};
+use nectar_yang::yang2::data::Data as _;
 
+use nectar_dataplane::graph::capture::{CaptureSpec, MAX_CAPTURE_BYTES, MAX_CAPTURE_PACKETS};
 use nectar_dataplane::graph::trace::MAX_TRACE_PACKETS;
 
 use crate::engine::Mapping;
@@ -44,6 +49,35 @@ pub fn dataplane(m: &Mapping, args: &StateArgs<'_>, out: &mut Tree) -> Result<()
     }
     if wants("trace") {
         trace(m, out)?;
+    }
+    if wants("capture") {
+        capture(m, out)?;
+    }
+    Ok(())
+}
+
+fn direction(spec: &CaptureSpec) -> &'static str {
+    match (spec.rx, spec.tx) {
+        (true, true) => "both",
+        (false, true) => "tx",
+        _ => "rx",
+    }
+}
+
+fn capture(m: &Mapping, out: &mut Tree) -> Result<(), MgmtError> {
+    let st = m.dp.capture_status();
+    let b = format!("{ROOT}/capture");
+    set(out, &format!("{b}/active"), Some(&st.active.to_string()))?;
+    if let Some(spec) = &st.spec {
+        if let Some(port) = m.dp.port(spec.ifidx as usize) {
+            set(out, &format!("{b}/interface"), Some(&port.name))?;
+        }
+        set(out, &format!("{b}/direction"), Some(direction(spec)))?;
+    }
+    set(out, &format!("{b}/packets"), Some(&st.packets.to_string()))?;
+    set(out, &format!("{b}/bytes"), Some(&st.bytes.to_string()))?;
+    if let Some(f) = &m.last_capture {
+        set(out, &format!("{b}/file"), Some(&f.display().to_string()))?;
     }
     Ok(())
 }
@@ -165,6 +199,139 @@ pub fn trace_stop(m: &Mapping, _a: &RpcArgs<'_>) -> Result<Option<Tree>, MgmtErr
 pub fn trace_clear(m: &Mapping, _a: &RpcArgs<'_>) -> Result<Option<Tree>, MgmtError> {
     m.dp.trace_clear();
     Ok(None)
+}
+
+/// Capture files kept in the captures directory (older ones are removed).
+pub const KEEP_CAPTURES: usize = 8;
+
+fn leaf_u32(input: &Tree, rpc: &str, name: &str, default: u32) -> Result<u32, MgmtError> {
+    match input_leaf(input, rpc, name)? {
+        Some(v) => v.parse().map_err(|_| {
+            MgmtError::invalid_value(format!("{name}: {v} is not a number"))
+                .with_path(format!("/nectar-dataplane:{rpc}/{name}"))
+        }),
+        None => Ok(default),
+    }
+}
+
+/// `capture-start`.
+pub fn capture_start(m: &Mapping, a: &RpcArgs<'_>) -> Result<Option<Tree>, MgmtError> {
+    const RPC: &str = "capture-start";
+    let Some(ifname) = input_leaf(a.input, RPC, "interface")? else {
+        return Err(
+            MgmtError::app(ErrorTag::MissingElement, "capture-start needs an interface")
+                .with_path("/nectar-dataplane:capture-start/interface"),
+        );
+    };
+    let dir = input_leaf(a.input, RPC, "direction")?.unwrap_or_else(|| "both".into());
+    let spec = CaptureSpec {
+        ifidx: 0,
+        rx: dir != "tx",
+        tx: dir != "rx",
+        packets: leaf_u32(a.input, RPC, "packets", 1000)?,
+        bytes: u64::from(leaf_u32(a.input, RPC, "bytes", 1 << 20)?),
+        snaplen: leaf_u32(a.input, RPC, "snaplen", 65535)?,
+    };
+    if spec.packets == 0
+        || spec.packets > MAX_CAPTURE_PACKETS
+        || spec.bytes > MAX_CAPTURE_BYTES
+        || spec.snaplen == 0
+    {
+        return Err(MgmtError::invalid_value(format!(
+            "a capture takes 1..{MAX_CAPTURE_PACKETS} packets and at most {MAX_CAPTURE_BYTES} bytes"
+        ))
+        .with_path("/nectar-dataplane:capture-start"));
+    }
+    m.dp.capture_start(&ifname, spec).map_err(|e| {
+        MgmtError::app(ErrorTag::InvalidValue, e)
+            .with_path("/nectar-dataplane:capture-start/interface")
+    })?;
+    tracing::info!(user = a.user, interface = %ifname, direction = %dir, "packet capture started");
+    Ok(None)
+}
+
+/// `capture-stop`: stops, and writes the pcap file when there is a captures directory.
+pub fn capture_stop(m: &mut Mapping, a: &RpcArgs<'_>) -> Result<Option<Tree>, MgmtError> {
+    m.dp.capture_stop();
+    let st = m.dp.capture_status();
+    let mut out = Tree::new(a.input.context());
+    let o = |out: &mut Tree, leaf: &str, v: &str| {
+        out.new_path(
+            &format!("/nectar-dataplane:capture-stop/{leaf}"),
+            Some(v),
+            true,
+        )
+        .map(|_| ())
+        .map_err(MgmtError::from)
+    };
+    if let (Some(dir), Some(spec)) = (&m.captures, st.spec) {
+        let name =
+            m.dp.port(spec.ifidx as usize)
+                .map_or_else(|| format!("port{}", spec.ifidx), |p| p.name);
+        let stamp = humantime::format_rfc3339_micros(std::time::SystemTime::now())
+            .to_string()
+            .replace(':', "");
+        let file = dir.join(format!("{}-{stamp}.pcap", sanitize(&name)));
+        write_capture(dir, &file, &m.dp.capture_pcap()).map_err(|e| {
+            MgmtError::app(
+                ErrorTag::OperationFailed,
+                format!("cannot write {}: {e}", file.display()),
+            )
+        })?;
+        o(&mut out, "file", &file.display().to_string())?;
+        m.last_capture = Some(file);
+    }
+    o(&mut out, "packets", &st.packets.to_string())?;
+    o(&mut out, "bytes", &st.bytes.to_string())?;
+    Ok(Some(out))
+}
+
+/// `capture-read`: the capture so far, as a pcap file.
+pub fn capture_read(m: &Mapping, a: &RpcArgs<'_>) -> Result<Option<Tree>, MgmtError> {
+    use base64::Engine as _;
+    let pcap = base64::engine::general_purpose::STANDARD.encode(m.dp.capture_pcap());
+    let mut out = Tree::new(a.input.context());
+    out.new_path("/nectar-dataplane:capture-read/pcap", Some(&pcap), true)
+        .map_err(MgmtError::from)?;
+    Ok(Some(out))
+}
+
+/// An interface name as a file name: anything but letters, digits, `.`, `_` and `-` as `_`.
+fn sanitize(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Writes `data` to `file` in `dir` (created if needed; written to a temporary file, then
+/// renamed), then removes the oldest `.pcap` files beyond [`KEEP_CAPTURES`].
+fn write_capture(
+    dir: &std::path::Path,
+    file: &std::path::Path,
+    data: &[u8],
+) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let tmp = file.with_extension("pcap.tmp");
+    std::fs::write(&tmp, data)?;
+    std::fs::rename(&tmp, file)?;
+    let mut files: Vec<_> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "pcap"))
+        .filter_map(|p| Some((p.metadata().ok()?.modified().ok()?, p)))
+        .collect();
+    files.sort();
+    let excess = files.len().saturating_sub(KEEP_CAPTURES);
+    for (_, p) in files.into_iter().take(excess) {
+        let _ = std::fs::remove_file(p);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
