@@ -1,7 +1,8 @@
 //! The packet graph through the management plane (nectar-dataplane), on the real daemon
 //! routing between two host namespaces on afpacket ports with two workers: the packet trace
 //! over NETCONF (ncclient: a routed ping's path, an ACL drop with the entry named, stop,
-//! clear, bounds, NACM refusing trace-start) and over RESTCONF, and the runtime counters per
+//! clear, bounds, NACM refusing trace-start) and over RESTCONF, a pcap capture read by
+//! tcpdump, and the runtime counters per
 //! worker and node over NETCONF, RESTCONF, gNMI (pygnmi Get and SAMPLE) and Prometheus.
 //! Needs root (namespaces): fails when `CI` is set, skipped with a message otherwise.
 
@@ -99,14 +100,17 @@ fn sum_over_workers(body: &str, name: &str, node: &str) -> (f64, usize) {
 // (group ops). Over NETCONF (ncclient, tests/netconf/trace.py): trace-start on eth0 and a
 // ping from h1 to h2; an ACL "blk" whose entry "no-udp-9999" drops UDP to port 9999, then
 // trace-start and three such packets; a get of the runtime counters; trace-start for 5000
-// packets and on an unknown interface; an NACM rule denying trace-start to group ops, and
+// packets and on an unknown interface; capture-start of 3 frames eth1 sends and a ping,
+// capture-stop, capture-read; an NACM rule denying trace-start to group ops, and
 // alice's trace-start. Then over RESTCONF, gNMI (pygnmi) and Prometheus while h1 pings h2.
 // Output: the ping's trace runs port-input, ethernet-input, ip4-input, ip4-lookup (the FIB
 // entry: via 10.2.0.2 on eth1), ip4-rewrite, interface-output, port-output, with the headers
 // at entry (TTL 64) and exit (TTL 63), and only packets received on eth0; the UDP packet's
 // trace names ACL blk and entry no-udp-9999 and ends in the ACL node's drop; the counters
 // list workers 0 and 1, ip4-lookup's packets and the ACL node's drops; 5000 packets and an
-// unknown interface are invalid-value; alice gets access-denied and no trace starts. RESTCONF
+// unknown interface are invalid-value; the capture ends by itself after 3 frames, the file
+// capture-stop names holds the 3 echo requests as `tcpdump -r` reads them and capture-read
+// returns the same bytes; alice gets access-denied and no trace starts. RESTCONF
 // shows the same counters and starts a trace (alice: 403 access-denied); gNMI Get reads a
 // node's packets and a SAMPLE subscription delivers it repeatedly; the scrape has the node
 // counters per worker (ip4-lookup's packets summed over workers at least what NETCONF
@@ -160,6 +164,7 @@ fn the_packet_graph_through_netconf_restconf_gnmi_and_prometheus() {
         "OK trace of an ACL drop",
         "OK runtime counters",
         "OK bounds",
+        "OK capture to pcap",
         "OK NACM refuses trace-start",
     ] {
         assert!(out.contains(check), "missing {check:?}\n{out}");

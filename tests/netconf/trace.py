@@ -1,8 +1,9 @@
 """The packet graph over NETCONF with ncclient (nectar-dataplane): the trace of
 a ping routed through the box (every node, the FIB entry, the headers at entry
 and exit), the trace of a UDP packet an ACL drops (the ACL and entry named),
-the runtime counters per worker and node, the bound on trace-start, and NACM
-refusing trace-start to a user whose group may not run it.
+the runtime counters per worker and node, the bound on trace-start, a capture
+of what eth1 sends read by tcpdump, and NACM refusing trace-start to a user
+whose group may not run it.
 
 The box routes 10.1.0.0/24 (eth0) and 10.2.0.0/24 (eth1) already; the host
 namespace H1_NS is 10.1.0.2 behind eth0, 10.2.0.2 is behind eth1.
@@ -166,6 +167,42 @@ assert not r.ok and "invalid-value" in r.xml, r.xml
 r = rpc(admin, "trace-start", "<interface>nope0</interface>")
 assert not r.ok and "invalid-value" in r.xml and "nope0" in r.xml, r.xml
 ok("bounds")
+
+# --- capture to pcap -------------------------------------------------------------
+assert_ok(rpc(admin, "capture-start",
+              "<interface>eth1</interface><direction>tx</direction><packets>3</packets>"))
+code, text = in_h1("ping", "-c", "4", "-i", "0.2", "-W", "2", "10.2.0.2")
+assert code == 0, text
+deadline = time.time() + 10
+while True:
+    cap = read(admin, "capture")
+    got = cap.xpath("//d:capture/d:packets/text()", namespaces=D)
+    if got == ["3"]:
+        break
+    assert time.time() < deadline, etree.tostring(cap)
+    time.sleep(0.2)
+assert cap.xpath("//d:capture/d:active/text()", namespaces=D) == ["false"], etree.tostring(cap)
+assert cap.xpath("//d:capture/d:interface/text()", namespaces=D) == ["eth1"], etree.tostring(cap)
+r = rpc(admin, "capture-stop")
+assert r.ok, r.xml
+out = etree.fromstring(r.xml.encode())
+path = out.findtext(f".//{{{DP_NS}}}file")
+assert path and path.endswith(".pcap"), r.xml
+assert out.findtext(f".//{{{DP_NS}}}packets") == "3", r.xml
+dump = subprocess.run(["tcpdump", "-r", path, "-nn"], capture_output=True, text=True)
+assert dump.returncode == 0, dump.stderr
+lines = dump.stdout.strip().splitlines()
+assert len(lines) == 3 and all("10.1.0.2 > 10.2.0.2: ICMP echo request" in l for l in lines), dump.stdout
+r = rpc(admin, "capture-read")
+assert r.ok, r.xml
+import base64
+data = base64.b64decode(etree.fromstring(r.xml.encode()).findtext(f".//{{{DP_NS}}}pcap"))
+assert data == open(path, "rb").read(), "capture-read returns the file's bytes"
+r = rpc(admin, "capture-start", "<interface>nope0</interface>")
+assert not r.ok and "invalid-value" in r.xml, r.xml
+r = rpc(admin, "capture-start", "<interface>eth1</interface><packets>0</packets>")
+assert not r.ok and "invalid-value" in r.xml, r.xml
+ok(f"capture to pcap: {path}")
 
 # --- NACM -----------------------------------------------------------------------
 assert_ok(rpc(admin, "trace-stop"))
