@@ -35,27 +35,6 @@ fn run_in(netns: &str, script: &str, args: &[&str], d: &Daemon) -> String {
     text
 }
 
-/// One RESTCONF request as `user` from inside the daemon's namespace; (status, body).
-fn restconf(d: &Daemon, user: &str, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
-    let mut c = Command::new("ip");
-    c.args(["netns", "exec", d.netns.as_deref().unwrap(), "curl", "-sS"])
-        .arg("--cacert")
-        .arg(d.cert())
-        .args(["-u", user, "-X", method, "-w", "\n%{http_code}"])
-        .args(["-H", "Content-Type: application/yang-data+json"])
-        .args(["-H", "Accept: application/yang-data+json"]);
-    if let Some(b) = body {
-        c.args(["-d", b]);
-    }
-    let out = c
-        .arg(format!("https://127.0.0.1:{}{path}", d.restconf))
-        .output()
-        .unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
-    let (body, code) = text.rsplit_once('\n').unwrap();
-    (code.trim().parse().unwrap(), body.to_string())
-}
-
 /// A Prometheus scrape from inside the daemon's namespace.
 fn scrape(d: &Daemon) -> String {
     let out = Command::new("ip")
@@ -174,8 +153,7 @@ fn the_packet_graph_through_netconf_restconf_gnmi_and_prometheus() {
 
     // RESTCONF: the same counters, and the trace RPCs.
     let admin = "admin:admin-pw";
-    let (code, body) = restconf(
-        &d,
+    let (code, body) = d.restconf_as(
         admin,
         "GET",
         "/restconf/data/nectar-dataplane:dataplane/runtime",
@@ -193,8 +171,7 @@ fn the_packet_graph_through_netconf_restconf_gnmi_and_prometheus() {
         .map(|n| n["packets"].as_str().unwrap().parse::<u64>().unwrap())
         .sum();
     assert!(lookup >= 2, "{body}");
-    let (code, body) = restconf(
-        &d,
+    let (code, body) = d.restconf_as(
         admin,
         "POST",
         "/restconf/operations/nectar-dataplane:trace-start",
@@ -204,8 +181,7 @@ fn the_packet_graph_through_netconf_restconf_gnmi_and_prometheus() {
     // The pings traced (one every 100 ms), with their path.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let (code, body) = restconf(
-            &d,
+        let (code, body) = d.restconf_as(
             admin,
             "GET",
             "/restconf/data/nectar-dataplane:dataplane/trace",
@@ -220,8 +196,7 @@ fn the_packet_graph_through_netconf_restconf_gnmi_and_prometheus() {
         assert!(std::time::Instant::now() < deadline, "{body}");
         std::thread::sleep(Duration::from_millis(200));
     }
-    let (code, body) = restconf(
-        &d,
+    let (code, body) = d.restconf_as(
         "alice:alice-pw",
         "POST",
         "/restconf/operations/nectar-dataplane:trace-start",
