@@ -4,7 +4,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use super::{emit_icmp_error, flow_hash, icmp_code, rewrite_eth};
+use super::{FibHop, emit_icmp_error, fib_trace, flow_hash, icmp_code, rewrite_eth};
 use crate::graph::arc::{ARC_IP4_OUTPUT, ARC_IP4_UNICAST};
 use crate::graph::{Ctx, Node, NodeReg, Vector};
 use crate::headers::*;
@@ -165,7 +165,10 @@ impl Node for Ip4Lookup {
                 !p.meta.local_origin && cx.t.iface(p.meta.rx_if).is_some_and(|f| !f.forward_v4);
             match adj {
                 Some(Adj::Local) => {
-                    cx.trace(&v.pkts[i], "ip4-lookup", || format!("fib: {dst} is local"));
+                    let t = cx.t;
+                    cx.trace(&v.pkts[i], "ip4-lookup", || {
+                        fib_trace(t, dst.into(), FibHop::Local)
+                    });
                     v.next(i, 0)
                 }
                 _ if l2_group => v.drop(i, 3),
@@ -174,10 +177,8 @@ impl Node for Ip4Lookup {
                     p.meta.tx_if = *ifidx;
                     p.meta.nh_v4 = u32::from(dst);
                     if p.meta.trace != 0 {
-                        let out = cx.t.iface(*ifidx).map_or("?", |f| f.name.as_str());
-                        cx.trace(&v.pkts[i], "ip4-lookup", || {
-                            format!("fib: {dst} attached on {out}")
-                        });
+                        let (t, hop) = (cx.t, FibHop::Attached(*ifidx));
+                        cx.trace(&v.pkts[i], "ip4-lookup", || fib_trace(t, dst.into(), hop));
                     }
                     v.next(i, 1);
                 }
@@ -195,12 +196,13 @@ impl Node for Ip4Lookup {
                         _ => u32::from(dst),
                     };
                     if p.meta.trace != 0 {
-                        let (ix, nh) = (path.ifidx, Ipv4Addr::from(p.meta.nh_v4));
-                        let out = cx.t.iface(ix).map_or("?", |f| f.name.as_str());
-                        let n = paths.len();
-                        cx.trace(&v.pkts[i], "ip4-lookup", || {
-                            format!("fib: {dst} via {nh} on {out} (1 of {n} paths)")
-                        });
+                        let hop = FibHop::Via {
+                            nh: Ipv4Addr::from(p.meta.nh_v4).into(),
+                            ifidx: path.ifidx,
+                            paths: paths.len(),
+                        };
+                        let t = cx.t;
+                        cx.trace(&v.pkts[i], "ip4-lookup", || fib_trace(t, dst.into(), hop));
                     }
                     v.next(i, 1);
                 }
