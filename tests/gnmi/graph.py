@@ -1,7 +1,8 @@
-"""The packet graph's runtime counters (nectar-dataplane) over gNMI with
-pygnmi: a Get of one node's packet count, and a STREAM subscription in SAMPLE
-mode that delivers the counter again and again, increasing while traffic
-flows (the caller keeps traffic flowing through ip4-lookup).
+"""The packet graph (nectar-dataplane) over gNMI with pygnmi: a Get of one
+node's packet count, a STREAM subscription in SAMPLE mode that delivers the
+counter again and again while traffic flows (the caller keeps pings from
+10.1.0.2 to 10.2.0.2 flowing through ip4-lookup), and a Get of the trace the
+caller started, which shows an echo request's path through the box.
 
 Usage: graph.py HOST PORT USER PASSWORD"""
 
@@ -31,6 +32,20 @@ def main():
             total += int(vals[0])
         assert total >= 2, f"ip4-lookup packets over both workers: {total}"
         print(f"ok get ip4-lookup packets {total}", flush=True)
+
+        g = gc.get(path=["nectar-dataplane:dataplane/trace"], encoding="json_ietf")
+        vals = [u["val"] for n in g["notification"] for u in n.get("update", [])]
+        assert len(vals) == 1, g
+        trace = vals[0]
+        trace = trace.get("nectar-dataplane:trace", trace)
+        paths = [[(s["node"], s["detail"]) for s in p["step"]] for p in trace.get("packet", [])]
+        request = [p for p in paths if "10.1.0.2 > 10.2.0.2 icmp type 8" in p[0][1]]
+        assert request, trace
+        nodes = [n for n, _ in request[0]]
+        for n in ("port-input", "ip4-lookup", "ip4-rewrite", "port-output"):
+            assert n in nodes, request[0]
+        assert any(d.startswith("tx on eth1") for _, d in request[0]), request[0]
+        print(f"ok get trace {nodes}", flush=True)
 
         stream = gc.subscribe2(subscribe={
             "subscription": [{"path": NODE.format(w=0), "mode": "sample",
