@@ -1,6 +1,7 @@
 //! What a running [`Dataplane`] can be asked: synchronous polling (tests, benchmarks),
 //! events, packet trace, statistics and table read-outs.
 
+use crate::control::AclRule;
 use crate::events::Event;
 use crate::graph::capture::{CaptureSpec, CaptureStatus};
 use crate::graph::trace::{TraceLine, TraceStatus};
@@ -46,16 +47,27 @@ impl Dataplane {
     /// Starts tracing the next `n` received packets (clearing the previous trace), at most
     /// [`crate::graph::trace::MAX_TRACE_PACKETS`].
     pub fn trace_start(&self, n: u32) {
-        self.sh.trace.start(n, None);
+        self.sh.trace.start(n, None, None);
     }
 
-    /// Starts tracing the next `n` packets received on interface `rx_if` (clearing the
-    /// previous trace), at most [`crate::graph::trace::MAX_TRACE_PACKETS`]. Fails if there is no such interface.
-    pub fn trace_start_on(&self, n: u32, rx_if: &str) -> Result<(), String> {
-        let ix = self
-            .interface_index(rx_if)
-            .ok_or_else(|| format!("no interface {rx_if}"))?;
-        self.sh.trace.start(n, Some(ix));
+    /// Starts tracing the next `n` packets (at most
+    /// [`crate::graph::trace::MAX_TRACE_PACKETS`]) received on interface `rx_if` and
+    /// matching `rule` (its action is ignored), each when given, clearing the previous
+    /// trace. Fails if there is no such interface.
+    pub fn trace_start_with(
+        &self,
+        n: u32,
+        rx_if: Option<&str>,
+        rule: Option<AclRule>,
+    ) -> Result<(), String> {
+        let ix = match rx_if {
+            Some(name) => Some(
+                self.interface_index(name)
+                    .ok_or_else(|| format!("no interface {name}"))?,
+            ),
+            None => None,
+        };
+        self.sh.trace.start(n, ix, rule);
         Ok(())
     }
 

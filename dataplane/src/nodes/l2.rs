@@ -37,7 +37,7 @@ impl Node for PortInput {
             if cx.sh.capture.watching(rx) {
                 cx.sh.capture.record(v.pkts[i].data(), false);
             }
-            let id = cx.sh.trace.claim(rx);
+            let id = cx.sh.trace.claim(rx, v.pkts[i].data());
             if id != 0 {
                 let p = &mut v.pkts[i];
                 p.meta.trace = id;
