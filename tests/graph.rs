@@ -78,14 +78,15 @@ fn sum_over_workers(body: &str, name: &str, node: &str) -> (f64, usize) {
 // (10.2.0.2, behind eth1), configured over NETCONF; users admin (superuser) and alice
 // (group ops). Over NETCONF (ncclient, tests/netconf/trace.py): trace-start on eth0 and a
 // ping from h1 to h2; an ACL "blk" whose entry "no-udp-9999" drops UDP to port 9999, then
-// trace-start and three such packets; a get of the runtime counters; trace-start for 5000
+// trace-start matching UDP to 10.2.0.0/24 port 9999, a ping and three such packets; a get of the runtime counters; trace-start for 5000
 // packets and on an unknown interface; capture-start of 3 frames eth1 sends and a ping,
 // capture-stop, capture-read; an NACM rule denying trace-start to group ops, and
 // alice's trace-start. Then over RESTCONF, gNMI (pygnmi) and Prometheus while h1 pings h2.
 // Output: the ping's trace runs port-input, ethernet-input, ip4-input, ip4-lookup (the FIB
-// entry: via 10.2.0.2 on eth1), ip4-rewrite, interface-output, port-output, with the headers
+// entry: 10.2.0.2 on eth1), ip4-rewrite, interface-output, port-output, with the headers
 // at entry (TTL 64) and exit (TTL 63), and only packets received on eth0; the UDP packet's
-// trace names ACL blk and entry no-udp-9999 and ends in the ACL node's drop; the counters
+// trace names ACL blk and entry no-udp-9999 and ends in the ACL node's drop, and the ping
+// is not traced; the counters
 // list workers 0 and 1, ip4-lookup's packets and the ACL node's drops; 5000 packets and an
 // unknown interface are invalid-value; the capture ends by itself after 3 frames, the file
 // capture-stop names holds the 3 echo requests as `tcpdump -r` reads them and capture-read

@@ -1,6 +1,7 @@
 """The packet graph over NETCONF with ncclient (nectar-dataplane): the trace of
 a ping routed through the box (every node, the FIB entry, the headers at entry
-and exit), the trace of a UDP packet an ACL drops (the ACL and entry named),
+and exit), the trace of a UDP packet an ACL drops (the ACL and entry named;
+the trace selects it with an ACL-style match, not the ping sent before it),
 the runtime counters per worker and node, the bound on trace-start, a capture
 of what eth1 sends read by tcpdump, and NACM refusing trace-start to a user
 whose group may not run it.
@@ -119,7 +120,11 @@ acl = f'''<config xmlns="{BASE}"><acls xmlns="{ACL_NS}">
 </acls></config>'''
 r = admin.edit_config(target="running", config=acl)
 assert r.ok, r.xml
-assert_ok(rpc(admin, "trace-start", "<packets>10</packets><interface>eth0</interface>"))
+assert_ok(rpc(admin, "trace-start",
+              "<packets>10</packets><match><destination-prefix>10.2.0.0/24</destination-prefix>"
+              "<protocol>17</protocol><destination-port>9999</destination-port></match>"))
+code, text = in_h1("ping", "-c", "1", "-W", "2", "10.2.0.2")
+assert code == 0, text
 code, text = in_h1("python3", "-c",
                    "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
                    "[s.sendto(b'dropped', ('10.2.0.2', 9999)) for _ in range(3)]")
@@ -130,7 +135,8 @@ def is_udp_9999(steps):
     return steps and "udp" in steps[0][1] and "> 9999" in steps[0][1]
 
 
-steps, _ = wait_for(admin, is_udp_9999, "for the UDP packet")
+steps, packets = wait_for(admin, is_udp_9999, "for the UDP packet")
+assert all(is_udp_9999(p) for p in packets.values()), f"only what the match selects: {packets}"
 decisions = [s for s in steps if s[2] is not None]
 assert decisions, f"no ACL decision: {steps}"
 node, text, acl_name, ace = decisions[0]

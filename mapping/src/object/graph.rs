@@ -11,8 +11,10 @@ use nectar_mgmt::provider::{RpcArgs, StateArgs};
 use nectar_mgmt::{ErrorTag, MgmtError};
 use nectar_yang::yang2::data::Data as _;
 
+use nectar_dataplane::control::{AclAction, AclRule};
 use nectar_dataplane::graph::capture::{CaptureSpec, MAX_CAPTURE_BYTES, MAX_CAPTURE_PACKETS};
 use nectar_dataplane::graph::trace::MAX_TRACE_PACKETS;
+use nectar_dataplane::types::IpNet;
 
 use crate::engine::Mapping;
 use crate::keys::quote;
@@ -178,15 +180,47 @@ pub fn trace_start(m: &Mapping, a: &RpcArgs<'_>) -> Result<Option<Tree>, MgmtErr
         ))
         .with_path("/nectar-dataplane:trace-start/packets"));
     }
-    match input_leaf(a.input, "trace-start", "interface")? {
-        Some(ifname) => m.dp.trace_start_on(n, &ifname).map_err(|e| {
+    let ifname = input_leaf(a.input, "trace-start", "interface")?;
+    let rule = trace_match(a.input)?;
+    m.dp.trace_start_with(n, ifname.as_deref(), rule)
+        .map_err(|e| {
             MgmtError::app(ErrorTag::InvalidValue, e)
                 .with_path("/nectar-dataplane:trace-start/interface")
-        })?,
-        None => m.dp.trace_start(n),
-    }
+        })?;
     tracing::info!(user = a.user, packets = n, "packet trace started");
     Ok(None)
+}
+
+/// The `match` of a trace-start as an ACL rule (`None`: no field given).
+fn trace_match(input: &Tree) -> Result<Option<AclRule>, MgmtError> {
+    let at = |leaf: &str| input_leaf(input, "trace-start", &format!("match/{leaf}"));
+    let bad = |leaf: &str, v: &str| {
+        MgmtError::invalid_value(format!("{leaf}: {v}"))
+            .with_path(format!("/nectar-dataplane:trace-start/match/{leaf}"))
+    };
+    let prefix = |leaf: &str| -> Result<Option<IpNet>, MgmtError> {
+        at(leaf)?
+            .map(|v| {
+                v.parse::<IpNet>()
+                    .map(|p| p.network())
+                    .map_err(|_| bad(leaf, &v))
+            })
+            .transpose()
+    };
+    let number = |leaf: &str| -> Result<Option<u16>, MgmtError> {
+        at(leaf)?
+            .map(|v| v.parse::<u16>().map_err(|_| bad(leaf, &v)))
+            .transpose()
+    };
+    let rule = AclRule {
+        src: prefix("source-prefix")?,
+        dst: prefix("destination-prefix")?,
+        proto: number("protocol")?.map(|p| p as u8),
+        src_ports: number("source-port")?.map(|p| (p, p)),
+        dst_ports: number("destination-port")?.map(|p| (p, p)),
+        ..AclRule::any(AclAction::Permit)
+    };
+    Ok((rule != AclRule::any(AclAction::Permit)).then_some(rule))
 }
 
 /// `trace-stop`.
