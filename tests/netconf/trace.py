@@ -135,6 +135,9 @@ def is_udp_9999(steps):
     return steps and "udp" in steps[0][1] and "> 9999" in steps[0][1]
 
 
+st = read(admin, "trace")
+assert st.xpath("//d:trace/d:match/d:destination-port/text()", namespaces=D) == ["9999"], etree.tostring(st)
+assert st.xpath("//d:trace/d:match/d:destination-prefix/text()", namespaces=D) == ["10.2.0.0/24"], etree.tostring(st)
 steps, packets = wait_for(admin, is_udp_9999, "for the UDP packet")
 assert all(is_udp_9999(p) for p in packets.values()), f"only what the match selects: {packets}"
 decisions = [s for s in steps if s[2] is not None]

@@ -138,6 +138,20 @@ fn trace(m: &Mapping, out: &mut Tree) -> Result<(), MgmtError> {
     {
         set(out, &format!("{b}/interface"), Some(&name))?;
     }
+    if let Some(r) = &st.rule {
+        let fields = [
+            ("source-prefix", r.src.map(|p| p.to_string())),
+            ("destination-prefix", r.dst.map(|p| p.to_string())),
+            ("protocol", r.proto.map(|p| p.to_string())),
+            ("source-port", r.src_ports.map(|p| p.0.to_string())),
+            ("destination-port", r.dst_ports.map(|p| p.0.to_string())),
+        ];
+        for (leaf, v) in fields {
+            if let Some(v) = v {
+                set(out, &format!("{b}/match/{leaf}"), Some(&v))?;
+            }
+        }
+    }
     let (mut packet, mut step) = (0, 0);
     for l in m.dp.trace() {
         if l.packet != packet {
