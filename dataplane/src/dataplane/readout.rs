@@ -132,44 +132,36 @@ impl Dataplane {
             s.oper_up = self.sh.oper_up(i.index, &i.name);
             interfaces.push(s);
         }
-        let workers = lock(&self.sh.workers).clone();
+        let no_buffers = lock(&self.sh.workers)
+            .iter()
+            .map(|w| w.stats.no_buffers.load(Ordering::Relaxed))
+            .sum();
+        // The workers' runtime, summed over workers.
         let mut nodes: Vec<NodeStats> = Vec::new();
         let mut drops: Vec<NodeDrop> = Vec::new();
-        let mut no_buffers = 0;
-        for w in &workers {
-            no_buffers += w.stats.no_buffers.load(Ordering::Relaxed);
-            for n in &w.nodes {
-                let (v, p) = (
-                    n.vectors.load(Ordering::Relaxed),
-                    n.packets.load(Ordering::Relaxed),
-                );
-                match nodes.iter_mut().find(|x| x.node == n.name) {
-                    Some(x) => {
-                        x.vectors += v;
-                        x.packets += p;
-                    }
-                    None => nodes.push(NodeStats {
-                        node: n.name,
-                        vectors: v,
-                        packets: p,
-                    }),
+        for n in self.runtime().into_iter().flat_map(|w| w.nodes) {
+            match nodes.iter_mut().find(|x| x.node == n.node) {
+                Some(x) => {
+                    x.vectors += n.vectors;
+                    x.packets += n.packets;
                 }
-                for (r, c) in n.reasons.iter().zip(&n.drops) {
-                    let c = c.load(Ordering::Relaxed);
-                    if c == 0 {
-                        continue;
-                    }
-                    match drops
-                        .iter_mut()
-                        .find(|d| d.node == n.name && d.reason == *r)
-                    {
-                        Some(d) => d.count += c,
-                        None => drops.push(NodeDrop {
-                            node: n.name,
-                            reason: r,
-                            count: c,
-                        }),
-                    }
+                None => nodes.push(NodeStats {
+                    node: n.node,
+                    vectors: n.vectors,
+                    packets: n.packets,
+                }),
+            }
+            for (reason, count) in n.drops.into_iter().filter(|d| d.1 > 0) {
+                match drops
+                    .iter_mut()
+                    .find(|d| d.node == n.node && d.reason == reason)
+                {
+                    Some(d) => d.count += count,
+                    None => drops.push(NodeDrop {
+                        node: n.node,
+                        reason,
+                        count,
+                    }),
                 }
             }
         }
