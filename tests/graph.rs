@@ -92,7 +92,8 @@ fn sum_over_workers(body: &str, name: &str, node: &str) -> (f64, usize) {
 // capture-stop names holds the 3 echo requests as `tcpdump -r` reads them and capture-read
 // returns the same bytes; alice gets access-denied and no trace starts. RESTCONF
 // shows the same counters and starts a trace (alice: 403 access-denied); gNMI Get reads a
-// node's packets and that trace (an echo request's path out of eth1), and a SAMPLE
+// node's packets (and a node whole, zero counters included, in JSON and JSON IETF) and
+// that trace (an echo request's path out of eth1), and a SAMPLE
 // subscription delivers the counter repeatedly; the scrape has the node
 // counters per worker (ip4-lookup's packets summed over workers at least what NETCONF
 // counted), time per node, drops with the worker label, and passes promtool.
@@ -217,6 +218,7 @@ fn the_packet_graph_through_netconf_restconf_gnmi_and_prometheus() {
     assert!(out.contains("ok get ip4-lookup packets"), "{out}");
     assert!(out.contains("ok sample ip4-lookup packets"), "{out}");
     assert!(out.contains("ok get trace"), "{out}");
+    assert!(out.contains("ok get a node whole"), "{out}");
 
     // Prometheus.
     let body = scrape(&d);

@@ -33,6 +33,19 @@ def main():
         assert total >= 2, f"ip4-lookup packets over both workers: {total}"
         print(f"ok get ip4-lookup packets {total}", flush=True)
 
+        # A node whole, in both JSON encodings: every counter is there, zero or not.
+        for enc in ("json", "json_ietf"):
+            g = gc.get(path=["nectar-dataplane:dataplane/runtime/worker[id=0]/node[name=ip6-lookup]"],
+                       encoding=enc)
+            val = [u["val"] for n in g["notification"] for u in n.get("update", [])][0]
+            val = val.get("nectar-dataplane:node", val)
+            if isinstance(val, list):
+                val = val[0]
+            for leaf in ("vectors", "packets", "time", "average-vector-size", "nanoseconds-per-packet"):
+                assert leaf in val, (enc, val)
+            assert val["drop"] and all("packets" in d for d in val["drop"]), (enc, val)
+        print("ok get a node whole", flush=True)
+
         g = gc.get(path=["nectar-dataplane:dataplane/trace"], encoding="json_ietf")
         vals = [u["val"] for n in g["notification"] for u in n.get("update", [])]
         assert len(vals) == 1, g
