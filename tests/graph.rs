@@ -90,8 +90,8 @@ fn sum_over_workers(body: &str, name: &str, node: &str) -> (f64, usize) {
 // list workers 0 and 1, ip4-lookup's packets and the ACL node's drops; 5000 packets and an
 // unknown interface are invalid-value; the capture ends by itself after 3 frames, the file
 // capture-stop names holds the 3 echo requests as `tcpdump -r` reads them and capture-read
-// returns the same bytes; alice gets access-denied and no trace starts. RESTCONF
-// shows the same counters and starts a trace (alice: 403 access-denied); gNMI Get reads a
+// returns the same bytes; alice gets access-denied and no trace starts. RESTCONF lists
+// nectar-dataplane in the YANG library, shows the same counters and starts a trace (alice: 403 access-denied); gNMI Get reads a
 // node's packets (and a node whole, zero counters included, in JSON and JSON IETF) and
 // that trace (an echo request's path out of eth1), and a SAMPLE
 // subscription delivers the counter repeatedly; the scrape has the node
@@ -151,8 +151,19 @@ fn the_packet_graph_through_netconf_restconf_gnmi_and_prometheus() {
 
     let mut pinger = keep_pinging(&t.ns("h1"), "10.2.0.2");
 
-    // RESTCONF: the same counters, and the trace RPCs.
+    // RESTCONF: the module in the YANG library, the same counters, and the trace RPCs.
     let admin = "admin:admin-pw";
+    let (code, body) = d.restconf_as(
+        admin,
+        "GET",
+        "/restconf/data/ietf-yang-library:yang-library",
+        None,
+    );
+    assert_eq!(code, 200, "{body}");
+    assert!(
+        body.contains(r#""name":"nectar-dataplane""#),
+        "nectar-dataplane advertised: {body}"
+    );
     let (code, body) = d.restconf_as(
         admin,
         "GET",
