@@ -175,6 +175,12 @@ r = rpc(admin, "trace-start", "<packets>5000</packets>")
 assert not r.ok and "invalid-value" in r.xml, r.xml
 r = rpc(admin, "trace-start", "<interface>nope0</interface>")
 assert not r.ok and "invalid-value" in r.xml and "nope0" in r.xml, r.xml
+r = admin.edit_config(target="running", config=f"""<config xmlns="{BASE}"><interfaces xmlns="{IF_NS}">
+<interface><name>lo9</name><type xmlns:ianaift="urn:ietf:params:xml:ns:yang:iana-if-type">ianaift:softwareLoopback</type></interface>
+</interfaces></config>""")
+assert r.ok, r.xml
+r = rpc(admin, "trace-start", "<interface>lo9</interface>")
+assert not r.ok and "invalid-value" in r.xml and "not a port" in r.xml, r.xml
 ok("bounds")
 
 # --- capture to pcap -------------------------------------------------------------

@@ -53,7 +53,7 @@ impl Dataplane {
     /// Starts tracing the next `n` packets (at most
     /// [`crate::graph::trace::MAX_TRACE_PACKETS`]) received on interface `rx_if` and
     /// matching `rule` (its action is ignored), each when given, clearing the previous
-    /// trace. Fails if there is no such interface.
+    /// trace. Fails if there is no such interface or it is not a port.
     pub fn trace_start_with(
         &self,
         n: u32,
@@ -61,14 +61,26 @@ impl Dataplane {
         rule: Option<AclRule>,
     ) -> Result<(), String> {
         let ix = match rx_if {
-            Some(name) => Some(
-                self.interface_index(name)
-                    .ok_or_else(|| format!("no interface {name}"))?,
-            ),
+            Some(name) => Some(self.port_index(name)?),
             None => None,
         };
         self.sh.trace.start(n, ix, rule);
         Ok(())
+    }
+
+    /// The port index of interface `name`: packets are traced and captured where they
+    /// enter and leave the graph, on ports.
+    fn port_index(&self, name: &str) -> Result<u32, String> {
+        let t = self.sh.tables.load();
+        let ix = t
+            .if_index(name)
+            .ok_or_else(|| format!("no interface {name}"))?;
+        match t.iface(ix).map(|i| i.kind) {
+            Some(Kind::Port(port)) => Ok(port as u32),
+            _ => Err(format!(
+                "{name} is not a port: packets are traced and captured on ports"
+            )),
+        }
     }
 
     /// Stops tracing (what was recorded stays).
@@ -94,14 +106,7 @@ impl Dataplane {
     /// Starts capturing on interface `name` (a port: what it receives and sends),
     /// discarding the previous capture. Fails if there is no such port.
     pub fn capture_start(&self, name: &str, mut spec: CaptureSpec) -> Result<(), String> {
-        let t = self.sh.tables.load();
-        let ix = t
-            .if_index(name)
-            .ok_or_else(|| format!("no interface {name}"))?;
-        match t.iface(ix).map(|i| i.kind) {
-            Some(Kind::Port(port)) => spec.ifidx = port as u32,
-            _ => return Err(format!("{name} is not a port: only ports are captured")),
-        }
+        spec.ifidx = self.port_index(name)?;
         self.sh.capture.start(spec);
         Ok(())
     }

@@ -134,7 +134,7 @@ fn trace(m: &Mapping, out: &mut Tree) -> Result<(), MgmtError> {
     set(out, &format!("{b}/traced"), Some(&st.traced.to_string()))?;
     if let Some(name) = st
         .rx_if
-        .and_then(|ix| m.dp.tables().iface(ix).map(|i| i.name.clone()))
+        .and_then(|ix| m.dp.port(ix as usize).map(|p| p.name))
     {
         set(out, &format!("{b}/interface"), Some(&name))?;
     }
