@@ -371,6 +371,8 @@ fn start_dataplane(
             "cannot read the saved interface indices: interfaces are numbered afresh"
         );
     }
+    // capture-stop writes pcap files here.
+    northbound.captures_in(cfg.state_dir.join("captures"));
     registry.register(northbound);
     info!(
         ports = cfg.dataplane.ports.len(),

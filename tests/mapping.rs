@@ -149,13 +149,10 @@ const HP2: &str = r#"{"name":"hp2","type":"iana-if-type:ethernetCsmacd",
 // the hosts ping across.
 #[test]
 fn ports_created_on_demand_through_restconf_route_between_namespaces() {
-    let Some(t) = ns::Topo::tagged("eng") else {
+    let Some(t) = ns::Topo::router("eng") else {
         return;
     };
-    t.wire("h1", "10.1.0.2/24", Some("10.1.0.1")).unwrap();
-    t.wire("h2", "10.2.0.2/24", Some("10.2.0.1")).unwrap();
     let dp = t.ns("dp");
-    ns::ip(&["-n", &dp, "link", "set", "lo", "up"]).unwrap();
     let keep = tempfile::tempdir().unwrap();
     let start = || {
         Daemon::start_on(
@@ -287,13 +284,10 @@ fn router_config_over_netconf(d: &Daemon, ns: &str, fwd: bool) {
 // own address on eth0; true again, transit resumes.
 #[test]
 fn rfc8344_router_interfaces_with_forwarding_over_netconf() {
-    let Some(t) = ns::Topo::tagged("rf") else {
+    let Some(t) = ns::Topo::router("rf") else {
         return;
     };
-    t.wire("h1", "10.1.0.2/24", Some("10.1.0.1")).unwrap();
-    t.wire("h2", "10.2.0.2/24", Some("10.2.0.1")).unwrap();
     let dp = t.ns("dp");
-    ns::ip(&["-n", &dp, "link", "set", "lo", "up"]).unwrap();
     let d = Daemon::start(Options {
         extra: format!(
             "[dataplane]\nworkers = 1\n\

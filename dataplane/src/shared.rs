@@ -141,6 +141,8 @@ pub struct Baseline {
 /// Counters a worker registers so snapshots can sum them.
 #[derive(Debug, Clone)]
 pub struct WorkerReg {
+    /// The worker's number (a worker restarted after a crash registers again under it).
+    pub id: usize,
     /// Interface and misc counters.
     pub stats: Arc<WorkerStats>,
     /// Node counters.
@@ -168,6 +170,8 @@ pub struct Runtime {
     pub trace: TraceCtl,
     /// Probes the box sends (ping, traceroute) and their answers.
     pub probes: crate::probe::Probes,
+    /// Packet capture.
+    pub capture: crate::graph::capture::CaptureCtl,
     /// Clock.
     pub clock: Arc<dyn Clock>,
     /// Registered workers' counters.

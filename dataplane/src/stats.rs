@@ -208,6 +208,30 @@ pub struct NodeStats {
     pub packets: u64,
 }
 
+/// A node's activity in one worker (the graph's runtime, VPP's `show runtime`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeRuntime {
+    /// Node.
+    pub node: &'static str,
+    /// Vectors processed.
+    pub vectors: u64,
+    /// Packets processed.
+    pub packets: u64,
+    /// Time spent in the node (ns), measured around each vector.
+    pub nanos: u64,
+    /// Drops per reason, every reason the node has (zero included), in its order.
+    pub drops: Vec<(&'static str, u64)>,
+}
+
+/// The graph's activity in one worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerRuntime {
+    /// The worker's number.
+    pub worker: usize,
+    /// Its nodes, in graph order.
+    pub nodes: Vec<NodeRuntime>,
+}
+
 /// Everything counted, at one moment.
 #[derive(Debug, Clone, Default)]
 pub struct StatsSnapshot {

@@ -75,6 +75,7 @@ impl Worker {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(WorkerReg {
+                id,
                 stats: stats.clone(),
                 nodes: graph.counters(),
             });

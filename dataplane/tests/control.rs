@@ -132,7 +132,8 @@ fn link_events_follow_admin_and_link_state() {
 }
 
 // Input: trace started for 1 packet, then two pings. Output: the first ping's path through the
-// nodes is recorded, the second is not.
+// nodes is recorded, the second is not: the headers at entry (the request) and exit (the
+// reply), the FIB decisions (local, then attached for the reply).
 #[test]
 fn packet_trace_records_node_path() {
     let lab = Lab::new(1);
@@ -161,6 +162,27 @@ fn packet_trace_records_node_path() {
         assert!(nodes.contains(&n), "{n} missing from {tr:#?}");
     }
     assert!(tr.iter().any(|l| l.text == "icmp echo reply"));
+    // The headers at entry and exit, and the FIB decision.
+    let text = |node: &str| {
+        tr.iter()
+            .filter(|l| l.node == node && !l.text.starts_with("->"))
+            .map(|l| l.text.clone())
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        text("port-input")[0].contains("ipv4 10.0.0.10 > 10.0.0.1 icmp type 8 code 0 ttl 64"),
+        "{tr:#?}"
+    );
+    // The request to the box, then the reply it made (traced as the same packet).
+    assert_eq!(
+        text("ip4-lookup"),
+        ["fib: 10.0.0.1 is local", "fib: 10.0.0.10 attached on pg0"],
+        "{tr:#?}"
+    );
+    assert!(
+        text("port-output")[0].contains("ipv4 10.0.0.1 > 10.0.0.10 icmp type 0 code 0"),
+        "{tr:#?}"
+    );
 }
 
 /// Brings an interface up with one address.

@@ -596,3 +596,107 @@ fn reflexive_acl_lets_related_icmp_errors_in() {
     );
     assert!(lab.out(0).is_empty(), "unrelated ICMP error denied");
 }
+
+// Input: pg0 NAT inside with a reflexive ACL "out" (one rule) on ingress, pg1 outside; a
+// trace of the next 2 packets; a UDP datagram from the inside host, then the server's reply.
+// Output: the datagram's trace names the ACL rule (RuleRef "out" rule 0, "permit and
+// reflect"), the conntrack session created and the source translation, and leaves pg1 with
+// the translated headers; the reply's trace shows the destination translated back and leaves
+// pg0 addressed to the inside host.
+#[test]
+fn the_trace_shows_the_acl_rule_conntrack_and_nat() {
+    let lab = nat_lab(vec![
+        Op::SetAcl(AclConfig {
+            name: "out".into(),
+            rules: vec![AclRule::any(AclAction::PermitReflect)],
+        }),
+        Op::SetInterface {
+            name: "pg0".into(),
+            config: iface(Some("out"), NatRole::Inside),
+        },
+    ]);
+    lab.dp.trace_start(2);
+    lab.send(
+        0,
+        &[udp4(
+            host(1),
+            port_mac(0),
+            "10.0.1.10",
+            "198.51.100.9",
+            5000,
+            53,
+        )],
+    );
+    let out = lab.out(1);
+    assert_eq!(out.len(), 1);
+    let outside_port = Udp::parse(&out[0][34..]).unwrap().src_port;
+    lab.send(
+        1,
+        &[udp4(
+            host(2),
+            port_mac(1),
+            "198.51.100.9",
+            "198.51.100.1",
+            53,
+            outside_port,
+        )],
+    );
+    assert_eq!(lab.out(0).len(), 1);
+    let tr = lab.dp.trace();
+    let of = |packet: u32| -> Vec<_> { tr.iter().filter(|l| l.packet == packet).collect() };
+    let first = of(1);
+    let acl = first
+        .iter()
+        .find(|l| l.rule.is_some())
+        .unwrap_or_else(|| panic!("no ACL decision: {tr:#?}"));
+    assert_eq!(
+        acl.rule,
+        Some(nectar_dataplane::graph::trace::RuleRef {
+            acl: "out".into(),
+            rule: Some(0)
+        })
+    );
+    assert_eq!(acl.text, "acl out: rule 1 matched, permit and reflect");
+    let has = |lines: &[&nectar_dataplane::graph::trace::TraceLine], node: &str, text: &str| {
+        lines
+            .iter()
+            .any(|l| l.node == node && l.text.contains(text))
+    };
+    assert!(
+        has(
+            &first,
+            acl.node,
+            "conntrack session created for 10.0.1.10 > 198.51.100.9"
+        ),
+        "{tr:#?}"
+    );
+    assert!(
+        has(
+            &first,
+            "nat44-in2out",
+            &format!("src -> 198.51.100.1:{outside_port}")
+        ),
+        "{tr:#?}"
+    );
+    assert!(
+        has(
+            &first,
+            "port-output",
+            &format!("ipv4 198.51.100.1 > 198.51.100.9 udp {outside_port} > 53")
+        ),
+        "{tr:#?}"
+    );
+    let second = of(2);
+    assert!(
+        has(&second, "nat44-out2in", "dst -> 10.0.1.10:5000"),
+        "{tr:#?}"
+    );
+    assert!(
+        has(
+            &second,
+            "port-output",
+            "ipv4 198.51.100.9 > 10.0.1.10 udp 53 > 5000"
+        ),
+        "{tr:#?}"
+    );
+}

@@ -123,6 +123,9 @@ pub struct Mapping {
     /// Where the interface indices are kept across restarts, and the
     /// [`Dataplane::indices_version`] it holds (`None`: not written yet).
     pub(crate) index_file: Option<(std::path::PathBuf, Option<u64>)>,
+    /// Where capture-stop writes pcap files, and the last one written.
+    pub(crate) captures: Option<std::path::PathBuf>,
+    pub(crate) last_capture: Option<std::path::PathBuf>,
 }
 
 impl Mapping {
@@ -140,6 +143,8 @@ impl Mapping {
             replays: 0,
             last_replay_ops: Vec::new(),
             index_file: None,
+            captures: None,
+            last_capture: None,
         }
     }
 

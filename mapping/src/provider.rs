@@ -75,6 +75,13 @@ impl Northbound {
     }
 }
 
+impl Northbound {
+    /// Lets capture-stop write pcap files into `dir` (created when first needed).
+    pub fn captures_in(&self, dir: std::path::PathBuf) {
+        self.lock().captures = Some(dir);
+    }
+}
+
 impl NorthboundHandle {
     /// Replays the whole configuration into the dataplane (after it was restarted and lost
     /// its configuration).
@@ -176,6 +183,27 @@ impl Provider for Northbound {
         )
         .state(p::nectar_bridge::bridge_domains::PATH, |p, a, o| {
             crate::object::bridge::state::nectar_bridge(&p.lock(), a, o)
+        })
+        .state(p::nectar_dataplane::dataplane::PATH, |p, a, o| {
+            crate::object::graph::dataplane(&p.lock(), a, o)
+        })
+        .rpc("/nectar-dataplane:trace-start", |p, a| {
+            crate::object::graph::trace_start(&p.lock(), a)
+        })
+        .rpc("/nectar-dataplane:trace-stop", |p, a| {
+            crate::object::graph::trace_stop(&p.lock(), a)
+        })
+        .rpc("/nectar-dataplane:trace-clear", |p, a| {
+            crate::object::graph::trace_clear(&p.lock(), a)
+        })
+        .rpc("/nectar-dataplane:capture-start", |p, a| {
+            crate::object::graph::capture_start(&p.lock(), a)
+        })
+        .rpc("/nectar-dataplane:capture-stop", |p, a| {
+            crate::object::graph::capture_stop(&mut p.lock(), a)
+        })
+        .rpc("/nectar-dataplane:capture-read", |p, a| {
+            crate::object::graph::capture_read(&p.lock(), a)
         })
     }
 

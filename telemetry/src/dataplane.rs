@@ -1,14 +1,16 @@
 //! Dataplane metrics, read at scrape time: a `prometheus` collector that takes one
-//! [`Dataplane::stats`] snapshot (relaxed loads of per-worker counters, no lock a worker waits
-//! on) and the published table snapshot for each scrape. There is no background polling, and
+//! [`Dataplane::stats`] and one [`Dataplane::runtime`] snapshot (relaxed loads of per-worker
+//! counters, no lock a worker waits on) and the published table snapshot for each scrape. There is no background polling, and
 //! a scrape never stalls forwarding.
 //!
 //! Names follow node_exporter's `node_network_*` where they overlap: per interface
 //! `nectar_interface_{receive,transmit}_{packets,bytes,...}_total{interface}`, status gauges
 //! `nectar_interface_{admin,oper}_up{interface}`, an info metric
-//! `nectar_interface_info{interface,kind,mac}`; per graph node
-//! `nectar_dataplane_node_{packets,vectors}_total{node}` and drops by reason
-//! `nectar_dataplane_drops_total{node,reason}`; table occupancy and limits
+//! `nectar_interface_info{interface,kind,mac}`; per graph node and worker
+//! `nectar_dataplane_node_{packets,vectors}_total{node,worker}`, the time spent in it
+//! `nectar_dataplane_node_seconds_total{node,worker}` and drops by reason
+//! `nectar_dataplane_drops_total{node,reason,worker}` (sum without `worker` for the box);
+//! table occupancy and limits
 //! `nectar_dataplane_table_entries{table}` / `nectar_dataplane_table_capacity{table}`; ACL rule
 //! hits `nectar_acl_rule_hits_total{acl,ace}` and octets `nectar_acl_rule_octets_total{acl,ace}`
 //! (`ace` is the rule's position, from 1, in the ACL).
@@ -19,7 +21,7 @@ use nectar_dataplane::Dataplane;
 use nectar_dataplane::tables::Kind;
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
-use prometheus::{IntCounterVec, IntGaugeVec, Opts};
+use prometheus::{CounterVec, IntCounterVec, IntGaugeVec, Opts};
 
 /// What one family counts, for the per-interface counters.
 type IfField = fn(&nectar_dataplane::stats::InterfaceStats) -> u64;
@@ -107,6 +109,7 @@ struct Families {
     info: IntGaugeVec,
     node_packets: IntCounterVec,
     node_vectors: IntCounterVec,
+    node_seconds: CounterVec,
     drops: IntCounterVec,
     no_buffers: IntCounterVec,
     table_entries: IntGaugeVec,
@@ -147,18 +150,26 @@ impl Families {
             ),
             node_packets: counter(
                 "nectar_dataplane_node_packets_total",
-                "Packets processed by a graph node.",
-                &["node"],
+                "Packets processed by a graph node in a worker.",
+                &["node", "worker"],
             ),
             node_vectors: counter(
                 "nectar_dataplane_node_vectors_total",
-                "Vectors (batches of up to 256 packets) processed by a graph node.",
-                &["node"],
+                "Vectors (batches of up to 256 packets) processed by a graph node in a worker.",
+                &["node", "worker"],
             ),
+            node_seconds: CounterVec::new(
+                Opts::new(
+                    "nectar_dataplane_node_seconds_total",
+                    "Time a worker spent in a graph node (measured around each vector).",
+                ),
+                &["node", "worker"],
+            )
+            .expect("valid metric"),
             drops: counter(
                 "nectar_dataplane_drops_total",
-                "Packets dropped by a graph node, by reason.",
-                &["node", "reason"],
+                "Packets dropped by a graph node in a worker, by reason.",
+                &["node", "reason", "worker"],
             ),
             no_buffers: counter(
                 "nectar_dataplane_buffer_allocation_failures_total",
@@ -201,6 +212,7 @@ impl Families {
             &self.info,
             &self.node_packets,
             &self.node_vectors,
+            &self.node_seconds,
             &self.drops,
             &self.no_buffers,
             &self.table_entries,
@@ -268,12 +280,21 @@ impl Collector for DataplaneCollector {
                 .with_label_values(&[i.name.as_str(), kind, &i.mac.to_string()])
                 .set(1);
         }
-        for n in &stats.nodes {
-            set_counter(&f.node_packets, &[n.node], n.packets);
-            set_counter(&f.node_vectors, &[n.node], n.vectors);
-        }
-        for d in &stats.drops {
-            set_counter(&f.drops, &[d.node, d.reason], d.count);
+        for w in self.dp.runtime() {
+            let worker = w.worker.to_string();
+            for n in &w.nodes {
+                let l = [n.node, worker.as_str()];
+                set_counter(&f.node_packets, &l, n.packets);
+                set_counter(&f.node_vectors, &l, n.vectors);
+                f.node_seconds
+                    .with_label_values(&l)
+                    .inc_by(n.nanos as f64 / 1e9);
+                for (reason, count) in &n.drops {
+                    if *count > 0 {
+                        set_counter(&f.drops, &[n.node, reason, worker.as_str()], *count);
+                    }
+                }
+            }
         }
         set_counter(&f.no_buffers, &[], stats.no_buffers);
         let limits = &tables.limits;

@@ -226,6 +226,17 @@ impl Daemon {
     /// CA), from inside the daemon's namespace if it has one; JSON both ways. Returns the
     /// status and the body.
     pub fn restconf(&self, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+        self.restconf_as(&format!("admin:{}", self.password()), method, path, body)
+    }
+
+    /// [`Daemon::restconf`] as the user of `credentials` (`user:password`).
+    pub fn restconf_as(
+        &self,
+        credentials: &str,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+    ) -> (u16, String) {
         let mut c = match &self.netns {
             Some(ns) => {
                 let mut c = Command::new("ip");
@@ -236,7 +247,7 @@ impl Daemon {
         };
         c.args(["-sS", "--cacert"])
             .arg(self.cert())
-            .args(["-u", &format!("admin:{}", self.password())])
+            .args(["-u", credentials])
             .args(["-X", method, "-w", "\n%{http_code}"])
             .args(["-H", "Content-Type: application/yang-data+json"])
             .args(["-H", "Accept: application/yang-data+json"]);

@@ -140,6 +140,18 @@ impl Topo {
         format!("{role}{}", self.id)
     }
 
+    /// [`Topo::tagged`] wired for a router between two networks: h1 (10.1.0.2/24, default
+    /// route via 10.1.0.1) and h2 (10.2.0.2/24, via 10.2.0.1), each by a veth pair to
+    /// namespace `dp` (ends `dev("dh1")`, `dev("dh2")`), whose loopback is up (the daemon's
+    /// listeners there).
+    pub fn router(tag: &str) -> Option<Topo> {
+        let t = Topo::tagged(tag)?;
+        t.wire("h1", "10.1.0.2/24", Some("10.1.0.1")).unwrap();
+        t.wire("h2", "10.2.0.2/24", Some("10.2.0.1")).unwrap();
+        ip(&["-n", &t.ns("dp"), "link", "set", "lo", "up"]).unwrap();
+        Some(t)
+    }
+
     /// Wires host namespace `host` to namespace `dp` by a veth pair, `dev("e<host>")` on the
     /// host side (with `addr` and, when given, a default route via `gw`), `dev("d<host>")`
     /// on the dataplane side; both up.

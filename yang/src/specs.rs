@@ -99,6 +99,8 @@ pub const NETWORK: &[ModuleSpec] = &[
     ModuleSpec::new("nectar-bridge", &[]),
     // ietf-nat's missing internal side.
     ModuleSpec::new("nectar-nat", &[]),
+    // The packet graph's runtime counters and the packet trace.
+    ModuleSpec::new("nectar-dataplane", &[]),
 ];
 
 /// What the dataplane northbound does not implement of the [`NETWORK`]

@@ -116,6 +116,7 @@ impl DataplaneBuilder {
             events: EventBus::default(),
             trace: TraceCtl::default(),
             probes: Default::default(),
+            capture: Default::default(),
             clock: self.clock,
             workers: Mutex::new(Vec::new()),
             oper: Mutex::new(Vec::new()),

@@ -1,11 +1,16 @@
 //! What a running [`Dataplane`] can be asked: synchronous polling (tests, benchmarks),
 //! events, packet trace, statistics and table read-outs.
 
+use crate::control::AclRule;
 use crate::events::Event;
-use crate::graph::trace::TraceLine;
+use crate::graph::capture::{CaptureSpec, CaptureStatus};
+use crate::graph::trace::{TraceLine, TraceStatus};
 use crate::state::conntrack::CtSession;
 use crate::state::nat::NatSessionInfo;
-use crate::stats::{InterfaceStats, NodeDrop, NodeStats, StatsSnapshot};
+use crate::stats::{
+    InterfaceStats, NodeDrop, NodeRuntime, NodeStats, StatsSnapshot, WorkerRuntime,
+};
+use crate::tables::Kind;
 use crate::tables::Tables;
 use crate::tables::fib::Adj;
 use crate::tables::l2fib::LearnedMac;
@@ -39,14 +44,86 @@ impl Dataplane {
         self.sh.events.subscribe()
     }
 
-    /// Starts tracing the next `n` received packets (clearing the previous trace).
+    /// Starts tracing the next `n` received packets (clearing the previous trace), at most
+    /// [`crate::graph::trace::MAX_TRACE_PACKETS`].
     pub fn trace_start(&self, n: u32) {
-        self.sh.trace.start(n);
+        self.sh.trace.start(n, None, None);
+    }
+
+    /// Starts tracing the next `n` packets (at most
+    /// [`crate::graph::trace::MAX_TRACE_PACKETS`]) received on interface `rx_if` and
+    /// matching `rule` (its action is ignored), each when given, clearing the previous
+    /// trace. Fails if there is no such interface or it is not a port.
+    pub fn trace_start_with(
+        &self,
+        n: u32,
+        rx_if: Option<&str>,
+        rule: Option<AclRule>,
+    ) -> Result<(), String> {
+        let ix = match rx_if {
+            Some(name) => Some(self.port_index(name)?),
+            None => None,
+        };
+        self.sh.trace.start(n, ix, rule);
+        Ok(())
+    }
+
+    /// The port index of interface `name`: packets are traced and captured where they
+    /// enter and leave the graph, on ports.
+    fn port_index(&self, name: &str) -> Result<u32, String> {
+        let t = self.sh.tables.load();
+        let ix = t
+            .if_index(name)
+            .ok_or_else(|| format!("no interface {name}"))?;
+        match t.iface(ix).map(|i| i.kind) {
+            Some(Kind::Port(port)) => Ok(port as u32),
+            _ => Err(format!(
+                "{name} is not a port: packets are traced and captured on ports"
+            )),
+        }
+    }
+
+    /// Stops tracing (what was recorded stays).
+    pub fn trace_stop(&self) {
+        self.sh.trace.stop();
+    }
+
+    /// Discards the recorded trace.
+    pub fn trace_clear(&self) {
+        self.sh.trace.clear();
+    }
+
+    /// Whether tracing is on and what is held.
+    pub fn trace_status(&self) -> TraceStatus {
+        self.sh.trace.status()
     }
 
     /// The recorded trace.
     pub fn trace(&self) -> Vec<TraceLine> {
         self.sh.trace.read()
+    }
+
+    /// Starts capturing on interface `name` (a port: what it receives and sends),
+    /// discarding the previous capture. Fails if there is no such port.
+    pub fn capture_start(&self, name: &str, mut spec: CaptureSpec) -> Result<(), String> {
+        spec.ifidx = self.port_index(name)?;
+        self.sh.capture.start(spec);
+        Ok(())
+    }
+
+    /// Stops the capture (what was captured stays).
+    pub fn capture_stop(&self) {
+        self.sh.capture.stop();
+    }
+
+    /// The capture's state.
+    pub fn capture_status(&self) -> CaptureStatus {
+        self.sh.capture.status()
+    }
+
+    /// The capture so far as a pcap file.
+    pub fn capture_pcap(&self) -> Vec<u8> {
+        self.sh.capture.pcap()
     }
 
     /// A snapshot of every counter.
@@ -60,44 +137,36 @@ impl Dataplane {
             s.oper_up = self.sh.oper_up(i.index, &i.name);
             interfaces.push(s);
         }
-        let workers = lock(&self.sh.workers).clone();
+        let no_buffers = lock(&self.sh.workers)
+            .iter()
+            .map(|w| w.stats.no_buffers.load(Ordering::Relaxed))
+            .sum();
+        // The workers' runtime, summed over workers.
         let mut nodes: Vec<NodeStats> = Vec::new();
         let mut drops: Vec<NodeDrop> = Vec::new();
-        let mut no_buffers = 0;
-        for w in &workers {
-            no_buffers += w.stats.no_buffers.load(Ordering::Relaxed);
-            for n in &w.nodes {
-                let (v, p) = (
-                    n.vectors.load(Ordering::Relaxed),
-                    n.packets.load(Ordering::Relaxed),
-                );
-                match nodes.iter_mut().find(|x| x.node == n.name) {
-                    Some(x) => {
-                        x.vectors += v;
-                        x.packets += p;
-                    }
-                    None => nodes.push(NodeStats {
-                        node: n.name,
-                        vectors: v,
-                        packets: p,
-                    }),
+        for n in self.runtime().into_iter().flat_map(|w| w.nodes) {
+            match nodes.iter_mut().find(|x| x.node == n.node) {
+                Some(x) => {
+                    x.vectors += n.vectors;
+                    x.packets += n.packets;
                 }
-                for (r, c) in n.reasons.iter().zip(&n.drops) {
-                    let c = c.load(Ordering::Relaxed);
-                    if c == 0 {
-                        continue;
-                    }
-                    match drops
-                        .iter_mut()
-                        .find(|d| d.node == n.name && d.reason == *r)
-                    {
-                        Some(d) => d.count += c,
-                        None => drops.push(NodeDrop {
-                            node: n.name,
-                            reason: r,
-                            count: c,
-                        }),
-                    }
+                None => nodes.push(NodeStats {
+                    node: n.node,
+                    vectors: n.vectors,
+                    packets: n.packets,
+                }),
+            }
+            for (reason, count) in n.drops.into_iter().filter(|d| d.1 > 0) {
+                match drops
+                    .iter_mut()
+                    .find(|d| d.node == n.node && d.reason == reason)
+                {
+                    Some(d) => d.count += count,
+                    None => drops.push(NodeDrop {
+                        node: n.node,
+                        reason,
+                        count,
+                    }),
                 }
             }
         }
@@ -111,6 +180,51 @@ impl Dataplane {
             nat_sessions: self.sh.nat.len(),
             no_buffers,
         }
+    }
+
+    /// The graph's activity per worker and node, from the dataplane's start (a worker
+    /// restarted after a crash goes on counting from where its predecessor stopped).
+    pub fn runtime(&self) -> Vec<WorkerRuntime> {
+        let workers = lock(&self.sh.workers).clone();
+        let mut out: Vec<WorkerRuntime> = Vec::new();
+        for w in &workers {
+            let at = match out.iter().position(|x| x.worker == w.id) {
+                Some(at) => at,
+                None => {
+                    out.push(WorkerRuntime {
+                        worker: w.id,
+                        nodes: Vec::new(),
+                    });
+                    out.len() - 1
+                }
+            };
+            let nodes = &mut out[at].nodes;
+            for n in &w.nodes {
+                let l = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+                let x = match nodes.iter().position(|x| x.node == n.name) {
+                    Some(x) => x,
+                    None => {
+                        nodes.push(NodeRuntime {
+                            node: n.name,
+                            vectors: 0,
+                            packets: 0,
+                            nanos: 0,
+                            drops: n.reasons.iter().map(|r| (*r, 0)).collect(),
+                        });
+                        nodes.len() - 1
+                    }
+                };
+                let x = &mut nodes[x];
+                x.vectors += l(&n.vectors);
+                x.packets += l(&n.packets);
+                x.nanos += l(&n.nanos);
+                for ((_, sum), c) in x.drops.iter_mut().zip(&n.drops) {
+                    *sum += l(c);
+                }
+            }
+        }
+        out.sort_by_key(|w| w.worker);
+        out
     }
 
     /// Learned MACs.

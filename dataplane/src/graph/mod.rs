@@ -10,6 +10,7 @@
 //! May import: buffer, headers, tables, stats, the shared dataplane state. Not ports' internals.
 
 pub mod arc;
+pub mod capture;
 pub mod runtime;
 pub mod trace;
 
@@ -167,6 +168,27 @@ impl Ctx<'_> {
                 packet: p.meta.trace,
                 node,
                 text: detail(),
+                rule: None,
+            });
+        }
+    }
+
+    /// Adds a line for an ACL decision (`rule`: the rule that matched, if any) to the
+    /// trace of `p` if it is traced.
+    #[inline]
+    pub fn trace_rule(
+        &mut self,
+        p: &Packet,
+        node: &'static str,
+        rule: trace::RuleRef,
+        text: String,
+    ) {
+        if p.meta.trace != 0 {
+            self.trace.push(TraceLine {
+                packet: p.meta.trace,
+                node,
+                text,
+                rule: Some(rule),
             });
         }
     }

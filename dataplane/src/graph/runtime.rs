@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use super::arc::{ARC_END, NUM_ARCS, arcs};
 use super::trace::TraceLine;
@@ -24,6 +25,8 @@ pub struct NodeCounters {
     pub reasons: &'static [&'static str],
     /// Drops per reason.
     pub drops: Vec<AtomicU64>,
+    /// Time spent in the node's function (ns, measured around each vector).
+    pub nanos: AtomicU64,
 }
 
 struct Slot {
@@ -81,6 +84,7 @@ impl Graph {
                     packets: AtomicU64::new(0),
                     reasons: reg.errors,
                     drops: reg.errors.iter().map(|_| AtomicU64::new(0)).collect(),
+                    nanos: AtomicU64::new(0),
                 }),
                 node: n,
             });
@@ -194,7 +198,9 @@ impl Graph {
             arcs: &self.arcs,
             trace: &mut *outer.trace,
         };
+        let t0 = Instant::now();
         slot.node.process(&mut cx, &mut self.vec);
+        bump(&slot.counters.nanos, t0.elapsed().as_nanos() as u64);
         bump(&slot.counters.vectors, 1);
         bump(&slot.counters.packets, n as u64);
 
@@ -248,6 +254,7 @@ impl Graph {
                     packet: p.meta.trace,
                     node: name,
                     text: format!("drop: {}", slot.counters.reasons.get(r).unwrap_or(&"?")),
+                    rule: None,
                 });
             }
             if let Some(c) = cx.stats.ifs.get(p.meta.rx_if as usize) {
@@ -273,6 +280,7 @@ impl Graph {
                 packet: p.meta.trace,
                 node: name,
                 text: format!("-> {next_name}"),
+                rule: None,
             });
         }
         self.slots[to as usize].queue.push(p);

@@ -7,6 +7,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use crate::control::{AclAction, NatRole};
 use crate::graph::arc::*;
+use crate::graph::trace::RuleRef;
 use crate::graph::{Ctx, Node, NodeReg, Vector};
 use crate::headers::*;
 use crate::state::nat::{NatFull, NatKey};
@@ -100,6 +101,10 @@ impl Node for AclNode {
                 continue;
             };
             if p.meta.ct {
+                let name = self.name;
+                cx.trace(&v.pkts[i], name, || {
+                    "tracked session: acl not evaluated".into()
+                });
                 v.arc_next(cx, i, self.arc, ifidx);
                 continue;
             }
@@ -137,15 +142,30 @@ impl Node for AclNode {
             };
             let verdict = acl.eval_frame(&l2, flow.as_ref(), (packets, octets));
             if p.meta.trace != 0 {
-                let name = self.name;
-                cx.trace(p, name, || {
-                    format!("acl {}: {:?}", acl.config.name, verdict)
-                });
+                let text = match verdict {
+                    Some((r, action)) => {
+                        format!(
+                            "acl {}: rule {} matched, {}",
+                            acl.config.name,
+                            r + 1,
+                            action_name(action)
+                        )
+                    }
+                    None => format!("acl {}: no rule matched, deny", acl.config.name),
+                };
+                let rule = RuleRef {
+                    acl: acl.config.name.clone(),
+                    rule: verdict.map(|(r, _)| r),
+                };
+                cx.trace_rule(p, self.name, rule, text);
             }
             match (verdict, flow) {
                 (Some((_, AclAction::PermitReflect)), Some(flow)) => {
                     if cx.sh.ct.create(&flow, cx.now, cx.t.limits.max_conntrack) {
                         v.pkts[i].meta.ct = true;
+                        cx.trace(&v.pkts[i], self.name, || {
+                            format!("conntrack session created for {} > {}", flow.src, flow.dst)
+                        });
                         v.arc_next(cx, i, self.arc, ifidx);
                     } else {
                         cx.sh
@@ -546,6 +566,15 @@ impl Node for Nat44In2Out {
             }
             v.arc_next(cx, i, ARC_IP4_OUTPUT, tx);
         }
+    }
+}
+
+/// How a trace names an ACL action.
+fn action_name(a: AclAction) -> &'static str {
+    match a {
+        AclAction::Permit => "permit",
+        AclAction::Deny => "deny",
+        AclAction::PermitReflect => "permit and reflect",
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use super::{emit_icmp_error, flow_hash, icmp_code, rewrite_eth};
+use super::{FibHop, emit_icmp_error, fib_trace, flow_hash, icmp_code, rewrite_eth};
 use crate::graph::arc::{ARC_IP4_OUTPUT, ARC_IP4_UNICAST};
 use crate::graph::{Ctx, Node, NodeReg, Vector};
 use crate::headers::*;
@@ -164,12 +164,22 @@ impl Node for Ip4Lookup {
             let host_if =
                 !p.meta.local_origin && cx.t.iface(p.meta.rx_if).is_some_and(|f| !f.forward_v4);
             match adj {
-                Some(Adj::Local) => v.next(i, 0),
+                Some(Adj::Local) => {
+                    let t = cx.t;
+                    cx.trace(&v.pkts[i], "ip4-lookup", || {
+                        fib_trace(t, dst.into(), FibHop::Local)
+                    });
+                    v.next(i, 0)
+                }
                 _ if l2_group => v.drop(i, 3),
                 _ if host_if => v.drop(i, 4),
                 Some(Adj::Glean { ifidx }) => {
                     p.meta.tx_if = *ifidx;
                     p.meta.nh_v4 = u32::from(dst);
+                    if p.meta.trace != 0 {
+                        let (t, hop) = (cx.t, FibHop::Attached(*ifidx));
+                        cx.trace(&v.pkts[i], "ip4-lookup", || fib_trace(t, dst.into(), hop));
+                    }
                     v.next(i, 1);
                 }
                 Some(Adj::Via(paths)) => {
@@ -186,10 +196,13 @@ impl Node for Ip4Lookup {
                         _ => u32::from(dst),
                     };
                     if p.meta.trace != 0 {
-                        let (ix, nh) = (path.ifidx, Ipv4Addr::from(p.meta.nh_v4));
-                        cx.trace(&v.pkts[i], "ip4-lookup", || {
-                            format!("{dst} via {nh} if {ix}")
-                        });
+                        let hop = FibHop::Via {
+                            nh: Ipv4Addr::from(p.meta.nh_v4).into(),
+                            ifidx: path.ifidx,
+                            paths: paths.len(),
+                        };
+                        let t = cx.t;
+                        cx.trace(&v.pkts[i], "ip4-lookup", || fib_trace(t, dst.into(), hop));
                     }
                     v.next(i, 1);
                 }
@@ -389,6 +402,12 @@ impl Node for Ip4Rewrite {
             if !rewrite_eth(p, mac, ifx.mac, ETH_P_IPV4) {
                 v.drop(i, 4);
                 continue;
+            }
+            if p.meta.trace != 0 {
+                let out = ifx.name.as_str();
+                cx.trace(&v.pkts[i], "ip4-rewrite", || {
+                    format!("neighbor {nh} is {mac}: rewritten for {out}")
+                });
             }
             v.arc_next(cx, i, ARC_IP4_OUTPUT, tx);
         }

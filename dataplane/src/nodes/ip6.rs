@@ -4,7 +4,7 @@
 
 use std::net::{IpAddr, Ipv6Addr};
 
-use super::{emit_icmp_error, flow_hash, icmp_code, rewrite_eth};
+use super::{FibHop, emit_icmp_error, fib_trace, flow_hash, icmp_code, rewrite_eth};
 use crate::graph::arc::{ARC_IP6_OUTPUT, ARC_IP6_UNICAST};
 use crate::graph::{Ctx, Node, NodeReg, Vector};
 use crate::headers::*;
@@ -148,12 +148,22 @@ impl Node for Ip6Lookup {
             let l2_group = !p.meta.local_origin && p.data()[0] & 1 != 0;
             let host_if = !p.meta.local_origin && rx_if.is_some_and(|f| !f.forward_v6);
             match cx.t.fib(p.meta.vrf).and_then(|f| f.lookup(IpAddr::V6(dst))) {
-                Some(Adj::Local) => v.next(i, 0),
+                Some(Adj::Local) => {
+                    let t = cx.t;
+                    cx.trace(&v.pkts[i], "ip6-lookup", || {
+                        fib_trace(t, dst.into(), FibHop::Local)
+                    });
+                    v.next(i, 0)
+                }
                 _ if l2_group => v.drop(i, 4),
                 _ if host_if => v.drop(i, 5),
                 Some(Adj::Glean { ifidx }) => {
                     p.meta.tx_if = *ifidx;
                     p.meta.nh_v6 = dst.octets();
+                    if p.meta.trace != 0 {
+                        let (t, hop) = (cx.t, FibHop::Attached(*ifidx));
+                        cx.trace(&v.pkts[i], "ip6-lookup", || fib_trace(t, dst.into(), hop));
+                    }
                     v.next(i, 1);
                 }
                 Some(Adj::Via(paths)) => {
@@ -167,6 +177,15 @@ impl Node for Ip6Lookup {
                         Some(IpAddr::V6(a)) => a.octets(),
                         _ => dst.octets(),
                     };
+                    if p.meta.trace != 0 {
+                        let hop = FibHop::Via {
+                            nh: Ipv6Addr::from(p.meta.nh_v6).into(),
+                            ifidx: path.ifidx,
+                            paths: paths.len(),
+                        };
+                        let t = cx.t;
+                        cx.trace(&v.pkts[i], "ip6-lookup", || fib_trace(t, dst.into(), hop));
+                    }
                     v.next(i, 1);
                 }
                 Some(Adj::Drop) => v.drop(i, 1),
@@ -397,6 +416,12 @@ impl Node for Ip6Rewrite {
             if !rewrite_eth(p, mac, ifx.mac, ETH_P_IPV6) {
                 v.drop(i, 2);
                 continue;
+            }
+            if p.meta.trace != 0 {
+                let out = ifx.name.as_str();
+                cx.trace(&v.pkts[i], "ip6-rewrite", || {
+                    format!("neighbor {nh} is {mac}: rewritten for {out}")
+                });
             }
             v.arc_next(cx, i, ARC_IP6_OUTPUT, tx);
         }

@@ -33,12 +33,20 @@ impl Node for PortInput {
 
     fn process(&mut self, cx: &mut Ctx<'_>, v: &mut Vector) {
         for i in 0..v.len() {
-            let id = cx.sh.trace.claim();
+            let rx = v.pkts[i].meta.rx_if;
+            if cx.sh.capture.watching(rx) {
+                cx.sh.capture.record(v.pkts[i].data(), false);
+            }
+            let id = cx.sh.trace.claim(rx, v.pkts[i].data());
             if id != 0 {
                 let p = &mut v.pkts[i];
                 p.meta.trace = id;
                 let name = cx.t.iface(p.meta.rx_if).map_or("?", |f| f.name.as_str());
-                let text = format!("rx on {name}, {} bytes", p.len());
+                let text = format!(
+                    "rx on {name}, {} bytes: {}",
+                    p.len(),
+                    crate::graph::trace::headers(p.data())
+                );
                 cx.trace(&v.pkts[i], "port-input", || text);
             }
             v.next(i, 0);
@@ -496,8 +504,15 @@ impl Node for PortOutput {
                 Some((Kind::Port(port), name))
                     if port < cx.tx.len() && cx.ports.get(port).is_some() =>
                 {
+                    if cx.sh.capture.watching(port as u32) {
+                        cx.sh.capture.record(p.data(), true);
+                    }
                     if p.meta.trace != 0 {
-                        let text = format!("tx on {name}, {} bytes", p.len());
+                        let text = format!(
+                            "tx on {name}, {} bytes: {}",
+                            p.len(),
+                            crate::graph::trace::headers(p.data())
+                        );
                         cx.trace(&p, "port-output", || text);
                     }
                     cx.tx[port].push(p);

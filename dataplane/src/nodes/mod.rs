@@ -14,7 +14,9 @@ pub mod l2;
 use crate::buffer::Packet;
 use crate::graph::{Node, Vector};
 use crate::headers::write_eth;
+use crate::tables::Tables;
 use crate::types::Mac;
+use std::net::IpAddr;
 
 /// Every node, in roughly topological order (the runtime dispatches in this order).
 pub fn all() -> Vec<Box<dyn Node>> {
@@ -55,6 +57,36 @@ pub fn all() -> Vec<Box<dyn Node>> {
         Box::new(l2::PortOutput),
     ]);
     v
+}
+
+/// Where a lookup sent a packet, for the trace.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum FibHop {
+    /// To the box itself.
+    Local,
+    /// To a host on the attached network of this interface.
+    Attached(u32),
+    /// Through next hop `nh` on interface `ifidx`, one of `paths` (ECMP).
+    Via {
+        nh: IpAddr,
+        ifidx: u32,
+        paths: usize,
+    },
+}
+
+/// The trace text of a lookup's decision for `dst`.
+pub(crate) fn fib_trace(t: &Tables, dst: IpAddr, hop: FibHop) -> String {
+    let name = |ix: u32| t.iface(ix).map_or("?", |f| f.name.as_str()).to_string();
+    match hop {
+        FibHop::Local => format!("fib: {dst} is local"),
+        FibHop::Attached(ix) => format!("fib: {dst} attached on {}", name(ix)),
+        FibHop::Via { nh, ifidx, paths } => {
+            format!(
+                "fib: {dst} via {nh} on {} (1 of {paths} paths)",
+                name(ifidx)
+            )
+        }
+    }
 }
 
 /// Packs an ICMP error request into packet metadata.

@@ -4,6 +4,7 @@
 
 pub mod acl;
 pub mod bridge;
+pub mod graph;
 pub mod interface;
 pub mod nat;
 pub mod network_instance;
