@@ -45,7 +45,17 @@ pub(super) fn check(config: &Config) -> Vec<Problem> {
     check_users(&config.users, &mut out);
     check_dataplane(config, &mut out);
     check_datastore(config, &mut out);
-    if let Err(err) = tracing_subscriber::EnvFilter::try_new(&config.log.level) {
+    if config.log.level.len() > MAX_LOG_FILTER || config.log.level.contains(['[', ']', '{', '}']) {
+        // A field filter's value is a regular expression, compiled to a DFA that can
+        // take unbounded time and memory (found by the config_toml fuzz target).
+        out.push(Problem::new(
+            "log.level",
+            format!(
+                "takes levels and `target=level` directives, at most {MAX_LOG_FILTER} \
+                 characters; span and field filters (`[...]`) are not accepted"
+            ),
+        ));
+    } else if let Err(err) = tracing_subscriber::EnvFilter::try_new(&config.log.level) {
         out.push(Problem::new(
             "log.level",
             format!(
@@ -57,6 +67,9 @@ pub(super) fn check(config: &Config) -> Vec<Problem> {
     }
     out
 }
+
+/// The longest `log.level`.
+const MAX_LOG_FILTER: usize = 1024;
 
 /// Two services cannot listen on the same address (port 0 = ephemeral is exempt).
 fn check_listeners(config: &Config, out: &mut Vec<Problem>) {

@@ -404,6 +404,12 @@ fn value_ranges_name_the_key() {
             "datastore.confirm_timeout_default_s",
         ),
         ("[log]\nlevel = \"loud=[\"\n", "log.level"),
+        // A field filter's regular expression whose DFA has 2^25 states: refused before
+        // it is compiled (the fuzz target found one that ran for minutes).
+        (
+            "[log]\nlevel = \"x[s{f=(a|b)*a(a|b)(a|b)(a|b)(a|b)(a|b)(a|b)(a|b)(a|b)(a|b)(a|b)(a|b)(a|b)(a|b)(a|b)(a|b)(a|b)(a|b)(a|b)(a|b)(a|b)(a|b)(a|b)(a|b)(a|b)}]=debug\"\n",
+            "log.level",
+        ),
         ("[gnmi]\nlisten = \"127.0.0.1:8830\"\n", "gnmi.listen"),
         // Limits: 0 where a bound of nothing makes no sense, and absurd sizes.
         (
@@ -530,4 +536,10 @@ fn tls_hosts_skip_unspecified_and_plain_listeners() {
         Config::default().tls_hosts(),
         vec!["127.0.0.1".parse::<IpAddr>().unwrap()]
     );
+}
+
+#[test]
+fn a_log_filter_past_its_bound_names_the_key() {
+    let text = format!("[log]\nlevel = \"info,{}=debug\"\n", "a".repeat(1100));
+    assert_eq!(problem(&text).key, "log.level");
 }
