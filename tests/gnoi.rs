@@ -58,12 +58,7 @@ fn ping_traceroute_time_healthz_files_and_reboots() {
         netns: Some(t.ns("dp")),
         ..Options::default()
     });
-    // A file in the captures directory for gNOI File, and one beside it that File
-    // must not reach.
-    let captures = d.state().join("captures");
-    std::fs::create_dir_all(&captures).unwrap();
-    let file = captures.join("test.pcap");
-    std::fs::write(&file, (0..200_000u32).map(|i| i as u8).collect::<Vec<u8>>()).unwrap();
+    // A file beside the captures directory, which gNOI File must not reach.
     std::fs::write(d.state().join("outside.txt"), b"not served").unwrap();
     let out = Command::new("ip")
         .args(["netns", "exec", &t.ns("dp")])
@@ -73,7 +68,8 @@ fn ping_traceroute_time_healthz_files_and_reboots() {
         .arg(d.state().join("tls/cert.pem"))
         .arg(repo::path("gnmi/proto"))
         .args([&t.ns("h1"), &t.ns("h2"), &t.dev("eh2")])
-        .arg(&file)
+        .arg(d.state())
+        .arg(d.netconf.to_string())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -6,7 +6,7 @@ namespaces resuming through the vswitch, a delayed reboot seen by RebootStatus a
 withdrawn by CancelReboot, COLD (the daemon runs again on its stored running and traffic
 resumes); and the refusals, each with its status code.
 
-Usage: system_healthz.py HOST PORT ADMIN_PW VIEWER_PW CAFILE PROTO_DIR H1_NS H2_NS H2_DEV FILE
+Usage: system_healthz.py HOST PORT ADMIN_PW VIEWER_PW CAFILE PROTO_DIR H1_NS H2_NS H2_DEV STATE_DIR NETCONF_PORT
 
 The network: h1 (10.1.0.2) and h2 (10.2.0.2) on the vswitch's eth0 (10.1.0.1) and eth1
 (10.2.0.1); h3 (10.3.0.2) behind h2, a router, with a static route of the vswitch."""
@@ -22,7 +22,7 @@ import time
 import grpc
 from grpc_tools import protoc
 
-HOST, PORT, ADMIN_PW, VIEWER_PW, CA, PROTO, H1, H2, H2_DEV, FILE = sys.argv[1:11]
+HOST, PORT, ADMIN_PW, VIEWER_PW, CA, PROTO, H1, H2, H2_DEV, STATE, NC_PORT = sys.argv[1:12]
 
 out = tempfile.mkdtemp(prefix="nectar-gnoi-stubs-")
 wkt = os.path.join(os.path.dirname(protoc.__file__), "_proto")
@@ -156,7 +156,34 @@ assert code_of(system.Reboot, sy.RebootRequest(method=sy.WARM, subcomponents=[co
 assert code_of(system.KillProcess, sy.KillProcessRequest(pid=1)) == grpc.StatusCode.UNIMPLEMENTED
 ok("refusals")
 
-# ---- File: the captures directory only ----
+# ---- File: a capture of the vswitch, and nothing outside the captures directory ----
+from lxml import etree  # noqa: E402
+from ncclient import manager  # noqa: E402
+
+DP_NS = "urn:nectar:yang:nectar-dataplane"
+nc = manager.connect(host=HOST, port=int(NC_PORT), username="admin", password=ADMIN_PW, hostkey_verify=False,
+                     allow_agent=False, look_for_keys=False, timeout=30)
+
+
+def dp_rpc(name, body=""):
+    r = nc.dispatch(etree.fromstring(f'<{name} xmlns="{DP_NS}">{body}</{name}>'))
+    assert r.ok, r.xml
+    return etree.fromstring(r.xml.encode())
+
+
+dp_rpc("capture-start", "<interface>eth1</interface><direction>tx</direction><packets>3</packets>")
+subprocess.run(["ip", "netns", "exec", H1, "ping", "-c", "4", "-i", "0.2", "-W", "2", "10.2.0.2"],
+               stdout=subprocess.DEVNULL, check=True)
+end = time.time() + 10
+while True:
+    cap = nc.get(filter=("subtree", f'<dataplane xmlns="{DP_NS}"><capture/></dataplane>')).data_ele
+    if cap.xpath("//d:capture/d:packets/text()", namespaces={"d": DP_NS}) == ["3"]:
+        break
+    assert time.time() < end, etree.tostring(cap)
+    time.sleep(0.2)
+FILE = dp_rpc("capture-stop").findtext(f".//{{{DP_NS}}}file")
+assert FILE.startswith(os.path.join(STATE, "captures") + "/") and FILE.endswith(".pcap"), FILE
+nc.close_session()
 files = file_pb2_grpc.FileStub(chan)
 want = open(FILE, "rb").read()
 got, digest = b"", None
@@ -167,11 +194,17 @@ for r in files.Get(fi.GetRequest(remote_file=FILE), metadata=ADMIN, timeout=30):
     else:
         digest = r.hash
 assert got == want and digest.method == 1 and digest.hash == hashlib.sha256(want).digest(), digest
+with tempfile.NamedTemporaryFile(suffix=".pcap") as f:
+    f.write(got)
+    f.flush()
+    dump = subprocess.run(["tcpdump", "-r", f.name, "-nn"], capture_output=True, text=True)
+lines = dump.stdout.strip().splitlines()
+assert dump.returncode == 0 and len(lines) == 3 and all("> 10.2.0.2: ICMP echo request" in x for x in lines), dump
 stats = files.Stat(fi.StatRequest(path=os.path.dirname(FILE)), metadata=VIEWER, timeout=30).stats
 mine = [x for x in stats if x.path == FILE]
 assert mine and mine[0].size == len(want) and mine[0].permissions in (600, 640, 644), stats
 assert abs(mine[0].last_modified / 1e9 - os.stat(FILE).st_mtime) < 2, mine
-outside = os.path.join(os.path.dirname(os.path.dirname(FILE)), "outside.txt")
+outside = os.path.join(STATE, "outside.txt")
 assert code_of(files.Stat, fi.StatRequest(path=outside), VIEWER) == grpc.StatusCode.PERMISSION_DENIED
 assert code_of(files.Stat, fi.StatRequest(path="/etc/passwd"), VIEWER) == grpc.StatusCode.PERMISSION_DENIED
 assert code_of(files.Stat, fi.StatRequest(path=os.path.dirname(FILE) + "/../outside.txt"), VIEWER) == \
