@@ -230,6 +230,53 @@ fn the_packet_graph_through_netconf_restconf_gnmi_and_prometheus() {
     assert!(out.contains("ok sample ip4-lookup packets"), "{out}");
     assert!(out.contains("ok get trace"), "{out}");
     assert!(out.contains("ok get a node whole"), "{out}");
+    // A packet the ACL of the NETCONF part drops, traced (started over RESTCONF) and
+    // read over gNMI, with the rule named.
+    let (code, body) = d.restconf_as(
+        admin,
+        "POST",
+        "/restconf/operations/nectar-dataplane:trace-start",
+        Some(
+            r#"{"nectar-dataplane:input":{"packets":3,"match":{"protocol":17,"destination-port":9999}}}"#,
+        ),
+    );
+    assert_eq!(code, 204, "{body}");
+    let sent = Command::new("ip")
+        .args(["netns", "exec", &t.ns("h1"), "python3", "-c"])
+        .arg(
+            "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); \
+             [s.sendto(b'dropped', ('10.2.0.2', 9999)) for _ in range(3)]",
+        )
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, body) = d.restconf_as(
+            admin,
+            "GET",
+            "/restconf/data/nectar-dataplane:dataplane/trace/traced",
+            None,
+        );
+        if body.contains(r#""nectar-dataplane:traced":3"#) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{body}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let out = run_in(
+        &dp,
+        "tests/gnmi/graph.py",
+        &[
+            "127.0.0.1",
+            &d.gnmi.to_string(),
+            "admin",
+            "admin-pw",
+            "acl-drop",
+        ],
+        &d,
+    );
+    assert!(out.contains("ok get trace of an ACL drop"), "{out}");
 
     // Prometheus.
     let body = scrape(&d);

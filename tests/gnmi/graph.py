@@ -4,7 +4,10 @@ counter again and again while traffic flows (the caller keeps pings from
 10.1.0.2 to 10.2.0.2 flowing through ip4-lookup), and a Get of the trace the
 caller started, which shows an echo request's path through the box.
 
-Usage: graph.py HOST PORT USER PASSWORD"""
+With `acl-drop` after the password it only reads the trace, which must hold a UDP packet
+dropped by the ACL `blk` with its rule `no-udp-9999` named.
+
+Usage: graph.py HOST PORT USER PASSWORD [acl-drop]"""
 
 import sys
 import time
@@ -20,10 +23,33 @@ def values(n):
     return [((prefix + "/" if prefix else "") + x["path"], x["val"]) for x in u.get("update", [])]
 
 
+def trace_of(gc):
+    g = gc.get(path=["nectar-dataplane:dataplane/trace"], encoding="json_ietf")
+    vals = [u["val"] for n in g["notification"] for u in n.get("update", [])]
+    assert len(vals) == 1, g
+    trace = vals[0]
+    return trace.get("nectar-dataplane:trace", trace)
+
+
+def acl_drop(gc):
+    trace = trace_of(gc)
+    packets = [p["step"] for p in trace.get("packet", [])]
+    udp = [s for s in packets if "udp" in s[0]["detail"] and "> 9999" in s[0]["detail"]]
+    assert udp, trace
+    named = [x for x in udp[0] if x.get("acl") == "blk" and x.get("ace") == "no-udp-9999"]
+    assert named and "deny" in named[0]["detail"], udp[0]
+    assert any(x["detail"].startswith("drop:") for x in udp[0]), udp[0]
+    assert "port-output" not in [x["node"] for x in udp[0]], udp[0]
+    print(f"ok get trace of an ACL drop {named[0]['node']}: {named[0]['detail']}", flush=True)
+
+
 def main():
     host, port, user, password = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
     with gNMIclient(target=(host, port), username=user, password=password,
                     insecure=True, gnmi_timeout=10) as gc:
+        if sys.argv[5:] == ["acl-drop"]:
+            acl_drop(gc)
+            return
         total = 0
         for w in (0, 1):
             g = gc.get(path=[NODE.format(w=w)], encoding="json_ietf")
@@ -46,11 +72,7 @@ def main():
             assert val["drop"] and all("packets" in d for d in val["drop"]), (enc, val)
         print("ok get a node whole", flush=True)
 
-        g = gc.get(path=["nectar-dataplane:dataplane/trace"], encoding="json_ietf")
-        vals = [u["val"] for n in g["notification"] for u in n.get("update", [])]
-        assert len(vals) == 1, g
-        trace = vals[0]
-        trace = trace.get("nectar-dataplane:trace", trace)
+        trace = trace_of(gc)
         paths = [[(s["node"], s["detail"]) for s in p["step"]] for p in trace.get("packet", [])]
         request = [p for p in paths if "10.1.0.2 > 10.2.0.2 icmp type 8" in p[0][1]]
         assert request, trace
