@@ -402,7 +402,7 @@ impl MgmtHandle {
                 }
                 Some(_) => Err(MgmtError::protocol(
                     ErrorTag::InvalidValue,
-                    "a confirmed commit is of running only",
+                    "a confirmed commit edits running, and is no test-only edit",
                 )
                 .into()),
                 None => c.edit(
