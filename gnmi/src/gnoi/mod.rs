@@ -1,10 +1,10 @@
 //! gNOI on the gNMI listener, with the same TLS and authentication:
-//! `gnoi.system.System` (Time, Reboot, RebootStatus, CancelReboot) and
-//! `gnoi.healthz.Healthz` (Get, List, Check) and `gnoi.file.File` (see
-//! [`file`]). What the daemon around the door
-//! provides (its components and their health, restarts) comes through
-//! [`Platform`], which the daemon implements: this crate never reaches the
-//! dataplane itself.
+//! `gnoi.system.System` (Time, Ping and Traceroute sent by the vswitch (see
+//! [`probe`]), Reboot, RebootStatus, CancelReboot), `gnoi.healthz.Healthz`
+//! (Get, List, Check) and `gnoi.file.File` (see [`file`]). What only the
+//! daemon around the door can provide (its components and their health,
+//! restarts, probes, the files it serves) comes through [`Platform`], which
+//! the daemon implements: this crate never reaches the dataplane itself.
 //!
 //! Reboot: `WARM` resets the dataplane, which forgets its configuration, and
 //! running is replayed into it (ports, counters and if-indexes stay); `COLD`
@@ -19,9 +19,10 @@
 //! `/components/component[name=N]`: the doors (`netconf`, `restconf`,
 //! `gnmi`), `datastore`, and `dataplane` with its `worker<i>` and
 //! `port-<interface>` sub-components. A component is unhealthy when it or
-//! one of its sub-components is (a port whose host interface is down).
-//! Healthz keeps no event history: List answers the current status as one
-//! event, and Acknowledge and Artifact are UNIMPLEMENTED.
+//! one of its sub-components is (a port whose host interface is down); the
+//! reasons go to the log, Healthz having no field for them. Healthz keeps no
+//! event history: List answers the current status as one event, and
+//! Acknowledge and Artifact are UNIMPLEMENTED.
 
 mod file;
 mod probe;
@@ -459,6 +460,9 @@ impl Gnoi {
     async fn health(&self, path: Option<&types::Path>) -> Result<hz::ComponentStatus, Status> {
         let name = component_name(path)?;
         let all = self.platform.components().await;
+        for c in all.iter().filter(|c| !c.healthy) {
+            tracing::info!(component = %c.name, reason = %c.reason, "gnoi: healthz: unhealthy");
+        }
         status_of(&all, &name, SystemTime::now())
             .ok_or_else(|| Status::not_found(format!("no component {name:?}")))
     }
