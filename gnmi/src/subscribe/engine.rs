@@ -246,9 +246,11 @@ impl Engine {
     /// Marks the subscriptions an event concerns (`None`: events were lost,
     /// so everything that reacts to events is read again).
     fn note(&mut self, ev: Option<&Event>) {
-        let ctx = self.shared.handle.context();
+        // Worked out once (an operational event's path parsed once), then
+        // looked at by every subscription of the list.
+        let seen = select::seen(self.shared.handle.context(), ev);
         for s in self.subs.iter_mut().filter(|s| s.reacts_to_events()) {
-            s.watch.note(ctx, ev);
+            s.watch.note(&seen);
         }
     }
 

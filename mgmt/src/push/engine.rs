@@ -386,7 +386,7 @@ impl Engine {
                 batch = super::select::recv_batch(&mut events), if on_change => {
                     let Some(batch) = batch else { return Some("stream-unavailable") };
                     for ev in &batch {
-                        watch.note(self.ctx(), ev.as_ref());
+                        watch.note(&super::select::seen(self.ctx(), ev.as_ref()));
                     }
                 }
                 _ = sleep_until(next_poll.unwrap_or_else(never).into()), if next_poll.is_some() => {

@@ -140,18 +140,46 @@ pub enum Concern {
     All,
 }
 
+/// What an event of the bus says to the watches, worked out once however
+/// many watches look at it (an operational event's path is parsed here).
+#[derive(Debug)]
+pub enum Seen<'e> {
+    Config {
+        datastore: Datastore,
+        changes: &'e [Change],
+    },
+    /// The node at this data path (normalized by [`event_path`]) changed.
+    Oper { path: String, schema: String },
+    /// Events were lost (the receiver fell behind the bus).
+    Lost,
+    /// Nothing a selection shows.
+    Other,
+}
+
+/// The [`Seen`] of a received event (`None`: events were lost).
+pub fn seen<'e>(ctx: &yang2::context::Context, ev: Option<&'e Event>) -> Seen<'e> {
+    match ev {
+        None => Seen::Lost,
+        Some(Event::ConfigChanged {
+            datastore, changes, ..
+        }) => Seen::Config {
+            datastore: *datastore,
+            changes,
+        },
+        Some(Event::OperChanged { path, .. }) => {
+            let (path, schema) = event_path(ctx, path);
+            Seen::Oper { path, schema }
+        }
+        Some(_) => Seen::Other,
+    }
+}
+
 /// Whether an event may change what a selection of datastore `ds` (its
 /// [`prefixes`]) shows to its subscriber.
-pub fn concerns(
-    ctx: &yang2::context::Context,
-    ev: &Event,
-    ds: Datastore,
-    prefixes: &[String],
-) -> Concern {
-    match ev {
-        Event::ConfigChanged {
-            datastore, changes, ..
-        } => {
+pub fn concerns(seen: &Seen<'_>, ds: Datastore, prefixes: &[String]) -> Concern {
+    match seen {
+        Seen::Lost => Concern::All,
+        Seen::Config { datastore, changes } => {
             // Operational shows running's configuration; NACM's rules, in
             // running, decide what every datastore shows the user.
             let source = match ds {
@@ -173,10 +201,9 @@ pub fn concerns(
                 Concern::No
             }
         }
-        Event::OperChanged { path, .. } if ds == Datastore::Operational => {
-            let (norm, schema) = event_path(ctx, path);
-            if prefixes.iter().any(|p| overlaps(&schema, p)) {
-                Concern::Path(norm)
+        Seen::Oper { path, schema } if ds == Datastore::Operational => {
+            if prefixes.iter().any(|p| overlaps(schema, p)) {
+                Concern::Path(path.clone())
             } else {
                 Concern::No
             }
@@ -208,12 +235,9 @@ impl Watch {
         self.prefixes = prefixes;
     }
 
-    /// Notes an event (`None`: events were lost, anything may have changed).
-    pub fn note(&mut self, ctx: &yang2::context::Context, ev: Option<&Event>) {
-        match ev {
-            Some(ev) => self.dirty.mark(concerns(ctx, ev, self.ds, &self.prefixes)),
-            None => self.dirty.set_full(),
-        }
+    /// Notes an event (see [`seen`]).
+    pub fn note(&mut self, seen: &Seen<'_>) {
+        self.dirty.mark(concerns(seen, self.ds, &self.prefixes));
     }
 
     /// Anything may have changed (state without events, polled).
@@ -364,7 +388,7 @@ mod tests {
         let other = "/ietf-netconf-monitoring:netconf-state";
         let nacm = "/ietf-netconf-acm:nacm/enable-nacm";
         use Datastore::*;
-        let c = |ev: &Event, ds| concerns(ctx, ev, ds, &mine);
+        let c = |ev: &Event, ds| concerns(&seen(ctx, Some(ev)), ds, &mine);
         // Operational follows running's configuration, not candidate's.
         assert_eq!(c(&change(Running, under), Operational), Concern::All);
         assert_eq!(c(&change(Running, other), Operational), Concern::No);
@@ -388,12 +412,12 @@ mod tests {
         assert_eq!(c(&oper, Running), Concern::No);
         // A watch coalesces, and a lost batch reads everything again.
         let mut w = Watch::new(Operational, mine.clone());
-        w.note(ctx, Some(&change(Running, other)));
+        w.note(&seen(ctx, Some(&change(Running, other))));
         assert!(!w.is_dirty());
-        w.note(ctx, Some(&oper));
-        w.note(ctx, Some(&oper));
+        w.note(&seen(ctx, Some(&oper)));
+        w.note(&seen(ctx, Some(&oper)));
         assert!(matches!(w.take(), Dirty::Paths(p) if p.len() == 1));
-        w.note(ctx, None);
+        w.note(&seen(ctx, None));
         assert_eq!(w.take(), Dirty::Full);
         assert!(!w.is_dirty());
     }
